@@ -1,0 +1,59 @@
+//! Detection stage: frame (+ the views to look at) → boxes with product classes.
+//!
+//! Both shipped detectors (YOLOX and NanoDet) run behind [`Detector`]; what differs
+//! between them is data in their manifests (tensor contract, decoder kind, class map).
+//! Several views of one frame (full frame, region of interest, tiles) are detected
+//! separately and merged, so small distant motorbikes get more pixels where needed.
+
+pub mod decode;
+pub mod nms;
+pub mod onnx;
+pub mod preprocess;
+pub mod views;
+
+use protocol::ObjectClass;
+use serde::Deserialize;
+
+use crate::frame::Frame;
+use crate::geometry::BBox;
+
+pub use onnx::{DetectorError, OnnxDetector, ort_library_path};
+pub use views::ViewPlan;
+
+/// One detected object in frame pixels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Detection {
+    pub bbox: BBox,
+    /// Score of `class` (for YOLOX: objectness × class probability).
+    pub score: f32,
+    pub class: ObjectClass,
+    /// Score of every product class, indexed by `ObjectClass::index`.
+    pub class_scores: [f32; 6],
+}
+
+/// Detection thresholds; defaults suit ByteTrack, which uses low-score boxes too.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectSettings {
+    /// Candidates below this score are dropped before NMS.
+    pub min_score: f32,
+    /// IoU above which a same-class box is suppressed.
+    pub nms_iou: f32,
+    /// Intersection-over-smaller above which boxes of one class from different views merge.
+    pub view_merge_ios: f32,
+    /// IoU above which boxes of two vehicle classes are one vehicle.
+    pub cross_class_iou: f32,
+}
+
+impl Default for DetectSettings {
+    fn default() -> Self {
+        DetectSettings { min_score: 0.1, nms_iou: 0.45, view_merge_ios: 0.6, cross_class_iou: 0.55 }
+    }
+}
+
+/// A detector over frames. `views` are rectangles in frame pixels.
+pub trait Detector {
+    fn detect(&mut self, frame: &Frame, views: &[BBox], out: &mut Vec<Detection>) -> Result<(), DetectorError>;
+    /// Model id reported with counts.
+    fn model_id(&self) -> &str;
+}

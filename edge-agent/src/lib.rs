@@ -1,0 +1,9 @@
+//! Edge agent library: everything between a camera and interval counts. The binary in
+//! `main.rs` is a thin CLI over it; tests and benches use it directly.
+//!
+//! Data flows one way: ingest → detect → twowheel → track → count → report.
+
+pub mod assets;
+pub mod detect;
+pub mod frame;
+pub mod geometry;
