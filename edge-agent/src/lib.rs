@@ -7,3 +7,4 @@ pub mod assets;
 pub mod detect;
 pub mod frame;
 pub mod geometry;
+pub mod ingest;

@@ -1,0 +1,196 @@
+//! The reconnecting reader: what the pipeline pulls frames from.
+//!
+//! A file ends at its end; a decoding error is fatal. A live source that errors, ends
+//! or stalls is closed, marked down in `StreamHealth`, and reopened after a backoff
+//! that doubles from `initial` up to `max`. While it is down the reader still returns
+//! regularly (`Down`/`Idle`), so interval clocks keep running and the gap shows as
+//! reduced coverage instead of vanishing.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use super::gst::{GstSource, OpenOptions, Pulled};
+use super::{IngestError, SourceSpec, StreamHealth, usb};
+use crate::frame::Frame;
+
+pub enum IngestEvent {
+    Frame(Frame),
+    /// No frame yet, source still up (lets callers advance wall-clock intervals).
+    Idle,
+    /// The live source is down and a reconnect is pending.
+    Down { error: String },
+    /// A finite source is finished.
+    End,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReconnectPolicy {
+    pub initial: Duration,
+    pub max: Duration,
+    /// A live source that delivers nothing for this long is treated as lost.
+    pub stall_timeout: Duration,
+    /// Reconnect live sources forever (agent mode); otherwise an end or error is final.
+    pub reconnect: bool,
+}
+
+impl Default for ReconnectPolicy {
+    fn default() -> Self {
+        ReconnectPolicy {
+            initial: Duration::from_millis(250),
+            max: Duration::from_secs(2),
+            stall_timeout: Duration::from_secs(3),
+            reconnect: true,
+        }
+    }
+}
+
+/// Something that yields decoded frames.
+pub trait FrameSource: Send {
+    fn pull(&mut self, timeout: Duration) -> Result<Pulled, IngestError>;
+}
+
+impl FrameSource for GstSource {
+    fn pull(&mut self, timeout: Duration) -> Result<Pulled, IngestError> {
+        GstSource::pull(self, timeout)
+    }
+}
+
+fn open(spec: &SourceSpec, opts: &OpenOptions) -> Result<Box<dyn FrameSource>, IngestError> {
+    match spec {
+        SourceSpec::Usb(index) => usb::open(*index),
+        _ => Ok(Box::new(GstSource::open(spec, opts)?)),
+    }
+}
+
+pub struct Reader {
+    spec: SourceSpec,
+    opts: OpenOptions,
+    policy: ReconnectPolicy,
+    health: Arc<StreamHealth>,
+    source: Option<Box<dyn FrameSource>>,
+    backoff: Duration,
+    next_attempt: Instant,
+    last_frame: Instant,
+    delivered: u64,
+    fps: f64,
+    started: SystemTime,
+    pull_timeout: Duration,
+}
+
+impl Reader {
+    /// Opens the source once; the first failure is returned to the caller either way,
+    /// so a wrong URL or missing file is reported at start-up.
+    pub fn open(spec: SourceSpec, opts: OpenOptions, policy: ReconnectPolicy) -> Result<Reader, IngestError> {
+        let source = open(&spec, &opts)?;
+        let now = Instant::now();
+        Ok(Reader {
+            spec,
+            opts,
+            backoff: policy.initial,
+            policy,
+            health: Arc::new(StreamHealth::default()),
+            source: Some(source),
+            next_attempt: now,
+            last_frame: now,
+            delivered: 0,
+            fps: 0.0,
+            started: SystemTime::now(),
+            pull_timeout: Duration::from_millis(200),
+        })
+    }
+
+    pub fn health(&self) -> Arc<StreamHealth> {
+        self.health.clone()
+    }
+
+    pub fn spec(&self) -> &SourceSpec {
+        &self.spec
+    }
+
+    fn live_reconnects(&self) -> bool {
+        self.spec.is_live() && self.policy.reconnect
+    }
+
+    fn lose(&mut self, error: String) -> IngestEvent {
+        tracing::warn!(source = %self.spec.display_name(), error = %error, backoff_ms = self.backoff.as_millis() as u64, "stream lost; reconnecting");
+        self.source = None;
+        self.health.down(error.clone());
+        self.next_attempt = Instant::now() + self.backoff;
+        self.backoff = (self.backoff * 2).min(self.policy.max);
+        IngestEvent::Down { error }
+    }
+
+    pub fn next(&mut self) -> Result<IngestEvent, IngestError> {
+        if self.source.is_none() && !self.live_reconnects() {
+            return Ok(IngestEvent::End);
+        }
+        let Some(source) = self.source.as_mut() else {
+            let wait = self.next_attempt.saturating_duration_since(Instant::now());
+            if !wait.is_zero() {
+                std::thread::sleep(wait.min(self.pull_timeout));
+                return Ok(IngestEvent::Down { error: "reconnect pending".into() });
+            }
+            return Ok(match open(&self.spec, &self.opts) {
+                Ok(source) => {
+                    tracing::info!(source = %self.spec.display_name(), "stream reconnected");
+                    self.source = Some(source);
+                    self.health.reconnected();
+                    self.last_frame = Instant::now();
+                    IngestEvent::Idle
+                }
+                Err(e) => self.lose(e.to_string()),
+            });
+        };
+        match source.pull(self.pull_timeout) {
+            Ok(Pulled::Frame(frame)) => {
+                let now = Instant::now();
+                let dt = now.duration_since(self.last_frame).as_secs_f64();
+                self.last_frame = now;
+                self.backoff = self.policy.initial;
+                if dt > 0.0 {
+                    let inst = 1.0 / dt;
+                    self.fps = if self.fps == 0.0 { inst } else { 0.9 * self.fps + 0.1 * inst };
+                }
+                // Files are timed by their own clock, live sources by the wall clock.
+                let captured_at = if self.spec.is_live() {
+                    frame.captured_at
+                } else {
+                    self.started + Duration::from_nanos(frame.pts_ns)
+                };
+                let pts = frame.pts_ns;
+                let frame = frame.with_timing(self.delivered, pts, captured_at);
+                self.delivered += 1;
+                self.health.frame(SystemTime::now(), self.fps);
+                Ok(IngestEvent::Frame(frame))
+            }
+            Ok(Pulled::Timeout) => {
+                let silent = self.last_frame.elapsed();
+                if self.spec.is_live() && silent > self.policy.stall_timeout {
+                    let err = IngestError::Stalled { source_name: self.spec.display_name(), seconds: silent.as_secs_f64() };
+                    if self.live_reconnects() {
+                        return Ok(self.lose(err.to_string()));
+                    }
+                    return Err(err);
+                }
+                Ok(IngestEvent::Idle)
+            }
+            Ok(Pulled::EndOfStream) => {
+                if self.live_reconnects() {
+                    Ok(self.lose("end of stream".into()))
+                } else {
+                    self.source = None;
+                    self.health.down("end of stream");
+                    Ok(IngestEvent::End)
+                }
+            }
+            Err(e) => {
+                if self.live_reconnects() {
+                    Ok(self.lose(e.to_string()))
+                } else {
+                    self.health.down(e.to_string());
+                    Err(e)
+                }
+            }
+        }
+    }
+}
