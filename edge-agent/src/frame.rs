@@ -55,6 +55,18 @@ pub struct Frame {
 #[error("frame layout does not fit its buffer: {0}")]
 pub struct LayoutError(String);
 
+impl std::fmt::Debug for Frame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Frame")
+            .field("width", &self.width)
+            .field("height", &self.height)
+            .field("format", &self.format)
+            .field("index", &self.index)
+            .field("pts_ns", &self.pts_ns)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Frame {
     /// A packed RGB frame owning its bytes (tightly packed rows).
     pub fn from_rgb(width: u32, height: u32, data: Vec<u8>) -> Result<Frame, LayoutError> {

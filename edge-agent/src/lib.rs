@@ -8,3 +8,5 @@ pub mod detect;
 pub mod frame;
 pub mod geometry;
 pub mod ingest;
+pub mod track;
+pub mod twowheel;
