@@ -4,9 +4,11 @@
 //! Data flows one way: ingest → detect → twowheel → track → count → report.
 
 pub mod assets;
+pub mod count;
 pub mod detect;
 pub mod frame;
 pub mod geometry;
 pub mod ingest;
+pub mod pipeline;
 pub mod track;
 pub mod twowheel;

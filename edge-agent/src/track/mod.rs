@@ -86,6 +86,11 @@ impl Track {
         BBox::from_xyah(self.kf.measurement())
     }
 
+    /// Estimated velocity of the box centre, pixels per frame.
+    pub fn velocity(&self) -> (f32, f32) {
+        (self.kf.mean[4], self.kf.mean[5])
+    }
+
     fn observe(&mut self, det: &Detection, frame: u64, at_ms: i64) {
         self.kf.update(det.bbox.to_xyah());
         // Keep the detection's bottom edge: the anchor must follow the tyres, not the

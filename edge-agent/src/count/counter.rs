@@ -1,0 +1,300 @@
+//! Per-track counting state machine. Consumes the tracker's view of each frame and
+//! emits finalised `CountEvent`s. See the module header of `count` for the rules.
+//!
+//! Invariants: a track produces at most one line event per line, and at most one
+//! movement; every event is emitted exactly once, either when its decision delay has
+//! passed or when its track ends.
+
+use std::collections::HashMap;
+
+use protocol::VehicleClass;
+
+use super::{CountSettings, Direction, LineDef, ZoneDef, class};
+use crate::geometry::Point;
+use crate::track::{Track, TrackState};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventKind {
+    Line { line: usize, direction: Direction },
+    ZoneEnter { zone: usize },
+    ZoneDwell { zone: usize, seconds: f64 },
+    Movement { from: String, to: String },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CountEvent {
+    pub kind: EventKind,
+    pub class: VehicleClass,
+    pub at_ms: i64,
+    pub track: u64,
+}
+
+#[derive(Debug, Clone)]
+struct Pending {
+    kind: EventKind,
+    track: u64,
+    at_ms: i64,
+    due_ms: i64,
+}
+
+#[derive(Debug, Clone)]
+struct TrackState_ {
+    last_anchor: Point,
+    first_anchor: Point,
+    first_ms: i64,
+    last_ms: i64,
+    height_sum: f32,
+    samples: u32,
+    /// Settled side per line: -1 left of A→B, +1 right, 0 not yet known.
+    side: Vec<i8>,
+    /// Where and when the anchor passed a line, awaiting the travel margin.
+    passing: Vec<Option<(Point, i64)>>,
+    counted: Vec<bool>,
+    /// Entry time per zone while inside.
+    inside: Vec<Option<i64>>,
+    /// Lines crossed and zones entered, in order (for movements).
+    touches: Vec<String>,
+    votes: [f32; 6],
+}
+
+impl TrackState_ {
+    fn speed(&self) -> f32 {
+        let dt = (self.last_ms - self.first_ms) as f32 / 1000.0;
+        let h = self.height_sum / self.samples.max(1) as f32;
+        if dt <= 0.0 || h <= 0.0 { 0.0 } else { self.first_anchor.dist(self.last_anchor) / dt / h }
+    }
+}
+
+fn sign(d: f32) -> i8 {
+    if d > 0.0 {
+        1
+    } else if d < 0.0 {
+        -1
+    } else {
+        0
+    }
+}
+
+pub struct Counter {
+    lines: Vec<LineDef>,
+    zones: Vec<ZoneDef>,
+    settings: CountSettings,
+    state: HashMap<u64, TrackState_>,
+    pending: Vec<Pending>,
+    events: Vec<CountEvent>,
+    /// Per zone: (vehicles inside, of which stationary) in the last frame.
+    occupancy: Vec<(u32, u32)>,
+}
+
+impl Counter {
+    pub fn new(lines: Vec<LineDef>, zones: Vec<ZoneDef>, settings: CountSettings) -> Counter {
+        let n = zones.len();
+        Counter { lines, zones, settings, state: HashMap::new(), pending: Vec::new(), events: Vec::new(), occupancy: vec![(0, 0); n] }
+    }
+
+    pub fn lines(&self) -> &[LineDef] {
+        &self.lines
+    }
+
+    pub fn zones(&self) -> &[ZoneDef] {
+        &self.zones
+    }
+
+    /// Zone occupancy (inside, stationary) after the last update.
+    pub fn occupancy(&self) -> &[(u32, u32)] {
+        &self.occupancy
+    }
+
+    /// Finalised events since the last call.
+    pub fn drain_events(&mut self) -> std::vec::Drain<'_, CountEvent> {
+        self.events.drain(..)
+    }
+
+    /// One frame: `tracks` are the live tracks, `ended` those that ended this frame.
+    pub fn update(&mut self, tracks: &[Track], ended: &[Track], at_ms: i64, fps: f32) {
+        for t in tracks.iter().filter(|t| t.observed && t.state == TrackState::Confirmed) {
+            self.observe(t, at_ms);
+        }
+        self.occupancy.iter_mut().for_each(|o| *o = (0, 0));
+        for t in tracks.iter().filter(|t| t.state != TrackState::Tentative) {
+            let Some(st) = self.state.get(&t.id) else { continue };
+            let (vx, vy) = t.velocity();
+            let stationary = (vx * vx + vy * vy).sqrt() * fps / t.bbox.height().max(1.0) < self.settings.queue_max_speed;
+            for (z, inside) in st.inside.iter().enumerate() {
+                if inside.is_some() {
+                    self.occupancy[z].0 += 1;
+                    self.occupancy[z].1 += stationary as u32;
+                }
+            }
+        }
+        for t in ended {
+            self.end(t.id, t.last_seen_ms);
+        }
+        self.settle(at_ms);
+    }
+
+    /// End of stream: every remaining track ends now.
+    pub fn finish(&mut self, tracks: &[Track], at_ms: i64) {
+        for t in tracks {
+            self.end(t.id, t.last_seen_ms.min(at_ms));
+        }
+        self.settle(i64::MAX);
+    }
+
+    fn observe(&mut self, t: &Track, at_ms: i64) {
+        let anchor = t.bbox.anchor();
+        let (nl, nz) = (self.lines.len(), self.zones.len());
+        let st = self.state.entry(t.id).or_insert_with(|| {
+            // The origin side comes from where the track was first seen, even if it
+            // was confirmed a few frames later.
+            let first = t.first_bbox.anchor();
+            TrackState_ {
+                last_anchor: first,
+                first_anchor: first,
+                first_ms: t.first_seen_ms,
+                last_ms: t.first_seen_ms,
+                height_sum: 0.0,
+                samples: 0,
+                side: self_lines_sides(&self.lines, first),
+                passing: vec![None; nl],
+                counted: vec![false; nl],
+                inside: vec![None; nz],
+                touches: Vec::new(),
+                votes: [0.0; 6],
+            }
+        });
+        st.votes = t.votes;
+        st.height_sum += t.bbox.height();
+        st.samples += 1;
+        let margin = self.settings.min_travel_px.max(self.settings.min_travel * t.bbox.height());
+        for (i, line) in self.lines.iter().enumerate() {
+            if st.counted[i] {
+                continue;
+            }
+            let seg = &line.segment;
+            let d = seg.signed_distance(anchor);
+            if st.side[i] == 0 {
+                st.side[i] = sign(d);
+                continue;
+            }
+            if sign(d) == -st.side[i] {
+                if st.passing[i].is_none() {
+                    // Interpolate where the path met the line.
+                    let d0 = seg.signed_distance(st.last_anchor);
+                    let f = if (d0 - d).abs() > 1e-6 { d0 / (d0 - d) } else { 1.0 };
+                    let p = Point::new(
+                        st.last_anchor.x + (anchor.x - st.last_anchor.x) * f,
+                        st.last_anchor.y + (anchor.y - st.last_anchor.y) * f,
+                    );
+                    st.passing[i] = Some((p, at_ms));
+                }
+                if d.abs() >= margin {
+                    let (p, when) = st.passing[i].take().expect("set above");
+                    Self::cross(&self.settings, &self.lines, &mut self.pending, st, i, p, when, t.id);
+                }
+            } else if d.abs() >= margin {
+                // Back on the origin side: the earlier pass was jitter.
+                st.passing[i] = None;
+            }
+        }
+        for (z, zone) in self.zones.iter().enumerate() {
+            let now_inside = zone.polygon.contains(anchor);
+            match (st.inside[z], now_inside) {
+                (None, true) => {
+                    st.inside[z] = Some(at_ms);
+                    st.touches.push(zone.name.clone());
+                    self.pending.push(Pending { kind: EventKind::ZoneEnter { zone: z }, track: t.id, at_ms, due_ms: 0 });
+                }
+                (Some(entered), false) => {
+                    st.inside[z] = None;
+                    let seconds = (at_ms - entered) as f64 / 1000.0;
+                    self.pending.push(Pending { kind: EventKind::ZoneDwell { zone: z, seconds }, track: t.id, at_ms, due_ms: 0 });
+                }
+                _ => {}
+            }
+        }
+        let delay = (self.settings.decision_delay_s * 1000.0) as i64;
+        for p in self.pending.iter_mut().filter(|p| p.due_ms == 0) {
+            p.due_ms = p.at_ms + delay;
+        }
+        st.last_anchor = anchor;
+        st.last_ms = at_ms;
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn cross(
+        s: &CountSettings,
+        lines: &[LineDef],
+        pending: &mut Vec<Pending>,
+        st: &mut TrackState_,
+        i: usize,
+        p: Point,
+        at_ms: i64,
+        track: u64,
+    ) {
+        let seg = &lines[i].segment;
+        st.counted[i] = true;
+        let t = seg.projection(p);
+        if t < -s.end_tolerance || t > 1.0 + s.end_tolerance {
+            return; // passed beside the line, not through it
+        }
+        let direction = if st.side[i] < 0 { Direction::Forward } else { Direction::Backward };
+        st.side[i] = -st.side[i];
+        st.touches.push(lines[i].name.clone());
+        let delay = (s.decision_delay_s * 1000.0) as i64;
+        pending.push(Pending { kind: EventKind::Line { line: i, direction }, track, at_ms, due_ms: at_ms + delay });
+    }
+
+    fn end(&mut self, id: u64, at_ms: i64) {
+        let Some(mut st) = self.state.remove(&id) else { return };
+        for i in 0..self.lines.len() {
+            if let Some((p, when)) = st.passing[i].take()
+                && !st.counted[i]
+            {
+                Self::cross(&self.settings, &self.lines, &mut self.pending, &mut st, i, p, when, id);
+            }
+        }
+        for z in 0..self.zones.len() {
+            if let Some(entered) = st.inside[z].take() {
+                let seconds = (st.last_ms - entered) as f64 / 1000.0;
+                self.pending.push(Pending { kind: EventKind::ZoneDwell { zone: z, seconds }, track: id, at_ms: st.last_ms, due_ms: 0 });
+            }
+        }
+        let class = class::decide(&st.votes, st.speed(), &self.settings);
+        // Everything still pending for this track is decided now.
+        let (mine, rest): (Vec<Pending>, Vec<Pending>) = self.pending.drain(..).partition(|p| p.track == id);
+        self.pending = rest;
+        if let Some(class) = class {
+            for p in mine {
+                self.events.push(CountEvent { kind: p.kind, class, at_ms: p.at_ms, track: id });
+            }
+            if st.touches.len() >= 2 {
+                let (from, to) = (st.touches[0].clone(), st.touches[st.touches.len() - 1].clone());
+                if from != to {
+                    self.events.push(CountEvent { kind: EventKind::Movement { from, to }, class, at_ms, track: id });
+                }
+            }
+        }
+    }
+
+    /// Decides pending events whose delay has passed.
+    fn settle(&mut self, now_ms: i64) {
+        let mut i = 0;
+        while i < self.pending.len() {
+            let p = &self.pending[i];
+            if p.due_ms == 0 || p.due_ms > now_ms {
+                i += 1;
+                continue;
+            }
+            let p = self.pending.swap_remove(i);
+            let Some(st) = self.state.get(&p.track) else { continue };
+            if let Some(class) = class::decide(&st.votes, st.speed(), &self.settings) {
+                self.events.push(CountEvent { kind: p.kind, class, at_ms: p.at_ms, track: p.track });
+            }
+        }
+    }
+}
+
+fn self_lines_sides(lines: &[LineDef], p: Point) -> Vec<i8> {
+    lines.iter().map(|l| sign(l.segment.signed_distance(p))).collect()
+}

@@ -1,0 +1,169 @@
+//! The per-frame hot loop: detect (over the configured views) → rider merge → track →
+//! count → aggregate. Stages are plain structs called in order on one thread: each is
+//! microseconds next to inference, so handing frames between threads would only add
+//! latency. Decoding runs on GStreamer's own threads, behind the bounded appsink queue.
+//!
+//! Nothing here allocates per frame once buffers have grown to the scene's size, and
+//! nothing logs per frame above `trace`.
+
+use std::time::{Duration, Instant};
+
+use protocol::IntervalCounts;
+
+use crate::count::{Aggregator, CountEvent, CountSettings, Counter, LineDef, ZoneDef};
+use crate::detect::{Detection, Detector, DetectorError, ViewPlan};
+use crate::frame::Frame;
+use crate::geometry::BBox;
+use crate::ingest::health::unix_ms;
+use crate::track::{Tracker, TrackerSettings};
+use crate::twowheel::RiderMerge;
+
+/// Everything a pipeline needs besides its detector.
+#[derive(Debug, Clone)]
+pub struct PipelineSettings {
+    pub lines: Vec<LineDef>,
+    pub zones: Vec<ZoneDef>,
+    pub views: ViewPlan,
+    pub rider: RiderMerge,
+    pub tracker: TrackerSettings,
+    pub count: CountSettings,
+    pub interval: Duration,
+    /// Longest pause between processed frames still counted as covered.
+    pub max_gap: Duration,
+}
+
+impl Default for PipelineSettings {
+    fn default() -> Self {
+        PipelineSettings {
+            lines: Vec::new(),
+            zones: Vec::new(),
+            views: ViewPlan::default(),
+            rider: RiderMerge::default(),
+            tracker: TrackerSettings::default(),
+            count: CountSettings::default(),
+            interval: Duration::from_secs(60),
+            max_gap: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Time spent per stage, for benchmarks and status.
+#[derive(Debug, Clone, Default)]
+pub struct StageTimes {
+    pub frames: u64,
+    pub detect: Duration,
+    pub track: Duration,
+    pub count: Duration,
+}
+
+pub struct Pipeline<D: Detector> {
+    detector: D,
+    settings: PipelineSettings,
+    views: Vec<BBox>,
+    views_for: (u32, u32),
+    tracker: Tracker,
+    counter: Counter,
+    aggregator: Aggregator,
+    dets: Vec<Detection>,
+    events: Vec<CountEvent>,
+    last_pts: Option<u64>,
+    fps: f32,
+    times: StageTimes,
+}
+
+impl<D: Detector> Pipeline<D> {
+    pub fn new(detector: D, settings: PipelineSettings) -> Pipeline<D> {
+        let lateness = settings.count.decision_delay_s as f64 + 0.5;
+        let aggregator = Aggregator::new(
+            settings.interval.as_millis() as i64,
+            settings.max_gap.as_millis() as i64,
+            (lateness * 1000.0) as i64,
+            settings.lines.iter().map(|l| l.name.clone()).collect(),
+            settings.zones.iter().map(|z| z.name.clone()).collect(),
+        );
+        Pipeline {
+            detector,
+            tracker: Tracker::new(settings.tracker.clone(), 25.0),
+            counter: Counter::new(settings.lines.clone(), settings.zones.clone(), settings.count.clone()),
+            aggregator,
+            settings,
+            views: Vec::new(),
+            views_for: (0, 0),
+            dets: Vec::with_capacity(256),
+            events: Vec::with_capacity(64),
+            last_pts: None,
+            fps: 25.0,
+            times: StageTimes::default(),
+        }
+    }
+
+    pub fn detector(&self) -> &D {
+        &self.detector
+    }
+
+    pub fn times(&self) -> &StageTimes {
+        &self.times
+    }
+
+    /// Frames per second of the stream as processed (from timestamps).
+    pub fn fps(&self) -> f32 {
+        self.fps
+    }
+
+    /// Runs all stages on one frame.
+    pub fn process(&mut self, frame: &Frame) -> Result<(), DetectorError> {
+        if self.views_for != (frame.width, frame.height) {
+            self.views = self.settings.views.views(frame.width, frame.height);
+            self.views_for = (frame.width, frame.height);
+        }
+        if let Some(prev) = self.last_pts
+            && frame.pts_ns > prev
+        {
+            let inst = 1e9 / (frame.pts_ns - prev) as f32;
+            self.fps = 0.9 * self.fps + 0.1 * inst.clamp(1.0, 120.0);
+            self.tracker.set_fps(self.fps);
+        }
+        self.last_pts = Some(frame.pts_ns);
+        let at_ms = unix_ms(frame.captured_at);
+
+        let t0 = Instant::now();
+        self.detector.detect(frame, &self.views, &mut self.dets)?;
+        self.settings.rider.apply(&mut self.dets);
+        let t1 = Instant::now();
+        self.tracker.update(&self.dets, at_ms);
+        let t2 = Instant::now();
+        self.counter.update(self.tracker.tracks(), self.tracker.ended(), at_ms, self.fps);
+        self.events.extend(self.counter.drain_events());
+        for ev in self.events.drain(..) {
+            self.aggregator.event(&ev);
+        }
+        self.aggregator.frame(at_ms, self.counter.occupancy());
+        let t3 = Instant::now();
+        self.times.frames += 1;
+        self.times.detect += t1 - t0;
+        self.times.track += t2 - t1;
+        self.times.count += t3 - t2;
+        tracing::trace!(frame = frame.index, detections = self.dets.len(), tracks = self.tracker.tracks().len(), "frame processed");
+        Ok(())
+    }
+
+    /// Intervals complete at `now_ms`.
+    pub fn poll(&mut self, now_ms: i64) -> Vec<IntervalCounts> {
+        self.aggregator.poll(now_ms)
+    }
+
+    /// End of stream: ends all tracks, decides pending events, emits every interval.
+    pub fn finish(&mut self, now_ms: i64) -> Vec<IntervalCounts> {
+        let remaining = self.tracker.finish();
+        self.counter.finish(&remaining, now_ms);
+        self.events.extend(self.counter.drain_events());
+        for ev in self.events.drain(..) {
+            self.aggregator.event(&ev);
+        }
+        self.aggregator.flush(now_ms)
+    }
+}
+
+#[cfg(test)]
+#[path = "pipeline_tests.rs"]
+mod tests;
