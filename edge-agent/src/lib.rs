@@ -3,7 +3,10 @@
 //!
 //! Data flows one way: ingest → detect → twowheel → track → count → report.
 
+pub mod agent;
+pub mod app;
 pub mod assets;
+pub mod config;
 pub mod count;
 pub mod detect;
 pub mod frame;

@@ -67,6 +67,7 @@ pub struct Pipeline<D: Detector> {
     dets: Vec<Detection>,
     events: Vec<CountEvent>,
     last_pts: Option<u64>,
+    first_ms: Option<i64>,
     fps: f32,
     times: StageTimes,
 }
@@ -92,6 +93,7 @@ impl<D: Detector> Pipeline<D> {
             dets: Vec::with_capacity(256),
             events: Vec::with_capacity(64),
             last_pts: None,
+            first_ms: None,
             fps: 25.0,
             times: StageTimes::default(),
         }
@@ -134,9 +136,8 @@ impl<D: Detector> Pipeline<D> {
         let t2 = Instant::now();
         self.counter.update(self.tracker.tracks(), self.tracker.ended(), at_ms, self.fps);
         self.events.extend(self.counter.drain_events());
-        for ev in self.events.drain(..) {
-            self.aggregator.event(&ev);
-        }
+        self.first_ms.get_or_insert(at_ms);
+        self.emit_events();
         self.aggregator.frame(at_ms, self.counter.occupancy());
         let t3 = Instant::now();
         self.times.frames += 1;
@@ -145,6 +146,25 @@ impl<D: Detector> Pipeline<D> {
         self.times.count += t3 - t2;
         tracing::trace!(frame = frame.index, detections = self.dets.len(), tracks = self.tracker.tracks().len(), "frame processed");
         Ok(())
+    }
+
+    fn emit_events(&mut self) {
+        let first = self.first_ms.unwrap_or(0);
+        for ev in self.events.drain(..) {
+            tracing::debug!(
+                track = ev.track,
+                kind = ?ev.kind,
+                class = %ev.class,
+                stream_s = (ev.at_ms - first) as f64 / 1000.0,
+                "count event"
+            );
+            self.aggregator.event(&ev);
+        }
+    }
+
+    /// Starts the interval clock (live agents, before the first frame).
+    pub fn start(&mut self, now_ms: i64) {
+        self.aggregator.start(now_ms);
     }
 
     /// Intervals complete at `now_ms`.
@@ -157,9 +177,7 @@ impl<D: Detector> Pipeline<D> {
         let remaining = self.tracker.finish();
         self.counter.finish(&remaining, now_ms);
         self.events.extend(self.counter.drain_events());
-        for ev in self.events.drain(..) {
-            self.aggregator.event(&ev);
-        }
+        self.emit_events();
         self.aggregator.flush(now_ms)
     }
 }

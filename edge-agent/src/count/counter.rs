@@ -47,6 +47,9 @@ struct TrackState_ {
     samples: u32,
     /// Settled side per line: -1 left of A→B, +1 right, 0 not yet known.
     side: Vec<i8>,
+    /// First seen with the anchor on the line (inside the travel margin).
+    born_on_line: Vec<bool>,
+    first_width: f32,
     /// Where and when the anchor passed a line, awaiting the travel margin.
     passing: Vec<Option<(Point, i64)>>,
     counted: Vec<bool>,
@@ -84,12 +87,26 @@ pub struct Counter {
     events: Vec<CountEvent>,
     /// Per zone: (vehicles inside, of which stationary) in the last frame.
     occupancy: Vec<(u32, u32)>,
+    /// Crossings of the last few seconds: (line, point, time).
+    recent: Vec<(usize, Point, i64)>,
 }
+
+/// How long a crossing is remembered to recognise a re-born track as the same vehicle.
+const RECENT_MS: i64 = 2_000;
 
 impl Counter {
     pub fn new(lines: Vec<LineDef>, zones: Vec<ZoneDef>, settings: CountSettings) -> Counter {
         let n = zones.len();
-        Counter { lines, zones, settings, state: HashMap::new(), pending: Vec::new(), events: Vec::new(), occupancy: vec![(0, 0); n] }
+        Counter {
+            lines,
+            zones,
+            settings,
+            state: HashMap::new(),
+            pending: Vec::new(),
+            events: Vec::new(),
+            occupancy: vec![(0, 0); n],
+            recent: Vec::new(),
+        }
     }
 
     pub fn lines(&self) -> &[LineDef] {
@@ -144,10 +161,14 @@ impl Counter {
     fn observe(&mut self, t: &Track, at_ms: i64) {
         let anchor = t.bbox.anchor();
         let (nl, nz) = (self.lines.len(), self.zones.len());
+        let settings = &self.settings;
+        let lines = &self.lines;
         let st = self.state.entry(t.id).or_insert_with(|| {
             // The origin side comes from where the track was first seen, even if it
             // was confirmed a few frames later.
             let first = t.first_bbox.anchor();
+            let margin = settings.min_travel_px.max(settings.min_travel * t.first_bbox.height());
+            let d: Vec<f32> = lines.iter().map(|l| l.segment.signed_distance(first)).collect();
             TrackState_ {
                 last_anchor: first,
                 first_anchor: first,
@@ -155,7 +176,9 @@ impl Counter {
                 last_ms: t.first_seen_ms,
                 height_sum: 0.0,
                 samples: 0,
-                side: self_lines_sides(&self.lines, first),
+                side: d.iter().map(|d| if d.abs() >= margin { sign(*d) } else { 0 }).collect(),
+                born_on_line: d.iter().map(|d| d.abs() < margin).collect(),
+                first_width: t.first_bbox.width(),
                 passing: vec![None; nl],
                 counted: vec![false; nl],
                 inside: vec![None; nz],
@@ -174,7 +197,28 @@ impl Counter {
             let seg = &line.segment;
             let d = seg.signed_distance(anchor);
             if st.side[i] == 0 {
-                st.side[i] = sign(d);
+                if d.abs() < margin {
+                    continue;
+                }
+                if !st.born_on_line[i] {
+                    st.side[i] = sign(d);
+                    continue;
+                }
+                // First seen on the line (a late detection, or a queue at the stop
+                // line): it crosses towards the side it leaves to — unless a vehicle
+                // just crossed here, in which case this is that vehicle re-found under
+                // a new id.
+                st.side[i] = -sign(d);
+                let p = st.first_anchor;
+                let duplicate = self.recent.iter().any(|&(l, q, when)| {
+                    l == i && at_ms - when <= RECENT_MS && q.dist(p) < st.first_width.max(t.bbox.width())
+                });
+                if duplicate {
+                    st.counted[i] = true;
+                } else {
+                    let first_ms = st.first_ms;
+                    Self::cross(&self.settings, &self.lines, &mut self.pending, &mut self.recent, st, i, p, first_ms, t.id);
+                }
                 continue;
             }
             if sign(d) == -st.side[i] {
@@ -190,7 +234,7 @@ impl Counter {
                 }
                 if d.abs() >= margin {
                     let (p, when) = st.passing[i].take().expect("set above");
-                    Self::cross(&self.settings, &self.lines, &mut self.pending, st, i, p, when, t.id);
+                    Self::cross(&self.settings, &self.lines, &mut self.pending, &mut self.recent, st, i, p, when, t.id);
                 }
             } else if d.abs() >= margin {
                 // Back on the origin side: the earlier pass was jitter.
@@ -226,6 +270,7 @@ impl Counter {
         s: &CountSettings,
         lines: &[LineDef],
         pending: &mut Vec<Pending>,
+        recent: &mut Vec<(usize, Point, i64)>,
         st: &mut TrackState_,
         i: usize,
         p: Point,
@@ -241,6 +286,7 @@ impl Counter {
         let direction = if st.side[i] < 0 { Direction::Forward } else { Direction::Backward };
         st.side[i] = -st.side[i];
         st.touches.push(lines[i].name.clone());
+        recent.push((i, p, at_ms));
         let delay = (s.decision_delay_s * 1000.0) as i64;
         pending.push(Pending { kind: EventKind::Line { line: i, direction }, track, at_ms, due_ms: at_ms + delay });
     }
@@ -251,7 +297,7 @@ impl Counter {
             if let Some((p, when)) = st.passing[i].take()
                 && !st.counted[i]
             {
-                Self::cross(&self.settings, &self.lines, &mut self.pending, &mut st, i, p, when, id);
+                Self::cross(&self.settings, &self.lines, &mut self.pending, &mut self.recent, &mut st, i, p, when, id);
             }
         }
         for z in 0..self.zones.len() {
@@ -261,6 +307,7 @@ impl Counter {
             }
         }
         let class = class::decide(&st.votes, st.speed(), &self.settings);
+        tracing::debug!(track = id, ?class, votes = ?st.votes, speed = st.speed(), touches = ?st.touches, first = ?st.first_anchor, last = ?st.last_anchor, samples = st.samples, "track ended");
         // Everything still pending for this track is decided now.
         let (mine, rest): (Vec<Pending>, Vec<Pending>) = self.pending.drain(..).partition(|p| p.track == id);
         self.pending = rest;
@@ -279,6 +326,7 @@ impl Counter {
 
     /// Decides pending events whose delay has passed.
     fn settle(&mut self, now_ms: i64) {
+        self.recent.retain(|&(_, _, when)| now_ms - when <= RECENT_MS);
         let mut i = 0;
         while i < self.pending.len() {
             let p = &self.pending[i];
@@ -288,13 +336,12 @@ impl Counter {
             }
             let p = self.pending.swap_remove(i);
             let Some(st) = self.state.get(&p.track) else { continue };
-            if let Some(class) = class::decide(&st.votes, st.speed(), &self.settings) {
+            let class = class::decide(&st.votes, st.speed(), &self.settings);
+            tracing::debug!(track = p.track, ?class, kind = ?p.kind, at_ms = p.at_ms, votes = ?st.votes, speed = st.speed(), "event decided");
+            if let Some(class) = class {
                 self.events.push(CountEvent { kind: p.kind, class, at_ms: p.at_ms, track: p.track });
             }
         }
     }
 }
 
-fn self_lines_sides(lines: &[LineDef], p: Point) -> Vec<i8> {
-    lines.iter().map(|l| sign(l.segment.signed_distance(p))).collect()
-}

@@ -76,6 +76,14 @@ impl Aggregator {
         self.open.entry(start).or_insert_with(|| Acc { zones: vec![ZoneAcc::default(); zones], ..Default::default() })
     }
 
+    /// Starts the interval clock at `now_ms`, before any frame: intervals from here on
+    /// are reported even if no frame ever arrives.
+    pub fn start(&mut self, now_ms: i64) {
+        if self.next_emit.is_none() {
+            self.next_emit = Some(self.start_of(now_ms));
+        }
+    }
+
     /// Events that arrived for intervals already emitted (added to the next open one).
     pub fn late_events(&self) -> u64 {
         self.late_events

@@ -99,6 +99,28 @@ impl Reader {
         })
     }
 
+    /// A live reader that starts disconnected and connects on the first `next` (an
+    /// agent must start, and report the gap, even when its camera is down).
+    pub fn new_live(spec: SourceSpec, opts: OpenOptions, policy: ReconnectPolicy) -> Reader {
+        let now = Instant::now();
+        let health = Arc::new(StreamHealth::default());
+        health.down("not connected yet");
+        Reader {
+            spec,
+            opts,
+            backoff: policy.initial,
+            policy,
+            health,
+            source: None,
+            next_attempt: now,
+            last_frame: now,
+            delivered: 0,
+            fps: 0.0,
+            started: SystemTime::now(),
+            pull_timeout: Duration::from_millis(200),
+        }
+    }
+
     pub fn health(&self) -> Arc<StreamHealth> {
         self.health.clone()
     }

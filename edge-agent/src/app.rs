@@ -1,0 +1,144 @@
+//! What the CLI's commands do, as library functions (tests and benches call them too).
+//!
+//! `count_clip` counts a whole source and returns totals per line; `build_pipeline`
+//! turns a config (or command-line overrides) into a ready pipeline.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use firmware_profiles::EdgeBoxProfile;
+use protocol::{DirectionCounts, IntervalCounts};
+use serde::Serialize;
+
+use crate::config::{AgentConfig, resolve_model};
+use crate::count::LineDef;
+use crate::detect::OnnxDetector;
+use crate::ingest::gst::OpenOptions;
+use crate::ingest::{IngestEvent, Reader, ReconnectPolicy, SourceSpec};
+use crate::pipeline::{Pipeline, PipelineSettings};
+
+/// `NAME:x1,y1,x2,y2` → a line.
+pub fn parse_line_arg(s: &str) -> Result<LineDef, String> {
+    let (name, coords) = s.split_once(':').ok_or_else(|| format!("--line {s:?}: expected NAME:x1,y1,x2,y2"))?;
+    let v: Vec<f32> = coords
+        .split(',')
+        .map(|c| c.trim().parse::<f32>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| format!("--line {s:?}: coordinates must be numbers"))?;
+    if name.is_empty() || v.len() != 4 || v.iter().any(|x| !x.is_finite() || *x < 0.0) {
+        return Err(format!("--line {s:?}: expected NAME:x1,y1,x2,y2 with non-negative numbers"));
+    }
+    if ((v[2] - v[0]).powi(2) + (v[3] - v[1]).powi(2)).sqrt() < 2.0 {
+        return Err(format!("--line {s:?}: line is shorter than 2 px"));
+    }
+    Ok(LineDef::new(name, [v[0], v[1]], [v[2], v[3]]))
+}
+
+/// Detector + pipeline from a config, with `lines` replacing the config's lines when
+/// given. Model and box profile come from the config.
+pub fn build_pipeline(config: &AgentConfig, lines: Option<Vec<LineDef>>, base: Option<&std::path::Path>) -> anyhow::Result<Pipeline<OnnxDetector>> {
+    let (manifest, model_path) = resolve_model(&config.camera.model, base).map_err(anyhow::Error::msg)?;
+    let profile = EdgeBoxProfile::builtin(&config.camera.box_profile)?;
+    crate::ingest::gst::prefer_decoders(&profile.decoders);
+    let detector = OnnxDetector::load(&manifest, &model_path, &profile, config.detect.clone())?;
+    let settings = PipelineSettings {
+        lines: lines.unwrap_or_else(|| config.line_defs()),
+        zones: config.zone_defs(),
+        views: config.views.clone(),
+        rider: config.rider.clone(),
+        tracker: config.tracker.clone(),
+        count: config.count.clone(),
+        interval: Duration::from_secs(config.camera.interval_s as u64),
+        max_gap: Duration::from_secs(1),
+    };
+    Ok(Pipeline::new(detector, settings))
+}
+
+/// The result of counting a whole clip or stream. Serialises to the CLI contract.
+#[derive(Debug, Clone, Serialize)]
+pub struct CountReport {
+    pub source: String,
+    pub frames: u64,
+    pub seconds: f64,
+    pub lines: BTreeMap<String, DirectionCounts>,
+    #[serde(skip)]
+    pub intervals: Vec<IntervalCounts>,
+    #[serde(skip)]
+    pub model: String,
+}
+
+/// Settings for a one-shot count.
+pub struct CountJob {
+    pub source: SourceSpec,
+    pub lines: Vec<LineDef>,
+    /// Everything else (model, box profile, thresholds, views); the camera section's
+    /// source is ignored.
+    pub config: AgentConfig,
+    pub config_dir: Option<PathBuf>,
+}
+
+/// A config with defaults for everything, for commands that take lines on the CLI.
+pub fn default_config(model: Option<&str>, box_profile: Option<&str>) -> AgentConfig {
+    let mut text = String::from("[camera]\nid = \"cli\"\nsource = \"cli\"\n");
+    if let Some(m) = model {
+        text += &format!("model = {}\n", toml_string(m));
+    }
+    if let Some(b) = box_profile {
+        text += &format!("box_profile = {}\n", toml_string(b));
+    }
+    AgentConfig::parse(&text).expect("built-in default config parses")
+}
+
+fn toml_string(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// Counts every frame of `job.source` (a live source is read until it ends).
+pub fn count_clip(job: &CountJob, mut progress: impl FnMut(u64)) -> anyhow::Result<CountReport> {
+    let mut pipeline = build_pipeline(&job.config, Some(job.lines.clone()), job.config_dir.as_deref())?;
+    let opts = OpenOptions {
+        rtsp_tcp_only: job.config.camera.rtsp_tcp_only,
+        rtsp_latency_ms: job.config.camera.rtsp_latency_ms,
+        ..Default::default()
+    };
+    let policy = ReconnectPolicy { reconnect: false, ..Default::default() };
+    let mut reader = Reader::open(job.source.clone(), opts, policy)?;
+    let mut intervals = Vec::new();
+    let (mut frames, mut first_pts, mut last_pts, mut last_ms) = (0u64, None, 0u64, 0i64);
+    loop {
+        match reader.next()? {
+            IngestEvent::Frame(frame) => {
+                pipeline.process(&frame)?;
+                frames += 1;
+                first_pts.get_or_insert(frame.pts_ns);
+                last_pts = frame.pts_ns;
+                last_ms = crate::ingest::health::unix_ms(frame.captured_at);
+                intervals.extend(pipeline.poll(last_ms));
+                progress(frames);
+            }
+            IngestEvent::End => break,
+            IngestEvent::Idle | IngestEvent::Down { .. } => {}
+        }
+    }
+    if frames == 0 {
+        anyhow::bail!("source {}: no video frames decoded", job.source.display_name());
+    }
+    let fps = pipeline.fps().max(1.0) as f64;
+    intervals.extend(pipeline.finish(last_ms + 1));
+    let mut lines: BTreeMap<String, DirectionCounts> = job.lines.iter().map(|l| (l.name.clone(), DirectionCounts::default())).collect();
+    for i in &intervals {
+        for (name, c) in &i.lines {
+            lines.entry(name.clone()).or_default().merge(c);
+        }
+    }
+    let seconds = (last_pts - first_pts.unwrap_or(0)) as f64 / 1e9 + 1.0 / fps;
+    Ok(CountReport {
+        source: job.source.display_name(),
+        frames,
+        seconds: (seconds * 1000.0).round() / 1000.0,
+        lines,
+        intervals,
+        model: job.config.camera.model.clone(),
+    })
+}

@@ -1,0 +1,335 @@
+//! Camera configuration (TOML). Unknown fields are errors; every default lives in the
+//! `Default` impls of the settings structs; `validate` reports every problem with the
+//! path of the offending field (`lines[1].b`, `views.tiles`…), never panics.
+//!
+//! ```toml
+//! [camera]
+//! id = "q1-nguyen-hue-01"
+//! source = "rtsp://user:pass@10.0.0.7:554/Streaming/Channels/102"
+//! box_profile = "generic_x86"   # firmware-profiles/boxes
+//! model = "yolox_nano_416"      # built-in id or a manifest path
+//! interval_s = 60
+//!
+//! [[lines]]
+//! name = "northbound"
+//! a = [0, 540]
+//! b = [1919, 540]
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use firmware_profiles::{CameraProfile, EdgeBoxProfile, StreamChoice, camera::CameraAddress};
+use models::Manifest;
+use serde::Deserialize;
+
+use crate::count::{CountSettings, LineDef, ZoneDef};
+use crate::detect::{DetectSettings, ViewPlan};
+use crate::geometry::{Point, Polygon};
+use crate::ingest::SourceSpec;
+use crate::track::TrackerSettings;
+use crate::twowheel::RiderMerge;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    pub camera: CameraConfig,
+    #[serde(default)]
+    pub lines: Vec<LineConfig>,
+    #[serde(default)]
+    pub zones: Vec<ZoneConfig>,
+    #[serde(default)]
+    pub views: ViewPlan,
+    #[serde(default)]
+    pub detect: DetectSettings,
+    #[serde(default)]
+    pub tracker: TrackerSettings,
+    #[serde(default)]
+    pub count: CountSettings,
+    #[serde(default)]
+    pub rider: RiderMerge,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CameraConfig {
+    /// Stable camera id, used in topics and reports.
+    pub id: String,
+    /// `rtsp://…`, a file path, `usb:N`; or leave out and describe `[camera.device]`.
+    #[serde(default)]
+    pub source: Option<String>,
+    #[serde(default)]
+    pub device: Option<DeviceConfig>,
+    /// Edge-box profile id (firmware-profiles/boxes).
+    #[serde(default = "default_box")]
+    pub box_profile: String,
+    /// Built-in model id or path to a model manifest.
+    #[serde(default = "default_model")]
+    pub model: String,
+    /// Length of a count interval in seconds.
+    #[serde(default = "default_interval")]
+    pub interval_s: u32,
+    /// RTSP over TCP only (otherwise UDP first, TCP fallback).
+    #[serde(default)]
+    pub rtsp_tcp_only: bool,
+    /// RTSP jitter buffer in milliseconds.
+    #[serde(default = "default_latency")]
+    pub rtsp_latency_ms: u32,
+}
+
+fn default_box() -> String {
+    firmware_profiles::edge_box::DEFAULT_BOX.into()
+}
+fn default_model() -> String {
+    models::DEFAULT_MODEL.into()
+}
+fn default_interval() -> u32 {
+    60
+}
+fn default_latency() -> u32 {
+    200
+}
+
+/// A camera addressed through its make's profile instead of a raw URL.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceConfig {
+    /// Camera profile id (firmware-profiles/cameras).
+    pub profile: String,
+    pub host: String,
+    #[serde(default)]
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub user: String,
+    /// Password in clear; prefer `password_env`.
+    #[serde(default)]
+    pub password: String,
+    /// Name of an environment variable holding the password.
+    #[serde(default)]
+    pub password_env: Option<String>,
+    #[serde(default = "default_channel")]
+    pub channel: u32,
+    #[serde(default)]
+    pub stream: Option<StreamChoice>,
+    /// Stream path for ONVIF cameras.
+    #[serde(default)]
+    pub path: Option<String>,
+}
+
+fn default_channel() -> u32 {
+    1
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineConfig {
+    pub name: String,
+    /// Start point A `[x, y]` in frame pixels.
+    pub a: [f32; 2],
+    /// End point B; `forward` = from the left of A→B to its right, as seen on screen.
+    pub b: [f32; 2],
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneConfig {
+    pub name: String,
+    /// Vertices `[[x, y], …]` in frame pixels, in order.
+    pub polygon: Vec<[f32; 2]>,
+}
+
+/// One problem found in a config, with the path of the field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigIssue {
+    pub path: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigIssue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config {file}: {source}")]
+    Read { file: PathBuf, source: std::io::Error },
+    #[error("config {file}: {}", issues.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("; "))]
+    Invalid { file: PathBuf, issues: Vec<ConfigIssue> },
+}
+
+impl AgentConfig {
+    /// Reads and parses a config file without the semantic checks.
+    pub fn read(path: &Path) -> Result<AgentConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { file: path.into(), source })?;
+        AgentConfig::parse(&text).map_err(|i| ConfigError::Invalid { file: path.into(), issues: vec![i] })
+    }
+
+    /// Reads, parses and validates a config file.
+    pub fn load(path: &Path) -> Result<AgentConfig, ConfigError> {
+        let config = AgentConfig::read(path)?;
+        let invalid = |issues| ConfigError::Invalid { file: path.into(), issues };
+        let issues = config.validate(path.parent());
+        if issues.is_empty() { Ok(config) } else { Err(invalid(issues)) }
+    }
+
+    pub fn parse(text: &str) -> Result<AgentConfig, ConfigIssue> {
+        let de = toml::Deserializer::parse(text)
+            .map_err(|e| ConfigIssue { path: "(syntax)".into(), message: e.to_string().trim().replace('\n', " ") })?;
+        serde_path_to_error::deserialize(de).map_err(|e| ConfigIssue {
+            path: if e.path().to_string() == "." { "(root)".into() } else { e.path().to_string() },
+            message: e.inner().message().to_string(),
+        })
+    }
+
+    /// Every semantic problem. `base` resolves relative manifest paths.
+    pub fn validate(&self, base: Option<&Path>) -> Vec<ConfigIssue> {
+        let mut issues = Vec::new();
+        let mut bad = |path: String, message: String| issues.push(ConfigIssue { path, message });
+        let c = &self.camera;
+        if c.id.is_empty() || !c.id.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') {
+            bad("camera.id".into(), format!("{:?} must be non-empty ASCII letters, digits, '-' or '_'", c.id));
+        }
+        match (&c.source, &c.device) {
+            (None, None) => bad("camera.source".into(), "set `source` or `[camera.device]`".into()),
+            (Some(_), Some(_)) => bad("camera.device".into(), "set either `source` or `[camera.device]`, not both".into()),
+            (Some(s), None) => {
+                if let Err(e) = SourceSpec::parse(s) {
+                    bad("camera.source".into(), e.to_string());
+                }
+            }
+            (None, Some(d)) => {
+                if let Err(e) = device_url(d) {
+                    bad("camera.device".into(), e);
+                }
+            }
+        }
+        if let Err(e) = EdgeBoxProfile::builtin(&c.box_profile) {
+            bad("camera.box_profile".into(), e.to_string());
+        }
+        if let Err(e) = resolve_model(&c.model, base) {
+            bad("camera.model".into(), e);
+        }
+        if !(1..=3600).contains(&c.interval_s) {
+            bad("camera.interval_s".into(), format!("{} is outside 1..=3600", c.interval_s));
+        }
+        for (i, l) in self.lines.iter().enumerate() {
+            let p = format!("lines[{i}]");
+            if l.name.is_empty() {
+                bad(format!("{p}.name"), "must not be empty".into());
+            }
+            if self.lines[..i].iter().any(|o| o.name == l.name) {
+                bad(format!("{p}.name"), format!("duplicate line name {:?}", l.name));
+            }
+            for (field, pt) in [("a", l.a), ("b", l.b)] {
+                if pt.iter().any(|v| !v.is_finite() || *v < 0.0) {
+                    bad(format!("{p}.{field}"), "coordinates must be finite and non-negative".into());
+                }
+            }
+            if Point::new(l.a[0], l.a[1]).dist(Point::new(l.b[0], l.b[1])) < 2.0 {
+                bad(format!("{p}.b"), "line is shorter than 2 px".into());
+            }
+        }
+        for (i, z) in self.zones.iter().enumerate() {
+            let p = format!("zones[{i}]");
+            if z.name.is_empty() || self.zones[..i].iter().any(|o| o.name == z.name) {
+                bad(format!("{p}.name"), format!("{:?} is empty or a duplicate", z.name));
+            }
+            let poly = Polygon { points: z.polygon.iter().map(|v| Point::new(v[0], v[1])).collect() };
+            if z.polygon.len() < 3 || poly.area() < 1.0 {
+                bad(format!("{p}.polygon"), "needs at least 3 vertices enclosing an area".into());
+            }
+        }
+        if self.lines.is_empty() && self.zones.is_empty() {
+            bad("lines".into(), "define at least one line or zone to count".into());
+        }
+        for (field, message) in self.views.problems() {
+            bad(format!("views.{field}"), message);
+        }
+        let unit = |v: f32| v > 0.0 && v < 1.0;
+        let d = &self.detect;
+        for (f, v) in [("min_score", d.min_score), ("nms_iou", d.nms_iou), ("view_merge_ios", d.view_merge_ios), ("cross_class_iou", d.cross_class_iou)] {
+            if !unit(v) {
+                bad(format!("detect.{f}"), format!("{v} is outside (0, 1)"));
+            }
+        }
+        let t = &self.tracker;
+        for (f, v) in [("high_score", t.high_score), ("new_track_score", t.new_track_score), ("match_iou", t.match_iou), ("low_match_iou", t.low_match_iou), ("tentative_match_iou", t.tentative_match_iou)] {
+            if !unit(v) {
+                bad(format!("tracker.{f}"), format!("{v} is outside (0, 1)"));
+            }
+        }
+        if t.high_score < d.min_score {
+            bad("tracker.high_score".into(), "must not be below detect.min_score".into());
+        }
+        if !(1..=30).contains(&t.birth_hits) {
+            bad("tracker.birth_hits".into(), format!("{} is outside 1..=30", t.birth_hits));
+        }
+        if !(0.0..=30.0).contains(&t.lost_buffer_s) {
+            bad("tracker.lost_buffer_s".into(), format!("{} is outside 0..=30", t.lost_buffer_s));
+        }
+        let k = &self.count;
+        for (f, v, max) in [("min_travel", k.min_travel, 2.0), ("min_travel_px", k.min_travel_px, 500.0), ("end_tolerance", k.end_tolerance, 0.5), ("decision_delay_s", k.decision_delay_s, 10.0), ("rider_min_speed", k.rider_min_speed, 100.0), ("two_wheeler_vote_share", k.two_wheeler_vote_share, 10.0), ("queue_max_speed", k.queue_max_speed, 100.0)] {
+            if !(0.0..=max).contains(&v) {
+                bad(format!("count.{f}"), format!("{v} is outside 0..={max}"));
+            }
+        }
+        issues
+    }
+
+    pub fn line_defs(&self) -> Vec<LineDef> {
+        self.lines.iter().map(|l| LineDef::new(&l.name, l.a, l.b)).collect()
+    }
+
+    pub fn zone_defs(&self) -> Vec<ZoneDef> {
+        self.zones
+            .iter()
+            .map(|z| ZoneDef { name: z.name.clone(), polygon: Polygon { points: z.polygon.iter().map(|v| Point::new(v[0], v[1])).collect() } })
+            .collect()
+    }
+
+    /// The source to open (a device description is rendered to its RTSP URL).
+    pub fn source(&self) -> Result<SourceSpec, String> {
+        match (&self.camera.source, &self.camera.device) {
+            (Some(s), _) => SourceSpec::parse(s).map_err(|e| e.to_string()),
+            (None, Some(d)) => device_url(d).map(SourceSpec::Rtsp),
+            (None, None) => Err("no source".into()),
+        }
+    }
+}
+
+fn device_url(d: &DeviceConfig) -> Result<String, String> {
+    let profile = CameraProfile::builtin(&d.profile).map_err(|e| e.to_string())?;
+    let password = match &d.password_env {
+        Some(var) => std::env::var(var).map_err(|_| format!("password_env: environment variable {var} is not set"))?,
+        None => d.password.clone(),
+    };
+    let addr = CameraAddress { host: &d.host, port: d.port, user: &d.user, password: &password, channel: d.channel, path: d.path.as_deref() };
+    profile.url(&addr, d.stream).map_err(|e| e.to_string())
+}
+
+/// A model argument: a built-in id, or a manifest path. Returns the manifest and the
+/// path its model file is expected at.
+pub fn resolve_model(model: &str, base: Option<&Path>) -> Result<(Manifest, PathBuf), String> {
+    if models::BUILTIN.iter().any(|(id, _)| *id == model) {
+        let m = Manifest::builtin(model).map_err(|e| e.to_string())?;
+        let path = crate::assets::model_path(&m);
+        return Ok((m, path));
+    }
+    let mut path = PathBuf::from(model);
+    if path.is_relative()
+        && let Some(b) = base
+        && !path.exists()
+    {
+        path = b.join(&path);
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("model manifest {}: {e}", path.display()))?;
+    let m = Manifest::from_toml(&path.display().to_string(), &text).map_err(|e| e.to_string())?;
+    let beside = path.parent().unwrap_or(Path::new(".")).join(&m.file);
+    let file = if beside.is_file() { beside } else { crate::assets::model_dir().join(&m.file) };
+    Ok((m, file))
+}
+
+#[cfg(test)]
+#[path = "config_tests.rs"]
+mod tests;

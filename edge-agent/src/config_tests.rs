@@ -1,0 +1,88 @@
+use super::*;
+
+const GOOD: &str = r#"
+[camera]
+id = "cam-1"
+source = "rtsp://10.0.0.7/stream"
+
+[[lines]]
+name = "north"
+a = [0, 540]
+b = [1919, 540]
+
+[[zones]]
+name = "stop"
+polygon = [[0, 600], [900, 600], [900, 1000], [0, 1000]]
+
+[views]
+tiles = [2, 2]
+"#;
+
+#[test]
+fn a_good_config_validates() {
+    let c = AgentConfig::parse(GOOD).unwrap();
+    assert_eq!(c.validate(None), vec![]);
+    assert_eq!(c.camera.interval_s, 60);
+    assert_eq!(c.line_defs()[0].name, "north");
+    assert_eq!(c.source().unwrap(), SourceSpec::Rtsp("rtsp://10.0.0.7/stream".into()));
+}
+
+#[test]
+fn unknown_fields_are_named_with_their_path() {
+    let e = AgentConfig::parse(&GOOD.replace("b = [1919, 540]", "b = [1919, 540]\ncolour = \"red\"")).unwrap_err();
+    assert_eq!(e.path, "lines[0].colour");
+    assert!(e.message.contains("colour"), "{e}");
+    let e = AgentConfig::parse(&GOOD.replace("tiles = [2, 2]", "tiles = [2, 2]\nzoom = 2")).unwrap_err();
+    assert!(e.path == "views.zoom" && e.message.contains("zoom"), "{e}");
+}
+
+#[test]
+fn wrong_types_are_named_with_their_path() {
+    let e = AgentConfig::parse(&GOOD.replace("a = [0, 540]", "a = [0, \"x\"]")).unwrap_err();
+    assert!(e.path.starts_with("lines[0].a"), "{e}");
+    let e = AgentConfig::parse("[camera]\nid = 5\n").unwrap_err();
+    assert_eq!(e.path, "camera.id");
+}
+
+#[test]
+fn every_semantic_problem_is_reported() {
+    let text = GOOD
+        .replace("id = \"cam-1\"", "id = \"cam 1\"\ninterval_s = 0\nbox_profile = \"toaster\"\nmodel = \"resnet.toml\"")
+        .replace("b = [1919, 540]", "b = [0, 540]")
+        .replace("tiles = [2, 2]", "tiles = [0, 2]")
+        + "\n[[lines]]\nname = \"north\"\na = [0, 1]\nb = [10, 1]\n[tracker]\nbirth_hits = 0\n";
+    let c = AgentConfig::parse(&text).unwrap();
+    let paths: Vec<String> = c.validate(None).into_iter().map(|i| i.path).collect();
+    assert_eq!(
+        paths,
+        vec!["camera.id", "camera.box_profile", "camera.model", "camera.interval_s", "lines[0].b", "lines[1].name", "views.tiles", "tracker.birth_hits"]
+    );
+}
+
+#[test]
+fn a_camera_device_renders_its_profile_url() {
+    let text = GOOD.replace(
+        "source = \"rtsp://10.0.0.7/stream\"",
+        "[camera.device]\nprofile = \"hikvision\"\nhost = \"10.0.0.9\"\nuser = \"admin\"\npassword = \"pw\"\nstream = \"main\"",
+    );
+    let c = AgentConfig::parse(&text).unwrap();
+    assert_eq!(c.source().unwrap(), SourceSpec::Rtsp("rtsp://admin:pw@10.0.0.9:554/Streaming/Channels/101".into()));
+}
+
+proptest::proptest! {
+    #[test]
+    fn arbitrary_text_never_panics(s in "\\PC{0,300}") {
+        if let Ok(c) = AgentConfig::parse(&s) {
+            let _ = c.validate(None);
+        }
+    }
+
+    #[test]
+    fn lines_with_random_points_validate_without_panicking(ax in -10f32..3000.0, ay in -10f32..3000.0, bx in -10f32..3000.0, by in -10f32..3000.0) {
+        let text = format!("[camera]\nid = \"c\"\nsource = \"x.mp4\"\n[[lines]]\nname = \"l\"\na = [{ax}, {ay}]\nb = [{bx}, {by}]\n");
+        let c = AgentConfig::parse(&text).unwrap();
+        let issues = c.validate(None);
+        let bad_point = ax < 0.0 || ay < 0.0 || bx < 0.0 || by < 0.0 || ((ax - bx).powi(2) + (ay - by).powi(2)).sqrt() < 2.0;
+        proptest::prop_assert_eq!(issues.is_empty(), !bad_point, "{:?}", issues);
+    }
+}
