@@ -25,7 +25,7 @@ pub fn run(
     mut on_interval: impl FnMut(&IntervalCounts, &HealthSnapshot),
 ) -> anyhow::Result<()> {
     let mut pipeline = build_pipeline(config, None, config_dir)?;
-    let spec = config.source().map_err(anyhow::Error::msg)?;
+    let spec = config.source(config_dir).map_err(anyhow::Error::msg)?;
     let opts = OpenOptions { rtsp_tcp_only: config.camera.rtsp_tcp_only, rtsp_latency_ms: config.camera.rtsp_latency_ms, ..Default::default() };
     let live = spec.is_live();
     let mut reader = if live {

@@ -288,10 +288,14 @@ impl AgentConfig {
             .collect()
     }
 
-    /// The source to open (a device description is rendered to its RTSP URL).
-    pub fn source(&self) -> Result<SourceSpec, String> {
+    /// The source to open (a device description is rendered to its RTSP URL). A
+    /// relative file path is taken relative to `base`, the config file's folder.
+    pub fn source(&self, base: Option<&Path>) -> Result<SourceSpec, String> {
         match (&self.camera.source, &self.camera.device) {
-            (Some(s), _) => SourceSpec::parse(s).map_err(|e| e.to_string()),
+            (Some(s), _) => match SourceSpec::parse(s).map_err(|e| e.to_string())? {
+                SourceSpec::File(p) if p.is_relative() && base.is_some() => Ok(SourceSpec::File(base.unwrap_or(Path::new(".")).join(p))),
+                other => Ok(other),
+            },
             (None, Some(d)) => device_url(d).map(SourceSpec::Rtsp),
             (None, None) => Err("no source".into()),
         }

@@ -24,7 +24,7 @@ fn a_good_config_validates() {
     assert_eq!(c.validate(None), vec![]);
     assert_eq!(c.camera.interval_s, 60);
     assert_eq!(c.line_defs()[0].name, "north");
-    assert_eq!(c.source().unwrap(), SourceSpec::Rtsp("rtsp://10.0.0.7/stream".into()));
+    assert_eq!(c.source(None).unwrap(), SourceSpec::Rtsp("rtsp://10.0.0.7/stream".into()));
 }
 
 #[test]
@@ -66,7 +66,7 @@ fn a_camera_device_renders_its_profile_url() {
         "[camera.device]\nprofile = \"hikvision\"\nhost = \"10.0.0.9\"\nuser = \"admin\"\npassword = \"pw\"\nstream = \"main\"",
     );
     let c = AgentConfig::parse(&text).unwrap();
-    assert_eq!(c.source().unwrap(), SourceSpec::Rtsp("rtsp://admin:pw@10.0.0.9:554/Streaming/Channels/101".into()));
+    assert_eq!(c.source(None).unwrap(), SourceSpec::Rtsp("rtsp://admin:pw@10.0.0.9:554/Streaming/Channels/101".into()));
 }
 
 proptest::proptest! {

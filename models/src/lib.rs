@@ -14,8 +14,8 @@ use serde::Deserialize;
 
 /// Manifests of the models that ship with the product, by id.
 pub const BUILTIN: &[(&str, &str)] = &[
-    ("yolox_nano_416", include_str!("../yolox_nano_416.toml")),
-    ("nanodet_m_416", include_str!("../nanodet_m_416.toml")),
+    ("yolox_nano_416", include_str!("../manifests/yolox_nano_416.toml")),
+    ("nanodet_m_416", include_str!("../manifests/nanodet_m_416.toml")),
 ];
 
 /// The model the agent uses when none is named.
@@ -138,7 +138,7 @@ impl Manifest {
             .iter()
             .find(|(name, _)| *name == id)
             .ok_or_else(|| ManifestError::UnknownBuiltin(id.to_string()))?;
-        Manifest::from_toml(&format!("models/{id}.toml"), text)
+        Manifest::from_toml(&format!("models/manifests/{id}.toml"), text)
     }
 
     /// Model class id → product class, as a dense table indexed by class id.
