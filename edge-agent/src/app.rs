@@ -66,6 +66,11 @@ pub struct CountReport {
     pub intervals: Vec<IntervalCounts>,
     #[serde(skip)]
     pub model: String,
+    /// Time per stage (not part of the JSON contract).
+    #[serde(skip)]
+    pub times: crate::pipeline::StageTimes,
+    #[serde(skip)]
+    pub detect_times: crate::detect::DetectTimes,
 }
 
 /// Settings for a one-shot count.
@@ -125,6 +130,8 @@ pub fn count_clip(job: &CountJob, mut progress: impl FnMut(u64)) -> anyhow::Resu
         anyhow::bail!("source {}: no video frames decoded", job.source.display_name());
     }
     let fps = pipeline.fps().max(1.0) as f64;
+    let times = pipeline.times().clone();
+    let detect_times = crate::detect::Detector::times(pipeline.detector());
     intervals.extend(pipeline.finish(last_ms + 1));
     let mut lines: BTreeMap<String, DirectionCounts> = job.lines.iter().map(|l| (l.name.clone(), DirectionCounts::default())).collect();
     for i in &intervals {
@@ -140,5 +147,7 @@ pub fn count_clip(job: &CountJob, mut progress: impl FnMut(u64)) -> anyhow::Resu
         lines,
         intervals,
         model: job.config.camera.model.clone(),
+        times,
+        detect_times,
     })
 }

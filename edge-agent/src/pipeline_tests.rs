@@ -196,3 +196,13 @@ fn a_new_id_born_on_the_line_right_after_a_crossing_is_the_same_vehicle() {
     let (fwd, bwd) = run(frames);
     assert_eq!((fwd.total(), bwd.car), (0, 1));
 }
+
+#[test]
+fn a_box_growing_over_a_static_object_is_not_a_crossing() {
+    // Top edge fixed at y=150; the bottom edge creeps from 190 to 260 (a detection
+    // swallowing the road below a parked van), and back.
+    let mut frames: Vec<Vec<Detection>> = (0..70).map(|i| vec![det(ObjectClass::Car, 0.8, 200.0, 190.0 + i as f32, 60.0, 40.0 + i as f32)]).collect();
+    frames.extend((0..70).rev().map(|i| vec![det(ObjectClass::Car, 0.8, 200.0, 190.0 + i as f32, 60.0, 40.0 + i as f32)]));
+    let (fwd, bwd) = run(frames);
+    assert_eq!(fwd.total() + bwd.total(), 0);
+}

@@ -41,6 +41,9 @@ struct Pending {
 struct TrackState_ {
     last_anchor: Point,
     first_anchor: Point,
+    /// Top-centre of the box when first seen and last seen.
+    first_top: Point,
+    last_top: Point,
     first_ms: i64,
     last_ms: i64,
     height_sum: f32,
@@ -58,6 +61,16 @@ struct TrackState_ {
     /// Lines crossed and zones entered, in order (for movements).
     touches: Vec<String>,
     votes: [f32; 6],
+}
+
+/// True when the whole box moved across the line, not only its bottom edge: the top
+/// of the box moved the same way by at least 30 % of the anchor's travel. A box that
+/// grows downwards over a static object, or whose bottom jumps while the vehicle waits,
+/// moves its anchor alone.
+fn body_moved(seg: &crate::geometry::Segment, st: &TrackState_, anchor: Point, top: Point) -> bool {
+    let d_anchor = seg.signed_distance(anchor) - seg.signed_distance(st.first_anchor);
+    let d_top = seg.signed_distance(top) - seg.signed_distance(st.first_top);
+    d_anchor * d_top > 0.0 && d_top.abs() >= 0.3 * d_anchor.abs()
 }
 
 impl TrackState_ {
@@ -169,9 +182,12 @@ impl Counter {
             let first = t.first_bbox.anchor();
             let margin = settings.min_travel_px.max(settings.min_travel * t.first_bbox.height());
             let d: Vec<f32> = lines.iter().map(|l| l.segment.signed_distance(first)).collect();
+            let first_top = Point::new(first.x, t.first_bbox.y1);
             TrackState_ {
                 last_anchor: first,
                 first_anchor: first,
+                first_top,
+                last_top: first_top,
                 first_ms: t.first_seen_ms,
                 last_ms: t.first_seen_ms,
                 height_sum: 0.0,
@@ -190,6 +206,7 @@ impl Counter {
         st.height_sum += t.bbox.height();
         st.samples += 1;
         let margin = self.settings.min_travel_px.max(self.settings.min_travel * t.bbox.height());
+        let top = Point::new(anchor.x, t.bbox.y1);
         for (i, line) in self.lines.iter().enumerate() {
             if st.counted[i] {
                 continue;
@@ -197,7 +214,7 @@ impl Counter {
             let seg = &line.segment;
             let d = seg.signed_distance(anchor);
             if st.side[i] == 0 {
-                if d.abs() < margin {
+                if d.abs() < margin || (st.born_on_line[i] && !body_moved(seg, st, anchor, top)) {
                     continue;
                 }
                 if !st.born_on_line[i] {
@@ -232,7 +249,7 @@ impl Counter {
                     );
                     st.passing[i] = Some((p, at_ms));
                 }
-                if d.abs() >= margin {
+                if d.abs() >= margin && body_moved(seg, st, anchor, top) {
                     let (p, when) = st.passing[i].take().expect("set above");
                     Self::cross(&self.settings, &self.lines, &mut self.pending, &mut self.recent, st, i, p, when, t.id);
                 }
@@ -262,6 +279,7 @@ impl Counter {
             p.due_ms = p.at_ms + delay;
         }
         st.last_anchor = anchor;
+        st.last_top = top;
         st.last_ms = at_ms;
     }
 
@@ -296,6 +314,7 @@ impl Counter {
         for i in 0..self.lines.len() {
             if let Some((p, when)) = st.passing[i].take()
                 && !st.counted[i]
+                && body_moved(&self.lines[i].segment, &st, st.last_anchor, st.last_top)
             {
                 Self::cross(&self.settings, &self.lines, &mut self.pending, &mut self.recent, &mut st, i, p, when, id);
             }

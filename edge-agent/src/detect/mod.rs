@@ -51,9 +51,22 @@ impl Default for DetectSettings {
     }
 }
 
+/// Cumulative time inside a detector, split by step.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DetectTimes {
+    pub inferences: u64,
+    pub preprocess: std::time::Duration,
+    pub inference: std::time::Duration,
+    pub postprocess: std::time::Duration,
+}
+
 /// A detector over frames. `views` are rectangles in frame pixels.
 pub trait Detector {
     fn detect(&mut self, frame: &Frame, views: &[BBox], out: &mut Vec<Detection>) -> Result<(), DetectorError>;
     /// Model id reported with counts.
     fn model_id(&self) -> &str;
+    /// Time spent so far, by step (for benchmarks and status).
+    fn times(&self) -> DetectTimes {
+        DetectTimes::default()
+    }
 }

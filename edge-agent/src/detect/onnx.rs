@@ -16,7 +16,9 @@ use ort::value::TensorRef;
 use protocol::ObjectClass;
 use sha2::{Digest, Sha256};
 
-use super::{DetectSettings, Detection, Detector, decode, nms, preprocess::Preprocessor};
+use std::time::Instant;
+
+use super::{DetectSettings, DetectTimes, Detection, Detector, decode, nms, preprocess::Preprocessor};
 use crate::frame::Frame;
 use crate::geometry::BBox;
 
@@ -117,6 +119,7 @@ pub struct OnnxDetector {
     settings: DetectSettings,
     candidates: Vec<Detection>,
     views_of: Vec<usize>,
+    times: DetectTimes,
 }
 
 impl OnnxDetector {
@@ -164,9 +167,25 @@ impl OnnxDetector {
             settings,
             candidates: Vec::with_capacity(256),
             views_of: Vec::with_capacity(256),
+            times: DetectTimes::default(),
         };
         det.num_classes = det.probe_num_classes()?;
         Ok(det)
+    }
+
+    /// Fills the input tensor for `view` of `frame` (benchmarks time this apart from inference).
+    pub fn prepare(&mut self, frame: &Frame, view: &BBox) {
+        let buf = self.input.as_slice_mut().expect("standard layout");
+        self.pre.fill(frame, view, buf);
+    }
+
+    /// Runs the model on the current input tensor and discards the outputs: the bare
+    /// inference cost, for benchmarks.
+    pub fn run_model(&mut self) -> Result<(), DetectorError> {
+        let inf = |e: ort::Error| DetectorError::Inference(e.to_string());
+        let inputs = ort::inputs![self.manifest.input.name.as_str() => TensorRef::from_array_view(&self.input).map_err(inf)?];
+        self.session.run(inputs).map_err(inf)?;
+        Ok(())
     }
 
     /// Runs once on a blank input to learn the class count from the output shape.
@@ -190,11 +209,17 @@ impl OnnxDetector {
 
     /// Runs the model on one view; appends candidates in frame pixels to `self.candidates`.
     fn detect_view(&mut self, frame: &Frame, view: &BBox, view_index: usize) -> Result<(), DetectorError> {
+        let t0 = Instant::now();
         let buf = self.input.as_slice_mut().expect("standard layout");
         let map = self.pre.fill(frame, view, buf);
         let inf = |e: ort::Error| DetectorError::Inference(e.to_string());
+        let t1 = Instant::now();
         let inputs = ort::inputs![self.manifest.input.name.as_str() => TensorRef::from_array_view(&self.input).map_err(inf)?];
         let outputs = self.session.run(inputs).map_err(inf)?;
+        let t2 = Instant::now();
+        self.times.inferences += 1;
+        self.times.preprocess += t1 - t0;
+        self.times.inference += t2 - t1;
         let input_size = self.pre.input_size();
         let start = self.candidates.len();
         let (m, s) = (&self.manifest, &self.settings);
@@ -226,7 +251,13 @@ impl OnnxDetector {
 }
 
 impl Detector for OnnxDetector {
+    fn times(&self) -> DetectTimes {
+        self.times
+    }
+
     fn detect(&mut self, frame: &Frame, views: &[BBox], out: &mut Vec<Detection>) -> Result<(), DetectorError> {
+        let start = Instant::now();
+        let before = self.times.preprocess + self.times.inference;
         self.candidates.clear();
         self.views_of.clear();
         for (i, view) in views.iter().enumerate() {
@@ -246,6 +277,8 @@ impl Detector for OnnxDetector {
         nms::merge_vehicle_classes(&mut self.candidates, self.settings.cross_class_iou);
         out.clear();
         out.extend_from_slice(&self.candidates);
+        let model_time = self.times.preprocess + self.times.inference - before;
+        self.times.postprocess += start.elapsed().saturating_sub(model_time);
         Ok(())
     }
 

@@ -198,47 +198,47 @@ impl Preprocessor {
         let nv12 = frame.format == PixelFormat::Nv12;
         let (iw, plane_len) = (self.spec.width as usize, (self.spec.width * self.spec.height) as usize);
         let (kr, kgu, kgv, kb) = match frame.matrix {
-            YuvMatrix::Bt601 => (1.596, 0.392, 0.813, 2.017),
+            YuvMatrix::Bt601 => (1.596f32, 0.392f32, 0.813f32, 2.017f32),
             YuvMatrix::Bt709 => (1.793, 0.213, 0.533, 2.112),
         };
+        // Fold normalisation into the conversion: out = rgb·inv_std − mean·inv_std.
+        let scale: [f32; 3] = std::array::from_fn(|c| self.norm[c].1);
+        let offset: [f32; 3] = std::array::from_fn(|c| -self.norm[c].0 * self.norm[c].1);
+        let src_of: [usize; 3] = self.rgb_index;
+        let (c0, rest) = out.split_at_mut(plane_len);
+        let (c1, c2) = rest.split_at_mut(plane_len);
         let t = &self.tables;
+        let cstep = if nv12 { 2 } else { 1 };
+        let (vplane, voff) = if nv12 { (pu, 1) } else { (pv, 0) };
+        let row = |p: crate::frame::Plane, i: u32, extra: usize| &bytes[p.offset + i as usize * p.stride + extra..];
         for (oy, (ty, cy)) in t.luma_y.iter().zip(&t.chroma_y).enumerate() {
-            let y0 = &bytes[py.offset + ty.i0 as usize * py.stride..];
-            let y1 = &bytes[py.offset + ty.i1 as usize * py.stride..];
-            let (u0, u1, v0, v1) = if nv12 {
-                let r0 = &bytes[pu.offset + cy.i0 as usize * pu.stride..];
-                let r1 = &bytes[pu.offset + cy.i1 as usize * pu.stride..];
-                (r0, r1, &r0[1..], &r1[1..])
-            } else {
-                (
-                    &bytes[pu.offset + cy.i0 as usize * pu.stride..],
-                    &bytes[pu.offset + cy.i1 as usize * pu.stride..],
-                    &bytes[pv.offset + cy.i0 as usize * pv.stride..],
-                    &bytes[pv.offset + cy.i1 as usize * pv.stride..],
-                )
-            };
-            let cstep = if nv12 { 2 } else { 1 };
+            let (y0, y1) = (row(py, ty.i0, 0), row(py, ty.i1, 0));
+            let (u0, u1) = (row(pu, cy.i0, 0), row(pu, cy.i1, 0));
+            let (v0, v1) = (row(vplane, cy.i0, voff), row(vplane, cy.i1, voff));
             let base = (oy + map.pad_y as usize) * iw + map.pad_x as usize;
+            let n = t.luma_x.len();
+            let (o0, o1, o2) = (&mut c0[base..base + n], &mut c1[base..base + n], &mut c2[base..base + n]);
+            let (wy, cwy) = (ty.w1, cy.w1);
             for (ox, (tx, cx)) in t.luma_x.iter().zip(&t.chroma_x).enumerate() {
-                let bil = |r0: &[u8], r1: &[u8], a: usize, b: usize, wx: f32, wy: f32| {
-                    let top = r0[a] as f32 + (r0[b] as f32 - r0[a] as f32) * wx;
-                    let bot = r1[a] as f32 + (r1[b] as f32 - r1[a] as f32) * wx;
-                    top + (bot - top) * wy
-                };
-                let luma = bil(y0, y1, tx.i0 as usize, tx.i1 as usize, tx.w1, ty.w1);
+                let (a, b) = (tx.i0 as usize, tx.i1 as usize);
+                let top = y0[a] as f32 + (y0[b] as f32 - y0[a] as f32) * tx.w1;
+                let bot = y1[a] as f32 + (y1[b] as f32 - y1[a] as f32) * tx.w1;
+                let yy = 1.164 * (top + (bot - top) * wy - 16.0);
                 let (ca, cb) = (cx.i0 as usize * cstep, cx.i1 as usize * cstep);
-                let u = bil(u0, u1, ca, cb, cx.w1, cy.w1) - 128.0;
-                let v = bil(v0, v1, ca, cb, cx.w1, cy.w1) - 128.0;
-                let yy = 1.164 * (luma - 16.0);
+                let ut = u0[ca] as f32 + (u0[cb] as f32 - u0[ca] as f32) * cx.w1;
+                let ub = u1[ca] as f32 + (u1[cb] as f32 - u1[ca] as f32) * cx.w1;
+                let u = ut + (ub - ut) * cwy - 128.0;
+                let vt = v0[ca] as f32 + (v0[cb] as f32 - v0[ca] as f32) * cx.w1;
+                let vb = v1[ca] as f32 + (v1[cb] as f32 - v1[ca] as f32) * cx.w1;
+                let v = vt + (vb - vt) * cwy - 128.0;
                 let rgb = [
                     (yy + kr * v).clamp(0.0, 255.0),
                     (yy - kgu * u - kgv * v).clamp(0.0, 255.0),
                     (yy + kb * u).clamp(0.0, 255.0),
                 ];
-                for c in 0..3 {
-                    let (mean, inv_std) = self.norm[c];
-                    out[c * plane_len + base + ox] = (rgb[self.rgb_index[c]] - mean) * inv_std;
-                }
+                o0[ox] = rgb[src_of[0]] * scale[0] + offset[0];
+                o1[ox] = rgb[src_of[1]] * scale[1] + offset[1];
+                o2[ox] = rgb[src_of[2]] * scale[2] + offset[2];
             }
         }
     }

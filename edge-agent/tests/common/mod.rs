@@ -26,3 +26,67 @@ pub fn detector(model: &str) -> OnnxDetector {
     OnnxDetector::load(&manifest, &edge_agent::assets::model_path(&manifest), &profile, DetectSettings::default())
         .expect("load detector")
 }
+
+/// A `clip-rtsp-server` child process serving one clip; killed on drop.
+pub struct RtspServer {
+    pub child: std::process::Child,
+    pub url: String,
+    pub port: u16,
+}
+
+impl RtspServer {
+    /// Starts serving `clip` on `port` (0: any free port) and waits until it listens.
+    pub fn start(clip: &std::path::Path, port: u16) -> RtspServer {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_clip-rtsp-server"))
+            .args(["--clip", clip.to_str().unwrap(), "--port", &port.to_string()])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn clip-rtsp-server");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("server prints its URL");
+        let url = line.trim().to_string();
+        assert!(url.starts_with("rtsp://127.0.0.1:"), "server said {url:?}");
+        let port = url.rsplit(':').next().unwrap().split('/').next().unwrap().parse().unwrap();
+        RtspServer { child, url, port }
+    }
+
+    /// SIGKILL, as a crash or a pulled cable would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for RtspServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Score = 1 − Σ|counted − truth| / Σ truth over line × direction × class, with the
+/// per-cell differences, from the hand-made ground truth JSON ("up" = backward).
+pub fn score(groundtruth: &str, lines: &std::collections::BTreeMap<String, protocol::DirectionCounts>) -> (f64, Vec<String>) {
+    let gt: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(asset(groundtruth)).unwrap()).unwrap();
+    let (mut total, mut err, mut rows) = (0i64, 0i64, Vec::new());
+    for line in gt["lines"].as_array().unwrap() {
+        let name = line["name"].as_str().unwrap();
+        for (dir, ours) in [("up", &lines[name].backward), ("down", &lines[name].forward)] {
+            for class in protocol::VehicleClass::ALL {
+                let truth = gt["events"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|e| e["line"] == name && e["direction"] == dir && e["class"] == class.name())
+                    .count() as i64;
+                let counted = ours.get(class) as i64;
+                total += truth;
+                err += (counted - truth).abs();
+                if truth > 0 || counted > 0 {
+                    rows.push(format!("{name} {dir} {class}: truth {truth} counted {counted}"));
+                }
+            }
+        }
+    }
+    (1.0 - err as f64 / total as f64, rows)
+}
