@@ -16,7 +16,8 @@ use crate::app::build_pipeline;
 use crate::config::AgentConfig;
 use crate::ingest::gst::OpenOptions;
 use crate::ingest::health::unix_ms;
-use crate::ingest::{HealthSnapshot, IngestEvent, Reader, ReconnectPolicy};
+use crate::ingest::{HealthSnapshot, Reader, ReconnectPolicy};
+use crate::stages::{PrepStage, Staged};
 
 pub fn run(
     config: &AgentConfig,
@@ -28,27 +29,31 @@ pub fn run(
     let spec = config.source(config_dir).map_err(anyhow::Error::msg)?;
     let opts = OpenOptions { rtsp_tcp_only: config.camera.rtsp_tcp_only, rtsp_latency_ms: config.camera.rtsp_latency_ms, ..Default::default() };
     let live = spec.is_live();
-    let mut reader = if live {
+    let reader = if live {
         Reader::new_live(spec, opts, ReconnectPolicy::default())
     } else {
         Reader::open(spec, opts, ReconnectPolicy { reconnect: false, ..Default::default() })?
     };
     let health = reader.health();
+    let source_name = reader.spec().display_name();
+    let stage = PrepStage::spawn(reader, pipeline.preparer(), 1);
     if live {
         pipeline.start(unix_ms(SystemTime::now()));
     }
-    tracing::info!(camera = %config.camera.id, source = %reader.spec().display_name(), model = %config.camera.model, "agent started");
+    tracing::info!(camera = %config.camera.id, source = %source_name, model = %config.camera.model, "agent started");
     let mut last_status = Instant::now();
     let mut last_ms = 0;
     while !stop.load(Ordering::Relaxed) {
-        let now_ms = match reader.next()? {
-            IngestEvent::Frame(frame) => {
-                pipeline.process(&frame)?;
-                last_ms = unix_ms(frame.captured_at);
+        let now_ms = match stage.next() {
+            Staged::Frame(input) => {
+                pipeline.process_prepared(&input)?;
+                last_ms = unix_ms(input.meta.captured_at);
+                stage.recycle(input);
                 last_ms
             }
-            IngestEvent::End => break,
-            IngestEvent::Idle | IngestEvent::Down { .. } => {
+            Staged::End => break,
+            Staged::Failed(e) => return Err(e.into()),
+            Staged::Idle | Staged::Down(_) => {
                 if live {
                     unix_ms(SystemTime::now())
                 } else {

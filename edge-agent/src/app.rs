@@ -15,7 +15,8 @@ use crate::config::{AgentConfig, resolve_model};
 use crate::count::LineDef;
 use crate::detect::OnnxDetector;
 use crate::ingest::gst::OpenOptions;
-use crate::ingest::{IngestEvent, Reader, ReconnectPolicy, SourceSpec};
+use crate::ingest::{Reader, ReconnectPolicy, SourceSpec};
+use crate::stages::{PrepStage, Staged};
 use crate::pipeline::{Pipeline, PipelineSettings};
 
 /// `NAME:x1,y1,x2,y2` → a line.
@@ -108,22 +109,25 @@ pub fn count_clip(job: &CountJob, mut progress: impl FnMut(u64)) -> anyhow::Resu
         ..Default::default()
     };
     let policy = ReconnectPolicy { reconnect: false, ..Default::default() };
-    let mut reader = Reader::open(job.source.clone(), opts, policy)?;
+    let reader = Reader::open(job.source.clone(), opts, policy)?;
+    let stage = PrepStage::spawn(reader, pipeline.preparer(), 2);
     let mut intervals = Vec::new();
     let (mut frames, mut first_pts, mut last_pts, mut last_ms) = (0u64, None, 0u64, 0i64);
     loop {
-        match reader.next()? {
-            IngestEvent::Frame(frame) => {
-                pipeline.process(&frame)?;
+        match stage.next() {
+            Staged::Frame(input) => {
+                pipeline.process_prepared(&input)?;
                 frames += 1;
-                first_pts.get_or_insert(frame.pts_ns);
-                last_pts = frame.pts_ns;
-                last_ms = crate::ingest::health::unix_ms(frame.captured_at);
+                first_pts.get_or_insert(input.meta.pts_ns);
+                last_pts = input.meta.pts_ns;
+                last_ms = crate::ingest::health::unix_ms(input.meta.captured_at);
+                stage.recycle(input);
                 intervals.extend(pipeline.poll(last_ms));
                 progress(frames);
             }
-            IngestEvent::End => break,
-            IngestEvent::Idle | IngestEvent::Down { .. } => {}
+            Staged::End => break,
+            Staged::Failed(e) => return Err(e.into()),
+            Staged::Idle | Staged::Down(_) => {}
         }
     }
     if frames == 0 {

@@ -13,5 +13,6 @@ pub mod frame;
 pub mod geometry;
 pub mod ingest;
 pub mod pipeline;
+pub mod stages;
 pub mod track;
 pub mod twowheel;

@@ -11,9 +11,8 @@ use std::time::{Duration, Instant};
 use protocol::IntervalCounts;
 
 use crate::count::{Aggregator, CountEvent, CountSettings, Counter, LineDef, ZoneDef};
-use crate::detect::{Detection, Detector, DetectorError, ViewPlan};
+use crate::detect::{Detection, Detector, DetectorError, PreparedFrame, Preparer, ViewPlan};
 use crate::frame::Frame;
-use crate::geometry::BBox;
 use crate::ingest::health::unix_ms;
 use crate::track::{Tracker, TrackerSettings};
 use crate::twowheel::RiderMerge;
@@ -59,8 +58,8 @@ pub struct StageTimes {
 pub struct Pipeline<D: Detector> {
     detector: D,
     settings: PipelineSettings,
-    views: Vec<BBox>,
-    views_for: (u32, u32),
+    preparer: Preparer,
+    scratch: PreparedFrame,
     tracker: Tracker,
     counter: Counter,
     aggregator: Aggregator,
@@ -82,14 +81,15 @@ impl<D: Detector> Pipeline<D> {
             settings.lines.iter().map(|l| l.name.clone()).collect(),
             settings.zones.iter().map(|z| z.name.clone()).collect(),
         );
+        let preparer = Preparer::new(detector.input_spec(), settings.views.clone());
         Pipeline {
             detector,
+            preparer,
+            scratch: PreparedFrame::default(),
             tracker: Tracker::new(settings.tracker.clone(), 25.0),
             counter: Counter::new(settings.lines.clone(), settings.zones.clone(), settings.count.clone()),
             aggregator,
             settings,
-            views: Vec::new(),
-            views_for: (0, 0),
             dets: Vec::with_capacity(256),
             events: Vec::with_capacity(64),
             last_pts: None,
@@ -112,24 +112,36 @@ impl<D: Detector> Pipeline<D> {
         self.fps
     }
 
-    /// Runs all stages on one frame.
+    /// A preparer for this pipeline's detector and views, to run on another thread
+    /// (see `stages`); its output goes to `process_prepared`.
+    pub fn preparer(&self) -> Preparer {
+        self.preparer.clone()
+    }
+
+    /// Runs all stages on one frame, preparing it on this thread.
     pub fn process(&mut self, frame: &Frame) -> Result<(), DetectorError> {
-        if self.views_for != (frame.width, frame.height) {
-            self.views = self.settings.views.views(frame.width, frame.height);
-            self.views_for = (frame.width, frame.height);
-        }
+        let mut scratch = std::mem::take(&mut self.scratch);
+        self.preparer.prepare(frame, &mut scratch);
+        let result = self.process_prepared(&scratch);
+        self.scratch = scratch;
+        result
+    }
+
+    /// Runs detection onwards on a frame prepared by `preparer()`.
+    pub fn process_prepared(&mut self, input: &PreparedFrame) -> Result<(), DetectorError> {
+        let meta = &input.meta;
         if let Some(prev) = self.last_pts
-            && frame.pts_ns > prev
+            && meta.pts_ns > prev
         {
-            let inst = 1e9 / (frame.pts_ns - prev) as f32;
+            let inst = 1e9 / (meta.pts_ns - prev) as f32;
             self.fps = 0.9 * self.fps + 0.1 * inst.clamp(1.0, 120.0);
             self.tracker.set_fps(self.fps);
         }
-        self.last_pts = Some(frame.pts_ns);
-        let at_ms = unix_ms(frame.captured_at);
+        self.last_pts = Some(meta.pts_ns);
+        let at_ms = unix_ms(meta.captured_at);
 
         let t0 = Instant::now();
-        self.detector.detect(frame, &self.views, &mut self.dets)?;
+        self.detector.detect_prepared(input, &mut self.dets)?;
         self.settings.rider.apply(&mut self.dets);
         let t1 = Instant::now();
         self.tracker.update(&self.dets, at_ms);
@@ -144,7 +156,7 @@ impl<D: Detector> Pipeline<D> {
         self.times.detect += t1 - t0;
         self.times.track += t2 - t1;
         self.times.count += t3 - t2;
-        tracing::trace!(frame = frame.index, detections = self.dets.len(), tracks = self.tracker.tracks().len(), "frame processed");
+        tracing::trace!(frame = meta.index, detections = self.dets.len(), tracks = self.tracker.tracks().len(), "frame processed");
         Ok(())
     }
 

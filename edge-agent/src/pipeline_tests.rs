@@ -8,6 +8,7 @@ use protocol::{ClassCounts, ObjectClass};
 
 use super::*;
 use crate::count::LineDef;
+use crate::geometry::BBox;
 
 struct Scripted {
     frames: Vec<Vec<Detection>>,
@@ -15,7 +16,11 @@ struct Scripted {
 }
 
 impl Detector for Scripted {
-    fn detect(&mut self, _: &Frame, _: &[BBox], out: &mut Vec<Detection>) -> Result<(), DetectorError> {
+    fn input_spec(&self) -> Option<&models::InputSpec> {
+        None
+    }
+
+    fn detect_prepared(&mut self, _: &PreparedFrame, out: &mut Vec<Detection>) -> Result<(), DetectorError> {
         out.clear();
         if let Some(f) = self.frames.get(self.next) {
             out.extend_from_slice(f);

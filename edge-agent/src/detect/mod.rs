@@ -8,6 +8,7 @@
 pub mod decode;
 pub mod nms;
 pub mod onnx;
+pub mod prepare;
 pub mod preprocess;
 pub mod views;
 
@@ -18,6 +19,7 @@ use crate::frame::Frame;
 use crate::geometry::BBox;
 
 pub use onnx::{DetectorError, OnnxDetector, ort_library_path};
+pub use prepare::{FrameMeta, PreparedFrame, Preparer};
 pub use views::ViewPlan;
 
 /// One detected object in frame pixels.
@@ -60,9 +62,20 @@ pub struct DetectTimes {
     pub postprocess: std::time::Duration,
 }
 
-/// A detector over frames. `views` are rectangles in frame pixels.
+/// A detector over prepared frames (see `prepare`): pre-processing is split off so it
+/// can run on another thread than inference.
 pub trait Detector {
-    fn detect(&mut self, frame: &Frame, views: &[BBox], out: &mut Vec<Detection>) -> Result<(), DetectorError>;
+    /// The input contract a `Preparer` must fill (`None`: no tensor needed).
+    fn input_spec(&self) -> Option<&models::InputSpec>;
+    /// Detects objects in the views of one prepared frame, in frame pixels.
+    fn detect_prepared(&mut self, input: &PreparedFrame, out: &mut Vec<Detection>) -> Result<(), DetectorError>;
+    /// Prepares and detects in one call, on this thread.
+    fn detect(&mut self, frame: &Frame, views: &[BBox], out: &mut Vec<Detection>) -> Result<(), DetectorError> {
+        let plan = ViewPlan { full: false, tiles: None, roi: None, tile_overlap: 0.0, crops: views.iter().map(|v| [v.x1, v.y1, v.x2, v.y2]).collect() };
+        let mut prepared = PreparedFrame::default();
+        Preparer::new(self.input_spec(), plan).prepare(frame, &mut prepared);
+        self.detect_prepared(&prepared, out)
+    }
     /// Model id reported with counts.
     fn model_id(&self) -> &str;
     /// Time spent so far, by step (for benchmarks and status).

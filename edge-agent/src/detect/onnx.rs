@@ -18,9 +18,7 @@ use sha2::{Digest, Sha256};
 
 use std::time::Instant;
 
-use super::{DetectSettings, DetectTimes, Detection, Detector, decode, nms, preprocess::Preprocessor};
-use crate::frame::Frame;
-use crate::geometry::BBox;
+use super::{DetectSettings, DetectTimes, Detection, Detector, PreparedFrame, decode, nms};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DetectorError {
@@ -112,13 +110,12 @@ fn execution_providers(profile: &EdgeBoxProfile) -> Vec<ort::ep::ExecutionProvid
 pub struct OnnxDetector {
     session: Session,
     manifest: Manifest,
-    pre: Preprocessor,
     table: Vec<Option<ObjectClass>>,
     num_classes: usize,
-    input: Array4<f32>,
     settings: DetectSettings,
     candidates: Vec<Detection>,
     views_of: Vec<usize>,
+    scratch: Vec<Detection>,
     times: DetectTimes,
 }
 
@@ -156,34 +153,31 @@ impl OnnxDetector {
                 return Err(contract(format!("the graph has no output {t:?} (it has {names:?})")));
             }
         }
-        let (w, h) = (manifest.input.width as usize, manifest.input.height as usize);
         let mut det = OnnxDetector {
             session,
             manifest: manifest.clone(),
-            pre: Preprocessor::new(&manifest.input),
             table: manifest.class_table(),
             num_classes: 0,
-            input: Array4::zeros((1, 3, h, w)),
             settings,
             candidates: Vec::with_capacity(256),
             views_of: Vec::with_capacity(256),
+            scratch: Vec::with_capacity(256),
             times: DetectTimes::default(),
         };
         det.num_classes = det.probe_num_classes()?;
         Ok(det)
     }
 
-    /// Fills the input tensor for `view` of `frame` (benchmarks time this apart from inference).
-    pub fn prepare(&mut self, frame: &Frame, view: &BBox) {
-        let buf = self.input.as_slice_mut().expect("standard layout");
-        self.pre.fill(frame, view, buf);
+    fn blank_input(&self) -> Array4<f32> {
+        let (w, h) = (self.manifest.input.width as usize, self.manifest.input.height as usize);
+        Array4::zeros((1, 3, h, w))
     }
 
-    /// Runs the model on the current input tensor and discards the outputs: the bare
-    /// inference cost, for benchmarks.
-    pub fn run_model(&mut self) -> Result<(), DetectorError> {
+    /// Runs the model on one input tensor and discards the outputs: the bare inference
+    /// cost, for benchmarks.
+    pub fn run_tensor(&mut self, tensor: &Array4<f32>) -> Result<(), DetectorError> {
         let inf = |e: ort::Error| DetectorError::Inference(e.to_string());
-        let inputs = ort::inputs![self.manifest.input.name.as_str() => TensorRef::from_array_view(&self.input).map_err(inf)?];
+        let inputs = ort::inputs![self.manifest.input.name.as_str() => TensorRef::from_array_view(tensor).map_err(inf)?];
         self.session.run(inputs).map_err(inf)?;
         Ok(())
     }
@@ -191,7 +185,8 @@ impl OnnxDetector {
     /// Runs once on a blank input to learn the class count from the output shape.
     fn probe_num_classes(&mut self) -> Result<usize, DetectorError> {
         let contract = |message: String| DetectorError::Contract { id: self.manifest.id.clone(), message };
-        let inputs = ort::inputs![self.manifest.input.name.as_str() => TensorRef::from_array_view(&self.input).map_err(|e| DetectorError::Inference(e.to_string()))?];
+        let blank = self.blank_input();
+        let inputs = ort::inputs![self.manifest.input.name.as_str() => TensorRef::from_array_view(&blank).map_err(|e| DetectorError::Inference(e.to_string()))?];
         let outputs = self.session.run(inputs).map_err(|e| DetectorError::Inference(e.to_string()))?;
         let (shape, _) = outputs[self.manifest.output.tensors[0].as_str()]
             .try_extract_tensor::<f32>()
@@ -207,20 +202,16 @@ impl OnnxDetector {
         Ok(classes)
     }
 
-    /// Runs the model on one view; appends candidates in frame pixels to `self.candidates`.
-    fn detect_view(&mut self, frame: &Frame, view: &BBox, view_index: usize) -> Result<(), DetectorError> {
-        let t0 = Instant::now();
-        let buf = self.input.as_slice_mut().expect("standard layout");
-        let map = self.pre.fill(frame, view, buf);
+    /// Runs the model on one prepared view; appends candidates in frame pixels.
+    fn detect_view(&mut self, input: &PreparedFrame, v: usize) -> Result<(), DetectorError> {
+        let (tensor, map, view) = (&input.tensors[v], &input.maps[v], &input.views[v]);
         let inf = |e: ort::Error| DetectorError::Inference(e.to_string());
         let t1 = Instant::now();
-        let inputs = ort::inputs![self.manifest.input.name.as_str() => TensorRef::from_array_view(&self.input).map_err(inf)?];
+        let inputs = ort::inputs![self.manifest.input.name.as_str() => TensorRef::from_array_view(tensor).map_err(inf)?];
         let outputs = self.session.run(inputs).map_err(inf)?;
-        let t2 = Instant::now();
         self.times.inferences += 1;
-        self.times.preprocess += t1 - t0;
-        self.times.inference += t2 - t1;
-        let input_size = self.pre.input_size();
+        self.times.inference += t1.elapsed();
+        let input_size = (self.manifest.input.width, self.manifest.input.height);
         let start = self.candidates.len();
         let (m, s) = (&self.manifest, &self.settings);
         match m.output.decoder {
@@ -238,47 +229,56 @@ impl OnnxDetector {
                 }
             }
         }
-        let (fw, fh) = (frame.width as f32, frame.height as f32);
+        let (fw, fh) = (input.meta.width as f32, input.meta.height as f32);
         for d in &mut self.candidates[start..] {
             d.bbox = map.to_frame(&d.bbox).clamp(view.x2.min(fw), view.y2.min(fh));
             d.bbox.x1 = d.bbox.x1.max(view.x1);
             d.bbox.y1 = d.bbox.y1.max(view.y1);
         }
-        self.candidates.retain(|d| d.bbox.width() >= 2.0 && d.bbox.height() >= 2.0);
-        self.views_of.resize(self.candidates.len(), view_index);
+        let mut i = start;
+        while i < self.candidates.len() {
+            if self.candidates[i].bbox.width() < 2.0 || self.candidates[i].bbox.height() < 2.0 {
+                self.candidates.swap_remove(i);
+            } else {
+                i += 1;
+            }
+        }
+        // NMS within the view first: keeps the cross-view merge small.
+        self.scratch.clear();
+        self.scratch.extend(self.candidates.drain(start..));
+        nms::class_nms(&mut self.scratch, self.settings.nms_iou);
+        self.candidates.extend_from_slice(&self.scratch);
+        self.views_of.resize(self.candidates.len(), v);
         Ok(())
     }
 }
 
 impl Detector for OnnxDetector {
+    fn input_spec(&self) -> Option<&models::InputSpec> {
+        Some(&self.manifest.input)
+    }
+
     fn times(&self) -> DetectTimes {
         self.times
     }
 
-    fn detect(&mut self, frame: &Frame, views: &[BBox], out: &mut Vec<Detection>) -> Result<(), DetectorError> {
+    fn detect_prepared(&mut self, input: &PreparedFrame, out: &mut Vec<Detection>) -> Result<(), DetectorError> {
         let start = Instant::now();
-        let before = self.times.preprocess + self.times.inference;
+        let before = self.times.inference;
         self.candidates.clear();
         self.views_of.clear();
-        for (i, view) in views.iter().enumerate() {
-            let before = self.candidates.len();
-            self.detect_view(frame, view, i)?;
-            // NMS within the view first: keeps the cross-view merge small.
-            let mut this_view: Vec<Detection> = self.candidates.drain(before..).collect();
-            nms::class_nms(&mut this_view, self.settings.nms_iou);
-            self.candidates.extend(this_view);
-            self.views_of.truncate(before);
-            self.views_of.resize(self.candidates.len(), i);
+        for v in 0..input.views.len().min(input.tensors.len()) {
+            self.detect_view(input, v)?;
         }
-        if views.len() > 1 {
+        if input.views.len() > 1 {
             nms::merge_views(&mut self.candidates, &mut self.views_of, self.settings.view_merge_ios);
             nms::class_nms(&mut self.candidates, self.settings.nms_iou);
         }
         nms::merge_vehicle_classes(&mut self.candidates, self.settings.cross_class_iou);
         out.clear();
         out.extend_from_slice(&self.candidates);
-        let model_time = self.times.preprocess + self.times.inference - before;
-        self.times.postprocess += start.elapsed().saturating_sub(model_time);
+        self.times.preprocess += input.prep_time;
+        self.times.postprocess += start.elapsed().saturating_sub(self.times.inference - before);
         Ok(())
     }
 

@@ -72,7 +72,7 @@ fn taps(out_len: u32, scale: f32, origin: f32, src_len: u32, subsample: f32) -> 
         .collect()
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Tables {
     key: Option<(u32, u32, PixelFormat, [u32; 8])>,
     luma_x: Vec<Tap>,
@@ -82,6 +82,7 @@ struct Tables {
 }
 
 /// Fills model input tensors; keeps its index tables between calls.
+#[derive(Clone)]
 pub struct Preprocessor {
     spec: InputSpec,
     /// Normalised value of each output channel for the padding.
