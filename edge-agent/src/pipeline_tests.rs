@@ -211,3 +211,38 @@ fn a_box_growing_over_a_static_object_is_not_a_crossing() {
     let (fwd, bwd) = run(frames);
     assert_eq!(fwd.total() + bwd.total(), 0);
 }
+
+#[test]
+fn zones_report_queue_dwell_and_movements() {
+    use crate::count::ZoneDef;
+    use crate::geometry::{Point, Polygon};
+    let square = |x1: f32, y1: f32, x2: f32, y2: f32| Polygon {
+        points: vec![Point::new(x1, y1), Point::new(x2, y1), Point::new(x2, y2), Point::new(x1, y2)],
+    };
+    let settings = PipelineSettings {
+        lines: vec![LineDef::new("l", [100.0, 200.0], [500.0, 200.0])],
+        zones: vec![ZoneDef { name: "stop".into(), polygon: square(100.0, 220.0, 500.0, 360.0) }],
+        interval: Duration::from_secs(60),
+        ..Default::default()
+    };
+    // A car waits 2 s in the stop zone, then drives up across the line.
+    let mut frames: Vec<Vec<Detection>> = (0..50).map(|_| vec![det(ObjectClass::Car, 0.9, 200.0, 300.0, 60.0, 50.0)]).collect();
+    frames.extend(drive(ObjectClass::Car, 200.0, 300.0, 100.0, 5.0, 60.0, 50.0));
+    let n = frames.len();
+    let mut p = Pipeline::new(Scripted { frames, next: 0 }, settings);
+    let base = UNIX_EPOCH + Duration::from_secs(1_000_020);
+    for i in 0..n as u64 {
+        let pts = i * 40_000_000;
+        p.process(&Frame::from_rgb(4, 4, vec![0; 48]).unwrap().with_timing(i, pts, base + Duration::from_nanos(pts))).unwrap();
+    }
+    let out = p.finish(crate::ingest::health::unix_ms(base) + n as i64 * 40);
+    let zone = &out[0].zones["stop"];
+    assert_eq!(zone.entered.car, 1);
+    assert_eq!(zone.queue_max, 1, "waiting car is a queue of one");
+    assert_eq!(zone.occupancy_max, 1);
+    assert!(zone.dwell_max_s > 2.0 && zone.dwell_max_s < 3.5, "{}", zone.dwell_max_s);
+    assert_eq!(out[0].movements.len(), 1);
+    assert_eq!((out[0].movements[0].from.as_str(), out[0].movements[0].to.as_str()), ("stop", "l"));
+    assert_eq!(out[0].movements[0].counts.car, 1);
+    assert_eq!(out[0].lines["l"].backward.car, 1);
+}
