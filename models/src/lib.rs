@@ -178,7 +178,7 @@ impl Manifest {
             return Err(bad(&format!("input.std[{i}]"), "must be a positive number".into()));
         }
         let out = &self.output;
-        if out.strides.is_empty() || out.strides.iter().any(|s| *s == 0 || input.width % s != 0 || input.height % s != 0) {
+        if out.strides.is_empty() || out.strides.iter().any(|s| *s == 0 || !input.width.is_multiple_of(*s) || !input.height.is_multiple_of(*s)) {
             return Err(bad("output.strides", "must be non-empty and divide the input size".into()));
         }
         let expected_tensors = match out.decoder {

@@ -45,8 +45,8 @@ fn peak_rss_mb() -> f64 {
         / 1024.0
 }
 
-fn reader(clip: &PathBuf) -> anyhow::Result<Reader> {
-    Ok(Reader::open(SourceSpec::File(clip.clone()), OpenOptions::default(), ReconnectPolicy { reconnect: false, ..Default::default() })?)
+fn reader(clip: &std::path::Path) -> anyhow::Result<Reader> {
+    Ok(Reader::open(SourceSpec::File(clip.to_path_buf()), OpenOptions::default(), ReconnectPolicy { reconnect: false, ..Default::default() })?)
 }
 
 fn main() -> anyhow::Result<()> {

@@ -79,6 +79,7 @@ pub fn yolox(
 /// NanoDet (GFL head): per stride, class scores `[cells, classes]` (already sigmoid)
 /// and distances `[cells, 4·bins]`, a softmax over `bins` per side (left, top, right,
 /// bottom) whose expectation × stride is the distance from the cell centre.
+#[allow(clippy::too_many_arguments)]
 pub fn nanodet(
     cls: &[f32],
     dis: &[f32],

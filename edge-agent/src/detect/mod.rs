@@ -33,6 +33,14 @@ pub struct Detection {
     pub class_scores: [f32; 6],
 }
 
+/// A detection whose only class evidence is `class` at `score` (for unit tests).
+#[cfg(test)]
+pub(crate) fn test_detection(class: ObjectClass, score: f32, b: [f32; 4]) -> Detection {
+    let mut class_scores = [0.0; 6];
+    class_scores[class.index()] = score;
+    Detection { bbox: BBox::new(b[0], b[1], b[2], b[3]), score, class, class_scores }
+}
+
 /// Detection thresholds; defaults suit ByteTrack, which uses low-score boxes too.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]

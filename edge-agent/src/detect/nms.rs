@@ -86,11 +86,7 @@ mod tests {
     use super::*;
     use crate::geometry::BBox;
 
-    fn det(class: ObjectClass, score: f32, b: [f32; 4]) -> Detection {
-        let mut class_scores = [0.0; 6];
-        class_scores[class.index()] = score;
-        Detection { bbox: BBox::new(b[0], b[1], b[2], b[3]), score, class, class_scores }
-    }
+    use crate::detect::test_detection as det;
 
     #[test]
     fn class_nms_keeps_best_per_class_only() {

@@ -1,3 +1,4 @@
+#![allow(clippy::needless_range_loop)]
 use super::*;
 use crate::frame::Plane;
 

@@ -65,6 +65,8 @@ impl Default for OpenOptions {
     }
 }
 
+// A frame is moved once per pull; boxing it would allocate per frame instead.
+#[allow(clippy::large_enum_variant)]
 pub enum Pulled {
     Frame(Frame),
     /// Nothing arrived within the timeout.

@@ -82,36 +82,22 @@ impl Reader {
     /// so a wrong URL or missing file is reported at start-up.
     pub fn open(spec: SourceSpec, opts: OpenOptions, policy: ReconnectPolicy) -> Result<Reader, IngestError> {
         let source = open(&spec, &opts)?;
-        let now = Instant::now();
-        Ok(Reader {
-            spec,
-            opts,
-            backoff: policy.initial,
-            policy,
-            health: Arc::new(StreamHealth::default()),
-            source: Some(source),
-            next_attempt: now,
-            last_frame: now,
-            delivered: 0,
-            fps: 0.0,
-            started: SystemTime::now(),
-            pull_timeout: Duration::from_millis(200),
-        })
+        Ok(Reader::with_source(spec, opts, policy, Some(source)))
     }
 
-    /// A live reader that starts disconnected and connects on the first `next` (an
-    /// agent must start, and report the gap, even when its camera is down).
-    pub fn new_live(spec: SourceSpec, opts: OpenOptions, policy: ReconnectPolicy) -> Reader {
+    fn with_source(spec: SourceSpec, opts: OpenOptions, policy: ReconnectPolicy, source: Option<Box<dyn FrameSource>>) -> Reader {
         let now = Instant::now();
         let health = Arc::new(StreamHealth::default());
-        health.down("not connected yet");
+        if source.is_none() {
+            health.down("not connected yet");
+        }
         Reader {
             spec,
             opts,
             backoff: policy.initial,
             policy,
             health,
-            source: None,
+            source,
             next_attempt: now,
             last_frame: now,
             delivered: 0,
@@ -119,6 +105,12 @@ impl Reader {
             started: SystemTime::now(),
             pull_timeout: Duration::from_millis(200),
         }
+    }
+
+    /// A live reader that starts disconnected and connects on the first `next` (an
+    /// agent must start, and report the gap, even when its camera is down).
+    pub fn new_live(spec: SourceSpec, opts: OpenOptions, policy: ReconnectPolicy) -> Reader {
+        Reader::with_source(spec, opts, policy, None)
     }
 
     pub fn health(&self) -> Arc<StreamHealth> {
@@ -142,6 +134,7 @@ impl Reader {
         IngestEvent::Down { error }
     }
 
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Result<IngestEvent, IngestError> {
         if self.source.is_none() && !self.live_reconnects() {
             return Ok(IngestEvent::End);

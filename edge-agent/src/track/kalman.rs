@@ -3,6 +3,9 @@
 //! (large) and far (small) vehicles are filtered alike. Fixed-size arrays: no
 //! allocation per update.
 
+// Matrix arithmetic reads best with explicit indices.
+#![allow(clippy::needless_range_loop)]
+
 type M8 = [[f32; 8]; 8];
 type M4 = [[f32; 4]; 4];
 
