@@ -29,6 +29,9 @@ pub struct ReconnectPolicy {
     pub max: Duration,
     /// A live source that delivers nothing for this long is treated as lost.
     pub stall_timeout: Duration,
+    /// A file that delivers nothing for this long is broken (a demuxer can stall on
+    /// corrupt data without posting an error): the read fails instead of hanging.
+    pub file_stall_timeout: Duration,
     /// Reconnect live sources forever (agent mode); otherwise an end or error is final.
     pub reconnect: bool,
 }
@@ -39,6 +42,7 @@ impl Default for ReconnectPolicy {
             initial: Duration::from_millis(250),
             max: Duration::from_secs(2),
             stall_timeout: Duration::from_secs(3),
+            file_stall_timeout: Duration::from_secs(10),
             reconnect: true,
         }
     }
@@ -180,7 +184,8 @@ impl Reader {
             }
             Ok(Pulled::Timeout) => {
                 let silent = self.last_frame.elapsed();
-                if self.spec.is_live() && silent > self.policy.stall_timeout {
+                let limit = if self.spec.is_live() { self.policy.stall_timeout } else { self.policy.file_stall_timeout };
+                if silent > limit {
                     let err = IngestError::Stalled { source_name: self.spec.display_name(), seconds: silent.as_secs_f64() };
                     if self.live_reconnects() {
                         return Ok(self.lose(err.to_string()));
