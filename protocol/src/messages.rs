@@ -1,0 +1,162 @@
+//! Versioned MQTT messages. Every message is a JSON object carrying an envelope:
+//! `schema_version` ("MAJOR.MINOR"), `agent_id`, `epoch` (new on every agent start) and
+//! `seq` (strictly increasing within an epoch), so receivers de-duplicate on
+//! (agent_id, epoch, seq) and notice gaps. A receiver accepts any minor version of its
+//! major and rejects other majors with a reason, before looking at the body.
+
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+use crate::counts::IntervalCounts;
+
+pub const SCHEMA_MAJOR: u32 = 1;
+pub const SCHEMA_VERSION: &str = "1.0";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope<T> {
+    pub schema_version: String,
+    pub agent_id: String,
+    pub epoch: u64,
+    pub seq: u64,
+    #[serde(flatten)]
+    pub body: T,
+}
+
+impl<T> Envelope<T> {
+    pub fn new(agent_id: &str, epoch: u64, seq: u64, body: T) -> Envelope<T> {
+        Envelope { schema_version: SCHEMA_VERSION.into(), agent_id: agent_id.into(), epoch, seq, body }
+    }
+}
+
+/// The model that produced the counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelRef {
+    pub id: String,
+    pub sha256: String,
+}
+
+/// `tac/v1/cameras/{camera_id}/counts`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CountReport {
+    pub camera_id: String,
+    pub model: ModelRef,
+    pub interval: IntervalCounts,
+}
+
+/// `tac/v1/cameras/{camera_id}/status` (retained).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    pub camera_id: String,
+    pub state: AgentState,
+    pub fps: f64,
+    pub coverage: f64,
+    pub outbox_depth: u64,
+    pub dropped: u64,
+    pub uptime_s: u64,
+    pub model: Option<ModelRef>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AgentState {
+    Online,
+    /// Camera unreachable, agent alive.
+    Degraded,
+    /// Published by the broker as the agent's last will.
+    Offline,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("payload of {0} bytes is over the {1}-byte limit")]
+    TooLarge(usize, usize),
+    #[error("malformed JSON: {0}")]
+    Malformed(String),
+    #[error("missing or unreadable schema_version")]
+    NoVersion,
+    #[error("unsupported schema major version {found} (this build speaks {SCHEMA_MAJOR}.x)")]
+    UnsupportedVersion { found: String },
+    #[error("invalid message: {0}")]
+    Invalid(String),
+}
+
+/// Largest payload a receiver accepts.
+pub const MAX_PAYLOAD: usize = 256 * 1024;
+
+/// Decodes a message, checking size and major version before the body.
+pub fn decode<T: DeserializeOwned>(payload: &[u8]) -> Result<Envelope<T>, DecodeError> {
+    if payload.len() > MAX_PAYLOAD {
+        return Err(DecodeError::TooLarge(payload.len(), MAX_PAYLOAD));
+    }
+    let value: serde_json::Value = serde_json::from_slice(payload).map_err(|e| DecodeError::Malformed(e.to_string()))?;
+    let version = value.get("schema_version").and_then(|v| v.as_str()).ok_or(DecodeError::NoVersion)?;
+    let major = version.split('.').next().and_then(|m| m.parse::<u32>().ok()).ok_or(DecodeError::NoVersion)?;
+    if major != SCHEMA_MAJOR {
+        return Err(DecodeError::UnsupportedVersion { found: version.to_string() });
+    }
+    serde_json::from_value(value).map_err(|e| DecodeError::Invalid(e.to_string()))
+}
+
+impl CountReport {
+    /// Semantic checks a receiver makes; `now_ms` rejects intervals from the future.
+    pub fn check(&self, now_ms: i64, max_skew_ms: i64) -> Result<(), DecodeError> {
+        let i = &self.interval;
+        let bad = |m: &str| Err(DecodeError::Invalid(m.to_string()));
+        if i.end_ms <= i.start_ms {
+            return bad("interval end is not after its start");
+        }
+        if i.end_ms > now_ms + max_skew_ms {
+            return bad("interval ends in the future");
+        }
+        if !(0.0..=1.0).contains(&i.coverage) || !i.fps.is_finite() || i.fps < 0.0 {
+            return bad("coverage must be within 0..=1 and fps non-negative");
+        }
+        crate::topics::check_id(&self.camera_id).map_err(|e| DecodeError::Invalid(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report() -> Envelope<CountReport> {
+        let mut interval = IntervalCounts { start_ms: 60_000, end_ms: 120_000, coverage: 0.98, fps: 25.0, frames: 1470, ..Default::default() };
+        let mut main = crate::counts::DirectionCounts::default();
+        main.forward.add(crate::VehicleClass::Car, 2);
+        interval.lines.insert("main".into(), main);
+        Envelope::new("edge-07", 1_700_000_000_000, 42, CountReport {
+            camera_id: "cam-07".into(),
+            model: ModelRef { id: "yolox_nano_416".into(), sha256: "ab".repeat(32) },
+            interval,
+        })
+    }
+
+    #[test]
+    fn round_trip_and_envelope_fields_are_top_level() {
+        let msg = report();
+        let bytes = serde_json::to_vec(&msg).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(v["schema_version"], "1.0");
+        assert_eq!(v["seq"], 42);
+        assert_eq!(v["camera_id"], "cam-07");
+        assert_eq!(decode::<CountReport>(&bytes).unwrap(), msg);
+        assert!(msg.body.check(130_000, 5_000).is_ok());
+    }
+
+    #[test]
+    fn other_majors_and_bad_payloads_are_rejected_with_a_reason() {
+        let mut v = serde_json::to_value(report()).unwrap();
+        v["schema_version"] = "2.0".into();
+        let err = decode::<CountReport>(&serde_json::to_vec(&v).unwrap()).unwrap_err();
+        assert_eq!(err.to_string(), "unsupported schema major version 2.0 (this build speaks 1.x)");
+        v["schema_version"] = "1.7".into();
+        assert!(decode::<CountReport>(&serde_json::to_vec(&v).unwrap()).is_ok(), "minor versions are compatible");
+        assert!(matches!(decode::<CountReport>(b"{not json"), Err(DecodeError::Malformed(_))));
+        assert!(matches!(decode::<CountReport>(b"{}"), Err(DecodeError::NoVersion)));
+        assert!(matches!(decode::<CountReport>(&vec![b' '; MAX_PAYLOAD + 1]), Err(DecodeError::TooLarge(..))));
+        let neg = serde_json::to_string(&report()).unwrap().replace("\"car\":2", "\"car\":-3");
+        assert!(matches!(decode::<CountReport>(neg.as_bytes()), Err(DecodeError::Invalid(_))));
+        let future = report();
+        assert!(future.body.check(60_000, 5_000).is_err());
+    }
+}

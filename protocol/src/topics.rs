@@ -1,0 +1,117 @@
+//! The MQTT topic tree, built and parsed in one place. Version 1 lives under `tac/v1`:
+//!
+//! ```text
+//! tac/v1/cameras/{camera_id}/counts        interval count reports (QoS 1)
+//! tac/v1/cameras/{camera_id}/status        retained status; the LWT publishes `offline`
+//! tac/v1/cameras/{camera_id}/events        incidents: stopped vehicle, wrong way, camera moved
+//! tac/v1/junctions/{junction_id}/plan      timing plans from central (QoS 1)
+//! tac/v1/junctions/{junction_id}/plan/ack  controller's accept/reject of a plan
+//! tac/v1/forecasts/{area_id}               congestion forecasts
+//! tac/v1/feeds/police/{feed}               traffic-police data feed
+//! ```
+//!
+//! Ids are 1–64 characters of ASCII letters, digits, `-` and `_`: never `/`, `+` or `#`,
+//! so an id can neither escape its subtree nor act as a wildcard.
+
+pub const ROOT: &str = "tac/v1";
+
+/// Central's shared subscription to every camera's counts (instances split the load).
+pub const SHARED_COUNTS_SUBSCRIPTION: &str = "$share/central/tac/v1/cameras/+/counts";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Topic {
+    CameraCounts { camera: String },
+    CameraStatus { camera: String },
+    CameraEvents { camera: String },
+    JunctionPlan { junction: String },
+    JunctionPlanAck { junction: String },
+    Forecast { area: String },
+    PoliceFeed { feed: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TopicError {
+    #[error("id {0:?} must be 1-64 ASCII letters, digits, '-' or '_'")]
+    BadId(String),
+    #[error("topic {0:?} is not in the tac/v1 tree")]
+    Unknown(String),
+}
+
+pub fn check_id(id: &str) -> Result<(), TopicError> {
+    if (1..=64).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        Ok(())
+    } else {
+        Err(TopicError::BadId(id.to_string()))
+    }
+}
+
+impl Topic {
+    /// The topic string; fails if an id is not valid.
+    pub fn to_topic(&self) -> Result<String, TopicError> {
+        let (kind, id, tail) = match self {
+            Topic::CameraCounts { camera } => ("cameras", camera, "/counts"),
+            Topic::CameraStatus { camera } => ("cameras", camera, "/status"),
+            Topic::CameraEvents { camera } => ("cameras", camera, "/events"),
+            Topic::JunctionPlan { junction } => ("junctions", junction, "/plan"),
+            Topic::JunctionPlanAck { junction } => ("junctions", junction, "/plan/ack"),
+            Topic::Forecast { area } => ("forecasts", area, ""),
+            Topic::PoliceFeed { feed } => ("feeds/police", feed, ""),
+        };
+        check_id(id)?;
+        Ok(format!("{ROOT}/{kind}/{id}{tail}"))
+    }
+
+    pub fn parse(topic: &str) -> Result<Topic, TopicError> {
+        let unknown = || TopicError::Unknown(topic.to_string());
+        let rest = topic.strip_prefix(ROOT).and_then(|r| r.strip_prefix('/')).ok_or_else(unknown)?;
+        let parts: Vec<&str> = rest.split('/').collect();
+        let id = |s: &str| check_id(s).map(|_| s.to_string());
+        match parts.as_slice() {
+            ["cameras", c, "counts"] => Ok(Topic::CameraCounts { camera: id(c)? }),
+            ["cameras", c, "status"] => Ok(Topic::CameraStatus { camera: id(c)? }),
+            ["cameras", c, "events"] => Ok(Topic::CameraEvents { camera: id(c)? }),
+            ["junctions", j, "plan"] => Ok(Topic::JunctionPlan { junction: id(j)? }),
+            ["junctions", j, "plan", "ack"] => Ok(Topic::JunctionPlanAck { junction: id(j)? }),
+            ["forecasts", a] => Ok(Topic::Forecast { area: id(a)? }),
+            ["feeds", "police", f] => Ok(Topic::PoliceFeed { feed: id(f)? }),
+            _ => Err(unknown()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_rejects_escapes() {
+        let all = [
+            Topic::CameraCounts { camera: "q1-cam_07".into() },
+            Topic::CameraStatus { camera: "c".into() },
+            Topic::CameraEvents { camera: "c".into() },
+            Topic::JunctionPlan { junction: "j-12".into() },
+            Topic::JunctionPlanAck { junction: "j-12".into() },
+            Topic::Forecast { area: "d1".into() },
+            Topic::PoliceFeed { feed: "incidents".into() },
+        ];
+        for t in all {
+            let s = t.to_topic().unwrap();
+            assert_eq!(Topic::parse(&s).unwrap(), t, "{s}");
+        }
+        assert_eq!(Topic::CameraCounts { camera: "a".into() }.to_topic().unwrap(), "tac/v1/cameras/a/counts");
+        for bad in ["a/b", "+", "#", "", "a b"] {
+            assert!(Topic::CameraCounts { camera: bad.into() }.to_topic().is_err(), "{bad:?}");
+        }
+        assert!(Topic::parse("tac/v2/cameras/a/counts").is_err());
+        assert!(Topic::parse("tac/v1/cameras/+/counts").is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parsing_arbitrary_topics_never_panics(s in "\\PC{0,80}") {
+            if let Ok(t) = Topic::parse(&s) {
+                proptest::prop_assert_eq!(t.to_topic().unwrap(), s);
+            }
+        }
+    }
+}
