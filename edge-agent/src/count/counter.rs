@@ -37,8 +37,10 @@ struct Pending {
     due_ms: i64,
 }
 
+/// What the counter knows about one track: where it started and is, which side of
+/// each line it is on, what it has been counted for, and its class votes.
 #[derive(Debug, Clone)]
-struct TrackState_ {
+struct TrackProgress {
     last_anchor: Point,
     first_anchor: Point,
     /// Top-centre of the box when first seen and last seen.
@@ -67,13 +69,13 @@ struct TrackState_ {
 /// of the box moved the same way by at least 30 % of the anchor's travel. A box that
 /// grows downwards over a static object, or whose bottom jumps while the vehicle waits,
 /// moves its anchor alone.
-fn body_moved(seg: &crate::geometry::Segment, st: &TrackState_, anchor: Point, top: Point) -> bool {
+fn body_moved(seg: &crate::geometry::Segment, st: &TrackProgress, anchor: Point, top: Point) -> bool {
     let d_anchor = seg.signed_distance(anchor) - seg.signed_distance(st.first_anchor);
     let d_top = seg.signed_distance(top) - seg.signed_distance(st.first_top);
     d_anchor * d_top > 0.0 && d_top.abs() >= 0.3 * d_anchor.abs()
 }
 
-impl TrackState_ {
+impl TrackProgress {
     fn speed(&self) -> f32 {
         let dt = (self.last_ms - self.first_ms) as f32 / 1000.0;
         let h = self.height_sum / self.samples.max(1) as f32;
@@ -95,7 +97,7 @@ pub struct Counter {
     lines: Vec<LineDef>,
     zones: Vec<ZoneDef>,
     settings: CountSettings,
-    state: HashMap<u64, TrackState_>,
+    state: HashMap<u64, TrackProgress>,
     pending: Vec<Pending>,
     events: Vec<CountEvent>,
     /// Per zone: (vehicles inside, of which stationary) in the last frame.
@@ -183,7 +185,7 @@ impl Counter {
             let margin = settings.min_travel_px.max(settings.min_travel * t.first_bbox.height());
             let d: Vec<f32> = lines.iter().map(|l| l.segment.signed_distance(first)).collect();
             let first_top = Point::new(first.x, t.first_bbox.y1);
-            TrackState_ {
+            TrackProgress {
                 last_anchor: first,
                 first_anchor: first,
                 first_top,
@@ -289,7 +291,7 @@ impl Counter {
         lines: &[LineDef],
         pending: &mut Vec<Pending>,
         recent: &mut Vec<(usize, Point, i64)>,
-        st: &mut TrackState_,
+        st: &mut TrackProgress,
         i: usize,
         p: Point,
         at_ms: i64,
