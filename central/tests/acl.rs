@@ -1,0 +1,113 @@
+//! The production ACL (`deploy/mosquitto/acl`) against a real Mosquitto started on a free
+//! loopback port: a device cannot forge another camera's counts nor send a plan, and
+//! reads only its own junction's plans.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const PASSWORD: &str = "test-password";
+
+struct Broker {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn start_broker(users: &[&str]) -> Broker {
+    let dir = tempfile::tempdir().unwrap();
+    let passwd = dir.path().join("passwd");
+    for (i, u) in users.iter().enumerate() {
+        let mut cmd = Command::new("mosquitto_passwd");
+        if i == 0 {
+            cmd.arg("-c");
+        }
+        let ok = cmd.args(["-b", passwd.to_str().unwrap(), u, PASSWORD]).status().expect("mosquitto_passwd (make setup installs mosquitto)");
+        assert!(ok.success());
+    }
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let conf = dir.path().join("mosquitto.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "per_listener_settings false\nallow_anonymous false\npassword_file {}\nacl_file {}\nlistener {port} 127.0.0.1\n",
+            passwd.display(),
+            repo().join("deploy/mosquitto/acl").display()
+        ),
+    )
+    .unwrap();
+    let child = Command::new("mosquitto").args(["-c", conf.to_str().unwrap()]).stderr(Stdio::null()).spawn().expect("start mosquitto");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Broker { child, port, _dir: dir };
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("mosquitto did not start on port {port}");
+}
+
+/// Collects everything `user` receives on `filter` for `seconds`.
+fn subscribe(b: &Broker, user: &str, filter: &str, seconds: u32) -> Child {
+    Command::new("mosquitto_sub")
+        .args(["-h", "127.0.0.1", "-p", &b.port.to_string(), "-u", user, "-P", PASSWORD, "-q", "1", "-v", "-t", filter])
+        .args(["-W", &seconds.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn publish(b: &Broker, user: &str, topic: &str, message: &str) {
+    let status = Command::new("mosquitto_pub")
+        .args(["-h", "127.0.0.1", "-p", &b.port.to_string(), "-u", user, "-P", PASSWORD, "-q", "1", "-t", topic, "-m", message])
+        .status()
+        .unwrap();
+    assert!(status.success(), "{user} could not connect and publish");
+}
+
+fn received(mut child: Child) -> String {
+    let _ = child.wait();
+    let mut out = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn devices_write_only_their_own_topics_and_read_only_their_own_plans() {
+    let b = start_broker(&["central", "cam-a", "cam-b"]);
+    let central = subscribe(&b, "central", "tac/v1/#", 3);
+    let a_own_plan = subscribe(&b, "cam-a", "tac/v1/junctions/cam-a/plan", 3);
+    let a_other_plan = subscribe(&b, "cam-a", "tac/v1/junctions/cam-b/plan", 3);
+    let a_everything = subscribe(&b, "cam-a", "tac/v1/#", 3);
+    std::thread::sleep(Duration::from_millis(500));
+
+    publish(&b, "cam-a", "tac/v1/cameras/cam-a/counts", "own-counts");
+    publish(&b, "cam-a", "tac/v1/cameras/cam-b/counts", "forged-counts");
+    publish(&b, "cam-a", "tac/v1/junctions/cam-a/plan", "forged-plan");
+    publish(&b, "cam-a", "tac/v1/junctions/cam-a/plan/ack", "own-ack");
+    publish(&b, "central", "tac/v1/junctions/cam-a/plan", "plan-for-a");
+    publish(&b, "central", "tac/v1/junctions/cam-b/plan", "plan-for-b");
+
+    let central = received(central);
+    assert!(central.contains("tac/v1/cameras/cam-a/counts own-counts"), "{central}");
+    assert!(central.contains("tac/v1/junctions/cam-a/plan/ack own-ack"), "{central}");
+    assert!(!central.contains("forged"), "the broker let a forged message through: {central}");
+    let own = received(a_own_plan);
+    assert_eq!(own.trim(), "tac/v1/junctions/cam-a/plan plan-for-a");
+    assert_eq!(received(a_other_plan).trim(), "", "cam-a read cam-b's plan");
+    let everything = received(a_everything);
+    assert!(!everything.contains("own-counts") && !everything.contains("plan-for-b"), "cam-a read beyond its plan: {everything}");
+}
