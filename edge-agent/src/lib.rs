@@ -14,6 +14,7 @@ pub mod geometry;
 pub mod ingest;
 pub mod outbox;
 pub mod pipeline;
+pub mod publish;
 pub mod stages;
 pub mod track;
 pub mod twowheel;

@@ -1,0 +1,131 @@
+//! Reports stored in the outbox while the broker is down reach a subscriber once it is
+//! back, in order, each once, and leave the outbox only when acknowledged. Real
+//! Mosquitto (with persistence, so a subscriber's session survives the broker's
+//! restart), started by the test on a free loopback port. (Broker SIGKILLs with central
+//! storing the reports belong to the data-path issue's end-to-end test.)
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use edge_agent::outbox::{DEFAULT_MAX_BYTES, Outbox};
+use edge_agent::publish::{MqttSettings, Publisher};
+use protocol::IntervalCounts;
+use protocol::messages::{CountReport, Envelope, ModelRef};
+
+struct Broker {
+    child: Child,
+}
+
+impl Broker {
+    fn start(dir: &std::path::Path, port: u16) -> Broker {
+        // Run as root, Mosquitto drops to the `mosquitto` user: let it write its database.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let conf = dir.join("mosquitto.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\nautosave_interval 1\nautosave_on_changes true\n",
+                dir.display()
+            ),
+        )
+        .unwrap();
+        let child = Command::new("mosquitto").args(["-c", conf.to_str().unwrap()]).stderr(Stdio::null()).spawn().expect("mosquitto");
+        let t = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(t.elapsed() < Duration::from_secs(5), "mosquitto did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Broker { child }
+    }
+
+    /// SIGTERM: Mosquitto saves its database (the subscriber's session) on the way out.
+    fn stop(mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const TOPIC: &str = "tac/v1/cameras/cam-1/counts";
+
+fn subscriber(port: u16, count: usize, seconds: u32) -> Child {
+    Command::new("mosquitto_sub")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-i", "test-central", "-c", "-q", "1", "-t", TOPIC])
+        .args(["-C", &count.to_string(), "-W", &seconds.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn report(seq: u64) -> Vec<u8> {
+    let interval = IntervalCounts { start_ms: seq as i64 * 1000, end_ms: seq as i64 * 1000 + 1000, coverage: 1.0, fps: 25.0, frames: 25, ..Default::default() };
+    let body = CountReport { camera_id: "cam-1".into(), model: ModelRef { id: "m".into(), sha256: "0".repeat(64) }, interval };
+    serde_json::to_vec(&Envelope::new("cam-1", 7, seq, body)).unwrap()
+}
+
+#[test]
+fn reports_queued_while_the_broker_is_down_arrive_once_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+
+    // The subscriber's persistent session exists before the outage.
+    let broker = Broker::start(dir.path(), port);
+    let mut sub = subscriber(port, 1, 1);
+    let _ = sub.wait();
+    broker.stop();
+
+    // Broker down: the agent stores 15 reports.
+    let (mut ob, _) = Outbox::open(&dir.path().join("outbox"), DEFAULT_MAX_BYTES).unwrap();
+    for seq in 0..15 {
+        assert_eq!(ob.append(&report(seq)).unwrap(), seq);
+    }
+    let outbox = Arc::new(Mutex::new(ob));
+    let settings = MqttSettings { host: "127.0.0.1".into(), port, client_id: None, username: None, password_env: None, keep_alive_s: 5 };
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut publisher = Publisher::new(&settings, "cam-1", 7, outbox.clone()).unwrap();
+    let stats = publisher.stats();
+    let handle = {
+        let stop = stop.clone();
+        std::thread::spawn(move || publisher.run(&stop))
+    };
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(outbox.lock().unwrap().depth(), 15, "nothing leaves the outbox without a PUBACK");
+
+    // Broker back: every report is delivered and acknowledged.
+    let broker = Broker::start(dir.path(), port);
+    let t = Instant::now();
+    while outbox.lock().unwrap().depth() > 0 {
+        assert!(t.elapsed() < Duration::from_secs(20), "outbox still holds {}", outbox.lock().unwrap().depth());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(stats.published.load(Ordering::Relaxed), 15);
+    let mut sub = subscriber(port, 15, 10);
+    let _ = sub.wait();
+    let mut out = String::new();
+    sub.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    let seqs: Vec<u64> = out
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, (0..15).collect::<Vec<_>>(), "in order, each once");
+
+    // A restarted agent resends nothing already acknowledged.
+    stop.store(true, Ordering::Relaxed);
+    handle.join().unwrap();
+    drop(outbox);
+    let (ob, rec) = Outbox::open(&dir.path().join("outbox"), DEFAULT_MAX_BYTES).unwrap();
+    assert_eq!((ob.depth(), rec.pending), (0, 0));
+    broker.stop();
+}
