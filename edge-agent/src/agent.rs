@@ -2,8 +2,8 @@
 //! reconnected whenever it drops; interval reports keep coming on the wall clock, with
 //! coverage telling how much of each interval was really seen.
 //!
-//! Until the data path (durable outbox + MQTT) lands, each interval is handed to a
-//! callback (the CLI prints it as a JSON line).
+//! Each interval is stored in the durable outbox and published over MQTT when the config
+//! has `[mqtt]` (see `report`), and handed to a callback (the CLI prints a JSON line).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -34,6 +34,8 @@ pub fn run(
     } else {
         Reader::open(spec, opts, ReconnectPolicy { reconnect: false, ..Default::default() })?
     };
+    let epoch = unix_ms(SystemTime::now()) as u64;
+    let reporter = crate::report::Reporter::start(config, config_dir, epoch)?;
     let health = reader.health();
     let source_name = reader.spec().display_name();
     let stage = PrepStage::spawn(reader, pipeline.preparer(), 1);
@@ -62,18 +64,34 @@ pub fn run(
             }
         };
         for interval in pipeline.poll(now_ms) {
+            store(&reporter, &interval);
             on_interval(&interval, &health.snapshot());
         }
         if last_status.elapsed() > Duration::from_secs(30) {
             let h = health.snapshot();
-            tracing::info!(camera = %config.camera.id, up = h.up, fps = h.fps, reconnects = h.reconnects, "stream status");
+            let (depth, dropped, published, connected) = reporter.as_ref().map(|r| r.status()).unwrap_or_default();
+            tracing::info!(camera = %config.camera.id, up = h.up, fps = h.fps, reconnects = h.reconnects, outbox_depth = depth, dropped, published, mqtt_connected = connected, "status");
             last_status = Instant::now();
         }
     }
     let end_ms = if live { unix_ms(SystemTime::now()) } else { last_ms + 1 };
     for interval in pipeline.finish(end_ms) {
+        store(&reporter, &interval);
         on_interval(&interval, &health.snapshot());
+    }
+    if let Some(r) = &reporter {
+        r.drain(Duration::from_secs(5));
     }
     tracing::info!(camera = %config.camera.id, "agent stopped");
     Ok(())
+}
+
+/// Stores an interval in the outbox (when publishing is configured). A failure here is
+/// the one place a count can be lost, so it is logged at ERROR.
+fn store(reporter: &Option<crate::report::Reporter>, interval: &IntervalCounts) {
+    if let Some(r) = reporter
+        && let Err(e) = r.store(interval)
+    {
+        tracing::error!(error = %e, start_ms = interval.start_ms, "interval report could not be stored: lost");
+    }
 }

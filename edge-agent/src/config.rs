@@ -47,6 +47,27 @@ pub struct AgentConfig {
     pub count: CountSettings,
     #[serde(default)]
     pub rider: RiderMerge,
+    /// Publish interval reports to a broker; without it `run` only prints them.
+    #[serde(default)]
+    pub mqtt: Option<crate::publish::MqttSettings>,
+    #[serde(default)]
+    pub outbox: OutboxSettings,
+}
+
+/// Where reports wait for the broker's acknowledgement.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboxSettings {
+    /// Outbox directory; relative paths are relative to the config file.
+    pub dir: PathBuf,
+    /// Disk budget in MB; beyond it the oldest reports are dropped (and counted).
+    pub max_mb: u64,
+}
+
+impl Default for OutboxSettings {
+    fn default() -> Self {
+        OutboxSettings { dir: PathBuf::from("outbox"), max_mb: 256 }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -267,6 +288,14 @@ impl AgentConfig {
         }
         if !(0.0..=30.0).contains(&t.lost_buffer_s) {
             bad("tracker.lost_buffer_s".into(), format!("{} is outside 0..=30", t.lost_buffer_s));
+        }
+        if let Some(m) = &self.mqtt
+            && m.host.is_empty()
+        {
+            bad("mqtt.host".into(), "must not be empty".into());
+        }
+        if !(1..=1_000_000).contains(&self.outbox.max_mb) {
+            bad("outbox.max_mb".into(), format!("{} is outside 1..=1000000", self.outbox.max_mb));
         }
         let k = &self.count;
         for (f, v, max) in [("min_travel", k.min_travel, 2.0), ("min_travel_px", k.min_travel_px, 500.0), ("end_tolerance", k.end_tolerance, 0.5), ("decision_delay_s", k.decision_delay_s, 10.0), ("rider_min_speed", k.rider_min_speed, 100.0), ("two_wheeler_vote_share", k.two_wheeler_vote_share, 10.0), ("queue_max_speed", k.queue_max_speed, 100.0)] {

@@ -15,6 +15,7 @@ pub mod ingest;
 pub mod outbox;
 pub mod pipeline;
 pub mod publish;
+pub mod report;
 pub mod stages;
 pub mod track;
 pub mod twowheel;

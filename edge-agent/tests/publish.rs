@@ -129,3 +129,60 @@ fn reports_queued_while_the_broker_is_down_arrive_once_in_order() {
     assert_eq!((ob.depth(), rec.pending), (0, 0));
     broker.stop();
 }
+
+#[test]
+fn the_agent_publishes_every_interval_it_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let broker = Broker::start(dir.path(), port);
+    let clip = edge_agent::assets::assets_dir().join("clips/overhead_road_short.mp4");
+    let text = format!(
+        "[camera]\nid = \"cam-2\"\nsource = \"{}\"\ninterval_s = 1\n[[lines]]\nname = \"mid\"\na = [0, 200]\nb = [639, 200]\n[mqtt]\nhost = \"127.0.0.1\"\nport = {port}\n[outbox]\ndir = \"{}\"\n",
+        clip.display(),
+        dir.path().join("agent-outbox").display()
+    );
+    let config = edge_agent::config::AgentConfig::parse(&text).unwrap();
+    assert!(config.validate(None).is_empty(), "{:?}", config.validate(None));
+    let mut sub = Command::new("mosquitto_sub")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-q", "1", "-t", "tac/v1/cameras/cam-2/counts", "-W", "20"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let printed = Arc::new(Mutex::new(Vec::new()));
+    {
+        let printed = printed.clone();
+        edge_agent::agent::run(&config, None, Arc::new(AtomicBool::new(false)), move |i, _| printed.lock().unwrap().push(i.clone())).unwrap();
+    }
+    // At the end of the file the agent waits (up to 5 s) for its outbox to drain.
+    let printed = printed.lock().unwrap().clone();
+    let t = Instant::now();
+    let mut out = String::new();
+    let mut stdout = sub.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        let _ = tx.send(s);
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = sub.kill();
+    if let Ok(s) = rx.recv_timeout(Duration::from_secs(5)) {
+        out = s;
+    }
+    let mut err = String::new();
+    let _ = sub.stderr.take().unwrap().read_to_string(&mut err);
+    eprintln!("subscriber stderr: {err}");
+    let reports: Vec<Envelope<CountReport>> = out.lines().map(|l| protocol::messages::decode(l.as_bytes()).unwrap()).collect();
+    eprintln!("{} intervals printed, {} reports received in {:?}", printed.len(), reports.len(), t.elapsed());
+    assert!(!printed.is_empty());
+    assert_eq!(reports.len(), printed.len());
+    for (r, p) in reports.iter().zip(&printed) {
+        assert_eq!(&r.body.interval, p);
+        assert_eq!(r.body.model.id, "yolox_nano_416");
+    }
+    let seqs: Vec<u64> = reports.iter().map(|r| r.seq).collect();
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+    broker.stop();
+}

@@ -1,0 +1,100 @@
+//! Reporting stage: each closed interval becomes a versioned `CountReport`, is stored in
+//! the durable outbox (fsynced) and is published from there by the MQTT publisher on
+//! its own thread. The report's `seq` is its outbox sequence number, so it increases
+//! across restarts too; `epoch` is the agent's start time and changes on every start.
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use protocol::IntervalCounts;
+use protocol::messages::{CountReport, Envelope, ModelRef};
+
+use crate::config::{AgentConfig, resolve_model};
+use crate::outbox::Outbox;
+use crate::publish::{PublishStats, Publisher};
+
+pub struct Reporter {
+    camera: String,
+    agent: String,
+    epoch: u64,
+    model: ModelRef,
+    outbox: Arc<Mutex<Outbox>>,
+    stop: Arc<AtomicBool>,
+    stats: Arc<PublishStats>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Reporter {
+    /// Opens the outbox and starts publishing; `None` when the config has no `[mqtt]`.
+    pub fn start(config: &AgentConfig, base: Option<&Path>, epoch: u64) -> anyhow::Result<Option<Reporter>> {
+        let Some(mqtt) = &config.mqtt else { return Ok(None) };
+        let (manifest, _) = resolve_model(&config.camera.model, base).map_err(anyhow::Error::msg)?;
+        let dir = match base {
+            Some(b) if config.outbox.dir.is_relative() => b.join(&config.outbox.dir),
+            _ => config.outbox.dir.clone(),
+        };
+        let (outbox, recovery) = Outbox::open(&dir, config.outbox.max_mb * 1024 * 1024)?;
+        tracing::info!(dir = %dir.display(), pending = recovery.pending, truncated = recovery.truncated_bytes, lost = recovery.lost_records, "outbox opened");
+        if recovery.lost_records > 0 {
+            tracing::error!(lost = recovery.lost_records, "outbox damage: reports lost");
+        }
+        let outbox = Arc::new(Mutex::new(outbox));
+        let camera = config.camera.id.clone();
+        let agent = mqtt.client_id.clone().unwrap_or_else(|| camera.clone());
+        let mut publisher = Publisher::new(mqtt, &camera, epoch, outbox.clone())?;
+        let stats = publisher.stats();
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let stop = stop.clone();
+            std::thread::Builder::new().name("mqtt-publish".into()).spawn(move || publisher.run(&stop))?
+        };
+        Ok(Some(Reporter {
+            camera,
+            agent,
+            epoch,
+            model: ModelRef { id: manifest.id, sha256: manifest.sha256 },
+            outbox,
+            stop,
+            stats,
+            thread: Some(thread),
+        }))
+    }
+
+    /// Stores one interval durably; returns its sequence number.
+    pub fn store(&self, interval: &IntervalCounts) -> anyhow::Result<u64> {
+        let mut outbox = self.outbox.lock().unwrap_or_else(|e| e.into_inner());
+        let seq = outbox.next_seq();
+        let body = CountReport { camera_id: self.camera.clone(), model: self.model.clone(), interval: interval.clone() };
+        let payload = serde_json::to_vec(&Envelope::new(&self.agent, self.epoch, seq, body))?;
+        let stored = outbox.append(&payload)?;
+        debug_assert_eq!(stored, seq);
+        Ok(seq)
+    }
+
+    /// Waits up to `limit` for the publisher to empty the outbox (on shutdown); what is
+    /// left is sent on the next start.
+    pub fn drain(&self, limit: std::time::Duration) {
+        let t = std::time::Instant::now();
+        while t.elapsed() < limit && self.status().0 > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    /// (depth, dropped, published since start, connected).
+    pub fn status(&self) -> (u64, u64, u64, bool) {
+        let outbox = self.outbox.lock().unwrap_or_else(|e| e.into_inner());
+        use std::sync::atomic::Ordering::Relaxed;
+        (outbox.depth(), outbox.dropped(), self.stats.published.load(Relaxed), self.stats.connected.load(Relaxed))
+    }
+}
+
+impl Drop for Reporter {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
