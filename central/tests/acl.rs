@@ -50,9 +50,10 @@ fn start_broker(users: &[&str]) -> Broker {
     )
     .unwrap();
     let child = Command::new("mosquitto").args(["-c", conf.to_str().unwrap()]).stderr(Stdio::null()).spawn().expect("start mosquitto");
+    let broker = Broker { child, port, _dir: dir };
     for _ in 0..100 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Broker { child, port, _dir: dir };
+            return broker;
         }
         std::thread::sleep(Duration::from_millis(50));
     }

@@ -168,6 +168,7 @@ fn the_agent_publishes_every_interval_it_reports() {
     });
     std::thread::sleep(Duration::from_millis(500));
     let _ = sub.kill();
+    let _ = sub.wait();
     if let Ok(s) = rx.recv_timeout(Duration::from_secs(5)) {
         out = s;
     }
