@@ -38,6 +38,14 @@ fn start_broker(users: &[&str]) -> Broker {
         let ok = cmd.args(["-b", passwd.to_str().unwrap(), u, PASSWORD]).status().expect("mosquitto_passwd (make setup installs mosquitto)");
         assert!(ok.success());
     }
+    // Run as root, Mosquitto reads its ACL as the `mosquitto` user: give it a readable
+    // copy (the checkout may sit in a private directory).
+    use std::os::unix::fs::PermissionsExt;
+    let acl = dir.path().join("acl");
+    std::fs::copy(repo().join("deploy/mosquitto/acl"), &acl).unwrap();
+    for (path, mode) in [(dir.path(), 0o755), (acl.as_path(), 0o644), (passwd.as_path(), 0o644)] {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let conf = dir.path().join("mosquitto.conf");
     std::fs::write(
@@ -45,7 +53,7 @@ fn start_broker(users: &[&str]) -> Broker {
         format!(
             "per_listener_settings false\nallow_anonymous false\npassword_file {}\nacl_file {}\nlistener {port} 127.0.0.1\n",
             passwd.display(),
-            repo().join("deploy/mosquitto/acl").display()
+            acl.display()
         ),
     )
     .unwrap();
