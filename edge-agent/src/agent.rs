@@ -65,7 +65,11 @@ pub fn run(
         };
         for interval in pipeline.poll(now_ms) {
             store(&reporter, &interval);
-            on_interval(&interval, &health.snapshot());
+            let h = health.snapshot();
+            if let Some(r) = &reporter {
+                r.update_status(interval.fps, interval.coverage, h.up);
+            }
+            on_interval(&interval, &h);
         }
         if last_status.elapsed() > Duration::from_secs(30) {
             let h = health.snapshot();

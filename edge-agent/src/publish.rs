@@ -38,6 +38,13 @@ pub struct MqttSettings {
     pub password_env: Option<String>,
     #[serde(default = "default_keep_alive")]
     pub keep_alive_s: u64,
+    /// Seconds between retained status heartbeats.
+    #[serde(default = "default_status_interval")]
+    pub status_interval_s: u64,
+}
+
+fn default_status_interval() -> u64 {
+    30
 }
 
 fn default_port() -> u16 {
@@ -65,6 +72,12 @@ pub struct Publisher {
     status_topic: String,
     /// (outbox seq, packet id once sent) of the report in flight.
     inflight: Option<(u64, Option<u16>)>,
+    /// The status the agent keeps current; depth, dropped and uptime are filled in here.
+    status: Arc<Mutex<Status>>,
+    status_every: Duration,
+    status_seq: u64,
+    last_status: Option<std::time::Instant>,
+    started: std::time::Instant,
     connected: bool,
     backoff: Duration,
     stats: Arc<PublishStats>,
@@ -76,6 +89,7 @@ impl Publisher {
         camera: &str,
         epoch: u64,
         outbox: Arc<Mutex<Outbox>>,
+        status: Arc<Mutex<Status>>,
     ) -> anyhow::Result<Publisher> {
         let counts_topic = Topic::CameraCounts { camera: camera.into() }.to_topic()?;
         let status_topic = Topic::CameraStatus { camera: camera.into() }.to_topic()?;
@@ -83,7 +97,9 @@ impl Publisher {
         let mut opts = MqttOptions::new(&client_id, &settings.host, settings.port);
         opts.set_keep_alive(Duration::from_secs(settings.keep_alive_s.max(5)));
         opts.set_clean_session(false);
-        let offline = status_payload(camera, &client_id, epoch, AgentState::Offline)?;
+        let mut last_will = status.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        last_will.state = AgentState::Offline;
+        let offline = serde_json::to_vec(&Envelope::new(&client_id, epoch, 0, last_will))?;
         opts.set_last_will(LastWill::new(&status_topic, offline, QoS::AtLeastOnce, true));
         if let Some(user) = &settings.username {
             let password = match &settings.password_env {
@@ -103,6 +119,11 @@ impl Publisher {
             counts_topic,
             status_topic,
             inflight: None,
+            status,
+            status_every: Duration::from_secs(settings.status_interval_s.max(1)),
+            status_seq: 0,
+            last_status: None,
+            started: std::time::Instant::now(),
             connected: false,
             backoff: Duration::from_millis(250),
             stats: Arc::new(PublishStats::default()),
@@ -113,18 +134,33 @@ impl Publisher {
         self.stats.clone()
     }
 
-    /// Drives the connection until `stop`; returns when stopped.
+    /// Drives the connection until `stop`; then says `offline` (retained) and
+    /// disconnects cleanly, so the broker does not fire the last will.
     pub fn run(&mut self, stop: &AtomicBool) {
         while !stop.load(Ordering::Relaxed) {
             self.step(Duration::from_millis(100));
         }
-        let _ = self.client.disconnect();
+        if self.connected {
+            self.status.lock().unwrap_or_else(|e| e.into_inner()).state = AgentState::Offline;
+            self.publish_status();
+            let _ = self.client.disconnect();
+            let deadline = std::time::Instant::now() + Duration::from_secs(1);
+            while std::time::Instant::now() < deadline {
+                match self.connection.recv_timeout(Duration::from_millis(100)) {
+                    Ok(Ok(Event::Outgoing(Outgoing::Disconnect))) | Ok(Err(_)) | Err(RecvTimeoutError::Disconnected) => break,
+                    _ => {}
+                }
+            }
+        }
     }
 
     /// One turn: send the next report if none is in flight, then handle one event.
     pub fn step(&mut self, wait: Duration) {
         if self.connected && self.inflight.is_none() {
             self.send_next();
+        }
+        if self.connected && self.last_status.is_none_or(|t| t.elapsed() >= self.status_every) {
+            self.publish_status();
         }
         match self.connection.recv_timeout(wait) {
             Ok(Ok(event)) => self.on_event(event),
@@ -168,9 +204,7 @@ impl Publisher {
                 self.connected = true;
                 self.backoff = Duration::from_millis(250);
                 self.stats.connected.store(true, Ordering::Relaxed);
-                if let Ok(online) = status_payload(&self.camera, &self.agent, self.epoch, AgentState::Online) {
-                    let _ = self.client.try_publish(&self.status_topic, QoS::AtMostOnce, true, online);
-                }
+                self.last_status = None;
             }
             Event::Outgoing(Outgoing::Publish(pkid)) if pkid != 0 => {
                 if let Some((_, slot @ None)) = &mut self.inflight {
@@ -196,7 +230,24 @@ impl Publisher {
     }
 }
 
-fn status_payload(camera: &str, agent: &str, epoch: u64, state: AgentState) -> anyhow::Result<Vec<u8>> {
-    let status = Status { camera_id: camera.into(), state, fps: 0.0, coverage: 0.0, outbox_depth: 0, dropped: 0, uptime_s: 0, model: None };
-    Ok(serde_json::to_vec(&Envelope::new(agent, epoch, 0, status))?)
+impl Publisher {
+    /// Publishes the retained status heartbeat (QoS 0: the next one supersedes it).
+    fn publish_status(&mut self) {
+        let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        {
+            let outbox = self.outbox.lock().unwrap_or_else(|e| e.into_inner());
+            status.outbox_depth = outbox.depth();
+            status.dropped = outbox.dropped();
+        }
+        status.uptime_s = self.started.elapsed().as_secs();
+        self.status_seq += 1;
+        match serde_json::to_vec(&Envelope::new(&self.agent, self.epoch, self.status_seq, status)) {
+            Ok(payload) => {
+                if self.client.try_publish(&self.status_topic, QoS::AtMostOnce, true, payload).is_ok() {
+                    self.last_status = Some(std::time::Instant::now());
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "status not serialisable"),
+        }
+    }
 }

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use protocol::IntervalCounts;
-use protocol::messages::{CountReport, Envelope, ModelRef};
+use protocol::messages::{AgentState, CountReport, Envelope, ModelRef, Status};
 
 use crate::config::{AgentConfig, resolve_model};
 use crate::outbox::Outbox;
@@ -23,6 +23,7 @@ pub struct Reporter {
     outbox: Arc<Mutex<Outbox>>,
     stop: Arc<AtomicBool>,
     stats: Arc<PublishStats>,
+    status: Arc<Mutex<Status>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -43,7 +44,18 @@ impl Reporter {
         let outbox = Arc::new(Mutex::new(outbox));
         let camera = config.camera.id.clone();
         let agent = mqtt.client_id.clone().unwrap_or_else(|| camera.clone());
-        let mut publisher = Publisher::new(mqtt, &camera, epoch, outbox.clone())?;
+        let model = ModelRef { id: manifest.id, sha256: manifest.sha256 };
+        let status = Arc::new(Mutex::new(Status {
+            camera_id: camera.clone(),
+            state: AgentState::Online,
+            fps: 0.0,
+            coverage: 0.0,
+            outbox_depth: 0,
+            dropped: 0,
+            uptime_s: 0,
+            model: Some(model.clone()),
+        }));
+        let mut publisher = Publisher::new(mqtt, &camera, epoch, outbox.clone(), status.clone())?;
         let stats = publisher.stats();
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
@@ -54,10 +66,11 @@ impl Reporter {
             camera,
             agent,
             epoch,
-            model: ModelRef { id: manifest.id, sha256: manifest.sha256 },
+            model,
             outbox,
             stop,
             stats,
+            status,
             thread: Some(thread),
         }))
     }
@@ -71,6 +84,15 @@ impl Reporter {
         let stored = outbox.append(&payload)?;
         debug_assert_eq!(stored, seq);
         Ok(seq)
+    }
+
+    /// Updates what the status heartbeat reports: the last interval's fps and coverage,
+    /// and whether the camera stream is up (`degraded` when it is not).
+    pub fn update_status(&self, fps: f64, coverage: f64, stream_up: bool) {
+        let mut s = self.status.lock().unwrap_or_else(|e| e.into_inner());
+        s.fps = fps;
+        s.coverage = coverage;
+        s.state = if stream_up { AgentState::Online } else { AgentState::Degraded };
     }
 
     /// Waits up to `limit` for the publisher to empty the outbox (on shutdown); what is

@@ -92,9 +92,19 @@ fn reports_queued_while_the_broker_is_down_arrive_once_in_order() {
         assert_eq!(ob.append(&report(seq)).unwrap(), seq);
     }
     let outbox = Arc::new(Mutex::new(ob));
-    let settings = MqttSettings { host: "127.0.0.1".into(), port, client_id: None, username: None, password_env: None, keep_alive_s: 5 };
+    let settings = MqttSettings { host: "127.0.0.1".into(), port, client_id: None, username: None, password_env: None, keep_alive_s: 5, status_interval_s: 30 };
     let stop = Arc::new(AtomicBool::new(false));
-    let mut publisher = Publisher::new(&settings, "cam-1", 7, outbox.clone()).unwrap();
+    let status = protocol::messages::Status {
+        camera_id: "cam-1".into(),
+        state: protocol::messages::AgentState::Online,
+        fps: 0.0,
+        coverage: 0.0,
+        outbox_depth: 0,
+        dropped: 0,
+        uptime_s: 0,
+        model: None,
+    };
+    let mut publisher = Publisher::new(&settings, "cam-1", 7, outbox.clone(), Arc::new(Mutex::new(status))).unwrap();
     let stats = publisher.stats();
     let handle = {
         let stop = stop.clone();
@@ -137,7 +147,7 @@ fn the_agent_publishes_every_interval_it_reports() {
     let broker = Broker::start(dir.path(), port);
     let clip = edge_agent::assets::assets_dir().join("clips/overhead_road_short.mp4");
     let text = format!(
-        "[camera]\nid = \"cam-2\"\nsource = \"{}\"\ninterval_s = 1\n[[lines]]\nname = \"mid\"\na = [0, 200]\nb = [639, 200]\n[mqtt]\nhost = \"127.0.0.1\"\nport = {port}\n[outbox]\ndir = \"{}\"\n",
+        "[camera]\nid = \"cam-2\"\nsource = \"{}\"\ninterval_s = 1\n[[lines]]\nname = \"mid\"\na = [0, 200]\nb = [639, 200]\n[mqtt]\nhost = \"127.0.0.1\"\nport = {port}\nstatus_interval_s = 1\n[outbox]\ndir = \"{}\"\n",
         clip.display(),
         dir.path().join("agent-outbox").display()
     );
@@ -175,6 +185,17 @@ fn the_agent_publishes_every_interval_it_reports() {
     let mut err = String::new();
     let _ = sub.stderr.take().unwrap().read_to_string(&mut err);
     eprintln!("subscriber stderr: {err}");
+    // The retained status: the agent's own `offline` on its way out (not the last will,
+    // which carries seq 0), after heartbeats with the interval figures.
+    let status = Command::new("mosquitto_sub")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-t", "tac/v1/cameras/cam-2/status", "-C", "1", "-W", "5"])
+        .output()
+        .unwrap();
+    let status: Envelope<protocol::messages::Status> = protocol::messages::decode(&status.stdout).expect("a retained status");
+    assert_eq!(status.body.camera_id, "cam-2");
+    assert_eq!(status.body.model.as_ref().unwrap().id, "yolox_nano_416");
+    assert!(status.seq >= 2, "heartbeats came before the goodbye: seq {}", status.seq);
+    assert_eq!(status.body.state, protocol::messages::AgentState::Offline);
     let reports: Vec<Envelope<CountReport>> = out.lines().map(|l| protocol::messages::decode(l.as_bytes()).unwrap()).collect();
     eprintln!("{} intervals printed, {} reports received in {:?}", printed.len(), reports.len(), t.elapsed());
     assert!(!printed.is_empty());
