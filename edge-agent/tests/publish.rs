@@ -80,10 +80,14 @@ fn reports_queued_while_the_broker_is_down_arrive_once_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
 
-    // The subscriber's persistent session exists before the outage.
+    // The subscriber's persistent session exists before the outage (-E: exit once the
+    // broker has acknowledged the subscription).
     let broker = Broker::start(dir.path(), port);
-    let mut sub = subscriber(port, 1, 1);
-    let _ = sub.wait();
+    let status = Command::new("mosquitto_sub")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-i", "test-central", "-c", "-q", "1", "-t", TOPIC, "-E"])
+        .status()
+        .unwrap();
+    assert!(status.success(), "subscription not acknowledged");
     broker.stop();
 
     // Broker down: the agent stores 15 reports.
