@@ -14,7 +14,6 @@ use protocol::IntervalCounts;
 
 use crate::app::build_pipeline;
 use crate::config::AgentConfig;
-use crate::ingest::gst::OpenOptions;
 use crate::ingest::health::unix_ms;
 use crate::ingest::{HealthSnapshot, Reader, ReconnectPolicy};
 use crate::stages::{PrepStage, Staged};
@@ -27,7 +26,7 @@ pub fn run(
 ) -> anyhow::Result<()> {
     let mut pipeline = build_pipeline(config, None, config_dir)?;
     let spec = config.source(config_dir).map_err(anyhow::Error::msg)?;
-    let opts = OpenOptions { rtsp_tcp_only: config.camera.rtsp_tcp_only, rtsp_latency_ms: config.camera.rtsp_latency_ms, ..Default::default() };
+    let opts = config.open_options();
     let live = spec.is_live();
     let reader = if live {
         Reader::new_live(spec, opts, ReconnectPolicy::default())

@@ -14,7 +14,6 @@ use serde::Serialize;
 use crate::config::{AgentConfig, resolve_model};
 use crate::count::LineDef;
 use crate::detect::OnnxDetector;
-use crate::ingest::gst::OpenOptions;
 use crate::ingest::{Reader, ReconnectPolicy, SourceSpec};
 use crate::stages::{PrepStage, Staged};
 use crate::pipeline::{Pipeline, PipelineSettings};
@@ -103,11 +102,7 @@ fn toml_string(s: &str) -> String {
 /// Counts every frame of `job.source` (a live source is read until it ends).
 pub fn count_clip(job: &CountJob, mut progress: impl FnMut(u64)) -> anyhow::Result<CountReport> {
     let mut pipeline = build_pipeline(&job.config, Some(job.lines.clone()), job.config_dir.as_deref())?;
-    let opts = OpenOptions {
-        rtsp_tcp_only: job.config.camera.rtsp_tcp_only,
-        rtsp_latency_ms: job.config.camera.rtsp_latency_ms,
-        ..Default::default()
-    };
+    let opts = job.config.open_options();
     let policy = ReconnectPolicy { reconnect: false, ..Default::default() };
     let reader = Reader::open(job.source.clone(), opts, policy)?;
     let stage = PrepStage::spawn(reader, pipeline.preparer(), 2);

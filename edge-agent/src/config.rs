@@ -306,6 +306,15 @@ impl AgentConfig {
         issues
     }
 
+    /// How to open this camera's stream.
+    pub fn open_options(&self) -> crate::ingest::gst::OpenOptions {
+        crate::ingest::gst::OpenOptions {
+            rtsp_tcp_only: self.camera.rtsp_tcp_only,
+            rtsp_latency_ms: self.camera.rtsp_latency_ms,
+            ..Default::default()
+        }
+    }
+
     pub fn line_defs(&self) -> Vec<LineDef> {
         self.lines.iter().map(|l| LineDef::new(&l.name, l.a, l.b)).collect()
     }

@@ -45,7 +45,6 @@ impl RiderMerge {
     /// Folds riders into their two-wheelers, in place.
     pub fn apply(&self, dets: &mut Vec<Detection>) {
         let n = dets.len();
-        let mut absorbed = vec![false; n];
         for i in 0..n {
             if dets[i].class != ObjectClass::Person {
                 continue;
@@ -61,15 +60,11 @@ impl RiderMerge {
                 // The rider's confidence supports "two-wheeler", not "pedestrian".
                 let k = bike.class.index();
                 bike.class_scores[k] = bike.class_scores[k].max(person.score);
-                absorbed[i] = true;
+                // Marked, not removed, so indices stay valid during the loop.
+                dets[i].score = f32::NEG_INFINITY;
             }
         }
-        let mut i = 0;
-        dets.retain(|_| {
-            let keep = !absorbed[i];
-            i += 1;
-            keep
-        });
+        dets.retain(|d| d.score != f32::NEG_INFINITY);
     }
 }
 

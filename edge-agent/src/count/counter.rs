@@ -260,25 +260,22 @@ impl Counter {
                 st.passing[i] = None;
             }
         }
+        let due_ms = at_ms + (self.settings.decision_delay_s * 1000.0) as i64;
         for (z, zone) in self.zones.iter().enumerate() {
             let now_inside = zone.polygon.contains(anchor);
             match (st.inside[z], now_inside) {
                 (None, true) => {
                     st.inside[z] = Some(at_ms);
                     st.touches.push(zone.name.clone());
-                    self.pending.push(Pending { kind: EventKind::ZoneEnter { zone: z }, track: t.id, at_ms, due_ms: 0 });
+                    self.pending.push(Pending { kind: EventKind::ZoneEnter { zone: z }, track: t.id, at_ms, due_ms });
                 }
                 (Some(entered), false) => {
                     st.inside[z] = None;
                     let seconds = (at_ms - entered) as f64 / 1000.0;
-                    self.pending.push(Pending { kind: EventKind::ZoneDwell { zone: z, seconds }, track: t.id, at_ms, due_ms: 0 });
+                    self.pending.push(Pending { kind: EventKind::ZoneDwell { zone: z, seconds }, track: t.id, at_ms, due_ms });
                 }
                 _ => {}
             }
-        }
-        let delay = (self.settings.decision_delay_s * 1000.0) as i64;
-        for p in self.pending.iter_mut().filter(|p| p.due_ms == 0) {
-            p.due_ms = p.at_ms + delay;
         }
         st.last_anchor = anchor;
         st.last_top = top;
@@ -324,7 +321,8 @@ impl Counter {
         for z in 0..self.zones.len() {
             if let Some(entered) = st.inside[z].take() {
                 let seconds = (st.last_ms - entered) as f64 / 1000.0;
-                self.pending.push(Pending { kind: EventKind::ZoneDwell { zone: z, seconds }, track: id, at_ms: st.last_ms, due_ms: 0 });
+                // Decided below with the rest of this track's events.
+                self.pending.push(Pending { kind: EventKind::ZoneDwell { zone: z, seconds }, track: id, at_ms: st.last_ms, due_ms: st.last_ms });
             }
         }
         let class = class::decide(&st.votes, st.speed(), &self.settings);
@@ -351,7 +349,7 @@ impl Counter {
         let mut i = 0;
         while i < self.pending.len() {
             let p = &self.pending[i];
-            if p.due_ms == 0 || p.due_ms > now_ms {
+            if p.due_ms > now_ms {
                 i += 1;
                 continue;
             }

@@ -17,13 +17,16 @@ use super::Detection;
 /// Greedy per-class NMS; keeps the highest-scoring box of each overlapping group.
 pub fn class_nms(dets: &mut Vec<Detection>, iou_threshold: f32) {
     dets.sort_by(|a, b| b.score.total_cmp(&a.score));
-    let mut keep: Vec<Detection> = Vec::with_capacity(dets.len());
-    for d in dets.drain(..) {
-        if !keep.iter().any(|k| k.class == d.class && k.bbox.iou(&d.bbox) > iou_threshold) {
-            keep.push(d);
+    // Kept boxes are compacted into dets[..kept] (no allocation per frame).
+    let mut kept = 0;
+    for i in 0..dets.len() {
+        let d = dets[i];
+        if !dets[..kept].iter().any(|k| k.class == d.class && k.bbox.iou(&d.bbox) > iou_threshold) {
+            dets[kept] = d;
+            kept += 1;
         }
     }
-    *dets = keep;
+    dets.truncate(kept);
 }
 
 /// Merges same-class boxes from different views (`view[i]` is the view of `dets[i]`).
@@ -61,24 +64,28 @@ pub fn merge_views(dets: &mut Vec<Detection>, views: &mut Vec<usize>, ios_thresh
 /// Folds boxes of different vehicle classes on one vehicle into the best-scoring one.
 pub fn merge_vehicle_classes(dets: &mut Vec<Detection>, iou_threshold: f32) {
     dets.sort_by(|a, b| b.score.total_cmp(&a.score));
-    let mut keep: Vec<Detection> = Vec::with_capacity(dets.len());
-    for d in dets.drain(..) {
-        let same_vehicle = |k: &&mut Detection| {
+    let mut kept = 0;
+    for i in 0..dets.len() {
+        let d = dets[i];
+        let same_vehicle = |k: &Detection| {
             k.class != ObjectClass::Person
                 && d.class != ObjectClass::Person
                 && k.class != d.class
                 && k.bbox.iou(&d.bbox) > iou_threshold
         };
-        match keep.iter_mut().find(|k| same_vehicle(k)) {
-            Some(k) => {
+        match dets[..kept].iter().position(same_vehicle) {
+            Some(j) => {
                 for c in 0..6 {
-                    k.class_scores[c] = k.class_scores[c].max(d.class_scores[c]);
+                    dets[j].class_scores[c] = dets[j].class_scores[c].max(d.class_scores[c]);
                 }
             }
-            None => keep.push(d),
+            None => {
+                dets[kept] = d;
+                kept += 1;
+            }
         }
     }
-    *dets = keep;
+    dets.truncate(kept);
 }
 
 #[cfg(test)]
