@@ -5,7 +5,7 @@ SHELL := /bin/bash
 ENV := source .setup/env &&
 CLIPS = $${TRAFFIC_ASSETS}/clips
 
-.PHONY: setup build test demo bench clean
+.PHONY: setup build test demo count-demo bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -17,7 +17,14 @@ build: setup
 test: setup
 	$(ENV) cargo test --release --workspace
 
+# The whole system: looping RTSP camera → edge agent → embedded broker → central
+# (SQLite, HTTP on 127.0.0.1:8080); prints each stored interval; Ctrl-C stops it.
 demo: setup
+	$(ENV) cargo build --release -p edge-agent -p central
+	bash scripts/demo.sh
+
+# The old single-clip count, as a table.
+count-demo: setup
 	$(ENV) cargo build --release -p edge-agent
 	$(ENV) ./target/release/edge-agent count --config configs/vn_intersection_1080p.toml \
 		--source $(CLIPS)/vn_intersection_1080p.mp4 --line main:0,540,1919,540

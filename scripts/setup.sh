@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent setup for a fresh Debian 12 machine (and every CI run):
-#   1. Debian packages: GStreamer (+ RTSP server, plugins, libav), clang, mosquitto…
+#   1. Debian packages: GStreamer (+ RTSP server, plugins, libav), clang, mosquitto,
+#      PostgreSQL (tests start their own cluster), SQLite headers…
 #   2. ONNX Runtime's shared library from the pinned `onnxruntime` wheel on PyPI
 #      (loaded at run time by ort's `load-dynamic`; nothing is downloaded elsewhere).
 #   3. The shared assets (detector weights, sample clips, ground truth), checked
@@ -16,7 +17,7 @@ APT_PACKAGES=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstrtspserver-1.0-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools gstreamer1.0-rtsp
-  mosquitto mosquitto-clients
+  mosquitto mosquitto-clients libsqlite3-dev postgresql curl
 )
 
 say() { printf 'setup: %s\n' "$*"; }

@@ -1,16 +1,84 @@
-//! `central`: for now, `central summarize < reports.jsonl` totals interval reports from
-//! edge agents (MQTT ingest, storage and the API come with the data-path issue).
+//! `central`: `run` (ingest, store, API, optional embedded broker), `validate` (check a
+//! config), `summarize` (total `edge-agent run` output without a broker).
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "central", about = "Traffic analytics central: counts from every agent, stored and served")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Ingest counts over MQTT, store them, serve the HTTP API.
+    Run {
+        #[arg(long)]
+        config: PathBuf,
+        /// Print each newly stored interval on stdout (one line each).
+        #[arg(long)]
+        print_intervals: bool,
+    },
+    /// Check a config file; lists every problem with its field path.
+    Validate {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Total interval reports (JSON lines from `edge-agent run`) read on stdin.
+    Summarize,
+}
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) != Some("summarize") {
-        eprintln!("usage: central summarize < reports.jsonl   (reads `edge-agent run` output)");
-        return ExitCode::from(2);
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,rumqttc=warn,rumqttd=warn,rumqttd::router::routing=off".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("central: error: {e:#}");
+            ExitCode::FAILURE
+        }
     }
-    match central::summarize(std::io::stdin().lock()) {
-        Ok(totals) => {
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Run { config, print_intervals } => {
+            let cfg = central::config::CentralConfig::load(&config)?;
+            let problems = cfg.validate();
+            if !problems.is_empty() {
+                for (field, msg) in problems {
+                    eprintln!("{}: {field}: {msg}", config.display());
+                }
+                return Ok(ExitCode::from(2));
+            }
+            let printer: Option<central::server::OnStored> = print_intervals.then(|| Box::new(print_interval) as central::server::OnStored);
+            central::server::run(&cfg, config.parent(), printer)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Validate { config } => {
+            let cfg = central::config::CentralConfig::load(&config)?;
+            let problems = cfg.validate();
+            for (field, msg) in &problems {
+                eprintln!("{}: {field}: {msg}", config.display());
+            }
+            if problems.is_empty() {
+                println!("{}: ok", config.display());
+                Ok(ExitCode::SUCCESS)
+            } else {
+                Ok(ExitCode::from(2))
+            }
+        }
+        Command::Summarize => {
+            let totals = central::summarize(std::io::stdin().lock())?;
             for (camera, t) in totals {
                 let coverage = if t.intervals > 0 { t.coverage_sum / t.intervals as f64 } else { 0.0 };
                 println!("{camera}: {} intervals, mean coverage {:.2}", t.intervals, coverage);
@@ -18,11 +86,37 @@ fn main() -> ExitCode {
                     println!("  {line}: forward {} backward {}", c.forward.total(), c.backward.total());
                 }
             }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("central: error: {e}");
-            ExitCode::FAILURE
+            Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `12:00:00–12:00:10 vn-cam-1 seq 3 cov 1.00 | north_in: car 2 motorcycle 14 …`
+fn print_interval(r: &central::store::StoredInterval) {
+    use std::io::Write;
+    let hms = |ms: i64| {
+        let s = ms.div_euclid(1000).rem_euclid(86_400);
+        format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    };
+    let mut line = format!(
+        "{}–{} UTC {} epoch {} seq {} coverage {:.2} fps {:.1}",
+        hms(r.interval.start_ms),
+        hms(r.interval.end_ms),
+        r.camera_id,
+        r.epoch,
+        r.seq,
+        r.interval.coverage,
+        r.interval.fps
+    );
+    for (name, d) in &r.interval.lines {
+        let mut both = d.forward;
+        both.merge(&d.backward);
+        line.push_str(&format!(
+            " | {name}: car {} motorcycle {} bus {} truck {} bicycle {}",
+            both.car, both.motorcycle, both.bus, both.truck, both.bicycle
+        ));
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
 }

@@ -22,7 +22,7 @@ pub fn run(
     config: &AgentConfig,
     config_dir: Option<&Path>,
     stop: Arc<AtomicBool>,
-    mut on_interval: impl FnMut(&IntervalCounts, &HealthSnapshot),
+    mut on_interval: impl FnMut(&IntervalCounts, &HealthSnapshot, Option<StoredAs>),
 ) -> anyhow::Result<()> {
     let mut pipeline = build_pipeline(config, None, config_dir)?;
     let spec = config.source(config_dir).map_err(anyhow::Error::msg)?;
@@ -63,12 +63,12 @@ pub fn run(
             }
         };
         for interval in pipeline.poll(now_ms) {
-            store(&reporter, &interval);
+            let stored = store(&reporter, &interval, epoch);
             let h = health.snapshot();
             if let Some(r) = &reporter {
                 r.update_status(interval.fps, interval.coverage, h.up);
             }
-            on_interval(&interval, &h);
+            on_interval(&interval, &h, stored);
         }
         if last_status.elapsed() > Duration::from_secs(30) {
             let h = health.snapshot();
@@ -79,8 +79,8 @@ pub fn run(
     }
     let end_ms = if live { unix_ms(SystemTime::now()) } else { last_ms + 1 };
     for interval in pipeline.finish(end_ms) {
-        store(&reporter, &interval);
-        on_interval(&interval, &health.snapshot());
+        let stored = store(&reporter, &interval, epoch);
+        on_interval(&interval, &health.snapshot(), stored);
     }
     if let Some(r) = &reporter {
         r.drain(Duration::from_secs(5));
@@ -89,12 +89,22 @@ pub fn run(
     Ok(())
 }
 
+/// The envelope identity an interval report was stored under (what central keys on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct StoredAs {
+    pub epoch: u64,
+    pub seq: u64,
+}
+
 /// Stores an interval in the outbox (when publishing is configured). A failure here is
 /// the one place a count can be lost, so it is logged at ERROR.
-fn store(reporter: &Option<crate::report::Reporter>, interval: &IntervalCounts) {
-    if let Some(r) = reporter
-        && let Err(e) = r.store(interval)
-    {
-        tracing::error!(error = %e, start_ms = interval.start_ms, "interval report could not be stored: lost");
+fn store(reporter: &Option<crate::report::Reporter>, interval: &IntervalCounts, epoch: u64) -> Option<StoredAs> {
+    let r = reporter.as_ref()?;
+    match r.store(interval) {
+        Ok(seq) => Some(StoredAs { epoch, seq }),
+        Err(e) => {
+            tracing::error!(error = %e, start_ms = interval.start_ms, "interval report could not be stored: lost");
+            None
+        }
     }
 }

@@ -145,8 +145,10 @@ fn run(config: PathBuf) -> anyhow::Result<()> {
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.clone()).context("installing signal handler")?;
     }
-    edge_agent::agent::run(&cfg, config.parent(), stop, |interval, health| {
-        let line = serde_json::json!({ "camera": cfg.camera.id, "interval": interval, "stream": health });
+    edge_agent::agent::run(&cfg, config.parent(), stop, |interval, health, stored| {
+        // `stored`: the (epoch, seq) the report went into the outbox under, once it is
+        // fsynced; absent when the config has no [mqtt].
+        let line = serde_json::json!({ "camera": cfg.camera.id, "interval": interval, "stream": health, "stored": stored });
         println!("{line}");
     })
 }

@@ -2,10 +2,19 @@
 //! QoS 1, persistent session, and leave the outbox only on the broker's PUBACK.
 //!
 //! Delivery is stop-and-wait: one report in flight at a time. A report is a few KB and
-//! cameras report once a minute, so even a day of backlog drains in about a minute,
-//! and the PUBACK↔record mapping can never be confused by rumqttc's retransmissions
-//! after a reconnect. After an agent crash the outbox resends from its ack cursor:
-//! at-least-once; central de-duplicates on (agent_id, epoch, seq).
+//! cameras report once a minute, so even a day of backlog drains in about a minute.
+//!
+//! When a report counts as delivered (`[mqtt] ack`):
+//! - `central` (default): after the broker's PUBACK *and* central's ack on
+//!   `…/counts/ack` saying the report is in its store. A broker acknowledges before it
+//!   persists, and one killed by SIGKILL (or restarted without persistence) forgets what
+//!   it acknowledged; only the end-to-end ack survives that. The report is sent again on
+//!   every reconnect and after `ack_timeout_s` without an ack.
+//! - `broker`: on PUBACK alone (for deployments where something other than central
+//!   consumes the reports).
+//!
+//! Either way delivery is at-least-once: central de-duplicates on (agent_id, epoch, seq),
+//! and acks duplicates too, so a resend always ends the wait.
 //!
 //! The connection's last will publishes `offline` (retained) on the camera's status
 //! topic; the agent publishes `online` (retained) on every connect.
@@ -14,7 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use protocol::messages::{AgentState, Envelope, Status};
+use protocol::messages::{AgentState, CountAck, Envelope, Status};
 use protocol::topics::Topic;
 use rumqttc::{Client, Connection, Event, LastWill, MqttOptions, Outgoing, Packet, QoS, RecvTimeoutError};
 use serde::Deserialize;
@@ -41,6 +50,54 @@ pub struct MqttSettings {
     /// Seconds between retained status heartbeats.
     #[serde(default = "default_status_interval")]
     pub status_interval_s: u64,
+    /// What ends a report's stay in the outbox: central's stored-ack or the broker's PUBACK.
+    #[serde(default)]
+    pub ack: AckMode,
+    /// Resend a report that central has not acknowledged after this many seconds.
+    #[serde(default = "default_ack_timeout")]
+    pub ack_timeout_s: u64,
+    /// TLS (rustls) towards the broker; plain TCP when absent.
+    #[serde(default)]
+    pub tls: Option<TlsSettings>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AckMode {
+    #[default]
+    Central,
+    Broker,
+}
+
+/// `[mqtt.tls]`: PEM files. A client certificate and key authenticate the device when the
+/// broker requires certificates (`use_identity_as_username`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    pub ca_file: std::path::PathBuf,
+    #[serde(default)]
+    pub client_cert_file: Option<std::path::PathBuf>,
+    #[serde(default)]
+    pub client_key_file: Option<std::path::PathBuf>,
+}
+
+impl TlsSettings {
+    fn transport(&self) -> anyhow::Result<rumqttc::Transport> {
+        let read = |p: &std::path::Path, field: &str| {
+            std::fs::read(p).map_err(|e| anyhow::anyhow!("mqtt.tls.{field}: {}: {e}", p.display()))
+        };
+        let ca = read(&self.ca_file, "ca_file")?;
+        let client_auth = match (&self.client_cert_file, &self.client_key_file) {
+            (Some(c), Some(k)) => Some((read(c, "client_cert_file")?, read(k, "client_key_file")?)),
+            (None, None) => None,
+            _ => anyhow::bail!("mqtt.tls: client_cert_file and client_key_file go together"),
+        };
+        Ok(rumqttc::Transport::tls(ca, client_auth, None))
+    }
+}
+
+fn default_ack_timeout() -> u64 {
+    30
 }
 
 fn default_status_interval() -> u64 {
@@ -61,6 +118,14 @@ pub struct PublishStats {
     pub published: std::sync::atomic::AtomicU64,
 }
 
+#[derive(Debug, Clone, Copy)]
+struct Inflight {
+    seq: u64,
+    /// MQTT packet id, once rumqttc has sent it.
+    pkid: Option<u16>,
+    sent: std::time::Instant,
+}
+
 pub struct Publisher {
     camera: String,
     agent: String,
@@ -70,8 +135,11 @@ pub struct Publisher {
     outbox: Arc<Mutex<Outbox>>,
     counts_topic: String,
     status_topic: String,
-    /// (outbox seq, packet id once sent) of the report in flight.
-    inflight: Option<(u64, Option<u16>)>,
+    ack_topic: String,
+    ack_mode: AckMode,
+    ack_timeout: Duration,
+    /// The report in flight, if any.
+    inflight: Option<Inflight>,
     /// The status the agent keeps current; depth, dropped and uptime are filled in here.
     status: Arc<Mutex<Status>>,
     status_every: Duration,
@@ -93,13 +161,17 @@ impl Publisher {
     ) -> anyhow::Result<Publisher> {
         let counts_topic = Topic::CameraCounts { camera: camera.into() }.to_topic()?;
         let status_topic = Topic::CameraStatus { camera: camera.into() }.to_topic()?;
+        let ack_topic = Topic::CameraCountsAck { camera: camera.into() }.to_topic()?;
         let client_id = settings.client_id.clone().unwrap_or_else(|| camera.to_string());
         let mut opts = MqttOptions::new(&client_id, &settings.host, settings.port);
         opts.set_keep_alive(Duration::from_secs(settings.keep_alive_s.max(5)));
         opts.set_clean_session(false);
+        // rumqttc's default packet limit is 10 KB; a report may be up to the protocol's.
+        let limit = protocol::messages::MAX_PAYLOAD + 4096;
+        opts.set_max_packet_size(limit, limit);
         let mut last_will = status.lock().unwrap_or_else(|e| e.into_inner()).clone();
         last_will.state = AgentState::Offline;
-        let offline = serde_json::to_vec(&Envelope::new(&client_id, epoch, 0, last_will))?;
+        let offline = serde_json::to_vec(&Envelope::new(camera, epoch, 0, last_will))?;
         opts.set_last_will(LastWill::new(&status_topic, offline, QoS::AtLeastOnce, true));
         if let Some(user) = &settings.username {
             let password = match &settings.password_env {
@@ -108,16 +180,22 @@ impl Publisher {
             };
             opts.set_credentials(user, password);
         }
+        if let Some(tls) = &settings.tls {
+            opts.set_transport(tls.transport()?);
+        }
         let (client, connection) = Client::new(opts, 16);
         Ok(Publisher {
             camera: camera.into(),
-            agent: client_id,
+            agent: camera.to_string(),
             epoch,
             client,
             connection,
             outbox,
             counts_topic,
             status_topic,
+            ack_topic,
+            ack_mode: settings.ack,
+            ack_timeout: Duration::from_secs(settings.ack_timeout_s.max(1)),
             inflight: None,
             status,
             status_every: Duration::from_secs(settings.status_interval_s.max(1)),
@@ -156,6 +234,13 @@ impl Publisher {
 
     /// One turn: send the next report if none is in flight, then handle one event.
     pub fn step(&mut self, wait: Duration) {
+        if let Some(f) = self.inflight
+            && self.ack_mode == AckMode::Central
+            && f.sent.elapsed() >= self.ack_timeout
+        {
+            tracing::warn!(camera = %self.camera, seq = f.seq, "no ack from central; sending the report again");
+            self.inflight = None;
+        }
         if self.connected && self.inflight.is_none() {
             self.send_next();
         }
@@ -188,7 +273,7 @@ impl Publisher {
             Ok(records) => {
                 if let Some((seq, payload)) = records.into_iter().next() {
                     match self.client.try_publish(&self.counts_topic, QoS::AtLeastOnce, false, payload) {
-                        Ok(()) => self.inflight = Some((seq, None)),
+                        Ok(()) => self.inflight = Some(Inflight { seq, pkid: None, sent: std::time::Instant::now() }),
                         Err(e) => tracing::warn!(error = %e, "MQTT request queue full; retrying"),
                     }
                 }
@@ -205,27 +290,51 @@ impl Publisher {
                 self.backoff = Duration::from_millis(250);
                 self.stats.connected.store(true, Ordering::Relaxed);
                 self.last_status = None;
+                if self.ack_mode == AckMode::Central {
+                    // Subscribed again on every connect: a broker that lost its state
+                    // lost the subscription too. The report in flight may have been lost
+                    // with it, so it goes again (after the SUBSCRIBE, same queue).
+                    if let Err(e) = self.client.try_subscribe(&self.ack_topic, QoS::AtLeastOnce) {
+                        tracing::warn!(error = %e, "could not subscribe to central's acks");
+                    }
+                    self.inflight = None;
+                }
             }
             Event::Outgoing(Outgoing::Publish(pkid)) if pkid != 0 => {
-                if let Some((_, slot @ None)) = &mut self.inflight {
+                if let Some(Inflight { pkid: slot @ None, .. }) = &mut self.inflight {
                     *slot = Some(pkid);
                 }
             }
-            Event::Incoming(Packet::PubAck(ack)) => {
-                if let Some((seq, Some(pkid))) = self.inflight
+            Event::Incoming(Packet::PubAck(ack)) if self.ack_mode == AckMode::Broker => {
+                if let Some(Inflight { seq, pkid: Some(pkid), .. }) = self.inflight
                     && pkid == ack.pkid
                 {
-                    let mut outbox = self.outbox.lock().unwrap_or_else(|e| e.into_inner());
-                    match outbox.ack_through(seq) {
-                        Ok(()) => {
-                            self.inflight = None;
-                            self.stats.published.fetch_add(1, Ordering::Relaxed);
+                    self.delivered(seq);
+                }
+            }
+            Event::Incoming(Packet::Publish(p)) if p.topic == self.ack_topic => {
+                match protocol::messages::decode::<CountAck>(&p.payload) {
+                    Ok(ack) if ack.body.report_agent_id == self.agent => {
+                        if self.inflight.is_some_and(|f| f.seq == ack.body.report_seq) {
+                            self.delivered(ack.body.report_seq);
                         }
-                        Err(e) => tracing::error!(error = %e, seq, "could not record an acknowledgement; the report will be sent again"),
                     }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "unreadable ack from central"),
                 }
             }
             _ => {}
+        }
+    }
+
+    fn delivered(&mut self, seq: u64) {
+        let mut outbox = self.outbox.lock().unwrap_or_else(|e| e.into_inner());
+        match outbox.ack_through(seq) {
+            Ok(()) => {
+                self.inflight = None;
+                self.stats.published.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => tracing::error!(error = %e, seq, "could not record an acknowledgement; the report will be sent again"),
         }
     }
 }

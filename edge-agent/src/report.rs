@@ -43,7 +43,9 @@ impl Reporter {
         }
         let outbox = Arc::new(Mutex::new(outbox));
         let camera = config.camera.id.clone();
-        let agent = mqtt.client_id.clone().unwrap_or_else(|| camera.clone());
+        // The agent id in every envelope is the camera id: it is what the broker ACL and
+        // central check the topic against. `client_id` only names the MQTT session.
+        let agent = camera.clone();
         let model = ModelRef { id: manifest.id, sha256: manifest.sha256 };
         let status = Arc::new(Mutex::new(Status {
             camera_id: camera.clone(),

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use edge_agent::outbox::{DEFAULT_MAX_BYTES, Outbox};
-use edge_agent::publish::{MqttSettings, Publisher};
+use edge_agent::publish::{AckMode, MqttSettings, Publisher};
 use protocol::IntervalCounts;
 use protocol::messages::{CountReport, Envelope, ModelRef};
 
@@ -96,7 +96,13 @@ fn reports_queued_while_the_broker_is_down_arrive_once_in_order() {
         assert_eq!(ob.append(&report(seq)).unwrap(), seq);
     }
     let outbox = Arc::new(Mutex::new(ob));
-    let settings = MqttSettings { host: "127.0.0.1".into(), port, client_id: None, username: None, password_env: None, keep_alive_s: 5, status_interval_s: 30 };
+    let settings = MqttSettings { host: "127.0.0.1".into(), port, client_id: None, username: None, password_env: None, keep_alive_s: 5,
+        status_interval_s: 30,
+        // No central here: the broker's PUBACK is the delivery this test checks.
+        ack: AckMode::Broker,
+        ack_timeout_s: 30,
+        tls: None,
+    };
     let stop = Arc::new(AtomicBool::new(false));
     let status = protocol::messages::Status {
         camera_id: "cam-1".into(),
@@ -151,7 +157,7 @@ fn the_agent_publishes_every_interval_it_reports() {
     let broker = Broker::start(dir.path(), port);
     let clip = edge_agent::assets::assets_dir().join("clips/overhead_road_short.mp4");
     let text = format!(
-        "[camera]\nid = \"cam-2\"\nsource = \"{}\"\ninterval_s = 1\n[[lines]]\nname = \"mid\"\na = [0, 200]\nb = [639, 200]\n[mqtt]\nhost = \"127.0.0.1\"\nport = {port}\nstatus_interval_s = 1\n[outbox]\ndir = \"{}\"\n",
+        "[camera]\nid = \"cam-2\"\nsource = \"{}\"\ninterval_s = 1\n[[lines]]\nname = \"mid\"\na = [0, 200]\nb = [639, 200]\n[mqtt]\nhost = \"127.0.0.1\"\nport = {port}\nstatus_interval_s = 1\nack = \"broker\"\n[outbox]\ndir = \"{}\"\n",
         clip.display(),
         dir.path().join("agent-outbox").display()
     );
@@ -167,7 +173,7 @@ fn the_agent_publishes_every_interval_it_reports() {
     let printed = Arc::new(Mutex::new(Vec::new()));
     {
         let printed = printed.clone();
-        edge_agent::agent::run(&config, None, Arc::new(AtomicBool::new(false)), move |i, _| printed.lock().unwrap().push(i.clone())).unwrap();
+        edge_agent::agent::run(&config, None, Arc::new(AtomicBool::new(false)), move |i, _, _| printed.lock().unwrap().push(i.clone())).unwrap();
     }
     // At the end of the file the agent waits (up to 5 s) for its outbox to drain.
     let printed = printed.lock().unwrap().clone();

@@ -56,6 +56,28 @@ pub struct Status {
     pub model: Option<ModelRef>,
 }
 
+/// `tac/v1/cameras/{camera_id}/counts/ack`: central has the report in its store (or
+/// already had it). The agent drops a report from its outbox only on this ack, because a
+/// broker's PUBACK alone does not survive a broker crash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CountAck {
+    pub camera_id: String,
+    /// The acknowledged report's envelope.
+    pub report_agent_id: String,
+    pub report_epoch: u64,
+    pub report_seq: u64,
+    pub outcome: AckOutcome,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AckOutcome {
+    Stored,
+    /// Seen before; the first copy is what central keeps.
+    Duplicate,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AgentState {
@@ -78,6 +100,22 @@ pub enum DecodeError {
     UnsupportedVersion { found: String },
     #[error("invalid message: {0}")]
     Invalid(String),
+    #[error("interval ends {0} ms in the future")]
+    Future(i64),
+}
+
+impl DecodeError {
+    /// A short stable label for metrics (`reason="…"`).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            DecodeError::TooLarge(..) => "too_large",
+            DecodeError::Malformed(_) => "malformed",
+            DecodeError::NoVersion => "no_version",
+            DecodeError::UnsupportedVersion { .. } => "unsupported_version",
+            DecodeError::Invalid(_) => "invalid",
+            DecodeError::Future(_) => "future",
+        }
+    }
 }
 
 /// Largest payload a receiver accepts.
@@ -106,10 +144,16 @@ impl CountReport {
             return bad("interval end is not after its start");
         }
         if i.end_ms > now_ms + max_skew_ms {
-            return bad("interval ends in the future");
+            return Err(DecodeError::Future(i.end_ms - now_ms));
         }
         if !(0.0..=1.0).contains(&i.coverage) || !i.fps.is_finite() || i.fps < 0.0 {
             return bad("coverage must be within 0..=1 and fps non-negative");
+        }
+        let non_negative = |x: f64| x.is_finite() && x >= 0.0;
+        for (name, z) in &i.zones {
+            if ![z.occupancy_mean, z.dwell_mean_s, z.dwell_max_s].into_iter().all(non_negative) {
+                return Err(DecodeError::Invalid(format!("zone {name:?}: occupancy and dwell must be finite and non-negative")));
+            }
         }
         crate::topics::check_id(&self.camera_id).map_err(|e| DecodeError::Invalid(e.to_string()))
     }
@@ -157,6 +201,6 @@ mod tests {
         let neg = serde_json::to_string(&report()).unwrap().replace("\"car\":2", "\"car\":-3");
         assert!(matches!(decode::<CountReport>(neg.as_bytes()), Err(DecodeError::Invalid(_))));
         let future = report();
-        assert!(future.body.check(60_000, 5_000).is_err());
+        assert_eq!(future.body.check(60_000, 5_000).unwrap_err().reason(), "future");
     }
 }

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! tac/v1/cameras/{camera_id}/counts        interval count reports (QoS 1)
+//! tac/v1/cameras/{camera_id}/counts/ack    central's "stored" for each report (QoS 1)
 //! tac/v1/cameras/{camera_id}/status        retained status; the LWT publishes `offline`
 //! tac/v1/cameras/{camera_id}/events        incidents: stopped vehicle, wrong way, camera moved
 //! tac/v1/junctions/{junction_id}/plan      timing plans from central (QoS 1)
@@ -17,10 +18,13 @@ pub const ROOT: &str = "tac/v1";
 
 /// Central's shared subscription to every camera's counts (instances split the load).
 pub const SHARED_COUNTS_SUBSCRIPTION: &str = "$share/central/tac/v1/cameras/+/counts";
+/// Central's shared subscription to every camera's status (retained heartbeats, LWT).
+pub const SHARED_STATUS_SUBSCRIPTION: &str = "$share/central/tac/v1/cameras/+/status";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Topic {
     CameraCounts { camera: String },
+    CameraCountsAck { camera: String },
     CameraStatus { camera: String },
     CameraEvents { camera: String },
     JunctionPlan { junction: String },
@@ -50,6 +54,7 @@ impl Topic {
     pub fn to_topic(&self) -> Result<String, TopicError> {
         let (kind, id, tail) = match self {
             Topic::CameraCounts { camera } => ("cameras", camera, "/counts"),
+            Topic::CameraCountsAck { camera } => ("cameras", camera, "/counts/ack"),
             Topic::CameraStatus { camera } => ("cameras", camera, "/status"),
             Topic::CameraEvents { camera } => ("cameras", camera, "/events"),
             Topic::JunctionPlan { junction } => ("junctions", junction, "/plan"),
@@ -68,6 +73,7 @@ impl Topic {
         let id = |s: &str| check_id(s).map(|_| s.to_string());
         match parts.as_slice() {
             ["cameras", c, "counts"] => Ok(Topic::CameraCounts { camera: id(c)? }),
+            ["cameras", c, "counts", "ack"] => Ok(Topic::CameraCountsAck { camera: id(c)? }),
             ["cameras", c, "status"] => Ok(Topic::CameraStatus { camera: id(c)? }),
             ["cameras", c, "events"] => Ok(Topic::CameraEvents { camera: id(c)? }),
             ["junctions", j, "plan"] => Ok(Topic::JunctionPlan { junction: id(j)? }),
@@ -88,6 +94,7 @@ mod tests {
         let all = [
             Topic::CameraCounts { camera: "q1-cam_07".into() },
             Topic::CameraStatus { camera: "c".into() },
+            Topic::CameraCountsAck { camera: "c".into() },
             Topic::CameraEvents { camera: "c".into() },
             Topic::JunctionPlan { junction: "j-12".into() },
             Topic::JunctionPlanAck { junction: "j-12".into() },

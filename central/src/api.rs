@@ -1,0 +1,193 @@
+//! HTTP API for the traffic control centre (axum):
+//!
+//! - `GET /api/v1/cameras`: every camera with its status, last_seen, fps, coverage.
+//! - `GET /api/v1/cameras/{id}/counts?from=&to=`: stored intervals overlapping
+//!   `[from, to)` (RFC 3339 or Unix milliseconds; default the last hour) and the `gaps`
+//!   no interval covers, so "camera down" never reads as "no traffic".
+//! - `GET /healthz`: 200 when the store answers and the MQTT session is up, else 503.
+//! - `GET /metrics`: Prometheus text.
+//!
+//! Store reads run on the blocking pool through the API's own store connection.
+
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use crate::ingest::now_ms;
+use crate::metrics::Metrics;
+use crate::store::{CameraRow, Store, StoredInterval, gaps};
+
+#[derive(Clone)]
+pub struct ApiState {
+    pub store: Arc<Mutex<Box<dyn Store>>>,
+    pub metrics: Arc<Metrics>,
+    pub silent_after_ms: i64,
+}
+
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/api/v1/cameras", get(cameras))
+        .route("/api/v1/cameras/{id}/counts", get(counts))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+/// Most intervals one request returns (a day of 1-minute intervals is 1,440).
+const MAX_INTERVALS: usize = 10_000;
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(serde_json::json!({ "error": message.into() }))).into_response()
+}
+
+async fn with_store<T: Send + 'static>(
+    state: &ApiState,
+    f: impl FnOnce(&mut dyn Store) -> Result<T, crate::store::StoreError> + Send + 'static,
+) -> Result<T, Response> {
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut guard = store.lock().unwrap_or_else(|e| e.into_inner());
+        f(guard.as_mut())
+    })
+    .await
+    .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+    .map_err(|e| error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))
+}
+
+#[derive(Serialize)]
+struct CameraView {
+    camera_id: String,
+    agent_id: String,
+    /// online | degraded | offline (the agent said so or its last will fired) |
+    /// silent (nothing heard for `silent_after_s`) | unknown (no status yet).
+    status: String,
+    last_seen: String,
+    last_seen_ms: i64,
+    fps: f64,
+    coverage: f64,
+    outbox_depth: u64,
+    dropped: u64,
+    intervals: u64,
+    last_interval_end: Option<String>,
+}
+
+fn rfc3339(ms: i64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+fn view(c: CameraRow, now: i64, silent_after_ms: i64) -> CameraView {
+    let status = if now - c.last_seen_ms > silent_after_ms && c.state != "offline" { "silent".to_string() } else { c.state.clone() };
+    CameraView {
+        last_seen: rfc3339(c.last_seen_ms),
+        last_interval_end: c.last_interval_end_ms.map(rfc3339),
+        camera_id: c.camera_id,
+        agent_id: c.agent_id,
+        status,
+        last_seen_ms: c.last_seen_ms,
+        fps: c.fps,
+        coverage: c.coverage,
+        outbox_depth: c.outbox_depth,
+        dropped: c.dropped,
+        intervals: c.intervals,
+    }
+}
+
+async fn cameras(State(state): State<ApiState>) -> Response {
+    match with_store(&state, |s| s.cameras()).await {
+        Ok(rows) => {
+            let now = now_ms();
+            Json(rows.into_iter().map(|c| view(c, now, state.silent_after_ms)).collect::<Vec<_>>()).into_response()
+        }
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize)]
+struct Range {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// Unix milliseconds or RFC 3339.
+pub fn parse_time(field: &str, s: &str) -> Result<i64, String> {
+    if let Ok(ms) = s.parse::<i64>() {
+        return Ok(ms);
+    }
+    humantime::parse_rfc3339_weak(s)
+        .map(|t| t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0))
+        .map_err(|e| format!("{field}: {s:?} is neither Unix milliseconds nor RFC 3339 ({e})"))
+}
+
+#[derive(Serialize)]
+struct IntervalView {
+    start: String,
+    end: String,
+    #[serde(flatten)]
+    stored: StoredInterval,
+}
+
+#[derive(Serialize)]
+struct CountsView {
+    camera_id: String,
+    from_ms: i64,
+    to_ms: i64,
+    intervals: Vec<IntervalView>,
+    gaps: Vec<Gap>,
+    truncated: bool,
+}
+
+#[derive(Serialize)]
+struct Gap {
+    start_ms: i64,
+    end_ms: i64,
+}
+
+async fn counts(State(state): State<ApiState>, Path(id): Path<String>, Query(range): Query<Range>) -> Response {
+    if let Err(e) = protocol::topics::check_id(&id) {
+        return error(StatusCode::BAD_REQUEST, format!("camera id: {e}"));
+    }
+    let now = now_ms();
+    let parse = |field: &str, v: &Option<String>, default: i64| v.as_deref().map_or(Ok(default), |s| parse_time(field, s));
+    let (from, to) = match (parse("from", &range.from, now - 3_600_000), parse("to", &range.to, now)) {
+        (Ok(f), Ok(t)) if f < t => (f, t),
+        (Ok(_), Ok(_)) => return error(StatusCode::BAD_REQUEST, "from must be before to"),
+        (Err(e), _) | (_, Err(e)) => return error(StatusCode::BAD_REQUEST, e),
+    };
+    let camera = id.clone();
+    let rows = match with_store(&state, move |s| s.counts(&camera, from, to, MAX_INTERVALS + 1)).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let truncated = rows.len() > MAX_INTERVALS;
+    let rows: Vec<StoredInterval> = rows.into_iter().take(MAX_INTERVALS).collect();
+    let gaps = if truncated { Vec::new() } else { gaps(&rows, from, to) };
+    Json(CountsView {
+        camera_id: id,
+        from_ms: from,
+        to_ms: to,
+        gaps: gaps.into_iter().map(|(start_ms, end_ms)| Gap { start_ms, end_ms }).collect(),
+        intervals: rows
+            .into_iter()
+            .map(|r| IntervalView { start: rfc3339(r.interval.start_ms), end: rfc3339(r.interval.end_ms), stored: r })
+            .collect(),
+        truncated,
+    })
+    .into_response()
+}
+
+async fn healthz(State(state): State<ApiState>) -> Response {
+    let store_ok = with_store(&state, |s| s.ping()).await.is_ok();
+    let mqtt_ok = state.metrics.mqtt_connected.get() == 1;
+    let code = if store_ok && mqtt_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (code, Json(serde_json::json!({ "store": store_ok, "mqtt": mqtt_ok }))).into_response()
+}
+
+async fn metrics(State(state): State<ApiState>) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render()).into_response()
+}

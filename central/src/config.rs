@@ -1,0 +1,208 @@
+//! `central.toml`: broker connection (or the embedded broker), store, HTTP and ingest
+//! settings. Unknown keys are errors naming the key; `validate` lists every semantic
+//! problem with its field path (`central validate --config …`).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::store::StoreSpec;
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CentralConfig {
+    pub broker: BrokerSettings,
+    pub store: StoreSettings,
+    #[serde(default)]
+    pub http: HttpSettings,
+    #[serde(default)]
+    pub ingest: IngestSettings,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BrokerSettings {
+    /// Run rumqttd inside central (single-box deployments, the demo).
+    #[serde(default)]
+    pub embedded: bool,
+    /// Where the embedded broker listens (MQTT 3.1.1).
+    #[serde(default = "default_embedded_listen")]
+    pub listen: SocketAddr,
+    /// The broker central connects to (ignored when embedded: central uses `listen`).
+    #[serde(default = "default_host")]
+    pub host: String,
+    #[serde(default = "default_port")]
+    pub port: u16,
+    /// Central's MQTT session; give each central instance its own.
+    #[serde(default = "default_client_id")]
+    pub client_id: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Name of an environment variable holding the password.
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// PEM CA file: connect over TLS (rustls).
+    #[serde(default)]
+    pub tls_ca_file: Option<PathBuf>,
+    #[serde(default = "default_keep_alive")]
+    pub keep_alive_s: u64,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSettings {
+    pub kind: StoreKind,
+    /// SQLite file (kind = "sqlite"); relative to the config file.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// libpq connection string (kind = "postgres").
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    #[serde(default = "default_http_listen")]
+    pub listen: SocketAddr,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings { listen: default_http_listen() }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct IngestSettings {
+    /// How far in the future (agent clock ahead of central's) an interval may end.
+    #[serde(default = "default_skew")]
+    pub max_future_skew_s: u64,
+    /// A camera not heard from for this long is shown as `silent`.
+    #[serde(default = "default_silent")]
+    pub silent_after_s: u64,
+    /// Most reports committed in one transaction.
+    #[serde(default = "default_batch")]
+    pub max_batch: usize,
+}
+
+impl Default for IngestSettings {
+    fn default() -> Self {
+        IngestSettings { max_future_skew_s: default_skew(), silent_after_s: default_silent(), max_batch: default_batch() }
+    }
+}
+
+fn default_embedded_listen() -> SocketAddr {
+    "127.0.0.1:1883".parse().expect("literal")
+}
+fn default_host() -> String {
+    "127.0.0.1".into()
+}
+fn default_port() -> u16 {
+    1883
+}
+fn default_client_id() -> String {
+    "central-1".into()
+}
+fn default_keep_alive() -> u64 {
+    30
+}
+fn default_http_listen() -> SocketAddr {
+    "127.0.0.1:8080".parse().expect("literal")
+}
+fn default_skew() -> u64 {
+    120
+}
+fn default_silent() -> u64 {
+    90
+}
+fn default_batch() -> usize {
+    256
+}
+
+impl CentralConfig {
+    /// Parses TOML; errors name the offending key path.
+    pub fn parse(text: &str) -> Result<CentralConfig, String> {
+        let de = toml::Deserializer::parse(text).map_err(|e| e.to_string())?;
+        serde_path_to_error::deserialize(de).map_err(|e| format!("{}: {}", e.path(), e.inner().message()))
+    }
+
+    pub fn load(path: &Path) -> anyhow::Result<CentralConfig> {
+        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        CentralConfig::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    }
+
+    /// Every semantic problem as (field path, message); empty when the config is usable.
+    pub fn validate(&self) -> Vec<(String, String)> {
+        let mut bad = Vec::new();
+        let b = &self.broker;
+        if !b.embedded && b.host.is_empty() {
+            bad.push(("broker.host".into(), "must not be empty".into()));
+        }
+        if protocol::topics::check_id(&b.client_id).is_err() {
+            bad.push(("broker.client_id".into(), "must be 1-64 letters, digits, '-' or '_'".into()));
+        }
+        if b.embedded && (b.username.is_some() || b.tls_ca_file.is_some()) {
+            bad.push(("broker.embedded".into(), "the embedded broker is plain and unauthenticated: bind it to loopback, no username/tls".into()));
+        }
+        if b.keep_alive_s < 5 {
+            bad.push(("broker.keep_alive_s".into(), "must be at least 5".into()));
+        }
+        match (self.store.kind, &self.store.path, &self.store.url) {
+            (StoreKind::Sqlite, None, _) => bad.push(("store.path".into(), "required for kind = \"sqlite\"".into())),
+            (StoreKind::Postgres, _, None) => bad.push(("store.url".into(), "required for kind = \"postgres\"".into())),
+            (StoreKind::Sqlite, _, Some(_)) => bad.push(("store.url".into(), "only for kind = \"postgres\"".into())),
+            (StoreKind::Postgres, Some(_), _) => bad.push(("store.path".into(), "only for kind = \"sqlite\"".into())),
+            _ => {}
+        }
+        if !(1..=10_000).contains(&self.ingest.max_batch) {
+            bad.push(("ingest.max_batch".into(), "must be within 1..=10000".into()));
+        }
+        if self.ingest.silent_after_s == 0 {
+            bad.push(("ingest.silent_after_s".into(), "must be positive".into()));
+        }
+        bad
+    }
+
+    /// The store to open; a relative SQLite path is taken from `base` (the config's folder).
+    pub fn store_spec(&self, base: Option<&Path>) -> StoreSpec {
+        match self.store.kind {
+            StoreKind::Sqlite => {
+                let p = self.store.path.clone().unwrap_or_else(|| "central.db".into());
+                StoreSpec::Sqlite(match base {
+                    Some(b) if p.is_relative() => b.join(p),
+                    _ => p,
+                })
+            }
+            StoreKind::Postgres => StoreSpec::Postgres(self.store.url.clone().unwrap_or_default()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_defaults_and_names_bad_fields() {
+        let c = CentralConfig::parse("[broker]\nembedded = true\n[store]\nkind = \"sqlite\"\npath = \"x.db\"\n").unwrap();
+        assert!(c.validate().is_empty());
+        assert_eq!(c.http.listen.port(), 8080);
+        let err = CentralConfig::parse("[broker]\nembeded = true\n[store]\nkind = \"sqlite\"\n").unwrap_err();
+        assert!(err.contains("embeded"), "{err}");
+        let err = CentralConfig::parse("[broker]\n[store]\nkind = \"mysql\"\n").unwrap_err();
+        assert!(err.starts_with("store.kind"), "{err}");
+        let c = CentralConfig::parse("[broker]\nclient_id = \"a/b\"\n[store]\nkind = \"postgres\"\n").unwrap();
+        let fields: Vec<String> = c.validate().into_iter().map(|(f, _)| f).collect();
+        assert_eq!(fields, ["broker.client_id", "store.url"]);
+    }
+}

@@ -1,0 +1,73 @@
+//! Wiring for `central run`: embedded broker (optional) → MQTT session → store writer
+//! thread → acks, and the HTTP API, until Ctrl-C or SIGTERM.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
+
+use crate::api::{ApiState, router};
+use crate::config::CentralConfig;
+use crate::ingest::{Writer, now_ms};
+use crate::metrics::Metrics;
+use crate::mqtt::Session;
+use crate::store::StoredInterval;
+
+pub type OnStored = Box<dyn FnMut(&StoredInterval) + Send>;
+
+pub fn run(config: &CentralConfig, base: Option<&Path>, on_stored: Option<OnStored>) -> anyhow::Result<()> {
+    if config.broker.embedded {
+        crate::broker::start(config.broker.listen)?;
+    }
+    let spec = config.store_spec(base);
+    let writer_store = spec.open().map_err(|e| anyhow::anyhow!("store {spec:?}: {e}"))?;
+    let reader_store = spec.open().map_err(|e| anyhow::anyhow!("store {spec:?}: {e}"))?;
+    let metrics = Arc::new(Metrics::new());
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+
+    let (jobs_tx, jobs_rx) = mpsc::channel(config.ingest.max_batch * 4);
+    let (done_tx, done_rx) = mpsc::unbounded_channel();
+    let writer = Writer {
+        store: writer_store,
+        metrics: metrics.clone(),
+        max_batch: config.ingest.max_batch,
+        max_skew_ms: config.ingest.max_future_skew_s as i64 * 1000,
+        central_id: config.broker.client_id.clone(),
+        epoch: now_ms() as u64,
+        seq: 0,
+        on_stored,
+    };
+    let writer_thread = std::thread::Builder::new().name("store-writer".into()).spawn(move || writer.run(jobs_rx, done_tx))?;
+
+    // Held here too so the last reference (a PostgreSQL client, which blocks on close)
+    // is dropped outside the async runtime.
+    let reader = Arc::new(Mutex::new(reader_store));
+    let api = ApiState {
+        store: reader.clone(),
+        metrics: metrics.clone(),
+        silent_after_ms: config.ingest.silent_after_s as i64 * 1000,
+    };
+    let listen = config.http.listen;
+    runtime.block_on(async move {
+        let session = Session::new(&config.broker)?;
+        session.spawn(jobs_tx, done_rx, metrics);
+        let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("http.listen {listen}: {e}"))?;
+        tracing::info!(%listen, "HTTP API listening");
+        axum::serve(listener, router(api)).with_graceful_shutdown(shutdown_signal()).await?;
+        anyhow::Ok(())
+    })?;
+    tracing::info!("central stopping");
+    // Dropping the runtime ends the MQTT tasks, which closes the writer's queue.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    let _ = writer_thread.join();
+    drop(reader);
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+    }
+}

@@ -1,0 +1,229 @@
+//! Storage of accepted intervals and per-camera state behind one trait, with SQLite (the
+//! embedded default: one file) and PostgreSQL (production) implementations.
+//!
+//! Invariants every implementation keeps:
+//! - (agent_id, epoch, seq) is the primary key: storing a report twice keeps the first
+//!   copy and says `Duplicate`, so at-least-once delivery becomes exactly-once storage.
+//! - `insert_batch` is one transaction, durable (fsynced) when it returns `Ok`; central
+//!   acknowledges a message to the broker and the agent only after that.
+//! - A camera's `last_seen_ms` never goes backwards.
+
+mod postgres;
+mod sqlite;
+
+use std::path::PathBuf;
+
+use protocol::IntervalCounts;
+use serde::Serialize;
+
+pub use self::postgres::PostgresStore;
+pub use self::sqlite::SqliteStore;
+
+/// One stored interval report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredInterval {
+    pub agent_id: String,
+    pub epoch: u64,
+    pub seq: u64,
+    pub camera_id: String,
+    pub model_id: String,
+    pub model_sha256: String,
+    /// When central received it (ms since the Unix epoch).
+    pub received_ms: i64,
+    #[serde(flatten)]
+    pub interval: IntervalCounts,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    New,
+    Duplicate,
+}
+
+/// The latest status heartbeat (or last will) of a camera's agent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusUpdate {
+    pub camera_id: String,
+    pub agent_id: String,
+    pub state: String,
+    pub fps: f64,
+    pub coverage: f64,
+    pub outbox_depth: u64,
+    pub dropped: u64,
+    pub at_ms: i64,
+}
+
+/// What central knows about one camera.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CameraRow {
+    pub camera_id: String,
+    pub agent_id: String,
+    /// Last state the agent reported: online, degraded or offline ("unknown" before any).
+    pub state: String,
+    pub last_seen_ms: i64,
+    pub fps: f64,
+    pub coverage: f64,
+    pub outbox_depth: u64,
+    pub dropped: u64,
+    pub intervals: u64,
+    pub last_interval_end_ms: Option<i64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("postgres: {0}")]
+    Postgres(#[from] ::postgres::Error),
+    #[error("stored counts unreadable: {0}")]
+    Corrupt(#[from] serde_json::Error),
+}
+
+pub trait Store: Send {
+    /// Stores a batch in one durable transaction; one outcome per report, in order.
+    fn insert_batch(&mut self, batch: &[StoredInterval]) -> Result<Vec<Inserted>, StoreError>;
+    fn record_status(&mut self, status: &StatusUpdate) -> Result<(), StoreError>;
+    fn cameras(&mut self) -> Result<Vec<CameraRow>, StoreError>;
+    /// Intervals of one camera that overlap `[from_ms, to_ms)`, by start time, at most
+    /// `limit` of them.
+    fn counts(&mut self, camera: &str, from_ms: i64, to_ms: i64, limit: usize) -> Result<Vec<StoredInterval>, StoreError>;
+    fn ping(&mut self) -> Result<(), StoreError>;
+}
+
+/// Where the store lives; `open` gives a new connection (the writer and the API each
+/// hold their own).
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoreSpec {
+    Sqlite(PathBuf),
+    /// A libpq-style connection string, e.g. `host=127.0.0.1 port=5432 user=tac dbname=tac`.
+    Postgres(String),
+}
+
+impl StoreSpec {
+    pub fn open(&self) -> Result<Box<dyn Store>, StoreError> {
+        Ok(match self {
+            StoreSpec::Sqlite(path) => Box::new(SqliteStore::open(path)?),
+            StoreSpec::Postgres(url) => Box::new(PostgresStore::connect(url)?),
+        })
+    }
+}
+
+/// Spans of `[from_ms, to_ms)` that no stored interval covers: the camera (or its agent,
+/// or the link) was down. Input sorted by start.
+pub fn gaps(intervals: &[StoredInterval], from_ms: i64, to_ms: i64) -> Vec<(i64, i64)> {
+    let mut out = Vec::new();
+    let mut covered_to = from_ms;
+    for i in intervals {
+        if i.interval.start_ms > covered_to {
+            out.push((covered_to, i.interval.start_ms.min(to_ms)));
+        }
+        covered_to = covered_to.max(i.interval.end_ms);
+        if covered_to >= to_ms {
+            break;
+        }
+    }
+    if covered_to < to_ms {
+        out.push((covered_to, to_ms));
+    }
+    out.retain(|(a, b)| b > a);
+    out
+}
+
+/// The schema shared by both backends (types spelled so both accept them).
+pub(crate) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS intervals (
+    agent_id TEXT NOT NULL,
+    epoch BIGINT NOT NULL,
+    seq BIGINT NOT NULL,
+    camera_id TEXT NOT NULL,
+    start_ms BIGINT NOT NULL,
+    end_ms BIGINT NOT NULL,
+    coverage DOUBLE PRECISION NOT NULL,
+    fps DOUBLE PRECISION NOT NULL,
+    frames BIGINT NOT NULL,
+    model_id TEXT NOT NULL,
+    model_sha256 TEXT NOT NULL,
+    received_ms BIGINT NOT NULL,
+    counts TEXT NOT NULL,
+    PRIMARY KEY (agent_id, epoch, seq)
+);
+CREATE INDEX IF NOT EXISTS intervals_by_camera ON intervals (camera_id, start_ms);
+CREATE TABLE IF NOT EXISTS cameras (
+    camera_id TEXT PRIMARY KEY,
+    agent_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    last_seen_ms BIGINT NOT NULL,
+    fps DOUBLE PRECISION NOT NULL,
+    coverage DOUBLE PRECISION NOT NULL,
+    outbox_depth BIGINT NOT NULL,
+    dropped BIGINT NOT NULL,
+    intervals BIGINT NOT NULL,
+    last_interval_end_ms BIGINT
+);
+";
+
+/// The JSON kept in `intervals.counts`: lines, zones and movements.
+pub(crate) fn counts_json(i: &IntervalCounts) -> String {
+    serde_json::json!({ "lines": i.lines, "zones": i.zones, "movements": i.movements }).to_string()
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn interval_from_row(
+    agent_id: String,
+    epoch: i64,
+    seq: i64,
+    camera_id: String,
+    start_ms: i64,
+    end_ms: i64,
+    coverage: f64,
+    fps: f64,
+    frames: i64,
+    model_id: String,
+    model_sha256: String,
+    received_ms: i64,
+    counts: &str,
+) -> Result<StoredInterval, StoreError> {
+    #[derive(serde::Deserialize)]
+    struct Parts {
+        lines: std::collections::BTreeMap<String, protocol::DirectionCounts>,
+        zones: std::collections::BTreeMap<String, protocol::ZoneStats>,
+        movements: Vec<protocol::MovementCount>,
+    }
+    let p: Parts = serde_json::from_str(counts)?;
+    Ok(StoredInterval {
+        agent_id,
+        epoch: epoch as u64,
+        seq: seq as u64,
+        camera_id,
+        model_id,
+        model_sha256,
+        received_ms,
+        interval: IntervalCounts { start_ms, end_ms, coverage, fps, frames: frames as u64, lines: p.lines, zones: p.zones, movements: p.movements },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn iv(start: i64, end: i64) -> StoredInterval {
+        StoredInterval {
+            agent_id: "a".into(),
+            epoch: 1,
+            seq: 0,
+            camera_id: "c".into(),
+            model_id: "m".into(),
+            model_sha256: String::new(),
+            received_ms: 0,
+            interval: IntervalCounts { start_ms: start, end_ms: end, ..Default::default() },
+        }
+    }
+
+    #[test]
+    fn gaps_are_the_uncovered_spans() {
+        assert_eq!(gaps(&[], 0, 100), vec![(0, 100)]);
+        assert_eq!(gaps(&[iv(0, 10), iv(10, 20), iv(40, 50)], 0, 60), vec![(20, 40), (50, 60)]);
+        assert_eq!(gaps(&[iv(-5, 10), iv(10, 70)], 0, 60), vec![]);
+        assert_eq!(gaps(&[iv(5, 10)], 0, 10), vec![(0, 5)]);
+    }
+}

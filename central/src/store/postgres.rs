@@ -1,0 +1,109 @@
+//! PostgreSQL store (production): same schema and semantics as SQLite. A batch is one
+//! transaction; PostgreSQL's default `synchronous_commit = on` makes the commit durable
+//! before it returns.
+
+use postgres::{Client, NoTls};
+
+use super::{CameraRow, Inserted, SCHEMA, StatusUpdate, Store, StoreError, StoredInterval, counts_json, interval_from_row};
+
+pub struct PostgresStore {
+    client: Client,
+}
+
+impl PostgresStore {
+    pub fn connect(url: &str) -> Result<PostgresStore, StoreError> {
+        let mut client = Client::connect(url, NoTls)?;
+        client.batch_execute(SCHEMA)?;
+        Ok(PostgresStore { client })
+    }
+}
+
+impl Store for PostgresStore {
+    fn insert_batch(&mut self, batch: &[StoredInterval]) -> Result<Vec<Inserted>, StoreError> {
+        let mut tx = self.client.transaction()?;
+        let insert = tx.prepare(
+            "INSERT INTO intervals (agent_id, epoch, seq, camera_id, start_ms, end_ms, coverage, fps, frames, model_id, model_sha256, received_ms, counts)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
+        )?;
+        let camera = tx.prepare(
+            "INSERT INTO cameras (camera_id, agent_id, state, last_seen_ms, fps, coverage, outbox_depth, dropped, intervals, last_interval_end_ms)
+             VALUES ($1, $2, 'unknown', $3, $4, $5, 0, 0, 1, $6)
+             ON CONFLICT (camera_id) DO UPDATE SET agent_id = excluded.agent_id,
+                last_seen_ms = GREATEST(cameras.last_seen_ms, excluded.last_seen_ms),
+                intervals = cameras.intervals + 1,
+                last_interval_end_ms = GREATEST(cameras.last_interval_end_ms, excluded.last_interval_end_ms)",
+        )?;
+        let mut out = Vec::with_capacity(batch.len());
+        for r in batch {
+            let i = &r.interval;
+            let n = tx.execute(
+                &insert,
+                &[
+                    &r.agent_id, &(r.epoch as i64), &(r.seq as i64), &r.camera_id, &i.start_ms, &i.end_ms, &i.coverage, &i.fps,
+                    &(i.frames as i64), &r.model_id, &r.model_sha256, &r.received_ms, &counts_json(i),
+                ],
+            )?;
+            if n == 1 {
+                tx.execute(&camera, &[&r.camera_id, &r.agent_id, &r.received_ms, &i.fps, &i.coverage, &i.end_ms])?;
+            }
+            out.push(if n == 1 { Inserted::New } else { Inserted::Duplicate });
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn record_status(&mut self, s: &StatusUpdate) -> Result<(), StoreError> {
+        self.client.execute(
+            "INSERT INTO cameras (camera_id, agent_id, state, last_seen_ms, fps, coverage, outbox_depth, dropped, intervals, last_interval_end_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, NULL)
+             ON CONFLICT (camera_id) DO UPDATE SET agent_id = excluded.agent_id, state = excluded.state,
+                last_seen_ms = GREATEST(cameras.last_seen_ms, excluded.last_seen_ms), fps = excluded.fps,
+                coverage = excluded.coverage, outbox_depth = excluded.outbox_depth, dropped = excluded.dropped",
+            &[&s.camera_id, &s.agent_id, &s.state, &s.at_ms, &s.fps, &s.coverage, &(s.outbox_depth as i64), &(s.dropped as i64)],
+        )?;
+        Ok(())
+    }
+
+    fn cameras(&mut self) -> Result<Vec<CameraRow>, StoreError> {
+        let rows = self.client.query(
+            "SELECT camera_id, agent_id, state, last_seen_ms, fps, coverage, outbox_depth, dropped, intervals, last_interval_end_ms FROM cameras ORDER BY camera_id",
+            &[],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| CameraRow {
+                camera_id: r.get(0),
+                agent_id: r.get(1),
+                state: r.get(2),
+                last_seen_ms: r.get(3),
+                fps: r.get(4),
+                coverage: r.get(5),
+                outbox_depth: r.get::<_, i64>(6) as u64,
+                dropped: r.get::<_, i64>(7) as u64,
+                intervals: r.get::<_, i64>(8) as u64,
+                last_interval_end_ms: r.get(9),
+            })
+            .collect())
+    }
+
+    fn counts(&mut self, camera: &str, from_ms: i64, to_ms: i64, limit: usize) -> Result<Vec<StoredInterval>, StoreError> {
+        let rows = self.client.query(
+            "SELECT agent_id, epoch, seq, camera_id, start_ms, end_ms, coverage, fps, frames, model_id, model_sha256, received_ms, counts
+             FROM intervals WHERE camera_id = $1 AND end_ms > $2 AND start_ms < $3 ORDER BY start_ms, agent_id, epoch, seq LIMIT $4",
+            &[&camera, &from_ms, &to_ms, &(limit as i64)],
+        )?;
+        rows.iter()
+            .map(|r| {
+                interval_from_row(
+                    r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get(6), r.get(7), r.get(8), r.get(9), r.get(10),
+                    r.get(11), r.get::<_, &str>(12),
+                )
+            })
+            .collect()
+    }
+
+    fn ping(&mut self) -> Result<(), StoreError> {
+        self.client.simple_query("SELECT 1")?;
+        Ok(())
+    }
+}

@@ -1,0 +1,114 @@
+//! SQLite store: one file, WAL journal with `synchronous = FULL` so a committed batch
+//! is on disk before central acknowledges it. The API reads through its own
+//! connection; WAL lets it read while the writer writes.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{CameraRow, Inserted, SCHEMA, StatusUpdate, Store, StoreError, StoredInterval, counts_json, interval_from_row};
+
+pub struct SqliteStore {
+    conn: Connection,
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(SqliteStore { conn })
+    }
+}
+
+impl Store for SqliteStore {
+    fn insert_batch(&mut self, batch: &[StoredInterval]) -> Result<Vec<Inserted>, StoreError> {
+        let tx = self.conn.transaction()?;
+        let mut out = Vec::with_capacity(batch.len());
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO intervals (agent_id, epoch, seq, camera_id, start_ms, end_ms, coverage, fps, frames, model_id, model_sha256, received_ms, counts)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT DO NOTHING",
+            )?;
+            let mut camera = tx.prepare_cached(
+                "INSERT INTO cameras (camera_id, agent_id, state, last_seen_ms, fps, coverage, outbox_depth, dropped, intervals, last_interval_end_ms)
+                 VALUES (?1, ?2, 'unknown', ?3, ?4, ?5, 0, 0, 1, ?6)
+                 ON CONFLICT (camera_id) DO UPDATE SET agent_id = excluded.agent_id,
+                    last_seen_ms = max(last_seen_ms, excluded.last_seen_ms),
+                    intervals = intervals + 1,
+                    last_interval_end_ms = max(coalesce(last_interval_end_ms, excluded.last_interval_end_ms), excluded.last_interval_end_ms)",
+            )?;
+            for r in batch {
+                let i = &r.interval;
+                let n = insert.execute(params![
+                    r.agent_id, r.epoch as i64, r.seq as i64, r.camera_id, i.start_ms, i.end_ms, i.coverage, i.fps,
+                    i.frames as i64, r.model_id, r.model_sha256, r.received_ms, counts_json(i)
+                ])?;
+                if n == 1 {
+                    camera.execute(params![r.camera_id, r.agent_id, r.received_ms, i.fps, i.coverage, i.end_ms])?;
+                }
+                out.push(if n == 1 { Inserted::New } else { Inserted::Duplicate });
+            }
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn record_status(&mut self, s: &StatusUpdate) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO cameras (camera_id, agent_id, state, last_seen_ms, fps, coverage, outbox_depth, dropped, intervals, last_interval_end_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, NULL)
+             ON CONFLICT (camera_id) DO UPDATE SET agent_id = excluded.agent_id, state = excluded.state,
+                last_seen_ms = max(last_seen_ms, excluded.last_seen_ms), fps = excluded.fps, coverage = excluded.coverage,
+                outbox_depth = excluded.outbox_depth, dropped = excluded.dropped",
+            params![s.camera_id, s.agent_id, s.state, s.at_ms, s.fps, s.coverage, s.outbox_depth as i64, s.dropped as i64],
+        )?;
+        Ok(())
+    }
+
+    fn cameras(&mut self) -> Result<Vec<CameraRow>, StoreError> {
+        let mut q = self.conn.prepare_cached(
+            "SELECT camera_id, agent_id, state, last_seen_ms, fps, coverage, outbox_depth, dropped, intervals, last_interval_end_ms FROM cameras ORDER BY camera_id",
+        )?;
+        let rows = q.query_map([], |r| {
+            Ok(CameraRow {
+                camera_id: r.get(0)?,
+                agent_id: r.get(1)?,
+                state: r.get(2)?,
+                last_seen_ms: r.get(3)?,
+                fps: r.get(4)?,
+                coverage: r.get(5)?,
+                outbox_depth: r.get::<_, i64>(6)? as u64,
+                dropped: r.get::<_, i64>(7)? as u64,
+                intervals: r.get::<_, i64>(8)? as u64,
+                last_interval_end_ms: r.get(9)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn counts(&mut self, camera: &str, from_ms: i64, to_ms: i64, limit: usize) -> Result<Vec<StoredInterval>, StoreError> {
+        let mut q = self.conn.prepare_cached(
+            "SELECT agent_id, epoch, seq, camera_id, start_ms, end_ms, coverage, fps, frames, model_id, model_sha256, received_ms, counts
+             FROM intervals WHERE camera_id = ?1 AND end_ms > ?2 AND start_ms < ?3 ORDER BY start_ms, agent_id, epoch, seq LIMIT ?4",
+        )?;
+        let mut rows = q.query(params![camera, from_ms, to_ms, limit as i64])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let counts: String = r.get(12)?;
+            out.push(interval_from_row(
+                r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?,
+                r.get(10)?, r.get(11)?, &counts,
+            )?);
+        }
+        Ok(out)
+    }
+
+    fn ping(&mut self) -> Result<(), StoreError> {
+        self.conn.query_row("SELECT 1", [], |_| Ok(())).optional()?;
+        Ok(())
+    }
+}

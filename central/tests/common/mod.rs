@@ -1,0 +1,211 @@
+//! Real components for central's tests: Mosquitto and PostgreSQL started on free
+//! loopback ports in temporary folders, the `central` binary, a tiny HTTP client.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+pub fn wait_for_port(port: u16, what: &str, limit: Duration) {
+    let t = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(t.elapsed() < limit, "{what} did not open port {port}");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+fn is_root() -> bool {
+    std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0).unwrap_or(false)
+}
+
+/// Mosquitto from apt. Run as root it drops to the `mosquitto` user, so its folder is
+/// world-writable.
+pub struct Mosquitto {
+    pub port: u16,
+    conf: PathBuf,
+    child: Option<Child>,
+}
+
+impl Mosquitto {
+    /// `extra` is appended to the generated config (persistence, ACL, …).
+    pub fn start(dir: &Path, extra: &str) -> Mosquitto {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let port = free_port();
+        let conf = dir.join("mosquitto.conf");
+        std::fs::write(&conf, format!("listener {port} 127.0.0.1\nallow_anonymous true\nmax_inflight_messages 100\nmax_queued_messages 100000\n{extra}")).unwrap();
+        let mut m = Mosquitto { port, conf, child: None };
+        m.restart();
+        m
+    }
+
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "already running");
+        let child = Command::new("mosquitto").args(["-c", self.conf.to_str().unwrap()]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("mosquitto (apt install mosquitto)");
+        self.child = Some(child);
+        wait_for_port(self.port, "mosquitto", Duration::from_secs(10));
+    }
+
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Mosquitto {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// A throwaway PostgreSQL cluster (Debian's postgresql package), trust auth on loopback.
+pub struct Postgres {
+    pub url: String,
+    bin: PathBuf,
+    data: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Postgres {
+    pub fn start() -> Postgres {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("PostgreSQL is not installed (apt install postgresql)")
+            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+            .filter(|p| p.join("initdb").exists())
+            .max()
+            .expect("no initdb under /usr/lib/postgresql/*/bin");
+        let dir = tempfile::Builder::new().prefix("tac-pg").tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let data = dir.path().join("data");
+        let port = free_port();
+        let run = |args: &[&str]| {
+            // PostgreSQL refuses to run as root.
+            let mut cmd = if is_root() {
+                let mut c = Command::new("runuser");
+                c.args(["-u", "postgres", "--"]);
+                c
+            } else {
+                Command::new(args[0])
+            };
+            let args = if is_root() { args } else { &args[1..] };
+            let out = cmd.args(args).current_dir(dir.path()).output().unwrap();
+            assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        let initdb = bin.join("initdb");
+        run(&[initdb.to_str().unwrap(), "-D", data.to_str().unwrap(), "-U", "tac", "--auth=trust", "-E", "UTF8", "--no-sync"]);
+        let opts = format!("-p {port} -c listen_addresses=127.0.0.1 -k {}", dir.path().display());
+        let log = dir.path().join("pg.log");
+        let pg_ctl = bin.join("pg_ctl");
+        run(&[pg_ctl.to_str().unwrap(), "-D", data.to_str().unwrap(), "-o", &opts, "-l", log.to_str().unwrap(), "-w", "start"]);
+        Postgres { url: format!("host=127.0.0.1 port={port} user=tac dbname=postgres"), bin, data, _dir: dir }
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let pg_ctl = self.bin.join("pg_ctl");
+        let mut cmd = if is_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&pg_ctl);
+            c
+        } else {
+            Command::new(&pg_ctl)
+        };
+        let _ = cmd.args(["-D", self.data.to_str().unwrap(), "-m", "immediate", "stop"]).output();
+    }
+}
+
+/// `central run` as a child process.
+pub struct Central {
+    pub http_port: u16,
+    child: Child,
+    pub stdout: Option<std::process::ChildStdout>,
+}
+
+impl Central {
+    pub fn start(dir: &Path, broker_port: u16, store: &str, extra: &str) -> Central {
+        let http_port = free_port();
+        let conf = dir.join("central.toml");
+        std::fs::write(
+            &conf,
+            format!("[broker]\nhost = \"127.0.0.1\"\nport = {broker_port}\nkeep_alive_s = 5\n[store]\n{store}\n[http]\nlisten = \"127.0.0.1:{http_port}\"\n{extra}"),
+        )
+        .unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_central"))
+            .args(["run", "--config", conf.to_str().unwrap(), "--print-intervals"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take();
+        wait_for_port(http_port, "central", Duration::from_secs(20));
+        Central { http_port, child, stdout }
+    }
+
+    pub fn get(&self, path: &str) -> (u16, String) {
+        http_get(self.http_port, path)
+    }
+
+    /// Waits until `/healthz` says the MQTT session and the store are up.
+    pub fn wait_healthy(&self, limit: Duration) {
+        let t = Instant::now();
+        while self.get("/healthz").0 != 200 {
+            assert!(t.elapsed() < limit, "central not healthy: {:?}", self.get("/healthz"));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    pub fn stop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Central {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn http_get(port: u16, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).unwrap();
+    let text = String::from_utf8_lossy(&buf).to_string();
+    let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (status, body)
+}
+
+/// A metric's value from Prometheus text (`name{labels}` exactly as printed).
+pub fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')).and_then(|v| v.trim().parse().ok()))
+        .unwrap_or(0.0)
+}
+
+pub fn assets_dir() -> PathBuf {
+    std::env::var_os("TRAFFIC_ASSETS").map(PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/assets"))
+}
+
+/// A binary of the workspace's other deployable (built by `cargo test --workspace`).
+pub fn sibling_binary(name: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_BIN_EXE_central")).with_file_name(name);
+    assert!(p.exists(), "{} missing: build it first (cargo build --release -p edge-agent)", p.display());
+    p
+}
