@@ -101,6 +101,7 @@ fn devices_write_only_their_own_topics_and_read_only_their_own_plans() {
     let a_own_plan = subscribe(&b, "cam-a", "tac/v1/junctions/cam-a/plan", 3);
     let a_other_plan = subscribe(&b, "cam-a", "tac/v1/junctions/cam-b/plan", 3);
     let a_everything = subscribe(&b, "cam-a", "tac/v1/#", 3);
+    let a_own_acks = subscribe(&b, "cam-a", "tac/v1/cameras/cam-a/counts/ack", 3);
     std::thread::sleep(Duration::from_millis(500));
 
     publish(&b, "cam-a", "tac/v1/cameras/cam-a/counts", "own-counts");
@@ -109,6 +110,11 @@ fn devices_write_only_their_own_topics_and_read_only_their_own_plans() {
     publish(&b, "cam-a", "tac/v1/junctions/cam-a/plan/ack", "own-ack");
     publish(&b, "central", "tac/v1/junctions/cam-a/plan", "plan-for-a");
     publish(&b, "central", "tac/v1/junctions/cam-b/plan", "plan-for-b");
+    // Central's stored-acks: a device reads its own, and cannot forge one for another
+    // camera (which would make that camera drop unsent reports from its outbox).
+    publish(&b, "central", "tac/v1/cameras/cam-a/counts/ack", "ack-for-a");
+    publish(&b, "central", "tac/v1/cameras/cam-b/counts/ack", "ack-for-b");
+    publish(&b, "cam-a", "tac/v1/cameras/cam-b/counts/ack", "forged-ack");
 
     let central = received(central);
     assert!(central.contains("tac/v1/cameras/cam-a/counts own-counts"), "{central}");
@@ -118,5 +124,9 @@ fn devices_write_only_their_own_topics_and_read_only_their_own_plans() {
     assert_eq!(own.trim(), "tac/v1/junctions/cam-a/plan plan-for-a");
     assert_eq!(received(a_other_plan).trim(), "", "cam-a read cam-b's plan");
     let everything = received(a_everything);
-    assert!(!everything.contains("own-counts") && !everything.contains("plan-for-b"), "cam-a read beyond its plan: {everything}");
+    assert!(
+        !everything.contains("own-counts") && !everything.contains("plan-for-b") && !everything.contains("ack-for-b"),
+        "cam-a read beyond its plan and acks: {everything}"
+    );
+    assert_eq!(received(a_own_acks).trim(), "tac/v1/cameras/cam-a/counts/ack ack-for-a");
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::class::VehicleClass;
 
 /// Counts per vehicle class. Serialises as `{"car": n, "motorcycle": n, ...}`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClassCounts {
     pub car: u32,
@@ -57,7 +57,7 @@ impl ClassCounts {
 
 /// Counts on one directed line. `forward`: the anchor moved from the left-hand side
 /// of A→B to its right-hand side as seen on screen (image y pointing down).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DirectionCounts {
     pub forward: ClassCounts,
@@ -72,7 +72,7 @@ impl DirectionCounts {
 }
 
 /// Occupancy and queue figures for one polygon zone over an interval.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ZoneStats {
     /// Vehicles that entered the zone during the interval, per class.
@@ -90,7 +90,7 @@ pub struct ZoneStats {
 }
 
 /// One origin→destination movement (entry line/zone → exit line/zone).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MovementCount {
     pub from: String,
@@ -99,7 +99,7 @@ pub struct MovementCount {
 }
 
 /// Everything one camera reports for one interval.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IntervalCounts {
     /// Interval start, milliseconds since the Unix epoch (UTC).

@@ -11,7 +11,7 @@ use crate::counts::IntervalCounts;
 pub const SCHEMA_MAJOR: u32 = 1;
 pub const SCHEMA_VERSION: &str = "1.0";
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Envelope<T> {
     pub schema_version: String,
     pub agent_id: String,
@@ -28,7 +28,7 @@ impl<T> Envelope<T> {
 }
 
 /// The model that produced the counts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ModelRef {
     pub id: String,
@@ -36,7 +36,7 @@ pub struct ModelRef {
 }
 
 /// `tac/v1/cameras/{camera_id}/counts`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CountReport {
     pub camera_id: String,
     pub model: ModelRef,
@@ -44,7 +44,7 @@ pub struct CountReport {
 }
 
 /// `tac/v1/cameras/{camera_id}/status` (retained).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Status {
     pub camera_id: String,
     pub state: AgentState,
@@ -59,7 +59,7 @@ pub struct Status {
 /// `tac/v1/cameras/{camera_id}/counts/ack`: central has the report in its store (or
 /// already had it). The agent drops a report from its outbox only on this ack, because a
 /// broker's PUBACK alone does not survive a broker crash.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CountAck {
     pub camera_id: String,
@@ -70,7 +70,7 @@ pub struct CountAck {
     pub outcome: AckOutcome,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AckOutcome {
     Stored,
@@ -78,7 +78,7 @@ pub enum AckOutcome {
     Duplicate,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AgentState {
     Online,

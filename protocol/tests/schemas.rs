@@ -1,0 +1,26 @@
+//! The JSON Schemas in `docs/schemas/` are generated from the message types; this test
+//! fails when they are stale. Regenerate with `UPDATE_SCHEMAS=1 cargo test -p protocol`.
+
+use std::path::Path;
+
+use protocol::messages::{CountAck, CountReport, Envelope, Status};
+
+fn check(name: &str, mut schema: serde_json::Value, failures: &mut Vec<String>) {
+    schema["$id"] = format!("https://tac.invalid/schemas/{name}.json").into();
+    let text = serde_json::to_string_pretty(&schema).unwrap() + "\n";
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/schemas").join(format!("{name}.json"));
+    if std::env::var_os("UPDATE_SCHEMAS").is_some() {
+        std::fs::write(&path, &text).unwrap();
+    } else if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+        failures.push(path.display().to_string());
+    }
+}
+
+#[test]
+fn schemas_in_docs_match_the_types() {
+    let mut failures = Vec::new();
+    check("count_report", serde_json::to_value(schemars::schema_for!(Envelope<CountReport>)).unwrap(), &mut failures);
+    check("status", serde_json::to_value(schemars::schema_for!(Envelope<Status>)).unwrap(), &mut failures);
+    check("count_ack", serde_json::to_value(schemars::schema_for!(Envelope<CountAck>)).unwrap(), &mut failures);
+    assert!(failures.is_empty(), "stale schemas (regenerate with UPDATE_SCHEMAS=1 cargo test -p protocol): {failures:?}");
+}
