@@ -204,6 +204,17 @@ impl AgentConfig {
     }
 
     /// Every semantic problem. `base` resolves relative manifest paths.
+    /// The `[mqtt]` settings with file paths resolved against the config's folder.
+    pub fn mqtt_resolved(&self, base: Option<&Path>) -> Option<crate::publish::MqttSettings> {
+        let mut m = self.mqtt.clone()?;
+        if let Some(tls) = &mut m.tls {
+            tls.ca_file = resolve(base, &tls.ca_file);
+            tls.client_cert_file = tls.client_cert_file.as_ref().map(|p| resolve(base, p));
+            tls.client_key_file = tls.client_key_file.as_ref().map(|p| resolve(base, p));
+        }
+        Some(m)
+    }
+
     pub fn validate(&self, base: Option<&Path>) -> Vec<ConfigIssue> {
         let mut issues = Vec::new();
         let mut bad = |path: String, message: String| issues.push(ConfigIssue { path, message });
@@ -289,10 +300,34 @@ impl AgentConfig {
         if !(0.0..=30.0).contains(&t.lost_buffer_s) {
             bad("tracker.lost_buffer_s".into(), format!("{} is outside 0..=30", t.lost_buffer_s));
         }
-        if let Some(m) = &self.mqtt
-            && m.host.is_empty()
-        {
-            bad("mqtt.host".into(), "must not be empty".into());
+        if let Some(m) = &self.mqtt {
+            if m.host.is_empty() {
+                bad("mqtt.host".into(), "must not be empty".into());
+            }
+            if m.keep_alive_s < 5 {
+                bad("mqtt.keep_alive_s".into(), format!("{} is below 5", m.keep_alive_s));
+            }
+            if !(1..=3600).contains(&m.ack_timeout_s) {
+                bad("mqtt.ack_timeout_s".into(), format!("{} is outside 1..=3600", m.ack_timeout_s));
+            }
+            if let Some(id) = &m.client_id
+                && protocol::topics::check_id(id).is_err()
+            {
+                bad("mqtt.client_id".into(), format!("{id:?} must be 1-64 ASCII letters, digits, '-' or '_'"));
+            }
+            if let Some(tls) = &m.tls {
+                let files = [("ca_file", Some(&tls.ca_file)), ("client_cert_file", tls.client_cert_file.as_ref()), ("client_key_file", tls.client_key_file.as_ref())];
+                for (field, path) in files {
+                    if let Some(p) = path
+                        && !resolve(base, p).is_file()
+                    {
+                        bad(format!("mqtt.tls.{field}"), format!("{} is not a file", resolve(base, p).display()));
+                    }
+                }
+                if tls.client_cert_file.is_some() != tls.client_key_file.is_some() {
+                    bad("mqtt.tls".into(), "client_cert_file and client_key_file go together".into());
+                }
+            }
         }
         if !(1..=1_000_000).contains(&self.outbox.max_mb) {
             bad("outbox.max_mb".into(), format!("{} is outside 1..=1000000", self.outbox.max_mb));
@@ -375,3 +410,10 @@ pub fn resolve_model(model: &str, base: Option<&Path>) -> Result<(Manifest, Path
 #[cfg(test)]
 #[path = "config_tests.rs"]
 mod tests;
+
+fn resolve(base: Option<&Path>, p: &Path) -> std::path::PathBuf {
+    match base {
+        Some(b) if p.is_relative() => b.join(p),
+        _ => p.to_path_buf(),
+    }
+}

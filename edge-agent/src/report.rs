@@ -30,7 +30,7 @@ pub struct Reporter {
 impl Reporter {
     /// Opens the outbox and starts publishing; `None` when the config has no `[mqtt]`.
     pub fn start(config: &AgentConfig, base: Option<&Path>, epoch: u64) -> anyhow::Result<Option<Reporter>> {
-        let Some(mqtt) = &config.mqtt else { return Ok(None) };
+        let Some(mqtt) = config.mqtt_resolved(base) else { return Ok(None) };
         let (manifest, _) = resolve_model(&config.camera.model, base).map_err(anyhow::Error::msg)?;
         let dir = match base {
             Some(b) if config.outbox.dir.is_relative() => b.join(&config.outbox.dir),
@@ -57,7 +57,7 @@ impl Reporter {
             uptime_s: 0,
             model: Some(model.clone()),
         }));
-        let mut publisher = Publisher::new(mqtt, &camera, epoch, outbox.clone(), status.clone())?;
+        let mut publisher = Publisher::new(&mqtt, &camera, epoch, outbox.clone(), status.clone())?;
         let stats = publisher.stats();
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {

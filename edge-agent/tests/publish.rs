@@ -218,3 +218,100 @@ fn the_agent_publishes_every_interval_it_reports() {
     assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
     broker.stop();
 }
+
+/// Self-signed CA and a broker certificate for 127.0.0.1, made with the openssl CLI.
+fn make_certs(dir: &std::path::Path) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl").args(args).current_dir(dir).output().expect("openssl");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    run(&["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=tac-test-ca"]);
+    run(&["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "broker.key", "-out", "broker.csr", "-subj", "/CN=127.0.0.1"]);
+    std::fs::write(dir.join("ext.cnf"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n").unwrap();
+    run(&["x509", "-req", "-in", "broker.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "broker.crt", "-days", "2", "-extfile", "ext.cnf"]);
+    use std::os::unix::fs::PermissionsExt;
+    for f in ["ca.crt", "broker.crt", "broker.key"] {
+        std::fs::set_permissions(dir.join(f), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+}
+
+#[test]
+fn reports_travel_over_tls_with_a_password() {
+    let dir = tempfile::tempdir().unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    make_certs(dir.path());
+    let passwd = dir.path().join("passwd");
+    for (user, pass) in [("cam-t", "s3cret"), ("reader", "r3ad")] {
+        let mut cmd = Command::new("mosquitto_passwd");
+        if !passwd.exists() {
+            cmd.arg("-c");
+        }
+        assert!(cmd.args(["-b", passwd.to_str().unwrap(), user, pass]).status().unwrap().success());
+    }
+    std::fs::set_permissions(&passwd, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let d = dir.path().display();
+    std::fs::write(
+        dir.path().join("mosquitto.conf"),
+        format!("per_listener_settings false\nallow_anonymous false\npassword_file {d}/passwd\nlistener {port} 127.0.0.1\ncafile {d}/ca.crt\ncertfile {d}/broker.crt\nkeyfile {d}/broker.key\n"),
+    )
+    .unwrap();
+    let mut broker = Command::new("mosquitto").args(["-c", dir.path().join("mosquitto.conf").to_str().unwrap()]).stderr(Stdio::null()).spawn().unwrap();
+    let t = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(t.elapsed() < Duration::from_secs(5), "mosquitto did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let sub = Command::new("mosquitto_sub")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "--cafile", dir.path().join("ca.crt").to_str().unwrap(), "-u", "reader", "-P", "r3ad"])
+        .args(["-q", "1", "-t", "tac/v1/cameras/cam-t/counts", "-C", "1", "-W", "15"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+
+    let (mut ob, _) = Outbox::open(&dir.path().join("outbox"), DEFAULT_MAX_BYTES).unwrap();
+    let interval = IntervalCounts { start_ms: 0, end_ms: 1000, coverage: 1.0, fps: 25.0, frames: 25, ..Default::default() };
+    let body = CountReport { camera_id: "cam-t".into(), model: ModelRef { id: "m".into(), sha256: "0".repeat(64) }, interval };
+    ob.append(&serde_json::to_vec(&Envelope::new("cam-t", 9, 0, body)).unwrap()).unwrap();
+    let outbox = Arc::new(Mutex::new(ob));
+    // SAFETY: set before any thread of this test reads the environment.
+    unsafe { std::env::set_var("TAC_TEST_MQTT_PASSWORD", "s3cret") };
+    let settings = MqttSettings {
+        host: "127.0.0.1".into(),
+        port,
+        client_id: None,
+        username: Some("cam-t".into()),
+        password_env: Some("TAC_TEST_MQTT_PASSWORD".into()),
+        keep_alive_s: 5,
+        status_interval_s: 30,
+        ack: AckMode::Broker,
+        ack_timeout_s: 30,
+        tls: Some(edge_agent::publish::TlsSettings { ca_file: dir.path().join("ca.crt"), client_cert_file: None, client_key_file: None }),
+    };
+    let status = protocol::messages::Status {
+        camera_id: "cam-t".into(),
+        state: protocol::messages::AgentState::Online,
+        fps: 0.0,
+        coverage: 0.0,
+        outbox_depth: 0,
+        dropped: 0,
+        uptime_s: 0,
+        model: None,
+    };
+    let mut publisher = Publisher::new(&settings, "cam-t", 9, outbox.clone(), Arc::new(Mutex::new(status))).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let handle = {
+        let stop = stop.clone();
+        std::thread::spawn(move || publisher.run(&stop))
+    };
+    let out = sub.wait_with_output().unwrap();
+    stop.store(true, Ordering::Relaxed);
+    handle.join().unwrap();
+    let _ = broker.kill();
+    let _ = broker.wait();
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the report arrived over TLS");
+    assert_eq!((got["camera_id"].as_str(), got["epoch"].as_u64()), (Some("cam-t"), Some(9)));
+    assert_eq!(outbox.lock().unwrap().depth(), 0, "acknowledged over TLS");
+}
