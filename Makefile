@@ -5,7 +5,7 @@ SHELL := /bin/bash
 ENV := source .setup/env &&
 CLIPS = $${TRAFFIC_ASSETS}/clips
 
-.PHONY: setup build test demo count-demo bench clean
+.PHONY: setup build test demo count-demo bench train-detector bench-detector clean
 
 setup:
 	@bash scripts/setup.sh
@@ -36,6 +36,26 @@ bench: setup
 		--line right_cw:125,200,600,200 --line left_cw:30,60,215,60 --threads 1
 	$(ENV) ./target/release/edge --clip $(CLIPS)/vn_intersection_1080p.mp4 \
 		--line main:0,540,1919,540 --threads 1
+
+# Fine-tune YOLOX-nano: DATA = the Data/ folder of DoanBuiHoaHop/Hethonggiaothong-YOLOv8
+# @ebd191b (models/training/data.toml). Writes $(RUN)/model.onnx and train.json.
+DATA ?= ../data/road_traffic_4/Data
+RUN ?= ../train-runs/yolox_nano_416_vn
+EPOCHS ?= 12
+SEED ?= 7
+train-detector: setup
+	bash scripts/setup-training.sh
+	$(ENV) cd models/training && ../../.venv-train/bin/python train.py --data $(abspath $(DATA)) \
+		--base $${TRAFFIC_ASSETS}/models/yolox_nano_416.onnx --out $(abspath $(RUN)) --epochs $(EPOCHS) --seed $(SEED)
+
+# Shipped vs fine-tuned ($(RUN)), side by side: AP50 / recall on the held-out split, time per
+# frame, and the full pipeline's counting score on the hand-counted clips.
+bench-detector: setup
+	bash scripts/setup-training.sh
+	$(ENV) cargo build --release -p edge-agent
+	$(ENV) cd models/training && ../../.venv-train/bin/python evaluate.py --data $(abspath $(DATA)) --split test \
+		$${TRAFFIC_ASSETS}/models/yolox_nano_416.onnx $(abspath $(RUN))/model.onnx
+	$(ENV) cd models/training && ../../.venv-train/bin/python count_score.py yolox_nano_416 $(abspath $(RUN))/manifest.toml
 
 clean:
 	cargo clean
