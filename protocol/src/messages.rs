@@ -155,7 +155,20 @@ impl CountReport {
                 return Err(DecodeError::Invalid(format!("zone {name:?}: occupancy and dwell must be finite and non-negative")));
             }
         }
-        crate::topics::check_id(&self.camera_id).map_err(|e| DecodeError::Invalid(e.to_string()))
+        crate::topics::check_id(&self.camera_id).map_err(|e| DecodeError::Invalid(e.to_string()))?;
+        self.model.check()
+    }
+}
+
+impl ModelRef {
+    /// A model id is an id (no control characters, bounded), its sha256 64 hex digits:
+    /// stores must never meet a string they cannot hold.
+    pub fn check(&self) -> Result<(), DecodeError> {
+        crate::topics::check_id(&self.id).map_err(|e| DecodeError::Invalid(format!("model.id: {e}")))?;
+        if self.sha256.len() != 64 || !self.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(DecodeError::Invalid("model.sha256 must be 64 hex digits".into()));
+        }
+        Ok(())
     }
 }
 
@@ -202,5 +215,10 @@ mod tests {
         assert!(matches!(decode::<CountReport>(neg.as_bytes()), Err(DecodeError::Invalid(_))));
         let future = report();
         assert_eq!(future.body.check(60_000, 5_000).unwrap_err().reason(), "future");
+        let mut bad_model = report();
+        bad_model.body.model.id = "yolox\u{0}".into();
+        assert_eq!(bad_model.body.check(130_000, 5_000).unwrap_err().reason(), "invalid");
+        bad_model.body.model = ModelRef { id: "m".into(), sha256: "xyz".into() };
+        assert!(bad_model.body.check(130_000, 5_000).unwrap_err().to_string().contains("model.sha256"));
     }
 }
