@@ -24,10 +24,7 @@ cleanup() {
 trap 'cleanup; exit 0' INT TERM
 trap cleanup EXIT
 
-# The clip lasts 10 s; a 5-minute copy (stream copy, no re-encoding) keeps the camera
-# from "dropping" every 10 s when the server restarts the file.
-clip="$out/vn_intersection_5min.mp4"
-[ -s "$clip" ] || ffmpeg -v error -y -stream_loop 29 -i "$TRAFFIC_ASSETS/clips/vn_intersection_1080p.mp4" -c copy -movflags +faststart "$clip"
+clip="$TRAFFIC_ASSETS/clips/vn_intersection_1080p.mp4"
 # Each part runs in its own session (setsid) so Ctrl-C reaches only this script, which
 # then stops them in order.
 setsid "$bin/clip-rtsp-server" --clip "$clip" --loop > "$out/rtsp.url" &
