@@ -44,14 +44,30 @@ impl Agent {
         Agent { child }
     }
 
-    fn kill9(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn kill9(self) {
+        drop(self);
     }
 
     fn stop(mut self) {
         let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
         let _ = self.child.wait();
+    }
+}
+
+/// Killed when the test ends, pass or fail (a leaked child keeps cargo waiting).
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
@@ -74,13 +90,9 @@ fn every_interval_reaches_central_exactly_once_through_crashes() {
     central.wait_healthy(Duration::from_secs(20));
 
     let clip = assets_dir().join("clips/multilane_road_360p.mp4");
-    let mut rtsp = Command::new(sibling_binary("clip-rtsp-server"))
-        .args(["--clip", clip.to_str().unwrap(), "--loop"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut rtsp = Killed(Command::new(sibling_binary("clip-rtsp-server")).args(["--clip", clip.to_str().unwrap(), "--loop"]).stdout(Stdio::piped()).spawn().unwrap());
     let mut url = String::new();
-    BufReader::new(rtsp.stdout.take().unwrap()).read_line(&mut url).unwrap();
+    BufReader::new(rtsp.0.stdout.take().unwrap()).read_line(&mut url).unwrap();
     let config = dir.path().join("agent.toml");
     std::fs::write(
         &config,
@@ -120,8 +132,7 @@ fn every_interval_reaches_central_exactly_once_through_crashes() {
     agent = Agent::start(&config, &log);
     wait_for_intervals(&log, 66);
     agent.stop();
-    let _ = rtsp.kill();
-    let _ = rtsp.wait();
+    drop(rtsp);
 
     // Every logged report reaches central (the last agent drained its outbox on SIGTERM;
     // anything left would be sent on its next start, so allow the stream to finish).
