@@ -9,7 +9,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{free_port, http_get, wait_for_port};
+use common::{Killed, free_port, http_get, wait_for_port};
 
 fn report(seq: u64) -> String {
     let end = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64 - 1000 * (10 - seq as i64);
@@ -79,12 +79,3 @@ fn the_embedded_broker_carries_reports_to_the_store_and_acks_back() {
     assert_eq!(v["intervals"].as_array().unwrap().len(), 2, "{body}");
 }
 
-/// Killed when the test ends, pass or fail (a leaked child keeps cargo waiting).
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}

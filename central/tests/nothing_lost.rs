@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{Central, Mosquitto, assets_dir, sibling_binary};
+use common::{Central, Killed, Mosquitto, assets_dir, sibling_binary};
 
 type Log = Arc<Mutex<BTreeMap<(u64, u64), serde_json::Value>>>;
 
@@ -54,7 +54,7 @@ impl Agent {
     }
 }
 
-/// Killed when the test ends, pass or fail (a leaked child keeps cargo waiting).
+/// Killed when the test ends, pass or fail, like `common::Killed`.
 impl Drop for Agent {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -62,14 +62,6 @@ impl Drop for Agent {
     }
 }
 
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn wait_for_intervals(log: &Log, n: usize) {
     let t = Instant::now();

@@ -411,7 +411,8 @@ pub fn resolve_model(model: &str, base: Option<&Path>) -> Result<(Manifest, Path
 #[path = "config_tests.rs"]
 mod tests;
 
-fn resolve(base: Option<&Path>, p: &Path) -> std::path::PathBuf {
+/// A path from the config, taken relative to the config file's folder.
+pub(crate) fn resolve(base: Option<&Path>, p: &Path) -> std::path::PathBuf {
     match base {
         Some(b) if p.is_relative() => b.join(p),
         _ => p.to_path_buf(),

@@ -128,7 +128,6 @@ struct Inflight {
 
 pub struct Publisher {
     camera: String,
-    agent: String,
     epoch: u64,
     client: Client,
     connection: Connection,
@@ -186,7 +185,6 @@ impl Publisher {
         let (client, connection) = Client::new(opts, 16);
         Ok(Publisher {
             camera: camera.into(),
-            agent: camera.to_string(),
             epoch,
             client,
             connection,
@@ -314,7 +312,7 @@ impl Publisher {
             }
             Event::Incoming(Packet::Publish(p)) if p.topic == self.ack_topic => {
                 match protocol::messages::decode::<CountAck>(&p.payload) {
-                    Ok(ack) if ack.body.report_agent_id == self.agent => {
+                    Ok(ack) if ack.body.report_agent_id == self.camera => {
                         if self.inflight.is_some_and(|f| f.seq == ack.body.report_seq) {
                             self.delivered(ack.body.report_seq);
                         }
@@ -350,7 +348,7 @@ impl Publisher {
         }
         status.uptime_s = self.started.elapsed().as_secs();
         self.status_seq += 1;
-        match serde_json::to_vec(&Envelope::new(&self.agent, self.epoch, self.status_seq, status)) {
+        match serde_json::to_vec(&Envelope::new(&self.camera, self.epoch, self.status_seq, status)) {
             Ok(payload) => {
                 if self.client.try_publish(&self.status_topic, QoS::AtMostOnce, true, payload).is_ok() {
                     self.last_status = Some(std::time::Instant::now());

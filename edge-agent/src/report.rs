@@ -17,7 +17,6 @@ use crate::publish::{PublishStats, Publisher};
 
 pub struct Reporter {
     camera: String,
-    agent: String,
     epoch: u64,
     model: ModelRef,
     outbox: Arc<Mutex<Outbox>>,
@@ -32,10 +31,7 @@ impl Reporter {
     pub fn start(config: &AgentConfig, base: Option<&Path>, epoch: u64) -> anyhow::Result<Option<Reporter>> {
         let Some(mqtt) = config.mqtt_resolved(base) else { return Ok(None) };
         let (manifest, _) = resolve_model(&config.camera.model, base).map_err(anyhow::Error::msg)?;
-        let dir = match base {
-            Some(b) if config.outbox.dir.is_relative() => b.join(&config.outbox.dir),
-            _ => config.outbox.dir.clone(),
-        };
+        let dir = crate::config::resolve(base, &config.outbox.dir);
         let (outbox, recovery) = Outbox::open(&dir, config.outbox.max_mb * 1024 * 1024)?;
         tracing::info!(dir = %dir.display(), pending = recovery.pending, truncated = recovery.truncated_bytes, lost = recovery.lost_records, "outbox opened");
         if recovery.lost_records > 0 {
@@ -43,9 +39,6 @@ impl Reporter {
         }
         let outbox = Arc::new(Mutex::new(outbox));
         let camera = config.camera.id.clone();
-        // The agent id in every envelope is the camera id: it is what the broker ACL and
-        // central check the topic against. `client_id` only names the MQTT session.
-        let agent = camera.clone();
         let model = ModelRef { id: manifest.id, sha256: manifest.sha256 };
         let status = Arc::new(Mutex::new(Status {
             camera_id: camera.clone(),
@@ -66,7 +59,6 @@ impl Reporter {
         };
         Ok(Some(Reporter {
             camera,
-            agent,
             epoch,
             model,
             outbox,
@@ -82,7 +74,9 @@ impl Reporter {
         let mut outbox = self.outbox.lock().unwrap_or_else(|e| e.into_inner());
         let seq = outbox.next_seq();
         let body = CountReport { camera_id: self.camera.clone(), model: self.model.clone(), interval: interval.clone() };
-        let payload = serde_json::to_vec(&Envelope::new(&self.agent, self.epoch, seq, body))?;
+        // The envelope's agent id is the camera id: what the broker ACL and central check
+        // the topic against. `[mqtt] client_id` only names the MQTT session.
+        let payload = serde_json::to_vec(&Envelope::new(&self.camera, self.epoch, seq, body))?;
         let stored = outbox.append(&payload)?;
         debug_assert_eq!(stored, seq);
         Ok(seq)

@@ -75,6 +75,19 @@ fn report(seq: u64) -> Vec<u8> {
     serde_json::to_vec(&Envelope::new("cam-1", 7, seq, body)).unwrap()
 }
 
+fn initial_status(camera: &str) -> Arc<Mutex<protocol::messages::Status>> {
+    Arc::new(Mutex::new(protocol::messages::Status {
+        camera_id: camera.into(),
+        state: protocol::messages::AgentState::Online,
+        fps: 0.0,
+        coverage: 0.0,
+        outbox_depth: 0,
+        dropped: 0,
+        uptime_s: 0,
+        model: None,
+    }))
+}
+
 #[test]
 fn reports_queued_while_the_broker_is_down_arrive_once_in_order() {
     let dir = tempfile::tempdir().unwrap();
@@ -104,17 +117,7 @@ fn reports_queued_while_the_broker_is_down_arrive_once_in_order() {
         tls: None,
     };
     let stop = Arc::new(AtomicBool::new(false));
-    let status = protocol::messages::Status {
-        camera_id: "cam-1".into(),
-        state: protocol::messages::AgentState::Online,
-        fps: 0.0,
-        coverage: 0.0,
-        outbox_depth: 0,
-        dropped: 0,
-        uptime_s: 0,
-        model: None,
-    };
-    let mut publisher = Publisher::new(&settings, "cam-1", 7, outbox.clone(), Arc::new(Mutex::new(status))).unwrap();
+    let mut publisher = Publisher::new(&settings, "cam-1", 7, outbox.clone(), initial_status("cam-1")).unwrap();
     let stats = publisher.stats();
     let handle = {
         let stop = stop.clone();
@@ -290,17 +293,7 @@ fn reports_travel_over_tls_with_a_password() {
         ack_timeout_s: 30,
         tls: Some(edge_agent::publish::TlsSettings { ca_file: dir.path().join("ca.crt"), client_cert_file: None, client_key_file: None }),
     };
-    let status = protocol::messages::Status {
-        camera_id: "cam-t".into(),
-        state: protocol::messages::AgentState::Online,
-        fps: 0.0,
-        coverage: 0.0,
-        outbox_depth: 0,
-        dropped: 0,
-        uptime_s: 0,
-        model: None,
-    };
-    let mut publisher = Publisher::new(&settings, "cam-t", 9, outbox.clone(), Arc::new(Mutex::new(status))).unwrap();
+    let mut publisher = Publisher::new(&settings, "cam-t", 9, outbox.clone(), initial_status("cam-t")).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let handle = {
         let stop = stop.clone();

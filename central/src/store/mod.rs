@@ -162,6 +162,33 @@ CREATE TABLE IF NOT EXISTS cameras (
 );
 ";
 
+// The statements both backends run, in SQL both accept: `$n` parameters (positional in
+// SQLite too, as they appear in order) and CASE instead of max()/GREATEST().
+
+pub(crate) const INSERT_INTERVAL: &str = "INSERT INTO intervals (agent_id, epoch, seq, camera_id, start_ms, end_ms, coverage, fps, frames, model_id, model_sha256, received_ms, counts)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING";
+
+/// After a newly stored interval: last seen never goes back, the interval count grows.
+pub(crate) const CAMERA_AFTER_INTERVAL: &str = "INSERT INTO cameras (camera_id, agent_id, state, last_seen_ms, fps, coverage, outbox_depth, dropped, intervals, last_interval_end_ms)
+     VALUES ($1, $2, 'unknown', $3, $4, $5, 0, 0, 1, $6)
+     ON CONFLICT (camera_id) DO UPDATE SET agent_id = excluded.agent_id,
+        last_seen_ms = CASE WHEN excluded.last_seen_ms > cameras.last_seen_ms THEN excluded.last_seen_ms ELSE cameras.last_seen_ms END,
+        intervals = cameras.intervals + 1,
+        last_interval_end_ms = CASE WHEN cameras.last_interval_end_ms IS NULL OR excluded.last_interval_end_ms > cameras.last_interval_end_ms
+            THEN excluded.last_interval_end_ms ELSE cameras.last_interval_end_ms END";
+
+pub(crate) const CAMERA_STATUS: &str = "INSERT INTO cameras (camera_id, agent_id, state, last_seen_ms, fps, coverage, outbox_depth, dropped, intervals, last_interval_end_ms)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, NULL)
+     ON CONFLICT (camera_id) DO UPDATE SET agent_id = excluded.agent_id, state = excluded.state,
+        last_seen_ms = CASE WHEN excluded.last_seen_ms > cameras.last_seen_ms THEN excluded.last_seen_ms ELSE cameras.last_seen_ms END,
+        fps = excluded.fps, coverage = excluded.coverage, outbox_depth = excluded.outbox_depth, dropped = excluded.dropped";
+
+pub(crate) const SELECT_CAMERAS: &str =
+    "SELECT camera_id, agent_id, state, last_seen_ms, fps, coverage, outbox_depth, dropped, intervals, last_interval_end_ms FROM cameras ORDER BY camera_id";
+
+pub(crate) const SELECT_COUNTS: &str = "SELECT agent_id, epoch, seq, camera_id, start_ms, end_ms, coverage, fps, frames, model_id, model_sha256, received_ms, counts
+     FROM intervals WHERE camera_id = $1 AND end_ms > $2 AND start_ms < $3 ORDER BY start_ms, agent_id, epoch, seq LIMIT $4";
+
 /// The JSON kept in `intervals.counts`: lines, zones and movements.
 pub(crate) fn counts_json(i: &IntervalCounts) -> String {
     serde_json::json!({ "lines": i.lines, "zones": i.zones, "movements": i.movements }).to_string()

@@ -4,7 +4,10 @@
 
 use postgres::{Client, NoTls};
 
-use super::{CameraRow, Inserted, SCHEMA, StatusUpdate, Store, StoreError, StoredInterval, counts_json, interval_from_row};
+use super::{
+    CAMERA_AFTER_INTERVAL, CAMERA_STATUS, CameraRow, INSERT_INTERVAL, Inserted, SCHEMA, SELECT_CAMERAS, SELECT_COUNTS, StatusUpdate, Store,
+    StoreError, StoredInterval, counts_json, interval_from_row,
+};
 
 pub struct PostgresStore {
     client: Client,
@@ -21,18 +24,8 @@ impl PostgresStore {
 impl Store for PostgresStore {
     fn insert_batch(&mut self, batch: &[StoredInterval]) -> Result<Vec<Inserted>, StoreError> {
         let mut tx = self.client.transaction()?;
-        let insert = tx.prepare(
-            "INSERT INTO intervals (agent_id, epoch, seq, camera_id, start_ms, end_ms, coverage, fps, frames, model_id, model_sha256, received_ms, counts)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING",
-        )?;
-        let camera = tx.prepare(
-            "INSERT INTO cameras (camera_id, agent_id, state, last_seen_ms, fps, coverage, outbox_depth, dropped, intervals, last_interval_end_ms)
-             VALUES ($1, $2, 'unknown', $3, $4, $5, 0, 0, 1, $6)
-             ON CONFLICT (camera_id) DO UPDATE SET agent_id = excluded.agent_id,
-                last_seen_ms = GREATEST(cameras.last_seen_ms, excluded.last_seen_ms),
-                intervals = cameras.intervals + 1,
-                last_interval_end_ms = GREATEST(cameras.last_interval_end_ms, excluded.last_interval_end_ms)",
-        )?;
+        let insert = tx.prepare(INSERT_INTERVAL)?;
+        let camera = tx.prepare(CAMERA_AFTER_INTERVAL)?;
         let mut out = Vec::with_capacity(batch.len());
         for r in batch {
             let i = &r.interval;
@@ -54,11 +47,7 @@ impl Store for PostgresStore {
 
     fn record_status(&mut self, s: &StatusUpdate) -> Result<(), StoreError> {
         self.client.execute(
-            "INSERT INTO cameras (camera_id, agent_id, state, last_seen_ms, fps, coverage, outbox_depth, dropped, intervals, last_interval_end_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, NULL)
-             ON CONFLICT (camera_id) DO UPDATE SET agent_id = excluded.agent_id, state = excluded.state,
-                last_seen_ms = GREATEST(cameras.last_seen_ms, excluded.last_seen_ms), fps = excluded.fps,
-                coverage = excluded.coverage, outbox_depth = excluded.outbox_depth, dropped = excluded.dropped",
+            CAMERA_STATUS,
             &[&s.camera_id, &s.agent_id, &s.state, &s.at_ms, &s.fps, &s.coverage, &(s.outbox_depth as i64), &(s.dropped as i64)],
         )?;
         Ok(())
@@ -66,7 +55,7 @@ impl Store for PostgresStore {
 
     fn cameras(&mut self) -> Result<Vec<CameraRow>, StoreError> {
         let rows = self.client.query(
-            "SELECT camera_id, agent_id, state, last_seen_ms, fps, coverage, outbox_depth, dropped, intervals, last_interval_end_ms FROM cameras ORDER BY camera_id",
+            SELECT_CAMERAS,
             &[],
         )?;
         Ok(rows
@@ -88,8 +77,7 @@ impl Store for PostgresStore {
 
     fn counts(&mut self, camera: &str, from_ms: i64, to_ms: i64, limit: usize) -> Result<Vec<StoredInterval>, StoreError> {
         let rows = self.client.query(
-            "SELECT agent_id, epoch, seq, camera_id, start_ms, end_ms, coverage, fps, frames, model_id, model_sha256, received_ms, counts
-             FROM intervals WHERE camera_id = $1 AND end_ms > $2 AND start_ms < $3 ORDER BY start_ms, agent_id, epoch, seq LIMIT $4",
+            SELECT_COUNTS,
             &[&camera, &from_ms, &to_ms, &(limit as i64)],
         )?;
         rows.iter()

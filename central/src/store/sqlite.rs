@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{CameraRow, Inserted, SCHEMA, StatusUpdate, Store, StoreError, StoredInterval, counts_json, interval_from_row};
+use super::{
+    CAMERA_AFTER_INTERVAL, CAMERA_STATUS, CameraRow, INSERT_INTERVAL, Inserted, SCHEMA, SELECT_CAMERAS, SELECT_COUNTS, StatusUpdate, Store,
+    StoreError, StoredInterval, counts_json, interval_from_row,
+};
 
 pub struct SqliteStore {
     conn: Connection,
@@ -29,18 +32,8 @@ impl Store for SqliteStore {
         let tx = self.conn.transaction()?;
         let mut out = Vec::with_capacity(batch.len());
         {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO intervals (agent_id, epoch, seq, camera_id, start_ms, end_ms, coverage, fps, frames, model_id, model_sha256, received_ms, counts)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT DO NOTHING",
-            )?;
-            let mut camera = tx.prepare_cached(
-                "INSERT INTO cameras (camera_id, agent_id, state, last_seen_ms, fps, coverage, outbox_depth, dropped, intervals, last_interval_end_ms)
-                 VALUES (?1, ?2, 'unknown', ?3, ?4, ?5, 0, 0, 1, ?6)
-                 ON CONFLICT (camera_id) DO UPDATE SET agent_id = excluded.agent_id,
-                    last_seen_ms = max(last_seen_ms, excluded.last_seen_ms),
-                    intervals = intervals + 1,
-                    last_interval_end_ms = max(coalesce(last_interval_end_ms, excluded.last_interval_end_ms), excluded.last_interval_end_ms)",
-            )?;
+            let mut insert = tx.prepare_cached(INSERT_INTERVAL)?;
+            let mut camera = tx.prepare_cached(CAMERA_AFTER_INTERVAL)?;
             for r in batch {
                 let i = &r.interval;
                 let n = insert.execute(params![
@@ -59,20 +52,14 @@ impl Store for SqliteStore {
 
     fn record_status(&mut self, s: &StatusUpdate) -> Result<(), StoreError> {
         self.conn.execute(
-            "INSERT INTO cameras (camera_id, agent_id, state, last_seen_ms, fps, coverage, outbox_depth, dropped, intervals, last_interval_end_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, NULL)
-             ON CONFLICT (camera_id) DO UPDATE SET agent_id = excluded.agent_id, state = excluded.state,
-                last_seen_ms = max(last_seen_ms, excluded.last_seen_ms), fps = excluded.fps, coverage = excluded.coverage,
-                outbox_depth = excluded.outbox_depth, dropped = excluded.dropped",
+            CAMERA_STATUS,
             params![s.camera_id, s.agent_id, s.state, s.at_ms, s.fps, s.coverage, s.outbox_depth as i64, s.dropped as i64],
         )?;
         Ok(())
     }
 
     fn cameras(&mut self) -> Result<Vec<CameraRow>, StoreError> {
-        let mut q = self.conn.prepare_cached(
-            "SELECT camera_id, agent_id, state, last_seen_ms, fps, coverage, outbox_depth, dropped, intervals, last_interval_end_ms FROM cameras ORDER BY camera_id",
-        )?;
+        let mut q = self.conn.prepare_cached(SELECT_CAMERAS)?;
         let rows = q.query_map([], |r| {
             Ok(CameraRow {
                 camera_id: r.get(0)?,
@@ -91,10 +78,7 @@ impl Store for SqliteStore {
     }
 
     fn counts(&mut self, camera: &str, from_ms: i64, to_ms: i64, limit: usize) -> Result<Vec<StoredInterval>, StoreError> {
-        let mut q = self.conn.prepare_cached(
-            "SELECT agent_id, epoch, seq, camera_id, start_ms, end_ms, coverage, fps, frames, model_id, model_sha256, received_ms, counts
-             FROM intervals WHERE camera_id = ?1 AND end_ms > ?2 AND start_ms < ?3 ORDER BY start_ms, agent_id, epoch, seq LIMIT ?4",
-        )?;
+        let mut q = self.conn.prepare_cached(SELECT_COUNTS)?;
         let mut rows = q.query(params![camera, from_ms, to_ms, limit as i64])?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {

@@ -123,6 +123,17 @@ impl Drop for Postgres {
     }
 }
 
+/// A child process killed when the test ends, pass or fail (a leaked child would keep
+/// cargo waiting on its output).
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// `central run` as a child process.
 pub struct Central {
     pub http_port: u16,
