@@ -27,12 +27,14 @@ pub struct ApiState {
     pub store: Arc<Mutex<Box<dyn Store>>>,
     pub metrics: Arc<Metrics>,
     pub silent_after_ms: i64,
+    pub forecasts: crate::forecast::Latest,
 }
 
 pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/api/v1/cameras", get(cameras))
         .route("/api/v1/cameras/{id}/counts", get(counts))
+        .route("/api/v1/cameras/{id}/forecast", get(forecast))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .with_state(state)
@@ -190,4 +192,13 @@ async fn healthz(State(state): State<ApiState>) -> Response {
 
 async fn metrics(State(state): State<ApiState>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render()).into_response()
+}
+
+/// The latest forecast of each of the camera's approaches (lines).
+async fn forecast(State(state): State<ApiState>, Path(id): Path<String>) -> Response {
+    let latest = state.forecasts.lock().unwrap_or_else(|e| e.into_inner());
+    match latest.get(&id) {
+        Some(lines) => Json(serde_json::json!({ "camera_id": id, "approaches": lines.values().collect::<Vec<_>>() })).into_response(),
+        None => error(StatusCode::NOT_FOUND, format!("no forecast for camera {id:?} yet (unknown camera, or no interval since central started)")),
+    }
 }

@@ -18,6 +18,8 @@ pub struct CentralConfig {
     pub http: HttpSettings,
     #[serde(default)]
     pub ingest: IngestSettings,
+    #[serde(default)]
+    pub forecast: crate::forecast::ForecastSettings,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -170,7 +172,17 @@ impl CentralConfig {
         if self.ingest.silent_after_s == 0 {
             bad.push(("ingest.silent_after_s".into(), "must be positive".into()));
         }
+        self.forecast.validate(&mut bad);
         bad
+    }
+
+    /// The forecast state file; a relative path is taken from `base`.
+    pub fn forecast_state_file(&self, base: Option<&Path>) -> PathBuf {
+        let p = &self.forecast.state_file;
+        match base {
+            Some(b) if p.is_relative() => b.join(p),
+            _ => p.clone(),
+        }
     }
 
     /// The store to open; a relative SQLite path is taken from `base` (the config's folder).
@@ -204,5 +216,10 @@ mod tests {
         let c = CentralConfig::parse("[broker]\nclient_id = \"a/b\"\n[store]\nkind = \"postgres\"\n").unwrap();
         let fields: Vec<String> = c.validate().into_iter().map(|(f, _)| f).collect();
         assert_eq!(fields, ["broker.client_id", "store.url"]);
+        let c = CentralConfig::parse("[broker]\n[store]\nkind = \"sqlite\"\npath = \"x.db\"\n[forecast]\nstep_s = 420\n[forecast.pcu]\ncar = 1\nmotorcycle = -0.3\nbicycle = 0.2\nbus = 2\ntruck = 2\n[[forecast.approach]]\ncamera = \"c1\"\nline = \"main\"\ncapacity_pcu_per_hour = 0\nneighbours = [\"c2/main\"]\n").unwrap();
+        let fields: Vec<String> = c.validate().into_iter().map(|(f, _)| f).collect();
+        assert_eq!(fields, ["forecast.step_s", "forecast.pcu.motorcycle", "forecast.approach[0].capacity_pcu_per_hour", "forecast.approach[0].neighbours"]);
+        let err = CentralConfig::parse("[broker]\n[store]\nkind = \"sqlite\"\n[forecast]\nalert_level = \"G\"\n").unwrap_err();
+        assert!(err.starts_with("forecast.alert_level"), "{err}");
     }
 }

@@ -23,6 +23,9 @@ pub struct Metrics {
     pub mqtt_connected: Gauge,
     pub camera_up: Family<Labels, Gauge>,
     pub camera_last_seen: Family<Labels, Gauge<f64, AtomicU64>>,
+    pub forecasts: Counter,
+    pub forecast_alerts: Counter,
+    pub forecast_updates_dropped: Counter,
 }
 
 impl Default for Metrics {
@@ -44,6 +47,7 @@ impl Metrics {
         let mqtt_connected = Gauge::default();
         let camera_up = Family::<Labels, Gauge>::default();
         let camera_last_seen = Family::<Labels, Gauge<f64, AtomicU64>>::default();
+        let (forecasts, forecast_alerts, forecast_updates_dropped) = (Counter::default(), Counter::default(), Counter::default());
         registry.register("messages_accepted", "Count reports stored (first copies)", accepted.clone());
         registry.register("messages_rejected", "Messages refused, by reason", rejected.clone());
         registry.register("duplicates", "Count reports already stored (acknowledged again, not stored twice)", duplicates.clone());
@@ -53,6 +57,9 @@ impl Metrics {
         registry.register("mqtt_connected", "1 while central's MQTT session is up", mqtt_connected.clone());
         registry.register("camera_up", "1 when the camera's agent last reported online", camera_up.clone());
         registry.register("camera_last_seen_seconds", "Unix time of the last message from the camera's agent", camera_last_seen.clone());
+        registry.register("forecasts", "Approach forecasts computed and published", forecasts.clone());
+        registry.register("forecast_alerts", "Forecasts at or past the alert level", forecast_alerts.clone());
+        registry.register("forecast_updates_dropped", "Stored intervals not passed to forecasting (its queue was full; the count itself is stored)", forecast_updates_dropped.clone());
         Metrics {
             registry,
             accepted,
@@ -64,6 +71,9 @@ impl Metrics {
             mqtt_connected,
             camera_up,
             camera_last_seen,
+            forecasts,
+            forecast_alerts,
+            forecast_updates_dropped,
         }
     }
 

@@ -25,6 +25,22 @@ pub fn run(config: &CentralConfig, base: Option<&Path>, on_stored: Option<OnStor
     let metrics = Arc::new(Metrics::new());
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
 
+    let latest: crate::forecast::Latest = Default::default();
+    let (forecast_tx, forecast_rx) = std::sync::mpsc::sync_channel::<StoredInterval>(4096);
+    let on_stored: Option<OnStored> = if config.forecast.enabled {
+        let (mut print, dropped) = (on_stored, metrics.clone());
+        Some(Box::new(move |s: &StoredInterval| {
+            if let Some(p) = print.as_mut() {
+                p(s);
+            }
+            if forecast_tx.try_send(s.clone()).is_err() {
+                dropped.forecast_updates_dropped.inc();
+            }
+        }))
+    } else {
+        on_stored
+    };
+
     let (jobs_tx, jobs_rx) = mpsc::channel(config.ingest.max_batch * 4);
     let (done_tx, done_rx) = mpsc::unbounded_channel();
     let writer = Writer {
@@ -46,10 +62,23 @@ pub fn run(config: &CentralConfig, base: Option<&Path>, on_stored: Option<OnStor
         store: reader.clone(),
         metrics: metrics.clone(),
         silent_after_ms: config.ingest.silent_after_s as i64 * 1000,
+        forecasts: latest.clone(),
     };
     let listen = config.http.listen;
     runtime.block_on(async move {
         let session = Session::new(&config.broker)?;
+        if config.forecast.enabled {
+            let worker = crate::forecast::Worker {
+                settings: config.forecast.clone(),
+                state_file: config.forecast_state_file(base),
+                store: spec.clone(),
+                client: Some(session.client.clone()),
+                latest,
+                metrics: metrics.clone(),
+                central_id: config.broker.client_id.clone(),
+            };
+            std::thread::Builder::new().name("forecast".into()).spawn(move || worker.run(forecast_rx))?;
+        }
         session.spawn(jobs_tx, done_rx, metrics);
         let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("http.listen {listen}: {e}"))?;
         tracing::info!(%listen, "HTTP API listening");

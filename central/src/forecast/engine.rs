@@ -1,0 +1,295 @@
+//! The forecasting engine: keeps each approach's recent demand series, updates it as
+//! each stored interval arrives, and forecasts 15 / 30 / 60 minutes ahead from the last
+//! complete grid step, with level of service and alert.
+//!
+//! Retraining (`retrain`) rebuilds series and profiles from the store's history and fits
+//! one lag model pooled over all approaches. Until a model could be fitted (too little
+//! history) forecasts come from the profile; without a profile, from the last value.
+
+use std::collections::BTreeMap;
+
+use forecast::model::Method;
+use forecast::{Grid, Grouping, LagModel, LevelThresholds, ModelSpec, ProfileConfig, ProfileStat, ProfileTable, SeriesInput};
+use protocol::forecast::{CongestionLevel, ForecastMethod, ForecastReport, HorizonForecast};
+use serde::{Deserialize, Serialize};
+
+use super::series::{Cells, line_pcu};
+use super::settings::{ApproachSettings, ForecastSettings};
+use crate::store::StoredInterval;
+
+pub const HORIZONS_MIN: [u32; 3] = [15, 30, 60];
+/// Steps of recent series the features can reach back to (a day for "yesterday", plus
+/// the three-hour background window).
+const LOOKBACK_DAYS: i64 = 2;
+
+/// What retraining produces; persisted to `state_file`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Trained {
+    pub trained_at_ms: i64,
+    pub grid: Grid,
+    pub model: Option<LagModel>,
+    /// Per approach key: profile table and scale.
+    pub profiles: BTreeMap<String, (ProfileTable, f64)>,
+}
+
+struct Approach {
+    settings: ApproachSettings,
+    cells: Cells,
+    alert: bool,
+}
+
+pub struct Engine {
+    settings: ForecastSettings,
+    grid: Grid,
+    spec: ModelSpec,
+    approaches: BTreeMap<String, Approach>,
+    pub trained: Option<Trained>,
+}
+
+pub fn profile_config() -> ProfileConfig {
+    ProfileConfig { grouping: Grouping::DayType, stat: ProfileStat::Mean, smoothing: 0.25, max_days: 28 }
+}
+
+fn to_level(level: forecast::CongestionLevel) -> CongestionLevel {
+    use forecast::CongestionLevel as L;
+    match level {
+        L::A => CongestionLevel::A,
+        L::B => CongestionLevel::B,
+        L::C => CongestionLevel::C,
+        L::D => CongestionLevel::D,
+        L::E => CongestionLevel::E,
+        L::F => CongestionLevel::F,
+    }
+}
+
+impl Engine {
+    pub fn new(settings: ForecastSettings) -> Engine {
+        let grid = Grid::new(settings.step_s, settings.utc_offset_s);
+        let steps = |m: u32| (m * 60 / settings.step_s) as usize;
+        let spec = ModelSpec { horizons: HORIZONS_MIN.iter().map(|m| steps(*m)).collect(), ..ModelSpec::default() };
+        let approaches = settings.approaches.iter().map(|a| (format!("{}/{}", a.camera, a.line), Approach { settings: a.clone(), cells: Cells::default(), alert: false })).collect();
+        Engine { settings, grid, spec, approaches, trained: None }
+    }
+
+    fn approach(&mut self, camera: &str, line: &str) -> &mut Approach {
+        self.approaches.entry(format!("{camera}/{line}")).or_insert_with(|| Approach {
+            settings: ApproachSettings { camera: camera.into(), line: line.into(), direction: Default::default(), capacity_pcu_per_hour: None, area: None, neighbours: vec![] },
+            cells: Cells::default(),
+            alert: false,
+        })
+    }
+
+    /// Adds one interval to its approaches' series (no forecast).
+    pub fn record(&mut self, s: &StoredInterval) {
+        let (grid, pcu) = (self.grid, self.settings.pcu);
+        for (line, counts) in &s.interval.lines {
+            let a = self.approach(&s.camera_id, line);
+            let value = line_pcu(counts, a.settings.direction, &pcu);
+            a.cells.add(&grid, s.interval.start_ms, s.interval.end_ms, s.interval.coverage, value);
+        }
+    }
+
+    /// Records a newly stored interval and forecasts its camera's approaches.
+    pub fn on_interval(&mut self, s: &StoredInterval) -> Vec<ForecastReport> {
+        self.record(s);
+        let origin = self.grid.index_of(s.interval.end_ms.div_euclid(1000)) - 1;
+        let keys: Vec<String> = s.interval.lines.keys().map(|l| format!("{}/{l}", s.camera_id)).collect();
+        keys.iter().filter_map(|k| self.forecast(k, origin)).collect()
+    }
+
+    /// Forecasts approach `key` from grid step `origin` (the last complete one).
+    pub fn forecast(&mut self, key: &str, origin: i64) -> Option<ForecastReport> {
+        let (grid, min_cov) = (self.grid, self.settings.min_coverage);
+        let window = origin - LOOKBACK_DAYS * grid.slots_per_day() as i64..origin + 1;
+        let series = |cells: &Cells| cells.values(&grid, window.clone(), min_cov);
+        let approach = self.approaches.get(key)?;
+        let own_values = series(&approach.cells);
+        let current = *own_values.last()?;
+        let neighbour_values: Vec<(Vec<Option<f64>>, String)> = approach.settings.neighbours.iter().filter_map(|n| self.approaches.get(n).map(|a| (series(&a.cells), n.clone()))).collect();
+        let capacity = approach.settings.capacity_pcu_per_hour;
+        let thresholds = LevelThresholds::default();
+        let level = |v: f64| capacity.map(|c| to_level(thresholds.level(v, c)));
+        let mut horizons = Vec::new();
+        let profile = self.trained.as_ref().and_then(|t| t.profiles.get(key));
+        match (profile, self.trained.as_ref().and_then(|t| t.model.as_ref())) {
+            (Some((table, scale)), model) => {
+                let own = SeriesInput { values: &own_values, first_index: window.start, profile: table, scale: *scale };
+                let trained = self.trained.as_ref().expect("profile implies trained");
+                let neighbours: Vec<(SeriesInput, f64)> = neighbour_values
+                    .iter()
+                    .filter_map(|(v, k)| trained.profiles.get(k).map(|(t, s)| (SeriesInput { values: v, first_index: window.start, profile: t, scale: *s }, 1.0)))
+                    .collect();
+                let predictions = match model {
+                    Some(m) => m.predict(&own, &neighbours, origin, &mut Vec::new()),
+                    None => self.spec.horizons.iter().filter_map(|&h| table.expected(origin + h as i64).map(|v| forecast::Prediction { horizon_steps: h, value: v, low: v, high: v, method: Method::Profile })).collect(),
+                };
+                for p in predictions {
+                    let minutes = (p.horizon_steps as u32 * grid.step_s) / 60;
+                    let method = if p.method == Method::Model { ForecastMethod::Model } else { ForecastMethod::Profile };
+                    horizons.push(HorizonForecast { minutes, pcu_per_hour: p.value, low: p.low, high: p.high, level: level(p.value), method });
+                }
+            }
+            (None, _) => {}
+        }
+        // No history for this approach or time of day yet: "same as now" is all that is known.
+        if let Some(v) = current {
+            for m in HORIZONS_MIN {
+                if !horizons.iter().any(|h| h.minutes == m) {
+                    horizons.push(HorizonForecast { minutes: m, pcu_per_hour: v, low: v, high: v, level: level(v), method: ForecastMethod::LastValue });
+                }
+            }
+            horizons.sort_by_key(|h| h.minutes);
+        }
+        let alert_level = self.settings.alert_level;
+        let alert = horizons.iter().any(|h| h.minutes <= 30 && h.level.is_some_and(|l| l >= alert_level));
+        let approach = self.approaches.get_mut(key)?;
+        let raised = alert && !approach.alert;
+        approach.alert = alert;
+        if raised {
+            tracing::warn!(approach = key, level = ?alert_level, "congestion forecast: alert raised");
+        }
+        approach.cells.prune_before(window.start);
+        let s = &approach.settings;
+        Some(ForecastReport {
+            camera_id: s.camera.clone(),
+            line: s.line.clone(),
+            area: s.area.clone().unwrap_or_else(|| s.camera.clone()),
+            made_at_ms: grid.start_of(origin + 1) * 1000,
+            current_pcu_per_hour: current,
+            current_level: current.and_then(level),
+            capacity_pcu_per_hour: capacity,
+            horizons,
+            alert,
+        })
+    }
+
+    /// Retraining, step 1: forget the series; then `record` the history (camera by
+    /// camera, so it never has to be in memory at once) and call `finish_retrain`.
+    pub fn begin_retrain(&mut self) {
+        for a in self.approaches.values_mut() {
+            a.cells = Cells::default();
+        }
+    }
+
+    /// Refits profiles and model on the complete steps before `now_ms`.
+    pub fn finish_retrain(&mut self, now_ms: i64) -> Trained {
+        let grid = self.grid;
+        let end = grid.index_of(now_ms.div_euclid(1000)); // the current step is incomplete
+        let config = profile_config();
+        let keys: Vec<String> = self.approaches.keys().cloned().collect();
+        let starts: Vec<i64> = keys.iter().map(|k| self.approaches[k].cells.first_index().unwrap_or(end)).collect();
+        let first = starts.iter().copied().min().unwrap_or(end).min(end);
+        let values: Vec<Vec<Option<f64>>> = keys.iter().map(|k| self.approaches[k].cells.values(&grid, first..end, self.settings.min_coverage)).collect();
+        let histories: Vec<forecast::History> = values.iter().map(|v| forecast::History { values: v, first_index: first }).collect();
+        let neighbours: Vec<Vec<(usize, f64)>> = keys.iter().map(|k| self.approaches[k].settings.neighbours.iter().filter_map(|n| keys.iter().position(|x| x == n)).map(|i| (i, 1.0)).collect()).collect();
+        let mut profiles = BTreeMap::new();
+        for (k, h) in keys.iter().zip(&histories) {
+            let table = h.profile(grid, &config, first..end, None).table();
+            if let Some(level) = table.level().filter(|l| *l > 0.0) {
+                profiles.insert(k.clone(), (table, level));
+            }
+        }
+        let model = if first < end {
+            match forecast::train::fit(grid, &self.spec, &config, &histories, &neighbours, first..end) {
+                Ok(f) => Some(f.model),
+                Err(e) => {
+                    tracing::info!(reason = %e, "forecast model not fitted yet; forecasting from profiles");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let trained = Trained { trained_at_ms: now_ms, grid, model, profiles };
+        self.trained = Some(trained.clone());
+        trained
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use protocol::{ClassCounts, DirectionCounts, IntervalCounts, VehicleClass};
+
+    use super::*;
+    use crate::forecast::settings::ApproachSettings;
+
+    /// A 5-minute interval at `start_ms` with `motorcycles` and `cars` forward over `main`.
+    pub(crate) fn interval(camera: &str, start_ms: i64, coverage: f64, motorcycles: u32, cars: u32) -> StoredInterval {
+        let mut forward = ClassCounts::default();
+        forward.add(VehicleClass::Motorcycle, motorcycles);
+        forward.add(VehicleClass::Car, cars);
+        let lines = [("main".to_string(), DirectionCounts { forward, backward: ClassCounts::default() })].into_iter().collect();
+        StoredInterval {
+            agent_id: camera.into(),
+            epoch: 1,
+            seq: (start_ms / 300_000) as u64,
+            camera_id: camera.into(),
+            model_id: "m".into(),
+            model_sha256: "0".repeat(64),
+            received_ms: start_ms + 300_000,
+            interval: IntervalCounts { start_ms, end_ms: start_ms + 300_000, coverage, fps: 10.0, frames: 3000, lines, zones: Default::default(), movements: vec![] },
+        }
+    }
+
+    /// Morning peak around 08:00 local; deterministic "noise".
+    pub(crate) fn daily_motorcycles(start_ms: i64) -> u32 {
+        let hour = ((start_ms / 1000 + 7 * 3600) % 86_400) as f64 / 3600.0;
+        (100.0 + 400.0 * (-(hour - 8.0).powi(2) / 4.0).exp() + ((start_ms / 300_000) % 7) as f64 * 3.0) as u32
+    }
+
+    fn settings() -> ForecastSettings {
+        let mut s = ForecastSettings::default();
+        s.approaches.push(ApproachSettings { camera: "c1".into(), line: "main".into(), direction: Default::default(), capacity_pcu_per_hour: Some(1000.0), area: Some("d1".into()), neighbours: vec![] });
+        s
+    }
+
+    #[test]
+    fn forecasts_from_history_with_levels_alerts_and_explicit_gaps() {
+        let mut engine = Engine::new(settings());
+        let now = 1_795_453_200_000 + 7 * 3_600_000; // 07:00 local, a Tuesday
+        engine.begin_retrain();
+        for k in (1..=10 * 288).rev() {
+            let start = now - k * 300_000;
+            engine.record(&interval("c1", start, 1.0, daily_motorcycles(start), 20));
+        }
+        let trained = engine.finish_retrain(now);
+        assert!(trained.model.is_some(), "ten days are enough to fit");
+        let reports = engine.on_interval(&interval("c1", now, 1.0, daily_motorcycles(now), 20));
+        let r = &reports[0];
+        assert_eq!((r.area.as_str(), r.made_at_ms), ("d1", now + 300_000));
+        assert_eq!(r.horizons.iter().map(|h| h.minutes).collect::<Vec<_>>(), [15, 30, 60]);
+        assert!(r.horizons.iter().all(|h| h.method == ForecastMethod::Model && h.low <= h.pcu_per_hour && h.pcu_per_hour <= h.high));
+        // Heading into the 08:00 peak (≈ 0.3 × 500 + 20 = 170 PCU per 5 min ≈ 2,000 PCU/h > capacity).
+        let truth = |m: i64| (0.3 * daily_motorcycles(now + m * 60_000) as f64 + 20.0) * 12.0;
+        for h in &r.horizons {
+            let err = (h.pcu_per_hour - truth(h.minutes as i64 + 5)).abs() / truth(h.minutes as i64 + 5);
+            assert!(err < 0.1, "{} min: {} vs {}", h.minutes, h.pcu_per_hour, truth(h.minutes as i64 + 5));
+        }
+        assert_eq!(r.horizons[2].level, Some(CongestionLevel::F));
+        assert!(r.alert);
+        // The camera goes down: the step is missing, not zero, and the forecast still stands.
+        let down = engine.on_interval(&interval("c1", now + 300_000, 0.1, 0, 0));
+        assert_eq!(down[0].current_pcu_per_hour, None);
+        assert!(down[0].horizons.iter().all(|h| h.pcu_per_hour > 1000.0), "{:?}", down[0].horizons);
+    }
+
+    #[test]
+    fn a_new_camera_gets_last_value_then_profile_without_a_model() {
+        let mut engine = Engine::new(settings());
+        let now = 1_795_453_200_000;
+        let r = engine.on_interval(&interval("new", now, 1.0, 100, 0));
+        assert!(r[0].horizons.iter().all(|h| h.method == ForecastMethod::LastValue && (h.pcu_per_hour - 360.0).abs() < 1e-9));
+        assert_eq!(r[0].horizons[0].level, None, "no capacity configured: no level");
+        // One day of history: a profile, but nothing to fit the model on (each day's
+        // features need a profile of the other days).
+        engine.begin_retrain();
+        for k in (1..=288).rev() {
+            engine.record(&interval("new", now - k * 300_000, 1.0, 100, 0));
+        }
+        let trained = engine.finish_retrain(now);
+        assert!(trained.model.is_none());
+        let r = engine.on_interval(&interval("new", now, 1.0, 100, 0));
+        assert!(!r[0].horizons.is_empty());
+        assert!(r[0].horizons.iter().all(|h| h.method == ForecastMethod::Profile), "{:?}", r[0].horizons);
+    }
+}

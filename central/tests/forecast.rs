@@ -1,0 +1,108 @@
+//! Forecasting end to end: central starts on a store holding eight days of one camera's
+//! counts, retrains from them, and when the next interval arrives over MQTT (Mosquitto)
+//! it publishes the approach's 15/30/60-minute forecast on `tac/v1/forecasts/{area}`,
+//! serves it at `/api/v1/cameras/{id}/forecast`, and has persisted its model.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use central::store::{SqliteStore, Store, StoredInterval};
+use common::{Central, Mosquitto, http_get, metric};
+use protocol::{ClassCounts, DirectionCounts, IntervalCounts, VehicleClass};
+
+const STEP_MS: i64 = 300_000;
+
+fn motorcycles(start_ms: i64) -> u32 {
+    let hour = ((start_ms / 1000 + 7 * 3600) % 86_400) as f64 / 3600.0;
+    (80.0 + 300.0 * (-(hour - 8.0).powi(2) / 4.0).exp() + 200.0 * (-(hour - 17.5).powi(2) / 3.0).exp()) as u32
+}
+
+fn counts(start_ms: i64) -> ClassCounts {
+    let mut c = ClassCounts::default();
+    c.add(VehicleClass::Motorcycle, motorcycles(start_ms));
+    c.add(VehicleClass::Car, 15);
+    c
+}
+
+fn stored(start_ms: i64) -> StoredInterval {
+    let lines = [("main".to_string(), DirectionCounts { forward: counts(start_ms), backward: ClassCounts::default() })].into_iter().collect();
+    StoredInterval {
+        agent_id: "cam-f".into(),
+        epoch: 1,
+        seq: (start_ms / STEP_MS) as u64,
+        camera_id: "cam-f".into(),
+        model_id: "yolox_nano_416".into(),
+        model_sha256: "cd".repeat(32),
+        received_ms: start_ms + STEP_MS,
+        interval: IntervalCounts { start_ms, end_ms: start_ms + STEP_MS, coverage: 1.0, fps: 10.0, frames: 3000, lines, zones: Default::default(), movements: vec![] },
+    }
+}
+
+#[test]
+fn central_forecasts_an_approach_from_stored_history_and_live_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let live_start = now / STEP_MS * STEP_MS - STEP_MS; // the last complete 5 minutes
+    {
+        let mut store = SqliteStore::open(&dir.path().join("c.db")).unwrap();
+        let history: Vec<StoredInterval> = (1..=8 * 288).rev().map(|k| stored(live_start - k * STEP_MS)).collect();
+        store.insert_batch(&history).unwrap();
+    }
+    let broker = Mosquitto::start(dir.path(), "");
+    let approach = "[forecast]\n[[forecast.approach]]\ncamera = \"cam-f\"\nline = \"main\"\ncapacity_pcu_per_hour = 2000\narea = \"district-7\"\n";
+    let central = Central::start(dir.path(), broker.port, "kind = \"sqlite\"\npath = \"c.db\"", approach);
+    central.wait_healthy(Duration::from_secs(20));
+    let state = dir.path().join("forecast-state.json");
+    let t = Instant::now();
+    while !state.exists() {
+        assert!(t.elapsed() < Duration::from_secs(30), "central did not retrain and save its forecast state");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    assert!(saved["model"].is_object(), "eight days of history fit a model");
+
+    let sub = Command::new("mosquitto_sub")
+        .args(["-h", "127.0.0.1", "-p", &broker.port.to_string(), "-q", "1", "-t", "tac/v1/forecasts/district-7", "-C", "1", "-W", "30"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let live = stored(live_start);
+    let report = serde_json::json!({
+        "schema_version": "1.0", "agent_id": "cam-f", "epoch": 2, "seq": 1, "camera_id": "cam-f",
+        "model": {"id": "yolox_nano_416", "sha256": "cd".repeat(32)},
+        "interval": live.interval,
+    });
+    let ok = Command::new("mosquitto_pub")
+        .args(["-h", "127.0.0.1", "-p", &broker.port.to_string(), "-q", "1", "-t", "tac/v1/cameras/cam-f/counts", "-m", &report.to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let out = sub.wait_with_output().unwrap();
+    let published: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("no forecast published: {:?}", String::from_utf8_lossy(&out.stdout)));
+    assert_eq!(published["camera_id"], "cam-f");
+    assert_eq!(published["made_at_ms"], live_start + STEP_MS);
+    let horizons = published["horizons"].as_array().unwrap();
+    assert_eq!(horizons.iter().map(|h| h["minutes"].as_u64().unwrap()).collect::<Vec<_>>(), [15, 30, 60]);
+    for h in horizons {
+        assert_eq!(h["method"], "model", "{h}");
+        let minutes = h["minutes"].as_i64().unwrap();
+        // The series repeats daily, so the truth is known: PCU/h of the target step.
+        let target = live_start + STEP_MS * (1 + minutes / 5);
+        let truth = (0.3 * motorcycles(target) as f64 + 15.0) * 12.0;
+        let got = h["pcu_per_hour"].as_f64().unwrap();
+        assert!((got - truth).abs() / truth < 0.1, "{minutes} min: forecast {got} vs {truth}");
+        assert!(h["low"].as_f64().unwrap() <= got && got <= h["high"].as_f64().unwrap(), "{h}");
+        assert!(h["level"].is_string(), "a capacity is configured: {h}");
+    }
+
+    let (code, body) = http_get(central.http_port, "/api/v1/cameras/cam-f/forecast");
+    assert_eq!(code, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["approaches"][0]["horizons"], published["horizons"]);
+    assert_eq!(http_get(central.http_port, "/api/v1/cameras/nobody/forecast").0, 404);
+    let (_, metrics) = http_get(central.http_port, "/metrics");
+    assert!(metric(&metrics, "central_forecasts_total") >= 1.0, "{metrics}");
+}
