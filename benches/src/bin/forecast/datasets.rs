@@ -151,7 +151,6 @@ mod tests {
     #[test]
     fn civil_days() {
         assert_eq!(days_from_civil(1970, 1, 1), 0);
-        assert_eq!(days_from_civil(2016, 1, 4) % 7, (4 + 7 - 3) % 7); // a Monday: (days + 3) % 7 == 0
         assert_eq!((days_from_civil(2016, 1, 4) + 3) % 7, 0);
     }
 
