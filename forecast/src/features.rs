@@ -168,7 +168,7 @@ mod tests {
         let built = builder.build(&own, &[], 2880 + 19, 3, &mut out).unwrap();
         assert_eq!(built.observed_lags, 0);
         assert_eq!(&out[..5], &[0.0, 0.0, 0.0, 0.0, 1.0]);
-        let level_now = out[4 + 1 + 2 + 2]; // lags, missing fraction, two profile values, |d|, min(d, 0)
+        let level_now = out[4 + 1 + 1 + 2 + 2]; // lags, missing fraction, background, two profile values, |d|, min(d, 0)
         assert!(level_now > 0.9, "a missing value is the usual level, not zero: {level_now}");
     }
 }
