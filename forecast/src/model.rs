@@ -28,11 +28,14 @@ pub struct ModelSpec {
     pub l1_iterations: usize,
     /// Fewer observed own lags than this and the forecast falls back to the profile.
     pub min_observed_lags: usize,
+    /// Most training origins used (per horizon); beyond it origins are taken at an even
+    /// stride, which bounds retraining memory for a whole city (~200 MB at the default).
+    pub max_samples: usize,
 }
 
 impl Default for ModelSpec {
     fn default() -> Self {
-        ModelSpec { features: FeatureSpec { lags: 12, neighbour_lags: 3 }, horizons: vec![3, 6, 12], ridge: vec![1e-6, 1e-5, 1e-4, 1e-3, 1e-2], validation_fraction: 0.2, l1_iterations: 20, min_observed_lags: 3 }
+        ModelSpec { features: FeatureSpec { lags: 12, neighbour_lags: 3 }, horizons: vec![3, 6, 12], ridge: vec![1e-6, 1e-5, 1e-4, 1e-3, 1e-2], validation_fraction: 0.2, l1_iterations: 20, min_observed_lags: 3, max_samples: 400_000 }
     }
 }
 

@@ -89,6 +89,11 @@ impl Profile {
         (0..self.grid.slots_per_day()).map(|s| self.history.iter().map(|g| g[s].len()).sum::<usize>()).max().unwrap_or(0)
     }
 
+    /// Days of history behind the best-covered slot of `index`'s own day group.
+    pub fn group_depth(&self, index: i64) -> usize {
+        self.history[self.grouping.group_of(&self.grid, index)].iter().map(VecDeque::len).max().unwrap_or(0)
+    }
+
     pub fn table(&self) -> ProfileTable {
         let slots = self.grid.slots_per_day();
         let raw = |cells: &[&VecDeque<f64>]| -> Option<f64> {

@@ -4,6 +4,8 @@
 //! days (leave-one-day-out). With the day itself in its own profile, its deviations would
 //! look smaller than they will be live — badly so with a week of history, where each
 //! day is a fifth of its weekday profile — and the model would learn the wrong dynamics.
+//! For the same reason a day whose group has fewer than `min_days` other days (a lone
+//! weekend in a week of data) does not train the model.
 
 use std::ops::Range;
 
@@ -22,6 +24,9 @@ pub struct ProfileConfig {
     pub smoothing: f64,
     /// Days kept per group.
     pub max_days: usize,
+    /// A training day is used only when its own day group has at least this many other
+    /// days of history.
+    pub min_days: usize,
 }
 
 impl ProfileConfig {
@@ -71,12 +76,20 @@ pub fn fit(grid: Grid, spec: &ModelSpec, config: &ProfileConfig, series: &[Histo
         })
         .collect();
     let mut set = TrainingSet::new(spec, grid.slots_per_day());
+    let candidates = series.len() as u64 * (range.end - range.start).max(0) as u64;
+    let stride = candidates.div_ceil(spec.max_samples.max(1) as u64).max(1) as i64;
     for day in grid.day(range.start)..=grid.day(range.end - 1) {
         let day_range = (day * grid.slots_per_day() as i64).max(range.start)..((day + 1) * grid.slots_per_day() as i64).min(range.end);
         if !cut.iter().any(|h| day_range.clone().any(|i| h.get(i).is_some())) {
             continue;
         }
-        let tables: Vec<_> = cut.iter().map(|h| h.profile(grid, config, range.clone(), Some(day)).table()).collect();
+        let profiles: Vec<_> = cut.iter().map(|h| h.profile(grid, config, range.clone(), Some(day))).collect();
+        // A "profile" of one other day is that day, not what is usual: deviations from
+        // it are not what the model will see live, so such days do not train it.
+        if profiles.iter().map(|p| p.group_depth(day_range.start)).max().unwrap_or(0) < config.min_days {
+            continue;
+        }
+        let tables: Vec<_> = profiles.iter().map(|p| p.table()).collect();
         let inputs: Vec<Option<SeriesInput>> = cut
             .iter()
             .zip(&tables)
@@ -88,7 +101,7 @@ pub fn fit(grid: Grid, spec: &ModelSpec, config: &ProfileConfig, series: &[Histo
             let Some(own) = own else { continue };
             inputs_n.clear();
             inputs_n.extend(neighbours.get(s).into_iter().flatten().filter_map(|&(n, w)| inputs.get(n).copied().flatten().map(|i| (i, w))));
-            for origin in day_range.clone() {
+            for origin in day_range.clone().filter(|o| (o + s as i64).rem_euclid(stride) == 0) {
                 set.add(own, &inputs_n, origin, spec.min_observed_lags);
             }
         }

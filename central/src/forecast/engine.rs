@@ -47,7 +47,7 @@ pub struct Engine {
 }
 
 pub fn profile_config() -> ProfileConfig {
-    ProfileConfig { grouping: Grouping::DayType, stat: ProfileStat::Mean, smoothing: 0.25, max_days: 28 }
+    ProfileConfig { grouping: Grouping::DayType, stat: ProfileStat::Mean, smoothing: 0.25, max_days: 28, min_days: 2 }
 }
 
 fn to_level(level: forecast::CongestionLevel) -> CongestionLevel {

@@ -102,7 +102,7 @@ pub fn evaluate(ds: &Dataset, learned: &Learned) -> Result<Outcome> {
     profiles.observe(ds, ds.train.clone());
     // Fit on the training range only (leave-one-day-out profiles inside).
     let histories: Vec<History> = ds.series.iter().map(|v| History { values: v, first_index: ds.first_index }).collect();
-    let config = ProfileConfig { grouping: Grouping::DayType, stat: learned.stat, smoothing: learned.smoothing, max_days: 10_000 };
+    let config = ProfileConfig { grouping: Grouping::DayType, stat: learned.stat, smoothing: learned.smoothing, max_days: 10_000, min_days: 2 };
     let fitted = forecast::train::fit(ds.grid, &spec, &config, &histories, &ds.neighbours, ds.train.clone()).context("fitting the lag regression")?;
     let (model, training_samples) = (fitted.model, fitted.samples_per_horizon);
     let scales: Vec<f64> = fitted.scales.iter().map(|s| s.unwrap_or(1.0)).collect();

@@ -81,6 +81,7 @@ fn main() -> Result<()> {
     let outcome = evaluate::evaluate(&ds, &learned)?;
     let elapsed = started.elapsed().as_secs_f64();
     let timing = args.cameras.map(|n| timing::round(&ds, &outcome.model, &learned, n)).transpose()?;
+    let central = args.cameras.map(|n| timing::central_round(n, 7));
     if args.json {
         let mut out = json!({"dataset": ds.name, "methods": {}});
         for (method, per_h) in &outcome.methods {
@@ -88,6 +89,9 @@ fn main() -> Result<()> {
         }
         if let Some(t) = &timing {
             out["round"] = json!({"cameras": t.cameras, "horizons": t.horizons, "median_ms": t.median_ms, "max_ms": t.max_ms});
+        }
+        if let Some(c) = &central {
+            out["central"] = json!({"cameras": c.cameras, "history_days": c.days, "retrain_s": c.retrain_s, "round_ms": c.round_ms});
         }
         println!("{out}");
         return Ok(());
@@ -115,6 +119,12 @@ fn main() -> Result<()> {
     println!("\n(gain: MAE below the better of last_value and historical_average; {} scored pairs per horizon at {} min; {:.2}% of lag_regression forecasts fell back to the profile)", outcome.methods["last_value"][&ds.horizons_min[0]].n, ds.horizons_min[0], 100.0 * outcome.profile_fallbacks);
     if let Some(t) = timing {
         println!("one forecasting round: {} cameras × {} horizons in {:.1} ms (median of {} rounds; slowest {:.1} ms)", t.cameras, t.horizons, t.median_ms, t.rounds, t.max_ms);
+    }
+    if let Some(c) = central {
+        println!(
+            "central's engine, {} cameras with {} days of 5-minute history: retraining {:.1} s (model fitted: {}); one round, every camera's next interval binned and forecast at 15/30/60 min: {:.1} ms",
+            c.cameras, c.days, c.retrain_s, c.model, c.round_ms
+        );
     }
     Ok(())
 }
