@@ -1,4 +1,4 @@
-//! The hardware zoo as data. Every edge box and camera make the product supports is a
+//! The hardware zoo as data. Every edge box, camera make, signal controller and junction the product supports is a
 //! TOML profile compiled into the binary, validated when loaded, so one build serves
 //! all of them and a site config only names a profile id.
 //!
@@ -6,10 +6,14 @@
 //! `include_str!`). Invariant: every profile returned by this crate has been validated.
 
 pub mod camera;
+pub mod controller;
 pub mod edge_box;
+pub mod junction;
 
 pub use camera::{CameraProfile, StreamChoice};
+pub use controller::{ControllerProfile, Driver};
 pub use edge_box::{Arch, EdgeBoxProfile, ExecutionProvider};
+pub use junction::JunctionProfile;
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ProfileError {

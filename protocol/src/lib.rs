@@ -7,6 +7,7 @@
 
 pub mod class;
 pub mod counts;
+pub mod plan;
 pub mod forecast;
 pub mod messages;
 pub mod topics;

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use protocol::forecast::ForecastReport;
+use protocol::plan::{PlanAck, SignedPlan};
 use protocol::messages::{CountAck, CountReport, Envelope, Status};
 
 fn check(name: &str, mut schema: serde_json::Value, failures: &mut Vec<String>) {
@@ -23,6 +24,8 @@ fn schemas_in_docs_match_the_types() {
     check("count_report", serde_json::to_value(schemars::schema_for!(Envelope<CountReport>)).unwrap(), &mut failures);
     check("status", serde_json::to_value(schemars::schema_for!(Envelope<Status>)).unwrap(), &mut failures);
     check("count_ack", serde_json::to_value(schemars::schema_for!(Envelope<CountAck>)).unwrap(), &mut failures);
+    check("signed_plan", serde_json::to_value(schemars::schema_for!(SignedPlan)).unwrap(), &mut failures);
+    check("plan_ack", serde_json::to_value(schemars::schema_for!(Envelope<PlanAck>)).unwrap(), &mut failures);
     check("forecast", serde_json::to_value(schemars::schema_for!(Envelope<ForecastReport>)).unwrap(), &mut failures);
     assert!(failures.is_empty(), "stale schemas (regenerate with UPDATE_SCHEMAS=1 cargo test -p protocol): {failures:?}");
 }
