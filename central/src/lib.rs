@@ -13,6 +13,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod mqtt;
 pub mod server;
+pub mod signals;
 pub mod store;
 pub mod summary;
 pub mod validate;
