@@ -12,6 +12,7 @@ pub mod detect;
 pub mod frame;
 pub mod geometry;
 pub mod ingest;
+pub mod junction;
 pub mod outbox;
 pub mod pipeline;
 pub mod publish;

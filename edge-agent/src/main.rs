@@ -55,6 +55,28 @@ enum Command {
     },
     /// Print an annotated example config.
     GenerateConfig,
+    /// Run as a junction's signal-plan agent: take central's signed plans over MQTT,
+    /// check and apply them, fall back to the local plan when central is silent.
+    Junction {
+        /// Built-in junction profile id or a profile TOML file.
+        #[arg(long)]
+        profile: String,
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        #[arg(long, default_value_t = 1883)]
+        port: u16,
+        /// Trusted plan-signing key KEY_ID=BASE64 (ed25519 public key; repeatable).
+        #[arg(long = "trust", required = true)]
+        trust: Vec<String>,
+        /// Override the profile's backup time (seconds).
+        #[arg(long)]
+        backup_time_s: Option<f64>,
+        /// Log lamp states as JSON lines instead of driving the controller.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, default_value_t = 5)]
+        status_interval_s: u64,
+    },
 }
 
 fn init_logging(default: &str) {
@@ -74,6 +96,10 @@ fn main() -> ExitCode {
             run(config)
         }
         Command::Validate { config } => validate(config),
+        Command::Junction { profile, host, port, trust, backup_time_s, dry_run, status_interval_s } => {
+            init_logging("info");
+            junction(profile, host, port, trust, backup_time_s, dry_run, status_interval_s)
+        }
         Command::GenerateConfig => {
             print!("{}", include_str!("../example-config.toml"));
             Ok(())
@@ -167,4 +193,32 @@ fn validate(config: PathBuf) -> anyhow::Result<()> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+fn junction(profile: String, host: String, port: u16, trust: Vec<String>, backup_time_s: Option<f64>, dry_run: bool, status_interval_s: u64) -> anyhow::Result<()> {
+    use edge_agent::junction::{Controller, driver, run};
+    use firmware_profiles::JunctionProfile;
+    let profile = if std::path::Path::new(&profile).exists() {
+        let text = std::fs::read_to_string(&profile).with_context(|| format!("reading {profile}"))?;
+        JunctionProfile::from_toml(&profile, &text)?
+    } else {
+        JunctionProfile::builtin(&profile)?
+    };
+    let pairs = trust
+        .iter()
+        .map(|t| t.split_once('=').map(|(a, b)| (a.to_string(), b.to_string())).ok_or_else(|| anyhow::anyhow!("--trust {t:?}: expected KEY_ID=BASE64")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let keys = protocol::plan::PlanKeys::from_base64(&pairs).map_err(|e| anyhow::anyhow!("--trust: {e}"))?;
+    let backup = backup_time_s.unwrap_or(profile.limits.backup_time_s);
+    anyhow::ensure!(backup.is_finite() && backup >= 1.0, "--backup-time-s must be at least 1");
+    let driver = driver::for_profile(&profile.controller_profile()?.driver, dry_run)?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
+    let minute = ((now / 1000 + profile.utc_offset_s as i64).rem_euclid(86_400) / 60) as u32;
+    let link = run::JunctionLink { host, port, client_id: format!("junction-{}", profile.id), status_interval: std::time::Duration::from_secs(status_interval_s.max(1)), utc_offset_s: profile.utc_offset_s };
+    let controller = Controller::new(profile, keys, (backup * 1000.0) as i64, now, minute);
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, stop.clone()).context("installing signal handler")?;
+    }
+    run::run(controller, driver, &link, stop)
 }

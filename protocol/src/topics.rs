@@ -29,6 +29,7 @@ pub enum Topic {
     CameraEvents { camera: String },
     JunctionPlan { junction: String },
     JunctionPlanAck { junction: String },
+    JunctionStatus { junction: String },
     Forecast { area: String },
     PoliceFeed { feed: String },
 }
@@ -59,6 +60,7 @@ impl Topic {
             Topic::CameraEvents { camera } => ("cameras", camera, "/events"),
             Topic::JunctionPlan { junction } => ("junctions", junction, "/plan"),
             Topic::JunctionPlanAck { junction } => ("junctions", junction, "/plan/ack"),
+            Topic::JunctionStatus { junction } => ("junctions", junction, "/status"),
             Topic::Forecast { area } => ("forecasts", area, ""),
             Topic::PoliceFeed { feed } => ("feeds/police", feed, ""),
         };
@@ -78,6 +80,7 @@ impl Topic {
             ["cameras", c, "events"] => Ok(Topic::CameraEvents { camera: id(c)? }),
             ["junctions", j, "plan"] => Ok(Topic::JunctionPlan { junction: id(j)? }),
             ["junctions", j, "plan", "ack"] => Ok(Topic::JunctionPlanAck { junction: id(j)? }),
+            ["junctions", j, "status"] => Ok(Topic::JunctionStatus { junction: id(j)? }),
             ["forecasts", a] => Ok(Topic::Forecast { area: id(a)? }),
             ["feeds", "police", f] => Ok(Topic::PoliceFeed { feed: id(f)? }),
             _ => Err(unknown()),
@@ -98,6 +101,7 @@ mod tests {
             Topic::CameraEvents { camera: "c".into() },
             Topic::JunctionPlan { junction: "j-12".into() },
             Topic::JunctionPlanAck { junction: "j-12".into() },
+            Topic::JunctionStatus { junction: "j-12".into() },
             Topic::Forecast { area: "d1".into() },
             Topic::PoliceFeed { feed: "incidents".into() },
         ];

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use protocol::forecast::ForecastReport;
-use protocol::plan::{PlanAck, SignedPlan};
+use protocol::plan::{JunctionStatus, PlanAck, SignedPlan};
 use protocol::messages::{CountAck, CountReport, Envelope, Status};
 
 fn check(name: &str, mut schema: serde_json::Value, failures: &mut Vec<String>) {
@@ -26,6 +26,7 @@ fn schemas_in_docs_match_the_types() {
     check("count_ack", serde_json::to_value(schemars::schema_for!(Envelope<CountAck>)).unwrap(), &mut failures);
     check("signed_plan", serde_json::to_value(schemars::schema_for!(SignedPlan)).unwrap(), &mut failures);
     check("plan_ack", serde_json::to_value(schemars::schema_for!(Envelope<PlanAck>)).unwrap(), &mut failures);
+    check("junction_status", serde_json::to_value(schemars::schema_for!(Envelope<JunctionStatus>)).unwrap(), &mut failures);
     check("forecast", serde_json::to_value(schemars::schema_for!(Envelope<ForecastReport>)).unwrap(), &mut failures);
     assert!(failures.is_empty(), "stale schemas (regenerate with UPDATE_SCHEMAS=1 cargo test -p protocol): {failures:?}");
 }

@@ -22,13 +22,14 @@ pub struct RetimeSettings {
     /// Smaller changes than this (every stage) are not worth a new plan.
     pub material_ms: u32,
     pub valid_for_ms: i64,
-    /// Re-issue the running plan this long before it expires.
-    pub refresh_before_ms: i64,
+    /// Re-issue the running plan (new version, same timings) this often: central's
+    /// heartbeat. Must stay well below the junctions' backup time (default 300 s).
+    pub heartbeat_ms: i64,
 }
 
 impl Default for RetimeSettings {
     fn default() -> Self {
-        RetimeSettings { max_step_ms: 6_000, material_ms: 2_000, valid_for_ms: 900_000, refresh_before_ms: 450_000 }
+        RetimeSettings { max_step_ms: 6_000, material_ms: 2_000, valid_for_ms: 900_000, heartbeat_ms: 120_000 }
     }
 }
 
@@ -158,7 +159,7 @@ impl Retimer {
         }
         let plan = match &j.override_until {
             Some((plan, until)) => {
-                let fresh = j.running.as_ref().is_some_and(|r| r.plan_id == plan.plan_id && r.valid_until_ms - now_ms > settings.refresh_before_ms.min(until - now_ms - 1));
+                let fresh = j.running.as_ref().is_some_and(|r| r.plan_id == plan.plan_id && now_ms - r.valid_from_ms < settings.heartbeat_ms);
                 if fresh {
                     return None;
                 }
@@ -171,7 +172,7 @@ impl Retimer {
                 if let Some(r) = &j.running {
                     let same_shape = r.stages.len() == greens.len() && r.offset_ms == offset_ms % r.cycle_ms.max(1);
                     let small = same_shape && r.stages.iter().zip(greens).all(|(s, g)| s.green_ms.abs_diff(*g) < settings.material_ms);
-                    if small && r.plan_id != "operator-override" && r.valid_until_ms - now_ms > settings.refresh_before_ms {
+                    if small && r.plan_id != "operator-override" && now_ms - r.valid_from_ms < settings.heartbeat_ms {
                         return None;
                     }
                 }
@@ -282,8 +283,9 @@ mod tests {
             assert!(a.green_ms.abs_diff(b.green_ms) <= 6_000, "{} → {}", a.green_ms, b.green_ms);
         }
         assert!(next.cycle_ms > plan.plan.cycle_ms);
-        // Close to expiry the plan is re-issued (central's heartbeat), newer version.
-        let refresh = r.retime_all(&[("j1".to_string(), demand(1.0))].into(), next.valid_until_ms - 60_000);
+        // After the heartbeat period the plan is re-issued, newer version, so junctions
+        // know central is alive.
+        let refresh = r.retime_all(&[("j1".to_string(), demand(1.0))].into(), next.valid_from_ms + 120_000);
         assert_eq!(refresh.len(), 1);
         assert!(refresh[0].as_ref().unwrap().plan.version > next.version);
     }

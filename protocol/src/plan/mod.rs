@@ -22,4 +22,4 @@ pub mod types;
 pub use safety::{Violation, validate};
 pub use signing::{PlanKeys, Rejection, accept, canonical_bytes, decode, sign};
 pub use timeline::{Signal, Timeline};
-pub use types::{JunctionRules, PedestrianTiming, PlanAck, PlanOutcome, SignedPlan, Stage, TimingPlan};
+pub use types::{JunctionRules, JunctionStatus, PedestrianTiming, PlanAck, PlanOutcome, SignedPlan, Stage, TimingPlan};

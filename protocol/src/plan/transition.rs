@@ -19,11 +19,15 @@ pub struct Change {
 
 /// The change from `running.stages[stage]`, whose green has run for `green_elapsed_ms`
 /// (`None` once its green is over and it is in yellow or all-red: then the stage just
-/// finishes), into `next`. The entry stage is the one sharing most movements with the
-/// running stage (fewest heads change), ties to the lowest index.
+/// finishes), into `next`. The entry stage is the new plan's stage that best matches
+/// the stage the running plan would have served next (ties to the lowest index), so the
+/// sequence moves on: a plan change never re-serves the running stage's movements at
+/// the expense of the others, however often plans change.
 pub fn plan_change(running: &TimingPlan, stage: usize, green_elapsed_ms: Option<u32>, next: &TimingPlan) -> Change {
     let current: &Stage = &running.stages[stage];
-    let entry_stage = (0..next.stages.len()).max_by_key(|&j| (next.stages[j].movements.iter().filter(|m| current.movements.contains(m)).count(), usize::MAX - j)).unwrap_or(0);
+    let following = &running.stages[(stage + 1) % running.stages.len()];
+    let overlap = |j: usize| next.stages[j].movements.iter().filter(|m| following.movements.contains(m)).count();
+    let entry_stage = (0..next.stages.len()).max_by_key(|&j| (overlap(j), usize::MAX - j)).unwrap_or(0);
     let entry = &next.stages[entry_stage];
     let hold_green_ms = green_elapsed_ms.map_or(0, |e| current.min_green_ms.saturating_sub(e));
     Change { hold_green_ms, yellow_ms: current.yellow_ms, all_red_ms: current.all_red_ms.max(entry.all_red_ms), entry_stage }

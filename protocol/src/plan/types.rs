@@ -120,3 +120,22 @@ pub struct PlanAck {
     pub reason: Option<String>,
     pub detail: Option<String>,
 }
+
+/// `tac/v1/junctions/{id}/status` (retained): what the junction runs now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JunctionStatus {
+    pub junction_id: String,
+    pub plan_id: String,
+    pub version: u64,
+    /// `central` or `local` (the fallback time-of-day plan).
+    pub source: String,
+    pub stage: usize,
+    pub cycle_ms: u32,
+    pub greens_ms: Vec<u32>,
+    pub offset_ms: u32,
+    /// Movement → `G`, `Y` or `R`.
+    pub lamps: std::collections::BTreeMap<String, String>,
+    /// When the last valid plan from central arrived (ms since the Unix epoch).
+    pub last_central_ms: Option<i64>,
+}

@@ -1,0 +1,222 @@
+//! The junction's signal controller logic (pure; time is passed in).
+//!
+//! It runs one plan at a time, stage by stage: green for the stage's green time, then
+//! the change (yellow for the movements that stop, all-red) into the next stage. A new
+//! plan from central is checked first (signature, key, expiry, replay, safety: see
+//! `protocol::plan::accept`) and then taken over at the earliest safe moment: the
+//! running stage finishes at least its minimum green, its stopping movements get their
+//! full yellow and the longer all-red of the two plans, and the new plan starts at its
+//! entry stage. Nothing is ever cut short.
+//!
+//! Fail-safe (NTCIP 1202 backup time): when no valid plan — a new one or central's
+//! periodic re-issue — has arrived for `backup_time`, or the running central plan
+//! expires, the controller takes over its local time-of-day plan the same safe way,
+//! and goes back to central's plans when a valid one arrives.
+
+use firmware_profiles::JunctionProfile;
+use protocol::plan::transition::plan_change;
+use protocol::plan::{JunctionRules, PlanAck, PlanKeys, PlanOutcome, SignedPlan, TimingPlan, accept};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Central,
+    Local,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Interval {
+    Green,
+    /// Yellow then all-red, into `target_stage` of `into` (a new plan, carried here so a
+    /// plan arriving meanwhile waits for the next change) or of the running plan.
+    Change { yellow_ms: u32, all_red_ms: u32, target_stage: usize, into: Option<Box<(TimingPlan, Source)>> },
+}
+
+/// What each movement shows: 'G', 'Y' or 'R', in the profile's movement order.
+pub type Lamps = Vec<char>;
+
+pub struct Controller {
+    profile: JunctionProfile,
+    rules: JunctionRules,
+    keys: PlanKeys,
+    backup_ms: i64,
+    plan: TimingPlan,
+    source: Source,
+    stage: usize,
+    interval: Interval,
+    interval_start: i64,
+    /// Plan to take over at the next safe moment, and its source.
+    next: Option<(TimingPlan, Source)>,
+    last_version: Option<u64>,
+    last_central_ms: Option<i64>,
+    /// The signed plan last accepted (a repeat of it is acknowledged again, not replayed).
+    last_accepted: Option<SignedPlan>,
+}
+
+/// The running state, as reported on the junction's status topic.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Running {
+    pub plan_id: String,
+    pub version: u64,
+    pub source: Source,
+    pub stage: usize,
+    pub cycle_ms: u32,
+    pub greens_ms: Vec<u32>,
+    pub offset_ms: u32,
+}
+
+impl Controller {
+    pub fn new(profile: JunctionProfile, keys: PlanKeys, backup_ms: i64, now_ms: i64, local_minute: u32) -> Controller {
+        let rules = profile.rules();
+        let plan = profile.local_plan(profile.local_plan_at(local_minute));
+        Controller { profile, rules, keys, backup_ms, plan, source: Source::Local, stage: 0, interval: Interval::Green, interval_start: now_ms, next: None, last_version: None, last_central_ms: None, last_accepted: None }
+    }
+
+    pub fn rules(&self) -> &JunctionRules {
+        &self.rules
+    }
+
+    /// A plan message from central: returns the ack to publish.
+    pub fn offer(&mut self, signed: &SignedPlan, now_ms: i64) -> PlanAck {
+        let ack = |outcome, reason: Option<String>, detail: Option<String>| PlanAck { junction_id: self.rules.junction_id.clone(), plan_id: signed.plan.plan_id.clone(), version: signed.plan.version, outcome, reason, detail };
+        if self.last_accepted.as_ref() == Some(signed) {
+            return ack(PlanOutcome::Accepted, None, Some("already running".into()));
+        }
+        match accept(signed, &self.keys, &self.rules, self.last_version, now_ms) {
+            Ok(plan) => {
+                self.last_version = Some(plan.version);
+                self.last_central_ms = Some(now_ms);
+                self.last_accepted = Some(signed.clone());
+                // A re-issue of the running plan (same timings) is a heartbeat, not a change.
+                let same = self.source == Source::Central && same_timing(&self.plan, plan) && self.next.is_none();
+                if same {
+                    self.plan = plan.clone();
+                } else {
+                    self.next = Some((plan.clone(), Source::Central));
+                }
+                ack(PlanOutcome::Accepted, None, None)
+            }
+            Err(e) => {
+                tracing::warn!(junction = %self.rules.junction_id, plan = %signed.plan.plan_id, version = signed.plan.version, reason = %e.code(), "plan rejected");
+                ack(PlanOutcome::Rejected, Some(e.code()), Some(e.to_string()))
+            }
+        }
+    }
+
+    /// Advances to `now_ms` and returns the lamps to show.
+    pub fn tick(&mut self, now_ms: i64, local_minute: u32) -> Lamps {
+        self.check_fallback(now_ms, local_minute);
+        // Several intervals may end between two ticks; step through each.
+        for _ in 0..64 {
+            let elapsed = now_ms - self.interval_start;
+            let stage = &self.plan.stages[self.stage];
+            match &self.interval {
+                Interval::Green => {
+                    let due = match &self.next {
+                        Some(_) => elapsed >= stage.min_green_ms as i64,
+                        None => elapsed >= stage.green_ms as i64,
+                    };
+                    if !due {
+                        break;
+                    }
+                    self.interval_start += if self.next.is_some() { (stage.min_green_ms as i64).max(elapsed.min(stage.green_ms as i64)) } else { stage.green_ms as i64 };
+                    self.interval = match self.next.take() {
+                        Some((next, source)) => {
+                            let c = plan_change(&self.plan, self.stage, None, &next);
+                            Interval::Change { yellow_ms: c.yellow_ms, all_red_ms: c.all_red_ms, target_stage: c.entry_stage, into: Some(Box::new((next, source))) }
+                        }
+                        None => Interval::Change { yellow_ms: stage.yellow_ms, all_red_ms: stage.all_red_ms, target_stage: (self.stage + 1) % self.plan.stages.len(), into: None },
+                    };
+                }
+                Interval::Change { yellow_ms, all_red_ms, target_stage, .. } => {
+                    let (length, target_stage) = ((yellow_ms + all_red_ms) as i64, *target_stage);
+                    if elapsed < length {
+                        break;
+                    }
+                    self.interval_start += length;
+                    if let Interval::Change { into: Some(into), .. } = std::mem::replace(&mut self.interval, Interval::Green) {
+                        let (plan, source) = *into;
+                        tracing::info!(junction = %self.rules.junction_id, plan = %plan.plan_id, version = plan.version, ?source, "plan running");
+                        self.plan = plan;
+                        self.source = source;
+                    }
+                    self.stage = target_stage;
+                }
+            }
+        }
+        self.lamps(now_ms)
+    }
+
+    fn check_fallback(&mut self, now_ms: i64, local_minute: u32) {
+        let changing_into = match &self.interval {
+            Interval::Change { into: Some(into), .. } => Some(into.1),
+            _ => None,
+        };
+        let pending_source = self.next.as_ref().map(|(_, s)| *s).or(changing_into);
+        let on_central = self.source == Source::Central || pending_source == Some(Source::Central);
+        let silent = self.last_central_ms.is_none_or(|t| now_ms - t >= self.backup_ms);
+        let expired = self.source == Source::Central && now_ms >= self.plan.valid_until_ms;
+        if (on_central && silent) || expired {
+            if pending_source != Some(Source::Local) {
+                tracing::warn!(junction = %self.rules.junction_id, silent_ms = self.last_central_ms.map(|t| now_ms - t), "central silent or plan expired: reverting to the local plan");
+                let local = self.profile.local_plan(self.profile.local_plan_at(local_minute));
+                self.next = Some((local, Source::Local));
+            }
+        } else if self.source == Source::Local && pending_source.is_none() {
+            // Time-of-day change of the local plan.
+            let want = self.profile.local_plan(self.profile.local_plan_at(local_minute));
+            if want.plan_id != self.plan.plan_id {
+                self.next = Some((want, Source::Local));
+            }
+        }
+    }
+
+    fn lamps(&self, now_ms: i64) -> Lamps {
+        let stage = &self.plan.stages[self.stage];
+        let elapsed = now_ms - self.interval_start;
+        self.rules
+            .movements
+            .iter()
+            .map(|m| {
+                let here = stage.movements.contains(m);
+                match &self.interval {
+                    _ if !here => 'R',
+                    Interval::Green => 'G',
+                    Interval::Change { yellow_ms, target_stage, into, .. } => {
+                        let target = match into {
+                            Some(into) => &into.0.stages[*target_stage],
+                            None => &self.plan.stages[*target_stage],
+                        };
+                        if target.movements.contains(m) {
+                            'G'
+                        } else if elapsed < *yellow_ms as i64 {
+                            'Y'
+                        } else {
+                            'R'
+                        }
+                    }
+                }
+            })
+            .collect()
+    }
+
+    pub fn last_central_ms(&self) -> Option<i64> {
+        self.last_central_ms
+    }
+
+    pub fn running(&self) -> Running {
+        Running {
+            plan_id: self.plan.plan_id.clone(),
+            version: self.plan.version,
+            source: self.source,
+            stage: self.stage,
+            cycle_ms: self.plan.cycle_ms,
+            greens_ms: self.plan.stages.iter().map(|s| s.green_ms).collect(),
+            offset_ms: self.plan.offset_ms,
+        }
+    }
+}
+
+fn same_timing(a: &TimingPlan, b: &TimingPlan) -> bool {
+    a.stages == b.stages && a.offset_ms == b.offset_ms && a.cycle_ms == b.cycle_ms
+}

@@ -1,0 +1,16 @@
+//! The junction role of the edge agent: receives central's timing plans, checks and
+//! applies them to the signal controller through a driver chosen by the controller
+//! profile, acknowledges each, reports what runs, and falls back to the local plan when
+//! central goes silent.
+//!
+//! `controller` (pure state machine) → `driver` (lamps to hardware or simulator) ←
+//! `run` (MQTT: plans in, acks and status out; the clock).
+
+pub mod controller;
+pub mod driver;
+pub mod run;
+
+pub use controller::{Controller, Lamps, Running, Source};
+
+#[cfg(test)]
+mod controller_tests;

@@ -1,0 +1,113 @@
+//! The junction's MQTT side and clock: subscribes to its plan topic (retained, so a
+//! restarted junction gets central's current plan at once), offers each plan to the
+//! controller and publishes the ack, ticks the controller every 100 ms, hands lamp
+//! changes to the driver, and publishes its status (retained) on every change of plan
+//! or stage and every `status_interval`. A broker outage changes nothing but the
+//! silence the controller measures: the junction keeps running safely on its own.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use protocol::messages::Envelope;
+use protocol::plan::{JunctionStatus, PlanAck, PlanOutcome, decode};
+use protocol::topics::Topic;
+use rumqttc::{Client, Event, MqttOptions, Packet, QoS, RecvTimeoutError};
+
+use super::controller::{Controller, Source};
+use super::driver::SignalDriver;
+
+pub struct JunctionLink {
+    pub host: String,
+    pub port: u16,
+    pub client_id: String,
+    pub status_interval: Duration,
+    pub utc_offset_s: i32,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+fn local_minute(now_ms: i64, utc_offset_s: i32) -> u32 {
+    ((now_ms / 1000 + utc_offset_s as i64).rem_euclid(86_400) / 60) as u32
+}
+
+/// Runs until `stop` is set.
+pub fn run(mut controller: Controller, mut driver: Box<dyn SignalDriver>, link: &JunctionLink, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
+    let junction = controller.rules().junction_id.clone();
+    let movements = controller.rules().movements.clone();
+    let plan_topic = Topic::JunctionPlan { junction: junction.clone() }.to_topic()?;
+    let ack_topic = Topic::JunctionPlanAck { junction: junction.clone() }.to_topic()?;
+    let status_topic = Topic::JunctionStatus { junction: junction.clone() }.to_topic()?;
+    let mut opts = MqttOptions::new(&link.client_id, &link.host, link.port);
+    opts.set_keep_alive(Duration::from_secs(5));
+    opts.set_max_packet_size(256 * 1024, 256 * 1024);
+    let (client, mut connection) = Client::new(opts, 64);
+    let (epoch, mut seq) = (now_ms() as u64, 0u64);
+    let mut last_lamps = Vec::new();
+    let mut last_status: Option<(String, u64, usize)> = None;
+    let mut next_status = std::time::Instant::now();
+    let mut online = true;
+    while !stop.load(Ordering::SeqCst) {
+        match connection.recv_timeout(Duration::from_millis(100)) {
+            Ok(Ok(Event::Incoming(Packet::ConnAck(_)))) => {
+                tracing::info!(junction = %junction, "connected; subscribing to plans");
+                online = true;
+                client.try_subscribe(&plan_topic, QoS::AtLeastOnce)?;
+                next_status = std::time::Instant::now();
+            }
+            Ok(Ok(Event::Incoming(Packet::Publish(p)))) if p.topic == plan_topic => {
+                let now = now_ms();
+                let ack = match decode(&p.payload) {
+                    Ok(signed) => controller.offer(&signed, now),
+                    Err(e) => PlanAck { junction_id: junction.clone(), plan_id: String::new(), version: 0, outcome: PlanOutcome::Rejected, reason: Some(e.code()), detail: Some(e.to_string()) },
+                };
+                seq += 1;
+                let payload = serde_json::to_vec(&Envelope::new(&junction, epoch, seq, &ack))?;
+                if let Err(e) = client.try_publish(&ack_topic, QoS::AtLeastOnce, false, payload) {
+                    tracing::warn!(error = %e, "plan ack not queued");
+                }
+            }
+            Ok(Ok(_)) | Err(RecvTimeoutError::Timeout) => {}
+            Ok(Err(e)) => {
+                if online {
+                    tracing::warn!(error = %e, "broker connection lost; running on");
+                    online = false;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(RecvTimeoutError::Disconnected) => anyhow::bail!("MQTT connection closed"),
+        }
+        let now = now_ms();
+        let lamps = controller.tick(now, local_minute(now, link.utc_offset_s));
+        if lamps != last_lamps {
+            driver.apply(now, &movements, &lamps)?;
+            last_lamps = lamps.clone();
+        }
+        let running = controller.running();
+        let key = (running.plan_id.clone(), running.version, running.stage);
+        if last_status.as_ref() != Some(&key) || std::time::Instant::now() >= next_status {
+            let status = JunctionStatus {
+                junction_id: junction.clone(),
+                plan_id: running.plan_id,
+                version: running.version,
+                source: if running.source == Source::Central { "central".into() } else { "local".into() },
+                stage: running.stage,
+                cycle_ms: running.cycle_ms,
+                greens_ms: running.greens_ms,
+                offset_ms: running.offset_ms,
+                lamps: movements.iter().cloned().zip(lamps.iter().map(|c| c.to_string())).collect(),
+                last_central_ms: controller.last_central_ms(),
+            };
+            seq += 1;
+            let payload = serde_json::to_vec(&Envelope::new(&junction, epoch, seq, &status))?;
+            // Best effort while offline: the next change or interval sends it again.
+            let _ = client.try_publish(&status_topic, QoS::AtLeastOnce, true, payload);
+            last_status = Some(key);
+            next_status = std::time::Instant::now() + link.status_interval;
+        }
+    }
+    let _ = client.disconnect();
+    Ok(())
+}

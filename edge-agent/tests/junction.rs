@@ -1,0 +1,166 @@
+//! The junction role end to end over real Mosquitto: `edge-agent junction` (dry-run
+//! driver: lamp states as JSON lines) accepts central's signed plan and runs it; refuses
+//! a plan signed with another key, an expired plan and a replayed old version, each
+//! acknowledged as rejected with its reason; when the broker goes away it reverts to its
+//! local plan within the backup time and keeps cycling safely; when central's plans
+//! return it runs them again. Every lamp state it printed is checked against the
+//! junction's conflict matrix.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use ed25519_dalek::SigningKey;
+use firmware_profiles::JunctionProfile;
+use protocol::plan::{SignedPlan, TimingPlan, sign};
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn broker(dir: &std::path::Path, port: u16) -> Killed {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let conf = dir.join("mosquitto.conf");
+    std::fs::write(&conf, format!("listener {port} 127.0.0.1\nallow_anonymous true\n")).unwrap();
+    let child = Command::new("mosquitto").args(["-c", conf.to_str().unwrap()]).stderr(Stdio::null()).spawn().expect("mosquitto");
+    let t = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(t.elapsed() < Duration::from_secs(5), "mosquitto did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Killed(child)
+}
+
+/// Lines of `mosquitto_sub -v` on the junction's topics, as (topic, JSON).
+fn watch(port: u16) -> (Killed, mpsc::Receiver<(String, serde_json::Value)>) {
+    let mut child = Command::new("mosquitto_sub")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-q", "1", "-v", "-t", "tac/v1/junctions/hcmc_sample_4arm/#"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if let Some((topic, body)) = line.split_once(' ')
+                && let Ok(v) = serde_json::from_str(body)
+            {
+                let _ = tx.send((topic.to_string(), v));
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    (Killed(child), rx)
+}
+
+fn wait_for(rx: &mpsc::Receiver<(String, serde_json::Value)>, what: &str, limit: Duration, ok: impl Fn(&str, &serde_json::Value) -> bool) -> serde_json::Value {
+    let t = Instant::now();
+    while t.elapsed() < limit {
+        if let Ok((topic, v)) = rx.recv_timeout(Duration::from_millis(200))
+            && ok(&topic, &v)
+        {
+            return v;
+        }
+    }
+    panic!("{what}: nothing within {limit:?}");
+}
+
+fn publish(port: u16, signed: &SignedPlan) {
+    let ok = Command::new("mosquitto_pub")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-q", "1", "-r", "-t", "tac/v1/junctions/hcmc_sample_4arm/plan", "-m", &serde_json::to_string(signed).unwrap()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+fn plan(profile: &JunctionProfile, greens: [u32; 3], version: u64, valid_until_ms: i64) -> TimingPlan {
+    let mut p = profile.local_plan(0);
+    for (s, g) in p.stages.iter_mut().zip(greens) {
+        s.green_ms = g;
+    }
+    p.cycle_ms = p.stages.iter().map(|s| s.length_ms()).sum::<u64>() as u32;
+    p.plan_id = "central".into();
+    p.version = version;
+    p.valid_from_ms = now_ms();
+    p.valid_until_ms = valid_until_ms;
+    p
+}
+
+#[test]
+fn junction_takes_central_plans_refuses_bad_ones_and_falls_back_when_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut mqtt = broker(dir.path(), port);
+    let profile = JunctionProfile::builtin("hcmc_sample_4arm").unwrap();
+    let central = SigningKey::from_bytes(&[11; 32]);
+    let public = base64::engine::general_purpose::STANDARD.encode(central.verifying_key().to_bytes());
+    let mut junction = Command::new(env!("CARGO_BIN_EXE_edge-agent"))
+        .args(["junction", "--profile", "hcmc_sample_4arm", "--port", &port.to_string(), "--trust", &format!("central-2026={public}"), "--backup-time-s", "8", "--dry-run", "--status-interval-s", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lamps_out = junction.stdout.take().unwrap();
+    let junction = Killed(junction);
+    let lamps = std::thread::spawn(move || BufReader::new(lamps_out).lines().map_while(Result::ok).collect::<Vec<String>>());
+    let (_sub, rx) = watch(port);
+    let status = |source: &'static str, plan_id: &'static str| move |t: &str, v: &serde_json::Value| t.ends_with("/status") && v["source"] == source && v["plan_id"] == plan_id;
+    wait_for(&rx, "local plan status at start", Duration::from_secs(10), status("local", "local:day"));
+
+    let far = now_ms() + 3_600_000;
+    publish(port, &sign(plan(&profile, [8_000, 8_000, 20_000], 10, far), "central-2026", &central));
+    let ack = wait_for(&rx, "ack of central's plan", Duration::from_secs(5), |t, _| t.ends_with("/plan/ack"));
+    assert_eq!((ack["outcome"].as_str(), ack["version"].as_u64()), (Some("accepted"), Some(10)), "{ack}");
+    // Taken over at the end of the running stage's minimum green plus the change.
+    wait_for(&rx, "central plan running", Duration::from_secs(20), status("central", "central"));
+
+    let rejected = |signed: SignedPlan, reason: &str| {
+        publish(port, &signed);
+        let ack = wait_for(&rx, reason, Duration::from_secs(5), |t, _| t.ends_with("/plan/ack"));
+        assert_eq!((ack["outcome"].as_str(), ack["reason"].as_str()), (Some("rejected"), Some(reason)), "{ack}");
+    };
+    rejected(sign(plan(&profile, [40_000, 10_000, 20_000], 11, far), "central-2026", &SigningKey::from_bytes(&[12; 32])), "bad_signature");
+    rejected(sign(plan(&profile, [40_000, 10_000, 20_000], 12, now_ms() - 1), "central-2026", &central), "expired");
+    rejected(sign(plan(&profile, [40_000, 10_000, 20_000], 9, far), "central-2026", &central), "replayed");
+
+    // Cut off: the broker dies. After the backup time the junction runs its local plan;
+    // it reports that as soon as a broker is back (this one has no retained plan).
+    drop(mqtt);
+    std::thread::sleep(Duration::from_secs(8 + 16));
+    mqtt = broker(dir.path(), port);
+    let (_sub2, rx) = watch(port);
+    wait_for(&rx, "local fallback after the backup time", Duration::from_secs(15), status("local", "local:day"));
+    // Central is back with a new plan: the junction runs it again.
+    publish(port, &sign(plan(&profile, [9_000, 8_000, 20_000], 20, far), "central-2026", &central));
+    let v = wait_for(&rx, "central plan again", Duration::from_secs(25), status("central", "central"));
+    assert_eq!(v["greens_ms"][0], 9_000);
+
+    drop(junction);
+    drop(mqtt);
+    let lines = lamps.join().unwrap();
+    assert!(lines.len() >= 4, "lamp changes were logged: {}", lines.len());
+    let rules = profile.rules();
+    for line in &lines {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let moving = |m: &str| matches!(v["lamps"][m].as_str(), Some("G") | Some("Y"));
+        for (a, b) in &rules.conflicts {
+            assert!(!(moving(a) && moving(b)), "{a} and {b} moving together: {line}");
+        }
+    }
+}
