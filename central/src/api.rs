@@ -28,6 +28,16 @@ pub struct ApiState {
     pub metrics: Arc<Metrics>,
     pub silent_after_ms: i64,
     pub forecasts: crate::forecast::Latest,
+    pub signals: Option<SignalsApi>,
+}
+
+/// What the junction endpoints need (present when `[signals]` is configured).
+#[derive(Clone)]
+pub struct SignalsApi {
+    pub junctions: crate::signals::Junctions,
+    pub retimer: Arc<Mutex<crate::signals::Retimer>>,
+    /// Bearer token for overrides; `None` refuses every override.
+    pub override_token: Option<String>,
 }
 
 pub fn router(state: ApiState) -> Router {
@@ -35,6 +45,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/cameras", get(cameras))
         .route("/api/v1/cameras/{id}/counts", get(counts))
         .route("/api/v1/cameras/{id}/forecast", get(forecast))
+        .route("/api/v1/junctions", get(junctions))
+        .route("/api/v1/junctions/{id}", get(junction))
+        .route("/api/v1/junctions/{id}/override", axum::routing::post(override_plan))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .with_state(state)
@@ -200,5 +213,67 @@ async fn forecast(State(state): State<ApiState>, Path(id): Path<String>) -> Resp
     match latest.get(&id) {
         Some(lines) => Json(serde_json::json!({ "camera_id": id, "approaches": lines.values().collect::<Vec<_>>() })).into_response(),
         None => error(StatusCode::NOT_FOUND, format!("no forecast for camera {id:?} yet (unknown camera, or no interval since central started)")),
+    }
+}
+
+fn signals(state: &ApiState) -> Result<&SignalsApi, Response> {
+    state.signals.as_ref().ok_or_else(|| error(StatusCode::NOT_FOUND, "central times no junctions ([signals] is not configured)"))
+}
+
+async fn junctions(State(state): State<ApiState>) -> Response {
+    match signals(&state) {
+        Ok(s) => Json(s.junctions.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect::<Vec<_>>()).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn junction(State(state): State<ApiState>, Path(id): Path<String>) -> Response {
+    let s = match signals(&state) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match s.junctions.lock().unwrap_or_else(|e| e.into_inner()).get(&id) {
+        Some(v) => Json(v.clone()).into_response(),
+        None => error(StatusCode::NOT_FOUND, format!("junction {id:?} is not configured")),
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OverrideRequest {
+    /// Green per stage of the junction's stage sequence, ms.
+    greens_ms: Vec<u32>,
+    /// How long the override lasts, seconds (1 s .. 8 h).
+    duration_s: u32,
+}
+
+/// Operator override: validated like every plan, issued at the next retiming round.
+async fn override_plan(State(state): State<ApiState>, Path(id): Path<String>, headers: axum::http::HeaderMap, body: axum::body::Bytes) -> Response {
+    let s = match signals(&state) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let presented = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    match (&s.override_token, presented) {
+        (Some(token), Some(p)) if token == p => {}
+        (None, _) => return error(StatusCode::FORBIDDEN, "overrides are disabled (signals.override_token_env is not set)"),
+        _ => return error(StatusCode::UNAUTHORIZED, "a valid bearer token is required"),
+    }
+    let req: OverrideRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("body: {e}")),
+    };
+    if !(1..=28_800).contains(&req.duration_s) {
+        return error(StatusCode::BAD_REQUEST, "duration_s: must be within 1..=28800");
+    }
+    let now = now_ms();
+    let result = s.retimer.lock().unwrap_or_else(|e| e.into_inner()).set_override(&id, &req.greens_ms, now + req.duration_s as i64 * 1000, now);
+    match result {
+        Ok(()) => {
+            tracing::info!(junction = %id, greens_ms = ?req.greens_ms, duration_s = req.duration_s, "operator override accepted");
+            (StatusCode::ACCEPTED, Json(serde_json::json!({"junction_id": id, "until_ms": now + req.duration_s as i64 * 1000}))).into_response()
+        }
+        Err(crate::signals::RetimeError::UnknownJunction(j)) => error(StatusCode::NOT_FOUND, format!("junction {j:?} is not configured")),
+        Err(e) => error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
     }
 }

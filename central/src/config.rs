@@ -20,6 +20,9 @@ pub struct CentralConfig {
     pub ingest: IngestSettings,
     #[serde(default)]
     pub forecast: crate::forecast::ForecastSettings,
+    /// Signal retiming; absent = central times no junctions.
+    #[serde(default)]
+    pub signals: Option<crate::signals::SignalSettings>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -173,6 +176,9 @@ impl CentralConfig {
             bad.push(("ingest.silent_after_s".into(), "must be positive".into()));
         }
         self.forecast.validate(&mut bad);
+        if let Some(signals) = &self.signals {
+            signals.validate(&mut bad);
+        }
         bad
     }
 
@@ -221,5 +227,8 @@ mod tests {
         assert_eq!(fields, ["forecast.step_s", "forecast.pcu.motorcycle", "forecast.approach[0].capacity_pcu_per_hour", "forecast.approach[0].neighbours"]);
         let err = CentralConfig::parse("[broker]\n[store]\nkind = \"sqlite\"\n[forecast]\nalert_level = \"G\"\n").unwrap_err();
         assert!(err.starts_with("forecast.alert_level"), "{err}");
+        let c = CentralConfig::parse("[broker]\n[store]\nkind = \"sqlite\"\npath = \"x.db\"\n[signals]\njunctions = []\nsigning_key_file = \"k\"\nkey_id = \"a b\"\nheartbeat_s = 900\n[[signals.corridor]]\njunctions = [\"j1\", \"j2\"]\ntravel_s = []\n").unwrap();
+        let fields: Vec<String> = c.validate().into_iter().map(|(f, _)| f).collect();
+        assert_eq!(fields, ["signals.junctions", "signals.key_id", "signals.heartbeat_s", "signals.corridor[0]"]);
     }
 }

@@ -30,6 +30,12 @@ enum Command {
     },
     /// Total interval reports (JSON lines from `edge-agent run`) read on stdin.
     Summarize,
+    /// Make a plan-signing key: writes the secret seed (base64, mode 0600) to --out and
+    /// prints the public key for `edge-agent junction --trust KEY_ID=PUBLIC`.
+    Keygen {
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -51,6 +57,18 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Keygen { out } => {
+            use base64::Engine as _;
+            use std::io::{Read, Write};
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut seed = [0u8; 32];
+            std::fs::File::open("/dev/urandom")?.read_exact(&mut seed)?;
+            let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+            let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&out).map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
+            writeln!(f, "{}", base64::engine::general_purpose::STANDARD.encode(seed))?;
+            println!("{}", base64::engine::general_purpose::STANDARD.encode(key.verifying_key().to_bytes()));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Run { config, print_intervals } => {
             let cfg = central::config::CentralConfig::load(&config)?;
             let problems = cfg.validate();

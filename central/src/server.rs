@@ -58,11 +58,17 @@ pub fn run(config: &CentralConfig, base: Option<&Path>, on_stored: Option<OnStor
     // Held here too so the last reference (a PostgreSQL client, which blocks on close)
     // is dropped outside the async runtime.
     let reader = Arc::new(Mutex::new(reader_store));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let signals = match &config.signals {
+        Some(settings) => Some(start_signals(config, settings, base, latest.clone(), stop.clone())?),
+        None => None,
+    };
     let api = ApiState {
         store: reader.clone(),
         metrics: metrics.clone(),
         silent_after_ms: config.ingest.silent_after_s as i64 * 1000,
         forecasts: latest.clone(),
+        signals,
     };
     let listen = config.http.listen;
     runtime.block_on(async move {
@@ -86,6 +92,7 @@ pub fn run(config: &CentralConfig, base: Option<&Path>, on_stored: Option<OnStor
         anyhow::Ok(())
     })?;
     tracing::info!("central stopping");
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
     // Dropping the runtime ends the MQTT tasks, which closes the writer's queue.
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     let _ = writer_thread.join();
@@ -99,4 +106,41 @@ async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {}
         _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
     }
+}
+
+/// Loads the junction profiles and the signing key, and starts the retiming thread.
+fn start_signals(config: &CentralConfig, settings: &crate::signals::SignalSettings, base: Option<&Path>, forecasts: crate::forecast::Latest, stop: Arc<std::sync::atomic::AtomicBool>) -> anyhow::Result<crate::api::SignalsApi> {
+    use crate::signals::{Corridor, RetimeSettings, Retimer, SignalWorker, settings::read_signing_key};
+    use firmware_profiles::JunctionProfile;
+    let mut profiles = Vec::new();
+    for (i, j) in settings.junctions.iter().enumerate() {
+        let path = settings.resolve(base, Path::new(j));
+        let profile = if path.exists() {
+            let text = std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("signals.junctions[{i}] {}: {e}", path.display()))?;
+            JunctionProfile::from_toml(&path.display().to_string(), &text)?
+        } else {
+            JunctionProfile::builtin(j).map_err(|e| anyhow::anyhow!("signals.junctions[{i}]: {e}"))?
+        };
+        profiles.push(profile);
+    }
+    let key = read_signing_key(&settings.resolve(base, &settings.signing_key_file))?;
+    let retime = RetimeSettings { max_step_ms: (settings.max_step_s * 1000.0) as u32, valid_for_ms: settings.plan_valid_s as i64 * 1000, heartbeat_ms: settings.heartbeat_s as i64 * 1000, ..RetimeSettings::default() };
+    let corridors = settings.corridors.iter().map(|c| Corridor { junctions: c.junctions.clone(), travel_ms: c.travel_s.iter().map(|t| (t * 1000.0) as u32).collect() }).collect();
+    let junctions: crate::signals::Junctions = Default::default();
+    {
+        let mut views = junctions.lock().unwrap_or_else(|e| e.into_inner());
+        for p in &profiles {
+            views.insert(p.id.clone(), crate::signals::JunctionView { junction_id: p.id.clone(), ..Default::default() });
+        }
+    }
+    let retimer = Arc::new(Mutex::new(Retimer::new(retime, profiles, corridors, &settings.key_id, key)));
+    let mut broker = config.broker.clone();
+    broker.client_id = format!("{}-signals", broker.client_id);
+    let mut mqtt = crate::mqtt::options(&broker)?;
+    mqtt.set_manual_acks(false);
+    mqtt.set_clean_session(true);
+    let worker = SignalWorker { retimer: retimer.clone(), forecasts, junctions: junctions.clone(), mqtt, retime_every: std::time::Duration::from_secs(settings.retime_every_s) };
+    std::thread::Builder::new().name("signals".into()).spawn(move || worker.run(stop))?;
+    let override_token = settings.override_token_env.as_ref().and_then(|v| std::env::var(v).ok()).filter(|t| !t.is_empty());
+    Ok(crate::api::SignalsApi { junctions, retimer, override_token })
 }

@@ -158,7 +158,7 @@ impl Retimer {
             j.override_until = None;
         }
         let plan = match &j.override_until {
-            Some((plan, until)) => {
+            Some((plan, _)) => {
                 let fresh = j.running.as_ref().is_some_and(|r| r.plan_id == plan.plan_id && now_ms - r.valid_from_ms < settings.heartbeat_ms);
                 if fresh {
                     return None;

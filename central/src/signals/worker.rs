@@ -1,0 +1,139 @@
+//! The retiming thread: every `retime_every_s` it turns the latest forecasts into
+//! per-movement demand, retimes every junction, and publishes the signed plans
+//! (retained, so a junction that reconnects gets the current plan). It also listens to
+//! the junctions' acks and status, which the API serves.
+//!
+//! Demand of an approach = Σ over its cameras' lines of the 15-minute forecast (the
+//! current demand when no forecast yet); split over the approach's movements in
+//! proportion to lanes × saturation flow. A junction none of whose cameras has reported
+//! is not retimed (no data is not zero traffic): it keeps its plan or its local plan.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use firmware_profiles::JunctionProfile;
+use protocol::messages::Envelope;
+use protocol::plan::{JunctionStatus, PlanAck, SignedPlan};
+use protocol::topics::Topic;
+use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
+use serde::Serialize;
+
+use super::retimer::Retimer;
+use crate::forecast::Latest;
+use crate::ingest::now_ms;
+
+/// What the API shows per junction.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct JunctionView {
+    pub junction_id: String,
+    pub issued: Option<SignedPlan>,
+    pub status: Option<JunctionStatus>,
+    /// Latest acks first (at most 50).
+    pub acks: VecDeque<PlanAck>,
+}
+
+pub type Junctions = Arc<Mutex<BTreeMap<String, JunctionView>>>;
+
+pub struct SignalWorker {
+    pub retimer: Arc<Mutex<Retimer>>,
+    pub forecasts: Latest,
+    pub junctions: Junctions,
+    pub mqtt: MqttOptions,
+    pub retime_every: Duration,
+}
+
+pub fn demand_for(profile: &JunctionProfile, forecasts: &Latest) -> Option<Vec<f64>> {
+    let latest = forecasts.lock().unwrap_or_else(|e| e.into_inner());
+    let mut any = false;
+    let mut demand = vec![0.0; profile.movements.len()];
+    for approach in &profile.approaches {
+        let mut flow = 0.0;
+        for cam in &approach.cameras {
+            if let Some(report) = latest.get(&cam.camera).and_then(|lines| lines.get(&cam.line)) {
+                let ahead = report.horizons.iter().find(|h| h.minutes == 15).map(|h| h.pcu_per_hour);
+                if let Some(v) = ahead.or(report.current_pcu_per_hour) {
+                    flow += v;
+                    any = true;
+                }
+            }
+        }
+        let members: Vec<usize> = (0..profile.movements.len()).filter(|&i| profile.movements[i].approach == approach.id).collect();
+        let capacity: f64 = members.iter().map(|&i| profile.movements[i].lanes as f64 * profile.movements[i].saturation_pcu_per_lane).sum();
+        for i in members {
+            let m = &profile.movements[i];
+            demand[i] = flow * m.lanes as f64 * m.saturation_pcu_per_lane / capacity;
+        }
+    }
+    any.then_some(demand)
+}
+
+impl SignalWorker {
+    pub fn run(self, stop: Arc<std::sync::atomic::AtomicBool>) {
+        let (client, mut connection) = Client::new(self.mqtt.clone(), 256);
+        let mut next_round = Instant::now() + Duration::from_secs(5);
+        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            match connection.recv_timeout(Duration::from_millis(250)) {
+                Ok(Ok(Event::Incoming(Packet::ConnAck(_)))) => {
+                    tracing::info!("signals: connected; listening to junction acks and status");
+                    for filter in ["tac/v1/junctions/+/plan/ack", "tac/v1/junctions/+/status"] {
+                        let _ = client.try_subscribe(filter, QoS::AtLeastOnce);
+                    }
+                }
+                Ok(Ok(Event::Incoming(Packet::Publish(p)))) => self.record(&p.topic, &p.payload),
+                Ok(Err(e)) => {
+                    tracing::debug!(error = %e, "signals: broker connection down");
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+                _ => {}
+            }
+            if Instant::now() >= next_round {
+                next_round = Instant::now() + self.retime_every;
+                self.round(&client);
+            }
+        }
+    }
+
+    /// One retiming round; returns how many plans were published.
+    pub fn round(&self, client: &Client) -> usize {
+        let mut retimer = self.retimer.lock().unwrap_or_else(|e| e.into_inner());
+        let ids: Vec<String> = self.junctions.lock().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect();
+        let demand: BTreeMap<String, Vec<f64>> = ids.iter().filter_map(|id| retimer.profile(id).and_then(|p| demand_for(p, &self.forecasts)).map(|d| (id.clone(), d))).collect();
+        let mut published = 0;
+        for result in retimer.retime_all(&demand, now_ms()) {
+            let Ok(signed) = result else { continue }; // logged at ERROR by the retimer
+            let Ok(topic) = (Topic::JunctionPlan { junction: signed.plan.junction_id.clone() }).to_topic() else { continue };
+            let payload = serde_json::to_vec(&signed).expect("serialisable");
+            match client.try_publish(topic, QoS::AtLeastOnce, true, payload) {
+                Ok(()) => published += 1,
+                Err(e) => tracing::warn!(junction = %signed.plan.junction_id, error = %e, "plan not queued; the next round re-issues it"),
+            }
+            tracing::info!(junction = %signed.plan.junction_id, version = signed.plan.version, cycle_ms = signed.plan.cycle_ms, plan = %signed.plan.plan_id, "plan issued");
+            let junction = signed.plan.junction_id.clone();
+            let mut views = self.junctions.lock().unwrap_or_else(|e| e.into_inner());
+            views.entry(junction).or_default().issued = Some(signed);
+        }
+        published
+    }
+
+    fn record(&self, topic: &str, payload: &[u8]) {
+        let mut views = self.junctions.lock().unwrap_or_else(|e| e.into_inner());
+        match Topic::parse(topic) {
+            Ok(Topic::JunctionPlanAck { junction }) => {
+                if let (Some(view), Ok(ack)) = (views.get_mut(&junction), serde_json::from_slice::<Envelope<PlanAck>>(payload).map(|e| e.body)) {
+                    if ack.reason.is_some() {
+                        tracing::warn!(junction = %junction, version = ack.version, reason = ?ack.reason, "junction rejected a plan");
+                    }
+                    view.acks.push_front(ack);
+                    view.acks.truncate(50);
+                }
+            }
+            Ok(Topic::JunctionStatus { junction }) => {
+                if let (Some(view), Ok(status)) = (views.get_mut(&junction), serde_json::from_slice::<Envelope<JunctionStatus>>(payload).map(|e| e.body)) {
+                    view.status = Some(status);
+                }
+            }
+            _ => {}
+        }
+    }
+}
