@@ -2,7 +2,8 @@
 # `make demo`: the whole system on one box. A looping RTSP stream of the shared
 # vn_intersection_1080p clip (gst-rtsp-server), central with its embedded MQTT broker,
 # SQLite and the HTTP API on 127.0.0.1:8080, and an edge agent counting the stream in
-# 10 s intervals. Central prints each interval as it is stored. Ctrl-C stops everything.
+# 10 s intervals, and a signal-junction agent (dry-run) that runs central's signed
+# timing plans. Central prints each interval as it is stored. Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source .setup/env
@@ -14,8 +15,8 @@ cleanup() {
     trap - INT TERM EXIT
     echo
     echo "demo: stopping (agent drains its outbox, then central)…"
-    # Agent first so its last interval reaches central; then central, then the stream.
-    for pid in "${pids[@]:2:1}" "${pids[@]:1:1}" "${pids[@]:0:1}"; do
+    # Agent first so its last interval reaches central; the junction; then central, then the stream.
+    for pid in "${pids[@]:3:1}" "${pids[@]:2:1}" "${pids[@]:1:1}" "${pids[@]:0:1}"; do
         kill -TERM "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
@@ -34,10 +35,21 @@ url=$(head -1 "$out/rtsp.url")
 [ -n "$url" ] || { echo "demo: the RTSP server did not start" >&2; exit 1; }
 echo "demo: camera stream $url (looping vn_intersection_1080p)"
 
+# Plan-signing key for the demo (the junction trusts its public half).
+if [ ! -s "$out/plan.key" ] || [ ! -s "$out/plan.pub" ]; then
+    rm -f "$out/plan.key" "$out/plan.pub"
+    "$bin/central" keygen --out "$out/plan.key" > "$out/plan.pub"
+fi
 setsid "$bin/central" run --config configs/demo/central.toml --print-intervals &
 pids+=($!)
 for _ in $(seq 100); do curl -fs http://127.0.0.1:8080/healthz > /dev/null 2>&1 && break; sleep 0.1; done
 echo "demo: central up: http://127.0.0.1:8080/api/v1/cameras  /metrics  /healthz"
+
+RUST_LOG=${RUST_LOG:-warn} setsid "$bin/edge-agent" junction --profile configs/demo/junction.toml \
+    --trust "demo=$(cat "$out/plan.pub")" --dry-run > "$out/junction.jsonl" &
+pids+=($!)
+echo "demo: junction agent up (local plan until central's first plan, after the first complete 5 minutes):"
+echo "      http://127.0.0.1:8080/api/v1/junctions/demo_junction   forecasts: /api/v1/cameras/vn-demo-cam/forecast"
 
 # The sample camera config, pointed at the stream, 10 s intervals, publishing to central.
 sed -e "s|^source = .*|source = \"$url\"|" -e "s|^interval_s = .*|interval_s = 10|" \

@@ -71,7 +71,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Run { config, print_intervals } => {
             let cfg = central::config::CentralConfig::load(&config)?;
-            let problems = cfg.validate();
+            let mut problems = cfg.validate();
+            if problems.is_empty()
+                && let Some(signals) = &cfg.signals
+            {
+                problems.extend(central::signals::settings::check_files(signals, config.parent()));
+            }
             if !problems.is_empty() {
                 for (field, msg) in problems {
                     eprintln!("{}: {field}: {msg}", config.display());
@@ -84,7 +89,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Validate { config } => {
             let cfg = central::config::CentralConfig::load(&config)?;
-            let problems = cfg.validate();
+            let mut problems = cfg.validate();
+            if problems.is_empty()
+                && let Some(signals) = &cfg.signals
+            {
+                problems.extend(central::signals::settings::check_files(signals, config.parent()));
+            }
             for (field, msg) in &problems {
                 eprintln!("{}: {field}: {msg}", config.display());
             }

@@ -111,18 +111,7 @@ async fn shutdown_signal() {
 /// Loads the junction profiles and the signing key, and starts the retiming thread.
 fn start_signals(config: &CentralConfig, settings: &crate::signals::SignalSettings, base: Option<&Path>, forecasts: crate::forecast::Latest, stop: Arc<std::sync::atomic::AtomicBool>) -> anyhow::Result<crate::api::SignalsApi> {
     use crate::signals::{Corridor, RetimeSettings, Retimer, SignalWorker, settings::read_signing_key};
-    use firmware_profiles::JunctionProfile;
-    let mut profiles = Vec::new();
-    for (i, j) in settings.junctions.iter().enumerate() {
-        let path = settings.resolve(base, Path::new(j));
-        let profile = if path.exists() {
-            let text = std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("signals.junctions[{i}] {}: {e}", path.display()))?;
-            JunctionProfile::from_toml(&path.display().to_string(), &text)?
-        } else {
-            JunctionProfile::builtin(j).map_err(|e| anyhow::anyhow!("signals.junctions[{i}]: {e}"))?
-        };
-        profiles.push(profile);
-    }
+    let profiles = crate::signals::settings::load_profiles(settings, base).map_err(|(field, e)| anyhow::anyhow!("{field}: {e}"))?;
     let key = read_signing_key(&settings.resolve(base, &settings.signing_key_file))?;
     let retime = RetimeSettings { max_step_ms: (settings.max_step_s * 1000.0) as u32, valid_for_ms: settings.plan_valid_s as i64 * 1000, heartbeat_ms: settings.heartbeat_s as i64 * 1000, ..RetimeSettings::default() };
     let corridors = settings.corridors.iter().map(|c| Corridor { junctions: c.junctions.clone(), travel_ms: c.travel_s.iter().map(|t| (t * 1000.0) as u32).collect() }).collect();

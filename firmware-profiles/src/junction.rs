@@ -90,6 +90,10 @@ pub struct Movement {
     pub lanes: u32,
     /// PCU per hour of green per lane.
     pub saturation_pcu_per_lane: f64,
+    /// Share of the approach's flow that takes this movement (turning count). When an
+    /// approach gives none, flow is split in proportion to lanes × saturation flow.
+    #[serde(default)]
+    pub turn_share: Option<f64>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -255,6 +259,16 @@ impl JunctionProfile {
                 return Err(invalid(origin, &format!("movement[{i}]"), "needs lanes ≥ 1 and saturation_pcu_per_lane in (0, 3000]"));
             }
         }
+        for a in &self.approaches {
+            let shares: Vec<Option<f64>> = self.movements.iter().filter(|m| m.approach == a.id).map(|m| m.turn_share).collect();
+            if shares.iter().any(Option::is_some) {
+                let all: Option<Vec<f64>> = shares.iter().copied().collect();
+                let ok = all.is_some_and(|v| v.iter().all(|s| (0.0..=1.0).contains(s)) && (v.iter().sum::<f64>() - 1.0).abs() < 1e-6);
+                if !ok {
+                    return Err(invalid(origin, &format!("approach {:?} turn_share", a.id), "give every movement of the approach a share in [0, 1], summing to 1"));
+                }
+            }
+        }
         let known = |field: String, id: &str| if movement_ids.contains(&id) { Ok(()) } else { Err(invalid(origin, &field, format!("{id:?} is not a movement"))) };
         for (i, [a, b]) in self.conflicts.iter().enumerate() {
             known(format!("conflicts[{i}]"), a)?;
@@ -329,7 +343,8 @@ mod tests {
             // A plan that lets north left turns run with the southbound through.
             ("{ movements = [\"N_L\", \"S_L\"], green_s = 12", "{ movements = [\"N_L\", \"S_T\"], green_s = 12", "local_plan[0].stages"),
             ("to = \"06:00\"", "to = \"05:00\"", "no local plan covers 05:00"),
-            ("lanes = 2\nsaturation_pcu_per_lane = 1700\n[[movement]]\nid = \"N_L\"", "lanes = 2\nsaturation_pcu_per_lane = 1700\nspeed = 50\n[[movement]]\nid = \"N_L\"", "speed"),
+            ("turn_share = 0.2", "turn_share = 0.3", "approach \"north\" turn_share"),
+            ("turn_share = 0.8\n", "turn_share = 0.8\nspeed = 50\n", "speed"),
         ];
         for (from, to, field) in cases {
             let text = base.replacen(from, to, 1);

@@ -88,6 +88,41 @@ impl SignalSettings {
     }
 }
 
+/// Loads the junction profiles named in `junctions` (built-in ids or files relative to
+/// `base`); errors name the list entry.
+pub fn load_profiles(settings: &SignalSettings, base: Option<&Path>) -> Result<Vec<firmware_profiles::JunctionProfile>, (String, String)> {
+    use firmware_profiles::JunctionProfile;
+    let mut profiles = Vec::new();
+    for (i, j) in settings.junctions.iter().enumerate() {
+        let field = format!("signals.junctions[{i}]");
+        let path = settings.resolve(base, Path::new(j));
+        let loaded = if path.exists() {
+            std::fs::read_to_string(&path).map_err(|e| e.to_string()).and_then(|text| JunctionProfile::from_toml(&path.display().to_string(), &text).map_err(|e| e.to_string()))
+        } else {
+            JunctionProfile::builtin(j).map_err(|e| format!("not a file, and {e}"))
+        };
+        match loaded {
+            Ok(p) if profiles.iter().any(|q: &JunctionProfile| q.id == p.id) => return Err((field, format!("junction {:?} is listed twice", p.id))),
+            Ok(p) => profiles.push(p),
+            Err(e) => return Err((field, e)),
+        }
+    }
+    Ok(profiles)
+}
+
+/// File-level checks `validate` cannot make without the config's folder.
+pub fn check_files(settings: &SignalSettings, base: Option<&Path>) -> Vec<(String, String)> {
+    let mut bad = Vec::new();
+    if let Err(e) = load_profiles(settings, base) {
+        bad.push(e);
+    }
+    if let Err(e) = read_signing_key(&settings.resolve(base, &settings.signing_key_file)) {
+        let text = e.to_string();
+        bad.push(("signals.signing_key_file".into(), text.strip_prefix("signals.signing_key_file ").unwrap_or(&text).to_string()));
+    }
+    bad
+}
+
 /// Reads a base64 ed25519 seed file.
 pub fn read_signing_key(path: &Path) -> anyhow::Result<ed25519_dalek::SigningKey> {
     use base64::Engine as _;

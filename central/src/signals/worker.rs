@@ -5,8 +5,9 @@
 //!
 //! Demand of an approach = Σ over its cameras' lines of the 15-minute forecast (the
 //! current demand when no forecast yet); split over the approach's movements in
-//! proportion to lanes × saturation flow. A junction none of whose cameras has reported
-//! is not retimed (no data is not zero traffic): it keeps its plan or its local plan.
+//! proportion to the profile's turning shares (else to lanes × saturation flow). A
+//! junction none of whose cameras has reported is not retimed (no data is not zero
+//! traffic): it keeps its plan or its local plan.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -62,7 +63,7 @@ pub fn demand_for(profile: &JunctionProfile, forecasts: &Latest) -> Option<Vec<f
         let capacity: f64 = members.iter().map(|&i| profile.movements[i].lanes as f64 * profile.movements[i].saturation_pcu_per_lane).sum();
         for i in members {
             let m = &profile.movements[i];
-            demand[i] = flow * m.lanes as f64 * m.saturation_pcu_per_lane / capacity;
+            demand[i] = flow * m.turn_share.unwrap_or(m.lanes as f64 * m.saturation_pcu_per_lane / capacity);
         }
     }
     any.then_some(demand)
