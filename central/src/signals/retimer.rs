@@ -90,6 +90,19 @@ impl Retimer {
         }
     }
 
+    /// After a restart central knows nothing it issued: take what a junction reports it
+    /// runs (central's plan) as the starting point, so the next plan is a smooth step
+    /// from it rather than a jump.
+    pub fn adopt_running(&mut self, junction: &str, greens_ms: &[u32], offset_ms: u32, version: u64, valid_from_ms: i64) {
+        let Some(j) = self.junctions.get_mut(junction) else { return };
+        if j.running.is_some() || greens_ms.len() != j.template.stages.len() {
+            return;
+        }
+        let mut plan = build(&j.template, greens_ms, offset_ms, valid_from_ms, valid_from_ms + self.settings.valid_for_ms, None);
+        plan.version = version;
+        j.running = Some(plan);
+    }
+
     /// Operator override: `greens_ms` per stage of the template, until `until_ms`.
     pub fn set_override(&mut self, junction: &str, greens_ms: &[u32], until_ms: i64, now_ms: i64) -> Result<(), RetimeError> {
         let j = self.junctions.get_mut(junction).ok_or_else(|| RetimeError::UnknownJunction(junction.into()))?;
@@ -288,6 +301,16 @@ mod tests {
         let refresh = r.retime_all(&[("j1".to_string(), demand(1.0))].into(), next.valid_from_ms + 120_000);
         assert_eq!(refresh.len(), 1);
         assert!(refresh[0].as_ref().unwrap().plan.version > next.version);
+    }
+
+    #[test]
+    fn after_a_restart_the_first_plan_steps_from_what_the_junction_runs() {
+        let (mut r, _) = retimer(vec![]);
+        r.adopt_running("j1", &[20_000, 10_000, 19_000], 0, 500, 1_000);
+        let out = r.retime_all(&[("j1".to_string(), demand(1.0))].into(), 2_000);
+        let p = &out[0].as_ref().unwrap().plan;
+        assert!(p.version > 500);
+        assert!(p.stages[0].green_ms <= 26_000, "a step of at most 6 s from 20 s: {}", p.stages[0].green_ms);
     }
 
     #[test]

@@ -118,6 +118,13 @@ impl SignalWorker {
     }
 
     fn record(&self, topic: &str, payload: &[u8]) {
+        if let Ok(Topic::JunctionStatus { junction }) = Topic::parse(topic)
+            && let Ok(status) = serde_json::from_slice::<Envelope<JunctionStatus>>(payload).map(|e| e.body)
+            && status.source == "central"
+        {
+            let mut retimer = self.retimer.lock().unwrap_or_else(|e| e.into_inner());
+            retimer.adopt_running(&junction, &status.greens_ms, status.offset_ms, status.version, now_ms());
+        }
         let mut views = self.junctions.lock().unwrap_or_else(|e| e.into_inner());
         match Topic::parse(topic) {
             Ok(Topic::JunctionPlanAck { junction }) => {
