@@ -5,7 +5,7 @@ SHELL := /bin/bash
 ENV := source .setup/env &&
 CLIPS = $${TRAFFIC_ASSETS}/clips
 
-.PHONY: setup build test demo count-demo bench train-detector bench-detector clean
+.PHONY: setup build test demo count-demo bench bench-signals train-detector bench-detector clean
 
 setup:
 	@bash scripts/setup.sh
@@ -39,6 +39,15 @@ bench: setup
 		--line right_cw:125,200,600,200 --line left_cw:30,60,215,60 --threads 1
 	$(ENV) ./target/release/edge --clip $(CLIPS)/vn_intersection_1080p.mp4 \
 		--line main:0,540,1919,540 --threads 1
+
+# Signal control in SUMO 1.28 on the RESCO scenarios (scripts/setup-sumo.sh installs SUMO
+# from PyPI and unpacks the scenarios into .setup/resco): delay / wait / duration per
+# controller, 5 seeds. So far the reference controllers; this product's loop is next.
+SCENARIOS ?= cologne8 ingolstadt7 grid4x4 arterial4x4
+bench-signals: setup
+	bash scripts/setup-sumo.sh
+	$(ENV) cargo build --release -p benches --bin signals
+	for s in $(SCENARIOS); do ./target/release/signals --scenario $$s --seeds 5 || exit 1; done
 
 # Fine-tune YOLOX-nano: DATA = the Data/ folder of DoanBuiHoaHop/Hethonggiaothong-YOLOv8
 # @ebd191b (models/training/data.toml). Writes $(RUN)/model.onnx and train.json.

@@ -1,0 +1,71 @@
+//! A RESCO scenario as unpacked by `scripts/setup-sumo.sh`: network, routes, time
+//! window, the departures the routes schedule, and its traffic lights' programs.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, ensure};
+
+pub struct Scenario {
+    pub name: String,
+    pub net: PathBuf,
+    pub routes: PathBuf,
+    pub begin: f64,
+    pub end: f64,
+    /// (vehicle id, scheduled departure) for every vehicle departing inside the window.
+    pub scheduled: Vec<(String, f64)>,
+}
+
+fn attr<'a>(node: &roxmltree::Node<'a, '_>, name: &str) -> Option<&'a str> {
+    node.attribute(name)
+}
+
+impl Scenario {
+    pub fn load(root: &Path, name: &str) -> Result<Scenario> {
+        let dir = root.join(name);
+        let cfg_path = dir.join(format!("{name}.sumocfg"));
+        let cfg_text = std::fs::read_to_string(&cfg_path).with_context(|| format!("{} (run scripts/setup-sumo.sh)", cfg_path.display()))?;
+        let cfg = roxmltree::Document::parse(&cfg_text).with_context(|| cfg_path.display().to_string())?;
+        let value = |tag: &str| cfg.descendants().find(|n| n.has_tag_name(tag)).and_then(|n| attr(&n, "value")).map(str::to_string);
+        let net = dir.join(value("net-file").context("sumocfg: no net-file")?);
+        let routes = dir.join(value("route-files").context("sumocfg: no route-files")?);
+        let begin: f64 = value("begin").unwrap_or_else(|| "0".into()).parse()?;
+        let end: f64 = value("end").context("sumocfg: no end")?.parse()?;
+        ensure!(end > begin, "{}: empty time window", cfg_path.display());
+        let route_text = std::fs::read_to_string(&routes).with_context(|| routes.display().to_string())?;
+        let doc = roxmltree::Document::parse(&route_text).with_context(|| routes.display().to_string())?;
+        let mut scheduled = Vec::new();
+        for n in doc.root_element().children().filter(|n| n.has_tag_name("vehicle") || n.has_tag_name("trip")) {
+            let (Some(id), Some(depart)) = (attr(&n, "id"), attr(&n, "depart").and_then(|d| d.parse::<f64>().ok())) else { continue };
+            if depart >= begin && depart < end {
+                scheduled.push((id.to_string(), depart));
+            }
+        }
+        ensure!(doc.root_element().children().all(|n| !n.has_tag_name("flow")), "{}: <flow> routes are not supported", routes.display());
+        Ok(Scenario { name: name.into(), net, routes, begin, end, scheduled })
+    }
+
+    /// An additional file turning every static program into SUMO's actuated control
+    /// (green phases min 5 s / max 60 s), the "SUMO actuated" baseline.
+    pub fn actuated_programs(&self) -> Result<String> {
+        let text = std::fs::read_to_string(&self.net)?;
+        let doc = roxmltree::Document::parse(&text)?;
+        let mut out = String::from("<additional>\n");
+        for tl in doc.descendants().filter(|n| n.has_tag_name("tlLogic")) {
+            let id = attr(&tl, "id").context("tlLogic without id")?;
+            out.push_str(&format!("  <tlLogic id=\"{id}\" type=\"actuated\" programID=\"actuated\" offset=\"0\">\n"));
+            for ph in tl.children().filter(|n| n.has_tag_name("phase")) {
+                let state = attr(&ph, "state").context("phase without state")?;
+                let duration = attr(&ph, "duration").context("phase without duration")?;
+                let green = state.contains(['G', 'g']) && !state.contains(['y', 'Y']);
+                if green {
+                    out.push_str(&format!("    <phase duration=\"{duration}\" state=\"{state}\" minDur=\"5\" maxDur=\"60\"/>\n"));
+                } else {
+                    out.push_str(&format!("    <phase duration=\"{duration}\" state=\"{state}\"/>\n"));
+                }
+            }
+            out.push_str("  </tlLogic>\n");
+        }
+        out.push_str("</additional>\n");
+        Ok(out)
+    }
+}

@@ -1,0 +1,125 @@
+//! A small TraCI client (SUMO's TCP control protocol, big-endian): the commands the
+//! signals benchmark uses so far — version, simulation step, close. Traffic-light and
+//! detector commands come with the junction driver.
+//!
+//! Message: u32 total length, then commands `[len u8 | 0 + u32][id][payload]`. Every
+//! command is answered by a status `[len][id][result u8][description string]`; `get`
+//! commands add a response `[len][id + 0x10][variable][object id][type][value]`.
+
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+const CMD_GETVERSION: u8 = 0x00;
+const CMD_SIMSTEP: u8 = 0x02;
+const CMD_CLOSE: u8 = 0x7f;
+
+pub struct Traci {
+    stream: TcpStream,
+}
+
+fn bad(msg: impl Into<String>) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, msg.into())
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> io::Result<&[u8]> {
+        let end = self.at.checked_add(n).filter(|e| *e <= self.buf.len()).ok_or_else(|| bad("TraCI response too short"))?;
+        let s = &self.buf[self.at..end];
+        self.at = end;
+        Ok(s)
+    }
+    fn u8(&mut self) -> io::Result<u8> {
+        Ok(self.take(1)?[0])
+    }
+    fn i32(&mut self) -> io::Result<i32> {
+        Ok(i32::from_be_bytes(self.take(4)?.try_into().expect("4 bytes")))
+    }
+    fn string(&mut self) -> io::Result<String> {
+        let n = self.i32()? as usize;
+        Ok(String::from_utf8_lossy(self.take(n)?).into_owned())
+    }
+    /// A command's length prefix; returns the bytes left in it after the prefix.
+    fn command_len(&mut self) -> io::Result<usize> {
+        match self.u8()? {
+            0 => Ok(self.i32()? as usize - 5),
+            n => Ok(n as usize - 1),
+        }
+    }
+}
+
+fn command(id: u8, payload: &[u8]) -> Vec<u8> {
+    let mut c = Vec::with_capacity(payload.len() + 6);
+    if payload.len() + 2 <= 255 {
+        c.push((payload.len() + 2) as u8);
+    } else {
+        c.push(0);
+        c.extend(((payload.len() + 6) as u32).to_be_bytes());
+    }
+    c.push(id);
+    c.extend(payload);
+    c
+}
+
+
+impl Traci {
+    /// Connects to a SUMO started with `--remote-port`, retrying while it starts.
+    pub fn connect(port: u16, limit: Duration) -> io::Result<Traci> {
+        let t = Instant::now();
+        loop {
+            match TcpStream::connect(("127.0.0.1", port)) {
+                Ok(stream) => {
+                    stream.set_nodelay(true)?;
+                    return Ok(Traci { stream });
+                }
+                Err(e) if t.elapsed() >= limit => return Err(e),
+                Err(_) => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
+
+    /// Sends one command and returns the response payload after its status (empty for
+    /// commands without a response).
+    fn call(&mut self, id: u8, payload: &[u8]) -> io::Result<Vec<u8>> {
+        let cmd = command(id, payload);
+        let mut msg = ((cmd.len() + 4) as u32).to_be_bytes().to_vec();
+        msg.extend(cmd);
+        self.stream.write_all(&msg)?;
+        let mut len = [0u8; 4];
+        self.stream.read_exact(&mut len)?;
+        let mut body = vec![0u8; (u32::from_be_bytes(len) as usize).saturating_sub(4)];
+        self.stream.read_exact(&mut body)?;
+        let mut r = Reader { buf: &body, at: 0 };
+        let n = r.command_len()?;
+        let start = r.at;
+        let (got, result) = (r.u8()?, r.u8()?);
+        let description = r.string()?;
+        if got != id || result != 0 {
+            return Err(bad(format!("TraCI command 0x{id:02x} failed ({result}): {description}")));
+        }
+        r.at = start + n;
+        Ok(body[r.at..].to_vec())
+    }
+
+    pub fn version(&mut self) -> io::Result<(i32, String)> {
+        let body = self.call(CMD_GETVERSION, &[])?;
+        let mut r = Reader { buf: &body, at: 0 };
+        r.command_len()?;
+        r.u8()?;
+        Ok((r.i32()?, r.string()?))
+    }
+
+    /// Advances the simulation to `time` seconds (0 = one step).
+    pub fn step(&mut self, time: f64) -> io::Result<()> {
+        self.call(CMD_SIMSTEP, &time.to_be_bytes()).map(|_| ())
+    }
+
+    pub fn close(mut self) -> io::Result<()> {
+        self.call(CMD_CLOSE, &[]).map(|_| ())
+    }
+}
