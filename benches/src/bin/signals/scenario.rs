@@ -15,6 +15,15 @@ pub struct Scenario {
     pub scheduled: Vec<(String, f64)>,
 }
 
+/// A traffic light as the network defines it.
+pub struct Light {
+    pub id: String,
+    /// The static program's phases: (state, duration s).
+    pub phases: Vec<(String, f64)>,
+    /// Per link index: (incoming lane, outgoing lane).
+    pub links: Vec<(String, String)>,
+}
+
 fn attr<'a>(node: &roxmltree::Node<'a, '_>, name: &str) -> Option<&'a str> {
     node.attribute(name)
 }
@@ -42,6 +51,30 @@ impl Scenario {
         }
         ensure!(doc.root_element().children().all(|n| !n.has_tag_name("flow")), "{}: <flow> routes are not supported", routes.display());
         Ok(Scenario { name: name.into(), net, routes, begin, end, scheduled })
+    }
+
+    pub fn lights(&self) -> Result<Vec<Light>> {
+        let text = std::fs::read_to_string(&self.net)?;
+        let doc = roxmltree::Document::parse(&text)?;
+        let mut lights: Vec<Light> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("tlLogic"))
+            .map(|tl| Light {
+                id: attr(&tl, "id").unwrap_or_default().to_string(),
+                phases: tl.children().filter(|n| n.has_tag_name("phase")).map(|p| (attr(&p, "state").unwrap_or_default().to_string(), attr(&p, "duration").and_then(|d| d.parse().ok()).unwrap_or(0.0))).collect(),
+                links: Vec::new(),
+            })
+            .collect();
+        for c in doc.descendants().filter(|n| n.has_tag_name("connection")) {
+            let (Some(tl), Some(index)) = (attr(&c, "tl"), attr(&c, "linkIndex").and_then(|i| i.parse::<usize>().ok())) else { continue };
+            let Some(light) = lights.iter_mut().find(|l| l.id == tl) else { continue };
+            let lane = |edge: &str, idx: &str| format!("{}_{}", attr(&c, edge).unwrap_or_default(), attr(&c, idx).unwrap_or("0"));
+            if light.links.len() <= index {
+                light.links.resize(index + 1, (String::new(), String::new()));
+            }
+            light.links[index] = (lane("from", "fromLane"), lane("to", "toLane"));
+        }
+        Ok(lights)
     }
 
     /// An additional file turning every static program into SUMO's actuated control

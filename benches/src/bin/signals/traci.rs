@@ -1,6 +1,6 @@
 //! A small TraCI client (SUMO's TCP control protocol, big-endian): the commands the
-//! signals benchmark uses so far — version, simulation step, close. Traffic-light and
-//! detector commands come with the junction driver.
+//! signals benchmark uses — version, simulation step, lane queues, traffic-light state,
+//! close — and nothing else.
 //!
 //! Message: u32 total length, then commands `[len u8 | 0 + u32][id][payload]`. Every
 //! command is answered by a status `[len][id][result u8][description string]`; `get`
@@ -13,6 +13,12 @@ use std::time::{Duration, Instant};
 const CMD_GETVERSION: u8 = 0x00;
 const CMD_SIMSTEP: u8 = 0x02;
 const CMD_CLOSE: u8 = 0x7f;
+const GET_LANE: u8 = 0xa3;
+const SET_TL: u8 = 0xc2;
+const LAST_STEP_VEHICLE_HALTING_NUMBER: u8 = 0x14;
+const TL_RED_YELLOW_GREEN_STATE: u8 = 0x20;
+const TYPE_INT: u8 = 0x09;
+const TYPE_STRING: u8 = 0x0c;
 
 pub struct Traci {
     stream: TcpStream,
@@ -67,6 +73,12 @@ fn command(id: u8, payload: &[u8]) -> Vec<u8> {
 }
 
 
+fn string(s: &str) -> Vec<u8> {
+    let mut v = (s.len() as u32).to_be_bytes().to_vec();
+    v.extend(s.as_bytes());
+    v
+}
+
 impl Traci {
     /// Connects to a SUMO started with `--remote-port`, retrying while it starts.
     pub fn connect(port: u16, limit: Duration) -> io::Result<Traci> {
@@ -104,6 +116,37 @@ impl Traci {
         }
         r.at = start + n;
         Ok(body[r.at..].to_vec())
+    }
+
+    /// `get` of `variable` of `object`: the typed value's bytes after checking the type.
+    fn get(&mut self, domain: u8, variable: u8, object: &str, want: u8) -> io::Result<Vec<u8>> {
+        let mut payload = vec![variable];
+        payload.extend(string(object));
+        let body = self.call(domain, &payload)?;
+        let mut r = Reader { buf: &body, at: 0 };
+        r.command_len()?;
+        let (resp, var) = (r.u8()?, r.u8()?);
+        let _id = r.string()?;
+        let ty = r.u8()?;
+        if resp != domain + 0x10 || var != variable || ty != want {
+            return Err(bad(format!("unexpected TraCI response 0x{resp:02x}/0x{var:02x}/type 0x{ty:02x}")));
+        }
+        Ok(body[r.at..].to_vec())
+    }
+
+    /// Vehicles standing (< 0.1 m/s) on `lane` in the last step.
+    pub fn lane_halting(&mut self, lane: &str) -> io::Result<i32> {
+        let v = self.get(GET_LANE, LAST_STEP_VEHICLE_HALTING_NUMBER, lane, TYPE_INT)?;
+        Reader { buf: &v, at: 0 }.i32()
+    }
+
+    /// Sets every link of traffic light `tls` (one character per link: r, y, g, G).
+    pub fn set_tl_state(&mut self, tls: &str, state: &str) -> io::Result<()> {
+        let mut payload = vec![TL_RED_YELLOW_GREEN_STATE];
+        payload.extend(string(tls));
+        payload.push(TYPE_STRING);
+        payload.extend(string(state));
+        self.call(SET_TL, &payload).map(|_| ())
     }
 
     pub fn version(&mut self) -> io::Result<(i32, String)> {
