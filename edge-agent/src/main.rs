@@ -213,7 +213,7 @@ fn junction(profile: String, host: String, port: u16, trust: Vec<String>, backup
     anyhow::ensure!(backup.is_finite() && backup >= 1.0, "--backup-time-s must be at least 1");
     let driver = driver::for_profile(&profile.controller_profile()?.driver, dry_run)?;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
-    let minute = ((now / 1000 + profile.utc_offset_s as i64).rem_euclid(86_400) / 60) as u32;
+    let minute = run::local_minute(now, profile.utc_offset_s);
     let link = run::JunctionLink { host, port, client_id: format!("junction-{}", profile.id), status_interval: std::time::Duration::from_secs(status_interval_s.max(1)), utc_offset_s: profile.utc_offset_s };
     let controller = Controller::new(profile, keys, (backup * 1000.0) as i64, now, minute);
     let stop = Arc::new(AtomicBool::new(false));

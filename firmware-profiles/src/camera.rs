@@ -6,7 +6,7 @@
 
 use serde::Deserialize;
 
-use crate::{ProfileError, check_id, invalid, parse};
+use crate::{ProfileError, builtin_text, check_id, invalid, parse};
 
 pub const BUILTIN: &[(&str, &str)] = &[
     ("hikvision", include_str!("../cameras/hikvision.toml")),
@@ -56,11 +56,7 @@ impl CameraProfile {
     }
 
     pub fn builtin(id: &str) -> Result<CameraProfile, ProfileError> {
-        let (_, text) = BUILTIN.iter().find(|(n, _)| *n == id).ok_or_else(|| ProfileError::Unknown {
-            kind: "camera",
-            id: id.to_string(),
-            known: BUILTIN.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "),
-        })?;
+        let text = builtin_text("camera", BUILTIN, id)?;
         CameraProfile::from_toml(&format!("firmware-profiles/cameras/{id}.toml"), text)
     }
 

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::{ProfileError, check_id, invalid, parse};
+use crate::{ProfileError, builtin_text, check_id, invalid, parse};
 
 pub const BUILTIN: &[(&str, &str)] = &[("ntcip1202", include_str!("../controllers/ntcip1202.toml")), ("sumo", include_str!("../controllers/sumo.toml"))];
 
@@ -48,11 +48,7 @@ impl ControllerProfile {
     }
 
     pub fn builtin(id: &str) -> Result<ControllerProfile, ProfileError> {
-        let (_, text) = BUILTIN.iter().find(|(n, _)| *n == id).ok_or_else(|| ProfileError::Unknown {
-            kind: "signal-controller",
-            id: id.to_string(),
-            known: BUILTIN.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "),
-        })?;
+        let text = builtin_text("signal-controller", BUILTIN, id)?;
         ControllerProfile::from_toml(&format!("firmware-profiles/controllers/{id}.toml"), text)
     }
 }

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use crate::{ProfileError, check_id, invalid, parse};
+use crate::{ProfileError, builtin_text, check_id, invalid, parse};
 
 pub const BUILTIN: &[(&str, &str)] = &[
     ("generic_x86", include_str!("../boxes/generic_x86.toml")),
@@ -68,11 +68,7 @@ impl EdgeBoxProfile {
     }
 
     pub fn builtin(id: &str) -> Result<EdgeBoxProfile, ProfileError> {
-        let (_, text) = BUILTIN.iter().find(|(n, _)| *n == id).ok_or_else(|| ProfileError::Unknown {
-            kind: "edge-box",
-            id: id.to_string(),
-            known: BUILTIN.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "),
-        })?;
+        let text = builtin_text("edge-box", BUILTIN, id)?;
         EdgeBoxProfile::from_toml(&format!("firmware-profiles/boxes/{id}.toml"), text)
     }
 

@@ -13,7 +13,7 @@ use protocol::plan::{JunctionRules, PedestrianTiming, Stage, TimingPlan, validat
 use serde::Deserialize;
 
 use crate::controller::ControllerProfile;
-use crate::{ProfileError, check_id, invalid, parse};
+use crate::{ProfileError, builtin_text, check_id, invalid, parse};
 
 pub const BUILTIN: &[(&str, &str)] = &[("hcmc_sample_4arm", include_str!("../junctions/hcmc_sample_4arm.toml"))];
 
@@ -139,6 +139,17 @@ fn ms(origin: &str, field: &str, s: f64, resolution_ms: u32) -> Result<u32, Prof
     Ok(v as u32)
 }
 
+/// A profile's durations in ms (already checked by `validate` to be whole multiples).
+fn whole_ms(s: f64) -> u32 {
+    (s * 1000.0).round() as u32
+}
+
+/// Whether the local-time window `[from, to)` (minutes of day; past midnight when
+/// `to` ≤ `from`, all day when equal) contains `minute`.
+fn covers(from: u32, to: u32, minute: u32) -> bool {
+    if from < to { (from..to).contains(&minute) } else { minute >= from || minute < to }
+}
+
 fn minutes(origin: &str, field: &str, hhmm: &str) -> Result<u32, ProfileError> {
     let parsed = hhmm.split_once(':').and_then(|(h, m)| Some((h.parse::<u32>().ok()?, m.parse::<u32>().ok()?)));
     match parsed {
@@ -155,11 +166,7 @@ impl JunctionProfile {
     }
 
     pub fn builtin(id: &str) -> Result<JunctionProfile, ProfileError> {
-        let (_, text) = BUILTIN.iter().find(|(n, _)| *n == id).ok_or_else(|| ProfileError::Unknown {
-            kind: "junction",
-            id: id.to_string(),
-            known: BUILTIN.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "),
-        })?;
+        let text = builtin_text("junction", BUILTIN, id)?;
         JunctionProfile::from_toml(&format!("firmware-profiles/junctions/{id}.toml"), text)
     }
 
@@ -170,10 +177,10 @@ impl JunctionProfile {
     /// The rules plans for this junction are validated against.
     pub fn rules(&self) -> JunctionRules {
         let l = &self.limits;
-        let ms = |s: f64| (s * 1000.0).round() as u32;
+        let ms = whole_ms;
         JunctionRules {
             junction_id: self.id.clone(),
-            rules_id: format!("{}@{}", self.id, self.revision),
+            rules_id: self.rules_id(),
             movements: self.movements.iter().map(|m| m.id.clone()).collect(),
             conflicts: self.conflicts.iter().map(|[a, b]| (a.clone(), b.clone())).collect(),
             min_green_ms: ms(l.min_green_s),
@@ -194,7 +201,7 @@ impl JunctionProfile {
     pub fn local_plan(&self, index: usize) -> TimingPlan {
         let lp = &self.local_plans[index];
         let l = &self.limits;
-        let ms = |s: f64| (s * 1000.0).round() as u32;
+        let ms = whole_ms;
         let stages: Vec<Stage> = lp
             .stages
             .iter()
@@ -209,17 +216,19 @@ impl JunctionProfile {
             })
             .collect();
         let cycle_ms = stages.iter().map(|s| s.length_ms()).sum::<u64>() as u32;
-        TimingPlan { junction_id: self.id.clone(), plan_id: format!("local:{}", lp.id), version: 0, valid_from_ms: i64::MIN, valid_until_ms: i64::MAX, cycle_ms, offset_ms: 0, stages, rules_id: format!("{}@{}", self.id, self.revision) }
+        TimingPlan { junction_id: self.id.clone(), plan_id: format!("local:{}", lp.id), version: 0, valid_from_ms: i64::MIN, valid_until_ms: i64::MAX, cycle_ms, offset_ms: 0, stages, rules_id: self.rules_id() }
+    }
+
+    /// Names this revision of the junction's rules; plans carry it.
+    pub fn rules_id(&self) -> String {
+        format!("{}@{}", self.id, self.revision)
     }
 
     /// The local plan for local minute of day `minute` (0..1440).
     pub fn local_plan_at(&self, minute: u32) -> usize {
         self.local_plans
             .iter()
-            .position(|p| {
-                let (from, to) = (minutes("", "", &p.from).unwrap_or(0), minutes("", "", &p.to).unwrap_or(0));
-                if from <= to { (from..to).contains(&minute) } else { minute >= from || minute < to }
-            })
+            .position(|p| covers(minutes("", "", &p.from).unwrap_or(0), minutes("", "", &p.to).unwrap_or(0), minute))
             .unwrap_or(0)
     }
 
@@ -293,9 +302,7 @@ impl JunctionProfile {
             let field = |f: &str| format!("local_plan[{i}].{f}");
             let (from, to) = (minutes(origin, &field("from"), &p.from)?, minutes(origin, &field("to"), &p.to)?);
             for minute in 0..1440 {
-                if if from < to { (from..to).contains(&minute) } else { minute >= from || minute < to } {
-                    covered[minute as usize] = true;
-                }
+                covered[minute as usize] |= covers(from, to, minute);
             }
             if p.stages.len() > controller.max_stages {
                 return Err(invalid(origin, &field("stages"), format!("{} stages; controller {} takes {}", p.stages.len(), controller.id, controller.max_stages)));

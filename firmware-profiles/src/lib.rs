@@ -41,6 +41,15 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(origin: &str, text: &str) ->
     })
 }
 
+/// The text of built-in profile `id` from `table`, or an error listing the known ids.
+pub(crate) fn builtin_text(kind: &'static str, table: &[(&str, &'static str)], id: &str) -> Result<&'static str, ProfileError> {
+    table.iter().find(|(n, _)| *n == id).map(|(_, text)| *text).ok_or_else(|| ProfileError::Unknown {
+        kind,
+        id: id.to_string(),
+        known: table.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "),
+    })
+}
+
 pub(crate) fn invalid(origin: &str, field: &str, message: impl Into<String>) -> ProfileError {
     ProfileError::Invalid { origin: origin.to_string(), field: field.to_string(), message: message.into() }
 }

@@ -9,7 +9,7 @@ pub struct LastValue;
 impl LastValue {
     /// The value at `origin`; `None` when it was not observed (no guessing).
     pub fn predict(own: &SeriesInput, origin: i64) -> Option<f64> {
-        usize::try_from(origin - own.first_index).ok().and_then(|i| own.values.get(i).copied().flatten())
+        own.value(origin)
     }
 }
 

@@ -19,12 +19,9 @@ pub struct FeatureSpec {
 }
 
 impl FeatureSpec {
-    pub fn len(&self) -> usize {
+    /// Number of features.
+    pub fn width(&self) -> usize {
         self.lags + 1 + self.neighbour_lags + 2 + 3 + 1 + 1 + 1 + 1
-    }
-
-    pub fn is_empty(&self) -> bool {
-        false
     }
 }
 
@@ -40,12 +37,14 @@ pub struct SeriesInput<'a> {
 }
 
 impl SeriesInput<'_> {
-    /// Value at `index`, but only if `index <= origin`: the one place values are read.
+    /// Value at `index`, any index (training targets, the last-value baseline).
+    pub fn value(&self, index: i64) -> Option<f64> {
+        usize::try_from(index - self.first_index).ok().and_then(|i| self.values.get(i).copied().flatten())
+    }
+
+    /// Value at `index`, but only if `index <= origin`: the one place features read values.
     fn at(&self, index: i64, origin: i64) -> Option<f64> {
-        if index > origin || index < self.first_index {
-            return None;
-        }
-        self.values.get((index - self.first_index) as usize).copied().flatten()
+        if index > origin { None } else { self.value(index) }
     }
 
     fn deviation(&self, index: i64, origin: i64) -> Option<f64> {
@@ -107,7 +106,7 @@ impl FeatureBuilder {
         let day_before = target - self.slots_per_day;
         out.push(if day_before <= origin { own.deviation(day_before, origin).unwrap_or(0.0) } else { 0.0 });
         out.push(1.0);
-        debug_assert_eq!(out.len(), self.spec.len());
+        debug_assert_eq!(out.len(), self.spec.width());
         Some(Built { expected_at_target: expected_target, observed_lags: observed })
     }
 }

@@ -83,7 +83,7 @@ impl TrainingSet {
     pub fn add(&mut self, own: &SeriesInput, neighbours: &[(SeriesInput, f64)], origin: i64, min_observed_lags: usize) {
         for (h, &horizon) in self.horizons.iter().enumerate() {
             let target = origin + horizon as i64;
-            let Some(actual) = usize::try_from(target - own.first_index).ok().and_then(|i| own.values.get(i).copied().flatten()) else { continue };
+            let Some(actual) = own.value(target) else { continue };
             let Some(built) = self.builder.build(own, neighbours, origin, horizon, &mut self.scratch) else { continue };
             if built.observed_lags < min_observed_lags {
                 continue;
@@ -116,7 +116,7 @@ impl LagModel {
     /// origin is in the last `validation_fraction` of the origins seen (time order, so the
     /// choice is made the way the model will be used: on days it has not seen).
     pub fn fit(spec: &ModelSpec, slots_per_day: usize, set: &TrainingSet) -> Result<Self, FitError> {
-        let width = spec.features.len();
+        let width = spec.features.width();
         let mut coefficients = Vec::new();
         let (mut model_band, mut profile_band, mut chosen) = (Vec::new(), Vec::new(), Vec::new());
         for (h, &horizon) in spec.horizons.iter().enumerate() {

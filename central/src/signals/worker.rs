@@ -118,26 +118,24 @@ impl SignalWorker {
     }
 
     fn record(&self, topic: &str, payload: &[u8]) {
-        if let Ok(Topic::JunctionStatus { junction }) = Topic::parse(topic)
-            && let Ok(status) = serde_json::from_slice::<Envelope<JunctionStatus>>(payload).map(|e| e.body)
-            && status.source == "central"
-        {
-            let mut retimer = self.retimer.lock().unwrap_or_else(|e| e.into_inner());
-            retimer.adopt_running(&junction, &status.greens_ms, status.offset_ms, status.version, now_ms());
-        }
-        let mut views = self.junctions.lock().unwrap_or_else(|e| e.into_inner());
         match Topic::parse(topic) {
             Ok(Topic::JunctionPlanAck { junction }) => {
-                if let (Some(view), Ok(ack)) = (views.get_mut(&junction), serde_json::from_slice::<Envelope<PlanAck>>(payload).map(|e| e.body)) {
-                    if ack.reason.is_some() {
-                        tracing::warn!(junction = %junction, version = ack.version, reason = ?ack.reason, "junction rejected a plan");
-                    }
+                let Ok(ack) = serde_json::from_slice::<Envelope<PlanAck>>(payload).map(|e| e.body) else { return };
+                if ack.reason.is_some() {
+                    tracing::warn!(junction = %junction, version = ack.version, reason = ?ack.reason, "junction rejected a plan");
+                }
+                if let Some(view) = self.junctions.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&junction) {
                     view.acks.push_front(ack);
                     view.acks.truncate(50);
                 }
             }
             Ok(Topic::JunctionStatus { junction }) => {
-                if let (Some(view), Ok(status)) = (views.get_mut(&junction), serde_json::from_slice::<Envelope<JunctionStatus>>(payload).map(|e| e.body)) {
+                let Ok(status) = serde_json::from_slice::<Envelope<JunctionStatus>>(payload).map(|e| e.body) else { return };
+                if status.source == "central" {
+                    let mut retimer = self.retimer.lock().unwrap_or_else(|e| e.into_inner());
+                    retimer.adopt_running(&junction, &status.greens_ms, status.offset_ms, status.version, now_ms());
+                }
+                if let Some(view) = self.junctions.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&junction) {
                     view.status = Some(status);
                 }
             }

@@ -163,10 +163,11 @@ impl Controller {
                 self.next = Some((local, Source::Local));
             }
         } else if self.source == Source::Local && pending_source.is_none() {
-            // Time-of-day change of the local plan.
-            let want = self.profile.local_plan(self.profile.local_plan_at(local_minute));
-            if want.plan_id != self.plan.plan_id {
-                self.next = Some((want, Source::Local));
+            // Time-of-day change of the local plan (checked every tick: compare ids, build
+            // the plan only when it changes).
+            let want = self.profile.local_plan_at(local_minute);
+            if self.plan.plan_id.strip_prefix("local:") != Some(self.profile.local_plans[want].id.as_str()) {
+                self.next = Some((self.profile.local_plan(want), Source::Local));
             }
         }
     }

@@ -29,7 +29,8 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
-fn local_minute(now_ms: i64, utc_offset_s: i32) -> u32 {
+/// Minute of the local day.
+pub fn local_minute(now_ms: i64, utc_offset_s: i32) -> u32 {
     ((now_ms / 1000 + utc_offset_s as i64).rem_euclid(86_400) / 60) as u32
 }
 

@@ -21,6 +21,13 @@ pub struct Learned {
     pub smoothing: f64,
 }
 
+impl Learned {
+    /// The learned model's profile: weekday / weekend, every day of the data kept.
+    pub fn profile_config(&self) -> ProfileConfig {
+        ProfileConfig { grouping: Grouping::DayType, stat: self.stat, smoothing: self.smoothing, max_days: 10_000, min_days: 2 }
+    }
+}
+
 #[derive(Debug, Default, Clone, Copy, Serialize)]
 pub struct Metrics {
     pub mae: f64,
@@ -77,7 +84,7 @@ impl Profiles {
     fn new(ds: &Dataset, learned: &Learned) -> Self {
         let n = ds.series.len();
         Profiles {
-            learned: (0..n).map(|_| Profile::new(ds.grid, Grouping::DayType, learned.stat, learned.smoothing, 10_000)).collect(),
+            learned: (0..n).map(|_| learned.profile_config().profile(ds.grid)).collect(),
             average: (0..n).map(|_| Profile::new(ds.grid, Grouping::DayOfWeek, ProfileStat::Mean, 0.0, 10_000)).collect(),
         }
     }
@@ -102,7 +109,7 @@ pub fn evaluate(ds: &Dataset, learned: &Learned) -> Result<Outcome> {
     profiles.observe(ds, ds.train.clone());
     // Fit on the training range only (leave-one-day-out profiles inside).
     let histories: Vec<History> = ds.series.iter().map(|v| History { values: v, first_index: ds.first_index }).collect();
-    let config = ProfileConfig { grouping: Grouping::DayType, stat: learned.stat, smoothing: learned.smoothing, max_days: 10_000, min_days: 2 };
+    let config = learned.profile_config();
     let fitted = forecast::train::fit(ds.grid, &spec, &config, &histories, &ds.neighbours, ds.train.clone()).context("fitting the lag regression")?;
     let (model, training_samples) = (fitted.model, fitted.samples_per_horizon);
     let scales: Vec<f64> = fitted.scales.iter().map(|s| s.unwrap_or(1.0)).collect();

@@ -3,7 +3,7 @@
 //! Cameras are the dataset's series repeated (with their neighbours) up to the count asked.
 
 use anyhow::{Result, ensure};
-use forecast::{Grouping, LagModel, Profile, ProfileTable, SeriesInput};
+use forecast::{History, LagModel, ProfileTable, SeriesInput};
 
 use crate::datasets::Dataset;
 use crate::evaluate::Learned;
@@ -21,13 +21,7 @@ pub fn round(ds: &Dataset, model: &LagModel, learned: &Learned, cameras: usize) 
     let tables: Vec<ProfileTable> = ds
         .series
         .iter()
-        .map(|values| {
-            let mut p = Profile::new(ds.grid, Grouping::DayType, learned.stat, learned.smoothing, 28);
-            for index in ds.train.clone() {
-                p.observe(index, values[(index - ds.first_index) as usize]);
-            }
-            p.table()
-        })
+        .map(|values| History { values, first_index: ds.first_index }.profile(ds.grid, &learned.profile_config(), ds.train.clone(), None).table())
         .collect();
     let inputs: Vec<SeriesInput> = ds.series.iter().zip(&tables).map(|(v, t)| SeriesInput { values: v, first_index: ds.first_index, profile: t, scale: t.level().unwrap_or(1.0).max(1e-9) }).collect();
     let origin = ds.test.start;
