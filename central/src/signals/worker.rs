@@ -46,19 +46,25 @@ pub struct SignalWorker {
 
 pub fn demand_for(profile: &JunctionProfile, forecasts: &Latest) -> Option<Vec<f64>> {
     let latest = forecasts.lock().unwrap_or_else(|e| e.into_inner());
+    split_approach_flows(profile, |approach| {
+        let flows: Vec<f64> = approach
+            .cameras
+            .iter()
+            .filter_map(|cam| latest.get(&cam.camera).and_then(|lines| lines.get(&cam.line)))
+            .filter_map(|report| report.horizons.iter().find(|h| h.minutes == 15).map(|h| h.pcu_per_hour).or(report.current_pcu_per_hour))
+            .collect();
+        (!flows.is_empty()).then(|| flows.iter().sum())
+    })
+}
+
+/// Movement demand (PCU/h, profile order) from each approach's flow (`None`: not
+/// measured): by the movements' turning shares, else in proportion to lanes ×
+/// saturation flow. `None` when no approach is measured.
+pub fn split_approach_flows(profile: &JunctionProfile, flow_of: impl Fn(&firmware_profiles::junction::Approach) -> Option<f64>) -> Option<Vec<f64>> {
     let mut any = false;
     let mut demand = vec![0.0; profile.movements.len()];
     for approach in &profile.approaches {
-        let mut flow = 0.0;
-        for cam in &approach.cameras {
-            if let Some(report) = latest.get(&cam.camera).and_then(|lines| lines.get(&cam.line)) {
-                let ahead = report.horizons.iter().find(|h| h.minutes == 15).map(|h| h.pcu_per_hour);
-                if let Some(v) = ahead.or(report.current_pcu_per_hour) {
-                    flow += v;
-                    any = true;
-                }
-            }
-        }
+        let flow = flow_of(approach).inspect(|_| any = true).unwrap_or(0.0);
         let members: Vec<usize> = (0..profile.movements.len()).filter(|&i| profile.movements[i].approach == approach.id).collect();
         let capacity: f64 = members.iter().map(|&i| profile.movements[i].lanes as f64 * profile.movements[i].saturation_pcu_per_lane).sum();
         for i in members {

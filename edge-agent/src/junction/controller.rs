@@ -8,12 +8,18 @@
 //! full yellow and the longer all-red of the two plans, and the new plan starts at its
 //! entry stage. Nothing is ever cut short.
 //!
+//! With actuation on (`with_actuation`, `tick_with`), the junction's own camera shortens
+//! greens that gapped out, skips stages nobody waits for and rests in green; the plan's
+//! minimums, split or maximum and change intervals still bind (see `actuation`).
+//!
 //! Fail-safe (NTCIP 1202 backup time): when no valid plan — a new one or central's
 //! periodic re-issue — has arrived for `backup_time`, or the running central plan
 //! expires, the controller takes over its local time-of-day plan the same safe way,
 //! and goes back to central's plans when a valid one arrives.
 
 use firmware_profiles::JunctionProfile;
+
+use super::actuation::{Actuation, Presence, green_ends, next_called};
 use protocol::plan::transition::plan_change;
 use protocol::plan::{JunctionRules, PlanAck, PlanKeys, PlanOutcome, SignedPlan, TimingPlan, accept};
 
@@ -51,6 +57,7 @@ pub struct Controller {
     last_central_ms: Option<i64>,
     /// The signed plan last accepted (a repeat of it is acknowledged again, not replayed).
     last_accepted: Option<SignedPlan>,
+    actuation: Option<Actuation>,
 }
 
 /// The running state, as reported on the junction's status topic.
@@ -69,7 +76,13 @@ impl Controller {
     pub fn new(profile: JunctionProfile, keys: PlanKeys, backup_ms: i64, now_ms: i64, local_minute: u32) -> Controller {
         let rules = profile.rules();
         let plan = profile.local_plan(profile.local_plan_at(local_minute));
-        Controller { profile, rules, keys, backup_ms, plan, source: Source::Local, stage: 0, interval: Interval::Green, interval_start: now_ms, next: None, last_version: None, last_central_ms: None, last_accepted: None }
+        Controller { profile, rules, keys, backup_ms, plan, source: Source::Local, stage: 0, interval: Interval::Green, interval_start: now_ms, next: None, last_version: None, last_central_ms: None, last_accepted: None, actuation: None }
+    }
+
+    /// Enables local actuation from camera presence (`tick_with`).
+    pub fn with_actuation(mut self, actuation: Actuation) -> Controller {
+        self.actuation = Some(actuation);
+        self
     }
 
     pub fn rules(&self) -> &JunctionRules {
@@ -103,8 +116,14 @@ impl Controller {
         }
     }
 
-    /// Advances to `now_ms` and returns the lamps to show.
+    /// Advances to `now_ms` and returns the lamps to show (fixed time within the plan).
     pub fn tick(&mut self, now_ms: i64, local_minute: u32) -> Lamps {
+        self.tick_with(now_ms, local_minute, None)
+    }
+
+    /// As `tick`, with what the junction's camera sees now: with actuation enabled,
+    /// greens gap out, uncalled stages are skipped and greens rest (see `actuation`).
+    pub fn tick_with(&mut self, now_ms: i64, local_minute: u32, presence: Option<&Presence>) -> Lamps {
         self.check_fallback(now_ms, local_minute);
         // Several intervals may end between two ticks; step through each.
         for _ in 0..64 {
@@ -112,20 +131,22 @@ impl Controller {
             let stage = &self.plan.stages[self.stage];
             match &self.interval {
                 Interval::Green => {
-                    let due = match &self.next {
-                        Some(_) => elapsed >= stage.min_green_ms as i64,
-                        None => elapsed >= stage.green_ms as i64,
+                    let movements = &self.rules.movements;
+                    // (green length to book, stage to change into) once the green is due.
+                    let due = match (&self.next, presence.zip(self.actuation.as_ref())) {
+                        // A green resting under actuation may be past its split: it ends now.
+                        (Some(_), _) => (elapsed >= stage.min_green_ms as i64).then(|| (if self.actuation.is_some() { elapsed } else { (stage.min_green_ms as i64).max(elapsed.min(stage.green_ms as i64)) }, 0)),
+                        (None, Some((p, a))) => green_ends(&self.plan, self.stage, elapsed, movements, p, a).then(|| (elapsed, next_called(&self.plan, self.stage, movements, p, a).unwrap_or(self.stage))),
+                        (None, None) => (elapsed >= stage.green_ms as i64).then(|| (stage.green_ms as i64, (self.stage + 1) % self.plan.stages.len())),
                     };
-                    if !due {
-                        break;
-                    }
-                    self.interval_start += if self.next.is_some() { (stage.min_green_ms as i64).max(elapsed.min(stage.green_ms as i64)) } else { stage.green_ms as i64 };
+                    let Some((green_ms, target_stage)) = due else { break };
+                    self.interval_start += green_ms;
                     self.interval = match self.next.take() {
                         Some((next, source)) => {
                             let c = plan_change(&self.plan, self.stage, None, &next);
                             Interval::Change { yellow_ms: c.yellow_ms, all_red_ms: c.all_red_ms, target_stage: c.entry_stage, into: Some(Box::new((next, source))) }
                         }
-                        None => Interval::Change { yellow_ms: stage.yellow_ms, all_red_ms: stage.all_red_ms, target_stage: (self.stage + 1) % self.plan.stages.len(), into: None },
+                        None => Interval::Change { yellow_ms: stage.yellow_ms, all_red_ms: stage.all_red_ms, target_stage, into: None },
                     };
                 }
                 Interval::Change { yellow_ms, all_red_ms, target_stage, .. } => {

@@ -9,6 +9,9 @@ use firmware_profiles::JunctionProfile;
 use proptest::prelude::*;
 use protocol::plan::{JunctionRules, PlanKeys, PlanOutcome, TimingPlan, sign};
 
+use protocol::plan::Monitor;
+
+use super::actuation::{Actuation, Presence};
 use super::controller::{Controller, Source};
 
 const TICK: i64 = 100;
@@ -78,6 +81,24 @@ fn check(rules: &JunctionRules, history: &[Vec<char>]) -> Result<(), String> {
     Ok(())
 }
 
+/// Random queues and gaps per movement, changing once a simulated second.
+struct Traffic(u64, Presence);
+
+impl Traffic {
+    fn next(&mut self, n: usize, now: i64) -> &Presence {
+        if now % 1000 == 0 || self.1.queued.len() != n {
+            let mut draw = || {
+                self.0 ^= self.0 << 13;
+                self.0 ^= self.0 >> 7;
+                self.0 ^= self.0 << 17;
+                self.0
+            };
+            self.1 = Presence { queued: (0..n).map(|_| (draw() % 4).saturating_sub(2) as u32).collect(), gap_ms: (0..n).map(|_| (draw() % 6_000) as u32).collect() };
+        }
+        &self.1
+    }
+}
+
 #[derive(Debug, Clone)]
 enum Event {
     /// A valid plan with these stage greens (s).
@@ -103,13 +124,18 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
-    fn lamps_stay_safe_through_any_sequence_of_plans_and_silences(events in proptest::collection::vec(event(), 1..12)) {
+    fn lamps_stay_safe_through_any_sequence_of_plans_and_silences(events in proptest::collection::vec(event(), 1..12), actuated in any::<bool>(), traffic in any::<u64>()) {
         let (profile, key, keys) = setup();
         let rules = profile.rules();
         let intruder = SigningKey::from_bytes(&[6; 32]);
         let backup = 60_000;
         let mut now = 1_800_000_000_000i64;
         let mut c = Controller::new(profile.clone(), keys, backup, now, 8 * 60);
+        if actuated {
+            c = c.with_actuation(Actuation::default());
+        }
+        let mut traffic = Traffic(traffic | 1, Presence::default());
+        let mut monitor = Monitor::new(rules.clone());
         let mut history = Vec::new();
         let mut version = 1;
         let mut last_valid: Option<i64> = None;
@@ -139,7 +165,11 @@ proptest! {
             };
             for _ in 0..(wait_s as i64 * 1000 / TICK) {
                 now += TICK;
-                history.push(c.tick(now, 8 * 60));
+                let presence = traffic.next(rules.movements.len(), now);
+                let lamps = c.tick_with(now, 8 * 60, Some(presence));
+                let breaches = monitor.observe(now, &lamps);
+                prop_assert!(breaches.is_empty(), "{:?}", breaches);
+                history.push(lamps);
             }
             // Fail-safe: long enough after the last valid plan, the local plan runs.
             if let Some(t) = last_valid && now - t > backup + 200_000 {
@@ -176,4 +206,95 @@ fn falls_back_after_backup_time_and_resumes_central() {
     step(&mut c, 90, &mut now);
     assert_eq!((c.running().source, c.running().greens_ms[0]), (Source::Central, 40_000));
     assert_eq!(check(&profile.rules(), &history), Ok(()));
+}
+
+/// Presence with `flowing` movements crossing their line now and `queued` ones standing.
+fn seen(rules: &JunctionRules, flowing: &[&str], queued: &[&str]) -> Presence {
+    let has = |list: &[&str], m: &String| list.contains(&m.as_str());
+    Presence { queued: rules.movements.iter().map(|m| has(queued, m) as u32 * 3).collect(), gap_ms: rules.movements.iter().map(|m| if has(flowing, m) { 0 } else { 60_000 }).collect() }
+}
+
+#[test]
+fn actuation_gaps_out_skips_uncalled_stages_and_rests_in_green() {
+    let (profile, key, keys) = setup();
+    let rules = profile.rules();
+    let mut now = 1_800_000_000_000i64;
+    let mut c = Controller::new(profile.clone(), keys, 300_000, now, 8 * 60).with_actuation(Actuation { gap_out_ms: 3_000, extend: false });
+    // Without the walk (a crossing with a push button would call it): stages are called by vehicles only.
+    let mut plan = central_plan(&profile, &[40_000, 12_000, 25_000], 2, now);
+    plan.stages[2].pedestrian = None;
+    assert_eq!(c.offer(&sign(plan, "central", &key), now).outcome, PlanOutcome::Accepted);
+    let mut monitor = Monitor::new(rules.clone());
+    let mut run = |c: &mut Controller, secs: i64, p: &Presence, now: &mut i64| {
+        for _ in 0..secs * 10 {
+            *now += TICK;
+            let lamps = c.tick_with(*now, 8 * 60, Some(p));
+            assert!(monitor.observe(*now, &lamps).is_empty());
+        }
+    };
+    // Central's plan takes over; with only north waiting it comes round to north-south.
+    for _ in 0..120 {
+        run(&mut c, 1, &seen(&rules, &[], &["N_T"]), &mut now);
+        if (c.running().plan_id.as_str(), c.running().stage) == ("central", 0) {
+            break;
+        }
+    }
+    assert_eq!((c.running().plan_id.as_str(), c.running().stage), ("central", 0));
+    // North-south keeps flowing, nobody else waits: the green rests past its 40 s split.
+    run(&mut c, 60, &seen(&rules, &["N_T", "S_T"], &[]), &mut now);
+    assert_eq!(c.running().stage, 0);
+    // East waits, north-south still flows: it ends at its split (40 s), not before.
+    // The left-turn stage is called by no one and is skipped: east-west comes next.
+    let t0 = now;
+    while c.running().stage == 0 && now - t0 < 60_000 {
+        run(&mut c, 1, &seen(&rules, &["N_T"], &["E_T"]), &mut now);
+    }
+    assert_eq!(c.running().stage, 2, "left-turn stage skipped");
+    assert!(now - t0 <= 5_000 + 1_000, "a resting green past its split ends at once (+ yellow/all-red): {} ms", now - t0);
+    // East-west gaps out at its minimum (7 s) when its queue is gone and north waits.
+    let t1 = now;
+    while c.running().stage == 2 {
+        run(&mut c, 1, &seen(&rules, &[], &["N_T"]), &mut now);
+    }
+    assert!(now - t1 <= 7_000 + 5_000 + 1_000, "gapped out at its minimum: {} ms", now - t1);
+    // A new plan arriving while a green rests past its split: full yellow and all-red.
+    run(&mut c, 90, &seen(&rules, &["N_T"], &[]), &mut now);
+    let mut plan = central_plan(&profile, &[30_000, 12_000, 25_000], 3, now);
+    plan.stages[2].pedestrian = None;
+    c.offer(&sign(plan, "central", &key), now);
+    run(&mut c, 60, &seen(&rules, &["N_T"], &[]), &mut now);
+    assert_eq!((c.running().greens_ms[0], c.running().version), (30_000, 3));
+}
+
+#[test]
+fn extended_actuation_holds_a_flowing_green_to_its_maximum_not_beyond() {
+    let (profile, key, keys) = setup();
+    let rules = profile.rules();
+    let mut now = 1_800_000_000_000i64;
+    let mut c = Controller::new(profile.clone(), keys, 300_000, now, 8 * 60).with_actuation(Actuation::default());
+    let mut plan = central_plan(&profile, &[20_000, 12_000, 25_000], 2, now);
+    plan.stages[2].pedestrian = None;
+    c.offer(&sign(plan, "central", &key), now);
+    let mut monitor = Monitor::new(rules.clone());
+    let mut green_runs = Vec::new();
+    let mut since = now;
+    let mut last = 'R';
+    // North-south flows without a break and east always waits: every north-south green
+    // runs to the 90 s maximum, past central's 20 s split, then east-west gets its turn
+    // (within the 300 s backup time: no heartbeat is sent here).
+    for _ in 0..2_800 {
+        now += TICK;
+        let lamps = c.tick_with(now, 8 * 60, Some(&seen(&rules, &["N_T", "S_T"], &["E_T"])));
+        assert!(monitor.observe(now, &lamps).is_empty());
+        let n = lamps[rules.movements.iter().position(|m| m == "N_T").unwrap()];
+        if n != last {
+            if last == 'G' {
+                green_runs.push(now - since);
+            }
+            since = now;
+            last = n;
+        }
+    }
+    let central: Vec<i64> = green_runs.into_iter().skip(1).collect();
+    assert!(!central.is_empty() && central.iter().all(|&g| g == 90_000), "{central:?}");
 }

@@ -5,7 +5,8 @@
 //! - `ntcip1202`: maps a plan onto NTCIP 1202 objects (see `ntcip_objects`); the SNMP
 //!   transport is not implemented — there is no controller to test it against here — so
 //!   selecting it is a clear start-up error, not a silent no-op.
-//! - `sumo`: TraCI; driven by the closed-loop benchmark (not implemented yet).
+//! - `sumo`: TraCI (`sumo::SumoDriver`); built by the closed-loop benchmark, which owns
+//!   the simulation and the link mapping.
 
 use std::io::Write;
 

@@ -6,10 +6,14 @@
 //! `controller` (pure state machine) → `driver` (lamps to hardware or simulator) ←
 //! `run` (MQTT: plans in, acks and status out; the clock).
 
+pub mod actuation;
 pub mod controller;
 pub mod driver;
 pub mod run;
+pub mod sumo;
+pub mod traci;
 
+pub use actuation::{Actuation, Presence};
 pub use controller::{Controller, Lamps, Running, Source};
 
 #[cfg(test)]

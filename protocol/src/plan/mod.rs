@@ -10,15 +10,18 @@
 //! - `safety`: the validator (pure; every violation reported, each with a reason code).
 //! - `transition`: moving from a running plan to a new one without cutting any interval
 //!   below its minimum.
+//! - `monitor`: judges the lamps a junction actually shows, sample by sample.
 //! - `signing`: canonical encoding, signing, and the junction-side acceptance check
 //!   (signature, key, validity window, replay, safety).
 
+pub mod monitor;
 pub mod safety;
 pub mod signing;
 pub mod timeline;
 pub mod transition;
 pub mod types;
 
+pub use monitor::{Breach, Monitor};
 pub use safety::{Violation, validate};
 pub use signing::{PlanKeys, Rejection, accept, canonical_bytes, decode, sign};
 pub use timeline::{Signal, Timeline};

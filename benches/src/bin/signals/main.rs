@@ -1,17 +1,21 @@
-//! Closed-loop signal benchmark in SUMO (work in progress: this stop measures the
-//! reference controllers — fixed time, SUMO actuated, max-pressure; this product's loop —
-//! cameras emulated from SUMO detectors over MQTT, central retiming, the junction code
-//! driving SUMO over TraCI — are the next steps and are reported as missing).
+//! Closed-loop signal benchmark in SUMO: the reference controllers (the network's fixed
+//! time, SUMO actuated, max-pressure) and this product's loop (`central`: cameras
+//! emulated from SUMO detectors over MQTT, central retiming, the junction code driving
+//! SUMO through the `sumo` driver; see `closed_loop`), side by side on the same seeds.
 //!
 //! `make bench-signals` or `signals --scenario cologne8 --seeds 5 [--json]`, after
 //! `scripts/setup-sumo.sh` (SUMO 1.28 from PyPI; RESCO scenarios from the sumo-rl wheel).
 //! Every run: `--time-to-teleport -1`, the scenario's window, tripinfo with unfinished
-//! vehicles; delay as in `metrics`.
+//! vehicles; delay as in `metrics`; every simulated second of every run checked against
+//! the junctions' safety rules (`safety`). `SIGNALS_KEEP_TRIPINFO=DIR` keeps each run's
+//! tripinfo (DIR/{scenario}_{controller}_{seed}.xml) for a closer look.
 
+mod closed_loop;
 mod maxpressure;
 mod metrics;
+mod safety;
 mod scenario;
-mod traci;
+mod sumo_junction;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -20,6 +24,11 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use serde_json::json;
+
+use std::sync::{Arc, Mutex};
+
+use edge_agent::junction::Actuation;
+use edge_agent::junction::traci::Traci;
 
 use crate::metrics::RunMetrics;
 use crate::scenario::Scenario;
@@ -39,11 +48,51 @@ struct Args {
     /// The `sumo` binary.
     #[arg(long, default_value = ".venv-sumo/bin/sumo")]
     sumo: PathBuf,
+    /// The broker the `central` loop talks through (Debian's mosquitto).
+    #[arg(long, default_value = "/usr/sbin/mosquitto")]
+    mosquitto: PathBuf,
+    /// Controllers to run (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "fixed_time,actuated,max_pressure,central")]
+    controllers: Vec<String>,
+    /// `central`: camera report interval = retiming period (s).
+    #[arg(long, default_value_t = 60)]
+    interval_s: u32,
+    /// `central`: weight of the newest interval in central's flow estimate.
+    #[arg(long, default_value_t = 0.3)]
+    smoothing: f64,
+    /// `central`: junctions run central's plan as fixed time (no local actuation).
+    #[arg(long)]
+    no_actuation: bool,
+    /// `central`: actuation ends a flowing green at central's split instead of holding it
+    /// up to the stage's maximum green while it flows.
+    #[arg(long)]
+    within_split: bool,
+    /// `central`: gap-out time (ms).
+    #[arg(long, default_value_t = 3000)]
+    gap_out_ms: u32,
 }
 
-const CONTROLLERS: [&str; 3] = ["fixed_time", "actuated", "max_pressure"];
+const CONTROLLERS: [&str; 4] = ["fixed_time", "actuated", "max_pressure", "central"];
 
-fn run_once(args: &Args, sc: &Scenario, controller: &str, seed: u32) -> Result<RunMetrics> {
+/// Mosquitto on a free local port for the run's lifetime.
+struct Broker(std::process::Child, u16);
+
+impl Broker {
+    fn start(bin: &std::path::Path) -> Result<Broker> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let child = Command::new(bin).args(["-p", &port.to_string()]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().with_context(|| format!("starting {} (apt install mosquitto)", bin.display()))?;
+        Ok(Broker(child, port))
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn run_once(args: &Args, sc: &Scenario, net: &scenario::Network, junctions: &[sumo_junction::SumoJunction], controller: &str, seed: u32, broker: Option<&Broker>) -> Result<(RunMetrics, std::collections::BTreeMap<&'static str, u64>, Option<closed_loop::LoopStats>)> {
     let dir = tempfile::tempdir()?;
     let tripinfo = dir.path().join("tripinfo.xml");
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
@@ -59,27 +108,58 @@ fn run_once(args: &Args, sc: &Scenario, controller: &str, seed: u32) -> Result<R
         std::fs::write(&add, sc.actuated_programs()?)?;
         cmd.args(["--additional-files", add.to_str().unwrap()]);
     }
+    if controller == "central" {
+        let add = dir.path().join("cameras.add.xml");
+        std::fs::write(&add, sumo_junction::detectors(junctions, &net.lane_length))?;
+        cmd.args(["--additional-files", add.to_str().unwrap()]);
+    }
     let mut child = cmd.spawn().with_context(|| format!("starting {} (run scripts/setup-sumo.sh)", args.sumo.display()))?;
-    let result = (|| -> Result<()> {
-        let mut traci = traci::Traci::connect(port, Duration::from_secs(30))?;
+    let mut monitors = safety::Monitors::new(junctions);
+    let result = (|| -> Result<Option<closed_loop::LoopStats>> {
+        let mut traci = Traci::connect(port, Duration::from_secs(30))?;
         let (api, version) = traci.version()?;
         if !version.contains("1.28") {
             bail!("SUMO {version} (TraCI API {api}); the benchmark is defined on 1.28");
         }
-        if controller == "max_pressure" {
-            maxpressure::run(&mut traci, &sc.lights()?, sc.begin, sc.end)?;
-        } else {
-            traci.step(sc.end)?;
+        let mut stats = None;
+        match controller {
+            "max_pressure" => maxpressure::run(&mut traci, &net.lights, sc.begin, sc.end, &mut monitors)?,
+            "central" => {
+                let shared = Arc::new(Mutex::new(traci));
+                let opts = closed_loop::LoopOptions {
+                    interval_s: args.interval_s,
+                    smoothing: args.smoothing,
+                    actuation: (!args.no_actuation).then_some(Actuation { gap_out_ms: args.gap_out_ms, extend: !args.within_split }),
+                };
+                stats = Some(closed_loop::run(&shared, junctions, sc.begin, sc.end, broker.context("no broker")?.1, &opts, &mut monitors)?);
+                let traci = Arc::into_inner(shared).context("TraCI still shared")?.into_inner().unwrap_or_else(|e| e.into_inner());
+                traci.close()?;
+                return Ok(stats);
+            }
+            _ => {
+                let mut t = sc.begin;
+                while t < sc.end {
+                    t += 1.0;
+                    traci.step(t)?;
+                    monitors.observe(t, &mut traci)?;
+                }
+            }
         }
         traci.close()?;
-        Ok(())
+        Ok(stats.take())
     })();
     let status = child.wait()?;
-    result?;
+    let stats = result?;
     if !status.success() {
         bail!("sumo exited with {status}");
     }
-    metrics::from_tripinfo(&std::fs::read_to_string(&tripinfo)?, &sc.scheduled, sc.end)
+    for (tls, b) in &monitors.examples {
+        eprintln!("{} {controller} seed {seed}: light {tls} t={} s {}: {}", sc.name, b.t_ms / 1000, b.code, b.detail);
+    }
+    if let Ok(keep) = std::env::var("SIGNALS_KEEP_TRIPINFO") {
+        std::fs::copy(&tripinfo, format!("{keep}/{}_{controller}_{seed}.xml", sc.name))?;
+    }
+    Ok((metrics::from_tripinfo(&std::fs::read_to_string(&tripinfo)?, &sc.scheduled, sc.end)?, monitors.breaches(), stats))
 }
 
 fn mean_sd(v: &[f64]) -> (f64, f64) {
@@ -90,20 +170,47 @@ fn mean_sd(v: &[f64]) -> (f64, f64) {
 
 fn main() -> Result<()> {
     let args = Args::parse();
+    for c in &args.controllers {
+        if !CONTROLLERS.contains(&c.as_str()) {
+            bail!("--controllers: unknown controller {c:?} (known: {})", CONTROLLERS.join(", "));
+        }
+    }
     let sc = Scenario::load(&args.resco, &args.scenario)?;
+    let net = sc.network()?;
+    let junctions: Vec<sumo_junction::SumoJunction> = net.lights.iter().enumerate().map(|(i, l)| sumo_junction::build(i, l, &net, &sc.name)).collect::<Result<_>>()?;
+    let broker = if args.controllers.iter().any(|c| c == "central") { Some(Broker::start(&args.mosquitto)?) } else { None };
     let mut controllers = serde_json::Map::new();
-    for controller in CONTROLLERS {
-        let runs: Vec<RunMetrics> = (1..=args.seeds).map(|seed| run_once(&args, &sc, controller, seed)).collect::<Result<_>>()?;
+    for controller in &args.controllers {
+        let mut runs = Vec::new();
+        let mut by_code: std::collections::BTreeMap<&'static str, u64> = Default::default();
+        let mut loops = Vec::new();
+        for seed in 1..=args.seeds {
+            let started = std::time::Instant::now();
+            let (m, breaches, stats) = run_once(&args, &sc, &net, &junctions, controller, seed, broker.as_ref())?;
+            if !args.json {
+                eprintln!("  {} {controller} seed {seed}: delay {:.1} s, safety violations {breaches:?}, {:.0} s wall{}", sc.name, m.delay, started.elapsed().as_secs_f64(), stats.map(|s| format!(", {} reports, {} plans ({} accepted, {} rejected)", s.reports, s.plans, s.accepted, s.rejected)).unwrap_or_default());
+            }
+            runs.push(m);
+            for (code, n) in breaches {
+                *by_code.entry(code).or_default() += n;
+            }
+            loops.extend(stats);
+        }
         let (delay, spread) = mean_sd(&runs.iter().map(|r| r.delay).collect::<Vec<_>>());
         let (wait, _) = mean_sd(&runs.iter().map(|r| r.wait).collect::<Vec<_>>());
         let (duration, _) = mean_sd(&runs.iter().map(|r| r.duration).collect::<Vec<_>>());
         let never: usize = runs.iter().map(|r| r.never_entered).sum();
-        controllers.insert(controller.into(), json!({"delay": delay, "delay_spread": spread, "wait": wait, "duration": duration, "violations": null, "never_entered": never / runs.len(), "seeds": args.seeds}));
+        let violations: u64 = by_code.values().sum();
+        let mut entry = json!({"delay": delay, "delay_spread": spread, "wait": wait, "duration": duration, "violations": violations, "violations_by_code": by_code, "never_entered": never / runs.len(), "seeds": args.seeds});
+        if let Some(first) = loops.first() {
+            entry["messages"] = json!({"count_reports": first.reports, "plans": loops.iter().map(|s| s.plans).sum::<u64>() / loops.len() as u64, "rejected": loops.iter().map(|s| s.rejected).sum::<u64>()});
+        }
+        controllers.insert(controller.clone(), entry);
         if !args.json {
-            eprintln!("{:<12} {:<11} delay {:>7.1} ± {:>5.1} s  wait {:>6.1} s  duration {:>6.1} s  ({} scheduled, {} never entered per run)", sc.name, controller, delay, spread, wait, duration, sc.scheduled.len(), never / runs.len());
+            eprintln!("{:<12} {:<12} delay {:>7.1} ± {:>5.1} s  wait {:>6.1} s  duration {:>6.1} s  violations {violations}  ({} scheduled, {} never entered per run)", sc.name, controller, delay, spread, wait, duration, sc.scheduled.len(), never / runs.len());
         }
     }
-    let out = json!({"scenario": sc.name, "sumo": "1.28.0", "controllers": controllers, "missing": ["central"]});
+    let out = json!({"scenario": sc.name, "sumo": "1.28.0", "controllers": controllers});
     if args.json {
         println!("{out}");
     }

@@ -7,8 +7,9 @@ use std::collections::HashMap;
 
 use anyhow::Result;
 
+use crate::safety::Monitors;
 use crate::scenario::Light;
-use crate::traci::Traci;
+use edge_agent::junction::traci::Traci;
 
 const DECISION_S: f64 = 5.0;
 const YELLOW_S: f64 = 3.0;
@@ -25,7 +26,7 @@ fn serves(c: char) -> bool {
 }
 
 /// Runs the simulation to `end` under max-pressure control of every light.
-pub fn run(traci: &mut Traci, lights: &[Light], begin: f64, end: f64) -> Result<()> {
+pub fn run(traci: &mut Traci, lights: &[Light], begin: f64, end: f64, monitors: &mut Monitors) -> Result<()> {
     let greens: Vec<Vec<usize>> = lights.iter().map(|l| (0..l.phases.len()).filter(|&i| l.phases[i].0.contains(['G', 'g']) && !l.phases[i].0.contains(['y', 'Y'])).collect()).collect();
     let mut states: Vec<State> = greens.iter().map(|g| State { green: g.first().copied().unwrap_or(0), since: begin, changing: None }).collect();
     for (l, s) in lights.iter().zip(&states) {
@@ -35,6 +36,7 @@ pub fn run(traci: &mut Traci, lights: &[Light], begin: f64, end: f64) -> Result<
     while t < end {
         t += 1.0;
         traci.step(t)?;
+        monitors.observe(t, traci)?;
         let mut queues: HashMap<String, i32> = HashMap::new();
         for (i, light) in lights.iter().enumerate() {
             let s = &mut states[i];
@@ -52,7 +54,8 @@ pub fn run(traci: &mut Traci, lights: &[Light], begin: f64, end: f64) -> Result<
             for &p in &greens[i] {
                 let mut pressure = 0i64;
                 for (k, c) in light.phases[p].0.chars().enumerate() {
-                    let Some((inc, out)) = light.links.get(k).filter(|_| serves(c)) else { continue };
+                    let Some(link) = light.links.get(k).filter(|_| serves(c)) else { continue };
+                    let (inc, out) = (&link.from_lane, &link.to_lane);
                     for lane in [inc, out] {
                         if !lane.is_empty() && !queues.contains_key(lane) {
                             let q = traci.lane_halting(lane).unwrap_or(0);

@@ -20,8 +20,27 @@ pub struct Light {
     pub id: String,
     /// The static program's phases: (state, duration s).
     pub phases: Vec<(String, f64)>,
-    /// Per link index: (incoming lane, outgoing lane).
-    pub links: Vec<(String, String)>,
+    /// Per link index.
+    pub links: Vec<Link>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Link {
+    pub from_lane: String,
+    pub to_lane: String,
+    /// The first internal lane (absent in networks built without them).
+    pub via: Option<String>,
+    /// SUMO's direction: s, l, r, t, L, R.
+    pub dir: String,
+}
+
+/// What the closed loop needs from the network besides its lights.
+pub struct Network {
+    pub lights: Vec<Light>,
+    pub requests: crate::sumo_junction::Requests,
+    pub lane_length: std::collections::BTreeMap<String, f64>,
+    /// Lane → the (non-internal) lanes with a connection into it.
+    pub predecessors: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 fn attr<'a>(node: &roxmltree::Node<'a, '_>, name: &str) -> Option<&'a str> {
@@ -53,7 +72,7 @@ impl Scenario {
         Ok(Scenario { name: name.into(), net, routes, begin, end, scheduled })
     }
 
-    pub fn lights(&self) -> Result<Vec<Light>> {
+    pub fn network(&self) -> Result<Network> {
         let text = std::fs::read_to_string(&self.net)?;
         let doc = roxmltree::Document::parse(&text)?;
         let mut lights: Vec<Light> = doc
@@ -70,11 +89,35 @@ impl Scenario {
             let Some(light) = lights.iter_mut().find(|l| l.id == tl) else { continue };
             let lane = |edge: &str, idx: &str| format!("{}_{}", attr(&c, edge).unwrap_or_default(), attr(&c, idx).unwrap_or("0"));
             if light.links.len() <= index {
-                light.links.resize(index + 1, (String::new(), String::new()));
+                light.links.resize(index + 1, Link::default());
             }
-            light.links[index] = (lane("from", "fromLane"), lane("to", "toLane"));
+            if light.links[index].from_lane.is_empty() {
+                light.links[index] = Link { from_lane: lane("from", "fromLane"), to_lane: lane("to", "toLane"), via: attr(&c, "via").map(str::to_string), dir: attr(&c, "dir").unwrap_or("s").to_string() };
+            }
         }
-        Ok(lights)
+        let mut requests = crate::sumo_junction::Requests::new();
+        for j in doc.descendants().filter(|n| n.has_tag_name("junction")) {
+            let (Some(id), Some(int_lanes)) = (attr(&j, "id"), attr(&j, "intLanes")) else { continue };
+            if attr(&j, "type") == Some("internal") {
+                continue;
+            }
+            let rows = j.children().filter(|n| n.has_tag_name("request")).map(|r| (attr(&r, "response").unwrap_or_default().to_string(), attr(&r, "foes").unwrap_or_default().to_string())).collect();
+            requests.insert(id.to_string(), (int_lanes.split_whitespace().map(str::to_string).collect(), rows));
+        }
+        let lane_length = doc.descendants().filter(|n| n.has_tag_name("lane")).filter_map(|l| Some((attr(&l, "id")?.to_string(), attr(&l, "length")?.parse().ok()?))).collect();
+        let mut predecessors: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for c in doc.descendants().filter(|n| n.has_tag_name("connection")) {
+            let (Some(from), Some(to)) = (attr(&c, "from"), attr(&c, "to")) else { continue };
+            if from.starts_with(':') || to.starts_with(':') {
+                continue;
+            }
+            let (a, b) = (format!("{from}_{}", attr(&c, "fromLane").unwrap_or("0")), format!("{to}_{}", attr(&c, "toLane").unwrap_or("0")));
+            let list = predecessors.entry(b).or_default();
+            if !list.contains(&a) {
+                list.push(a);
+            }
+        }
+        Ok(Network { lights, requests, lane_length, predecessors })
     }
 
     /// An additional file turning every static program into SUMO's actuated control

@@ -1,6 +1,6 @@
 //! A small TraCI client (SUMO's TCP control protocol, big-endian): the commands the
-//! signals benchmark uses — version, simulation step, lane queues, traffic-light state,
-//! close — and nothing else.
+//! `sumo` driver and the signals benchmark use — version, simulation step, lane queues,
+//! induction loops, traffic-light state, close — and nothing else.
 //!
 //! Message: u32 total length, then commands `[len u8 | 0 + u32][id][payload]`. Every
 //! command is answered by a status `[len][id][result u8][description string]`; `get`
@@ -13,12 +13,16 @@ use std::time::{Duration, Instant};
 const CMD_GETVERSION: u8 = 0x00;
 const CMD_SIMSTEP: u8 = 0x02;
 const CMD_CLOSE: u8 = 0x7f;
+const GET_INDUCTION_LOOP: u8 = 0xa0;
+const GET_TL: u8 = 0xa2;
 const GET_LANE: u8 = 0xa3;
+const LAST_STEP_VEHICLE_ID_LIST: u8 = 0x12;
 const SET_TL: u8 = 0xc2;
 const LAST_STEP_VEHICLE_HALTING_NUMBER: u8 = 0x14;
 const TL_RED_YELLOW_GREEN_STATE: u8 = 0x20;
 const TYPE_INT: u8 = 0x09;
 const TYPE_STRING: u8 = 0x0c;
+const TYPE_STRINGLIST: u8 = 0x0e;
 
 pub struct Traci {
     stream: TcpStream,
@@ -71,7 +75,6 @@ fn command(id: u8, payload: &[u8]) -> Vec<u8> {
     c.extend(payload);
     c
 }
-
 
 fn string(s: &str) -> Vec<u8> {
     let mut v = (s.len() as u32).to_be_bytes().to_vec();
@@ -138,6 +141,20 @@ impl Traci {
     pub fn lane_halting(&mut self, lane: &str) -> io::Result<i32> {
         let v = self.get(GET_LANE, LAST_STEP_VEHICLE_HALTING_NUMBER, lane, TYPE_INT)?;
         Reader { buf: &v, at: 0 }.i32()
+    }
+
+    /// Vehicles on induction loop `detector` in the last step.
+    pub fn loop_vehicle_ids(&mut self, detector: &str) -> io::Result<Vec<String>> {
+        let v = self.get(GET_INDUCTION_LOOP, LAST_STEP_VEHICLE_ID_LIST, detector, TYPE_STRINGLIST)?;
+        let mut r = Reader { buf: &v, at: 0 };
+        let n = r.i32()?;
+        (0..n).map(|_| r.string()).collect()
+    }
+
+    /// What traffic light `tls` shows now (one character per link).
+    pub fn tl_state(&mut self, tls: &str) -> io::Result<String> {
+        let v = self.get(GET_TL, TL_RED_YELLOW_GREEN_STATE, tls, TYPE_STRING)?;
+        Reader { buf: &v, at: 0 }.string()
     }
 
     /// Sets every link of traffic light `tls` (one character per link: r, y, g, G).

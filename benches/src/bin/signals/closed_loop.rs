@@ -1,0 +1,237 @@
+//! This product's loop inside SUMO, on simulated time, every message through a real
+//! Mosquitto:
+//!
+//! cameras (one induction loop per incoming lane, read every simulated second) → count
+//! reports in the protocol format on `tac/v1/cameras/{id}/counts` → central's retiming
+//! (`central::signals`: PCU flows split to movements, Webster splits, smoothing,
+//! validation, ed25519 signing) → `tac/v1/junctions/{id}/plan` → the junction code
+//! (`edge_agent::junction::Controller`: signature, expiry, replay and safety checks,
+//! safe take-over, local actuation from the camera's queues and gaps) → the `sumo`
+//! driver → the simulated light. Acks go back on `…/plan/ack`.
+//!
+//! Lock-step: after publishing an interval's reports the harness waits until central
+//! has read all of them and the junctions have read every plan central sent, so runs
+//! are reproducible; message contents never bypass the broker.
+
+use std::collections::BTreeMap;
+use std::sync::mpsc::{Receiver, channel};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use central::signals::retimer::{RetimeSettings, Retimer};
+use central::signals::worker::split_approach_flows;
+use ed25519_dalek::SigningKey;
+use edge_agent::junction::driver::SignalDriver;
+use edge_agent::junction::sumo::SumoDriver;
+use edge_agent::junction::traci::Traci;
+use edge_agent::junction::{Actuation, Controller, Presence};
+use protocol::messages::{CountReport, Envelope, ModelRef, decode};
+use protocol::plan::{PlanKeys, PlanOutcome};
+use protocol::topics::Topic;
+use protocol::{ClassCounts, DirectionCounts, IntervalCounts, VehicleClass};
+use rumqttc::{Client, Event, MqttOptions, Packet, Publish, QoS};
+
+use crate::safety::Monitors;
+use crate::sumo_junction::SumoJunction;
+
+pub struct LoopOptions {
+    /// Camera report interval = central's retiming period (s).
+    pub interval_s: u32,
+    pub actuation: Option<Actuation>,
+    /// Weight of the newest interval in central's flow estimate.
+    pub smoothing: f64,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LoopStats {
+    pub reports: u64,
+    pub plans: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+}
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// A client; with `subscribe`, its publishes arrive on the receiver (after the broker
+/// granted the subscription).
+fn client(port: u16, id: &str, subscribe: Option<&str>) -> Result<(Client, Receiver<Publish>)> {
+    let mut opts = MqttOptions::new(id, "127.0.0.1", port);
+    opts.set_keep_alive(Duration::from_secs(60)).set_max_packet_size(1 << 20, 1 << 20);
+    let (client, mut connection) = Client::new(opts, 4096);
+    if let Some(filter) = subscribe {
+        client.subscribe(filter, QoS::AtLeastOnce)?;
+    }
+    let (tx, rx) = channel();
+    let (ready_tx, ready) = channel();
+    let want_suback = subscribe.is_some();
+    std::thread::spawn(move || {
+        for event in connection.iter() {
+            match event {
+                Ok(Event::Incoming(Packet::ConnAck(_))) if !want_suback => drop(ready_tx.send(())),
+                Ok(Event::Incoming(Packet::SubAck(_))) => drop(ready_tx.send(())),
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    if tx.send(p).is_err() {
+                        break;
+                    }
+                }
+                Err(_) => break,
+                _ => {}
+            }
+        }
+    });
+    ready.recv_timeout(WAIT).with_context(|| format!("MQTT client {id}: no answer from the broker on port {port}"))?;
+    Ok((client, rx))
+}
+
+/// The emulated camera of one approach lane.
+#[derive(Default)]
+struct Camera {
+    last_ids: Vec<String>,
+    count: u32,
+    last_seen: f64,
+    queued: u32,
+    seq: u64,
+}
+
+pub fn run(traci: &Arc<Mutex<Traci>>, junctions: &[SumoJunction], begin: f64, end: f64, port: u16, opts: &LoopOptions, monitors: &mut Monitors) -> Result<LoopStats> {
+    let key = SigningKey::from_bytes(&[7; 32]);
+    let keys = PlanKeys(vec![("central".into(), key.verifying_key())]);
+    let profiles = junctions.iter().map(|j| j.profile.clone()).collect();
+    let mut retimer = Retimer::new(RetimeSettings::default(), profiles, vec![], "central", key);
+    let (cameras_mqtt, _) = client(port, "cameras", None)?;
+    let (central_mqtt, counts_in) = client(port, "central", Some("tac/v1/cameras/+/counts"))?;
+    let (junction_mqtt, plans_in) = client(port, "junctions", Some("tac/v1/junctions/+/plan"))?;
+    let now_ms = |t: f64| (t * 1000.0).round() as i64;
+    let minute = |t: f64| ((t / 60.0) as u32) % 1440;
+    let mut controllers: Vec<Controller> = junctions
+        .iter()
+        .map(|j| {
+            let c = Controller::new(j.profile.clone(), keys.clone(), 300_000, now_ms(begin), minute(begin));
+            match opts.actuation {
+                Some(a) => c.with_actuation(a),
+                None => c,
+            }
+        })
+        .collect();
+    let mut drivers: Vec<SumoDriver> = junctions.iter().map(|j| SumoDriver::new(traci.clone(), &j.tls, j.movement_of_link.clone(), j.yields_to.clone(), j.red.clone())).collect();
+    let mut cameras: Vec<Vec<Camera>> = junctions.iter().map(|j| j.approaches.iter().map(|_| Camera { last_seen: f64::NEG_INFINITY, ..Camera::default() }).collect()).collect();
+    let movements: Vec<Vec<String>> = junctions.iter().map(|j| j.profile.rules().movements).collect();
+    let mut flows: BTreeMap<String, f64> = BTreeMap::new();
+    let mut stats = LoopStats::default();
+    let (mut t, mut interval_start) = (begin, begin);
+    while t < end {
+        t += 1.0;
+        let mut sumo = traci.lock().unwrap_or_else(|e| e.into_inner());
+        sumo.step(t)?;
+        for (j, cams) in junctions.iter().zip(&mut cameras) {
+            for (view, cam) in j.approaches.iter().zip(cams.iter_mut()) {
+                let ids = sumo.loop_vehicle_ids(&view.count_loop)?;
+                cam.count += ids.iter().filter(|id| !cam.last_ids.contains(id)).count() as u32;
+                cam.last_ids = ids;
+                for (det, _, _) in &view.presence_loops {
+                    let present = if *det == view.count_loop { !cam.last_ids.is_empty() } else { !sumo.loop_vehicle_ids(det)?.is_empty() };
+                    if present {
+                        cam.last_seen = t;
+                    }
+                }
+                cam.queued = 0;
+                for lane in &view.queue_lanes {
+                    cam.queued += sumo.lane_halting(lane)?.max(0) as u32;
+                }
+            }
+        }
+        monitors.observe(t, &mut sumo)?;
+        drop(sumo);
+        for (i, j) in junctions.iter().enumerate() {
+            let cams = &cameras[i];
+            let presence = Presence {
+                queued: j.approach_of_movement.iter().map(|&a| cams[a].queued).collect(),
+                gap_ms: j.approach_of_movement.iter().map(|&a| ((t - cams[a].last_seen) * 1000.0).min(u32::MAX as f64) as u32).collect(),
+            };
+            let lamps = controllers[i].tick_with(now_ms(t), minute(t), Some(&presence));
+            drivers[i].apply(now_ms(t), &movements[i], &lamps)?;
+        }
+        if t - interval_start >= opts.interval_s as f64 {
+            report_and_retime(&cameras_mqtt, &central_mqtt, &junction_mqtt, &counts_in, &plans_in, junctions, &mut cameras, (interval_start, t), &mut retimer, &mut flows, &mut controllers, opts, &mut stats)?;
+            interval_start = t;
+        }
+    }
+    for c in [cameras_mqtt, central_mqtt, junction_mqtt] {
+        let _ = c.disconnect();
+    }
+    Ok(stats)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn report_and_retime(
+    cameras_mqtt: &Client,
+    central_mqtt: &Client,
+    junction_mqtt: &Client,
+    counts_in: &Receiver<Publish>,
+    plans_in: &Receiver<Publish>,
+    junctions: &[SumoJunction],
+    cameras: &mut [Vec<Camera>],
+    (from, to): (f64, f64),
+    retimer: &mut Retimer,
+    flows: &mut BTreeMap<String, f64>,
+    controllers: &mut [Controller],
+    opts: &LoopOptions,
+    stats: &mut LoopStats,
+) -> Result<()> {
+    let (from_ms, to_ms) = ((from * 1000.0) as i64, (to * 1000.0) as i64);
+    // Cameras: one report per approach lane, as an edge agent sends it.
+    let mut sent = 0;
+    for (j, cams) in junctions.iter().zip(cameras.iter_mut()) {
+        for (view, cam) in j.approaches.iter().zip(cams.iter_mut()) {
+            let camera = &view.camera;
+            let mut forward = ClassCounts::default();
+            forward.add(VehicleClass::Car, std::mem::take(&mut cam.count));
+            let interval = IntervalCounts { start_ms: from_ms, end_ms: to_ms, coverage: 1.0, fps: 1.0, frames: (to - from) as u64, lines: [("stop".to_string(), DirectionCounts { forward, backward: ClassCounts::default() })].into(), ..IntervalCounts::default() };
+            cam.seq += 1;
+            let report = Envelope::new(camera, 1, cam.seq, CountReport { camera_id: camera.clone(), model: ModelRef { id: "sumo-loop".into(), sha256: "0".repeat(64) }, interval });
+            let topic = Topic::CameraCounts { camera: camera.clone() }.to_topic()?;
+            cameras_mqtt.publish(topic, QoS::AtLeastOnce, false, serde_json::to_vec(&report)?)?;
+            sent += 1;
+        }
+    }
+    // Central: every report off the broker, checked as ingest checks it.
+    let hours = (to - from) / 3600.0;
+    for _ in 0..sent {
+        let p = counts_in.recv_timeout(WAIT).context("central: a camera report did not arrive")?;
+        let report = decode::<CountReport>(&p.payload).map_err(|e| anyhow::anyhow!("central: bad report on {}: {e}", p.topic))?.body;
+        report.check(to_ms, 5_000).map_err(|e| anyhow::anyhow!("central: report {}: {e}", report.camera_id))?;
+        let vehicles: u32 = report.interval.lines.values().map(|d| d.forward.total() + d.backward.total()).sum();
+        let pcu_h = vehicles as f64 / hours;
+        let f = flows.entry(report.camera_id).or_insert(pcu_h);
+        *f += opts.smoothing * (pcu_h - *f);
+        stats.reports += 1;
+    }
+    let demand: BTreeMap<String, Vec<f64>> = junctions
+        .iter()
+        .filter_map(|j| Some((j.profile.id.clone(), split_approach_flows(&j.profile, |a| a.cameras.first().and_then(|c| flows.get(&c.camera).copied()))?)))
+        .collect();
+    let mut published = 0;
+    for plan in retimer.retime_all(&demand, to_ms) {
+        let signed = plan.context("central refused its own plan")?;
+        let topic = Topic::JunctionPlan { junction: signed.plan.junction_id.clone() }.to_topic()?;
+        central_mqtt.publish(topic, QoS::AtLeastOnce, false, serde_json::to_vec(&signed)?)?;
+        published += 1;
+    }
+    stats.plans += published;
+    // Junctions: every plan off the broker, through the same acceptance as in the field.
+    for _ in 0..published {
+        let p = plans_in.recv_timeout(WAIT).context("junction: a plan did not arrive")?;
+        let Ok(Topic::JunctionPlan { junction }) = Topic::parse(&p.topic) else { bail!("unexpected topic {}", p.topic) };
+        let i = junctions.iter().position(|j| j.profile.id == junction).context("plan for an unknown junction")?;
+        let signed = protocol::plan::decode(&p.payload).map_err(|e| anyhow::anyhow!("junction {junction}: {e}"))?;
+        let ack = controllers[i].offer(&signed, to_ms);
+        match ack.outcome {
+            PlanOutcome::Accepted => stats.accepted += 1,
+            PlanOutcome::Rejected => stats.rejected += 1,
+        }
+        let topic = Topic::JunctionPlanAck { junction }.to_topic()?;
+        junction_mqtt.publish(topic, QoS::AtMostOnce, false, serde_json::to_vec(&ack)?)?;
+    }
+    Ok(())
+}
