@@ -44,12 +44,21 @@ pub fn run(
     tracing::info!(camera = %config.camera.id, source = %source_name, model = %config.camera.model, "agent started");
     let mut last_status = Instant::now();
     let mut last_ms = 0;
+    let mut last_presence_ms = i64::MIN;
     while !stop.load(Ordering::Relaxed) {
         let now_ms = match stage.next() {
             Staged::Frame(input) => {
                 pipeline.process_prepared(&input)?;
                 last_ms = unix_ms(input.meta.captured_at);
                 stage.recycle(input);
+                if let Some(r) = &reporter
+                    && let Some(every) = r.presence_interval_ms()
+                    && last_ms - last_presence_ms >= every
+                    && let Some((at_ms, zones)) = pipeline.presence()
+                {
+                    r.publish_presence(at_ms, zones);
+                    last_presence_ms = last_ms;
+                }
                 last_ms
             }
             Staged::End => break,

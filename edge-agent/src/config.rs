@@ -307,6 +307,9 @@ impl AgentConfig {
             if m.keep_alive_s < 5 {
                 bad("mqtt.keep_alive_s".into(), format!("{} is below 5", m.keep_alive_s));
             }
+            if m.presence_interval_ms != 0 && !(100..=60_000).contains(&m.presence_interval_ms) {
+                bad("mqtt.presence_interval_ms".into(), format!("{} is neither 0 (off) nor within 100..=60000", m.presence_interval_ms));
+            }
             if !(1..=3600).contains(&m.ack_timeout_s) {
                 bad("mqtt.ack_timeout_s".into(), format!("{} is outside 1..=3600", m.ack_timeout_s));
             }

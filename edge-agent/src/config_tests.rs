@@ -89,10 +89,10 @@ proptest::proptest! {
 
 #[test]
 fn mqtt_settings_are_checked_with_their_paths() {
-    let text = format!("{GOOD}\n[mqtt]\nhost = \"broker\"\nack = \"central\"\nack_timeout_s = 0\nclient_id = \"a/b\"\n[mqtt.tls]\nca_file = \"missing-ca.crt\"\nclient_cert_file = \"c.crt\"\n");
+    let text = format!("{GOOD}\n[mqtt]\nhost = \"broker\"\nack = \"central\"\nack_timeout_s = 0\npresence_interval_ms = 5\nclient_id = \"a/b\"\n[mqtt.tls]\nca_file = \"missing-ca.crt\"\nclient_cert_file = \"c.crt\"\n");
     let c = AgentConfig::parse(&text).unwrap();
     let paths: Vec<String> = c.validate(Some(Path::new("/nonexistent"))).into_iter().map(|i| i.path).collect();
-    assert_eq!(paths, ["mqtt.ack_timeout_s", "mqtt.client_id", "mqtt.tls.ca_file", "mqtt.tls.client_cert_file", "mqtt.tls"]);
+    assert_eq!(paths, ["mqtt.presence_interval_ms", "mqtt.ack_timeout_s", "mqtt.client_id", "mqtt.tls.ca_file", "mqtt.tls.client_cert_file", "mqtt.tls"]);
     let e = AgentConfig::parse(&format!("{GOOD}\n[mqtt]\nhost = \"b\"\nack = \"maybe\"\n")).unwrap_err();
     assert_eq!(e.path, "mqtt.ack");
     let resolved = c.mqtt_resolved(Some(Path::new("/etc/tac"))).unwrap();

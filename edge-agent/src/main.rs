@@ -76,6 +76,15 @@ enum Command {
         dry_run: bool,
         #[arg(long, default_value_t = 5)]
         status_interval_s: u64,
+        /// Run central's plans as timed, without local actuation from camera presence.
+        #[arg(long)]
+        no_actuation: bool,
+        /// Gap-out: a green whose zones have been empty this long ends (after its minimum).
+        #[arg(long, default_value_t = 3.0)]
+        gap_out_s: f64,
+        /// Camera presence older than this is ignored (the plan runs as timed).
+        #[arg(long, default_value_t = 3.0)]
+        presence_max_age_s: f64,
     },
 }
 
@@ -96,9 +105,10 @@ fn main() -> ExitCode {
             run(config)
         }
         Command::Validate { config } => validate(config),
-        Command::Junction { profile, host, port, trust, backup_time_s, dry_run, status_interval_s } => {
+        Command::Junction { profile, host, port, trust, backup_time_s, dry_run, status_interval_s, no_actuation, gap_out_s, presence_max_age_s } => {
+            let actuation = (!no_actuation).then_some((gap_out_s, presence_max_age_s));
             init_logging("info");
-            junction(profile, host, port, trust, backup_time_s, dry_run, status_interval_s)
+            junction(profile, host, port, trust, backup_time_s, dry_run, status_interval_s, actuation)
         }
         Command::GenerateConfig => {
             print!("{}", include_str!("../example-config.toml"));
@@ -195,8 +205,10 @@ fn validate(config: PathBuf) -> anyhow::Result<()> {
     }
 }
 
-fn junction(profile: String, host: String, port: u16, trust: Vec<String>, backup_time_s: Option<f64>, dry_run: bool, status_interval_s: u64) -> anyhow::Result<()> {
-    use edge_agent::junction::{Controller, driver, run};
+#[allow(clippy::too_many_arguments)]
+fn junction(profile: String, host: String, port: u16, trust: Vec<String>, backup_time_s: Option<f64>, dry_run: bool, status_interval_s: u64, actuation: Option<(f64, f64)>) -> anyhow::Result<()> {
+    use edge_agent::junction::presence::PresenceFeed;
+    use edge_agent::junction::{Actuation, Controller, driver, run};
     use firmware_profiles::JunctionProfile;
     let profile = if std::path::Path::new(&profile).exists() {
         let text = std::fs::read_to_string(&profile).with_context(|| format!("reading {profile}"))?;
@@ -215,10 +227,23 @@ fn junction(profile: String, host: String, port: u16, trust: Vec<String>, backup
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
     let minute = run::local_minute(now, profile.utc_offset_s);
     let link = run::JunctionLink { host, port, client_id: format!("junction-{}", profile.id), status_interval: std::time::Duration::from_secs(status_interval_s.max(1)), utc_offset_s: profile.utc_offset_s };
-    let controller = Controller::new(profile, keys, (backup * 1000.0) as i64, now, minute);
+    // Actuation when asked for and every approach has a camera zone; otherwise as timed.
+    let mut presence = None;
+    let mut controller = Controller::new(profile.clone(), keys, (backup * 1000.0) as i64, now, minute);
+    if let Some((gap_out_s, max_age_s)) = actuation {
+        anyhow::ensure!(gap_out_s.is_finite() && gap_out_s > 0.0 && max_age_s.is_finite() && max_age_s > 0.0, "--gap-out-s and --presence-max-age-s must be positive");
+        match PresenceFeed::from_profile(&profile, std::time::Duration::from_secs_f64(max_age_s)) {
+            Ok(feed) => {
+                tracing::info!(junction = %profile.id, cameras = ?feed.topics(), "local actuation from camera presence");
+                controller = controller.with_actuation(Actuation { gap_out_ms: (gap_out_s * 1000.0) as u32, ..Actuation::default() });
+                presence = Some(feed);
+            }
+            Err(why) => tracing::warn!(junction = %profile.id, %why, "no local actuation: plans run as timed"),
+        }
+    }
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.clone()).context("installing signal handler")?;
     }
-    run::run(controller, driver, &link, stop)
+    run::run(controller, driver, &link, presence, stop)
 }

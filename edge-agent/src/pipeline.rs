@@ -69,6 +69,7 @@ pub struct Pipeline<D: Detector> {
     first_ms: Option<i64>,
     fps: f32,
     times: StageTimes,
+    last_frame_ms: Option<i64>,
 }
 
 impl<D: Detector> Pipeline<D> {
@@ -96,6 +97,7 @@ impl<D: Detector> Pipeline<D> {
             first_ms: None,
             fps: 25.0,
             times: StageTimes::default(),
+            last_frame_ms: None,
         }
     }
 
@@ -151,6 +153,7 @@ impl<D: Detector> Pipeline<D> {
         self.first_ms.get_or_insert(at_ms);
         self.emit_events();
         self.aggregator.frame(at_ms, self.counter.occupancy());
+        self.last_frame_ms = Some(at_ms);
         let t3 = Instant::now();
         self.times.frames += 1;
         self.times.detect += t1 - t0;
@@ -172,6 +175,21 @@ impl<D: Detector> Pipeline<D> {
             );
             self.aggregator.event(&ev);
         }
+    }
+
+    /// Every zone's occupancy at the last processed frame (for live presence), with
+    /// that frame's time; `None` before the first frame.
+    pub fn presence(&self) -> Option<(i64, std::collections::BTreeMap<String, protocol::messages::ZoneNow>)> {
+        let at_ms = self.last_frame_ms?;
+        let zones = self
+            .settings
+            .zones
+            .iter()
+            .zip(self.counter.occupancy())
+            .zip(self.counter.last_entry())
+            .map(|((z, &(inside, stationary)), &last)| (z.name.clone(), protocol::messages::ZoneNow { inside, stationary, last_entry_ms: last }))
+            .collect();
+        Some((at_ms, zones))
     }
 
     /// Starts the interval clock (live agents, before the first frame).

@@ -59,6 +59,14 @@ pub struct MqttSettings {
     /// TLS (rustls) towards the broker; plain TCP when absent.
     #[serde(default)]
     pub tls: Option<TlsSettings>,
+    /// Milliseconds between live zone-occupancy snapshots (`…/presence`, QoS 0, for a
+    /// junction's local actuation); 0 = none. Only cameras with zones send them.
+    #[serde(default = "default_presence_interval")]
+    pub presence_interval_ms: u64,
+}
+
+fn default_presence_interval() -> u64 {
+    1000
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
@@ -204,6 +212,11 @@ impl Publisher {
             backoff: Duration::from_millis(250),
             stats: Arc::new(PublishStats::default()),
         })
+    }
+
+    /// A handle for fire-and-forget publishes from other threads (live presence).
+    pub fn client(&self) -> Client {
+        self.client.clone()
     }
 
     pub fn stats(&self) -> Arc<PublishStats> {

@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use protocol::IntervalCounts;
-use protocol::messages::{AgentState, CountReport, Envelope, ModelRef, Status};
+use protocol::messages::{AgentState, CountReport, Envelope, ModelRef, Presence, Status, ZoneNow};
+use protocol::topics::Topic;
 
 use crate::config::{AgentConfig, resolve_model};
 use crate::outbox::Outbox;
@@ -24,6 +25,9 @@ pub struct Reporter {
     stats: Arc<PublishStats>,
     status: Arc<Mutex<Status>>,
     thread: Option<JoinHandle<()>>,
+    /// Live presence: client, topic, interval; none when `presence_interval_ms` is 0.
+    presence: Option<(rumqttc::Client, String, i64)>,
+    presence_seq: std::sync::atomic::AtomicU64,
 }
 
 impl Reporter {
@@ -52,6 +56,9 @@ impl Reporter {
         }));
         let mut publisher = Publisher::new(&mqtt, &camera, epoch, outbox.clone(), status.clone())?;
         let stats = publisher.stats();
+        let presence = (mqtt.presence_interval_ms > 0 && !config.zones.is_empty())
+            .then(|| Ok::<_, anyhow::Error>((publisher.client(), Topic::CameraPresence { camera: camera.clone() }.to_topic()?, mqtt.presence_interval_ms as i64)))
+            .transpose()?;
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
             let stop = stop.clone();
@@ -66,6 +73,8 @@ impl Reporter {
             stats,
             status,
             thread: Some(thread),
+            presence,
+            presence_seq: std::sync::atomic::AtomicU64::new(0),
         }))
     }
 
@@ -80,6 +89,22 @@ impl Reporter {
         let stored = outbox.append(&payload)?;
         debug_assert_eq!(stored, seq);
         Ok(seq)
+    }
+
+    /// How often live presence should go out (ms), if at all.
+    pub fn presence_interval_ms(&self) -> Option<i64> {
+        self.presence.as_ref().map(|p| p.2)
+    }
+
+    /// Sends one live zone-occupancy snapshot (QoS 0, dropped rather than queued when
+    /// the link is busy or down: it is stale a few seconds later anyway).
+    pub fn publish_presence(&self, at_ms: i64, zones: std::collections::BTreeMap<String, ZoneNow>) {
+        let Some((client, topic, _)) = &self.presence else { return };
+        let seq = self.presence_seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let body = Presence { camera_id: self.camera.clone(), at_ms, zones };
+        if let Ok(payload) = serde_json::to_vec(&Envelope::new(&self.camera, self.epoch, seq, body)) {
+            let _ = client.try_publish(topic.as_str(), rumqttc::QoS::AtMostOnce, false, payload);
+        }
     }
 
     /// Updates what the status heartbeat reports: the last interval's fps and coverage,

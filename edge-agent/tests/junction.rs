@@ -164,3 +164,87 @@ fn junction_takes_central_plans_refuses_bad_ones_and_falls_back_when_cut_off() {
         }
     }
 }
+
+/// Lengths (ms) of `movement`'s complete green runs in a dry-run lamp log, with the time
+/// each started.
+fn green_runs(lines: &[String], movement: &str) -> Vec<(i64, i64)> {
+    let mut runs = Vec::new();
+    let mut start: Option<i64> = None;
+    for line in lines {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let t = v["t_ms"].as_i64().unwrap();
+        match (v["lamps"][movement].as_str(), start) {
+            (Some("G"), None) => start = Some(t),
+            (Some("G"), Some(_)) => {}
+            (_, Some(s)) => {
+                runs.push((s, t - s));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    runs
+}
+
+#[test]
+fn junction_actuates_from_live_camera_presence_and_runs_the_plan_as_timed_without_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let _mqtt = broker(dir.path(), port);
+    // The sample junction with a queue zone on every approach camera.
+    let text = firmware_profiles::junction::BUILTIN[0].1.replace("line = \"stopline\" }", "line = \"stopline\", zone = \"queue\" }");
+    let profile_path = dir.path().join("junction.toml");
+    std::fs::write(&profile_path, &text).unwrap();
+    let profile = JunctionProfile::from_toml("junction.toml", &text).unwrap();
+    let central = SigningKey::from_bytes(&[11; 32]);
+    let public = base64::engine::general_purpose::STANDARD.encode(central.verifying_key().to_bytes());
+    let mut junction = Command::new(env!("CARGO_BIN_EXE_edge-agent"))
+        .args(["junction", "--profile", profile_path.to_str().unwrap(), "--port", &port.to_string(), "--trust", &format!("central-2026={public}"), "--dry-run"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lamps_out = junction.stdout.take().unwrap();
+    let junction = Killed(junction);
+    let lamps = std::thread::spawn(move || BufReader::new(lamps_out).lines().map_while(Result::ok).collect::<Vec<String>>());
+    std::thread::sleep(Duration::from_secs(1));
+    publish(port, &sign(plan(&profile, [20_000, 10_000, 20_000], 10, now_ms() + 3_600_000), "central-2026", &central));
+    // Cameras for 60 s: a queue standing on every approach and nobody arriving (the last
+    // arrival 60 s ago): every green gaps out at its minimum.
+    let mut opts = rumqttc::MqttOptions::new("cameras", "127.0.0.1", port);
+    opts.set_keep_alive(Duration::from_secs(30));
+    let (client, mut connection) = rumqttc::Client::new(opts, 64);
+    std::thread::spawn(move || for _ in connection.iter() {});
+    let feed_until = Instant::now() + Duration::from_secs(60);
+    let mut seq = 0;
+    while Instant::now() < feed_until {
+        for (camera, inside, stationary) in [("cam-n", 2, 2), ("cam-s", 1, 1), ("cam-e", 2, 2), ("cam-w", 1, 1)] {
+            seq += 1;
+            let at_ms = now_ms();
+            let zones = [("queue".to_string(), protocol::messages::ZoneNow { inside, stationary, last_entry_ms: Some(at_ms - 60_000) })].into();
+            let body = protocol::messages::Presence { camera_id: camera.into(), at_ms, zones };
+            let payload = serde_json::to_vec(&protocol::messages::Envelope::new(camera, 1, seq, body)).unwrap();
+            client.publish(format!("tac/v1/cameras/{camera}/presence"), rumqttc::QoS::AtMostOnce, false, payload).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let feed_stopped = now_ms();
+    // Without presence (stale after 3 s) the plan runs as timed again.
+    std::thread::sleep(Duration::from_secs(75));
+    drop(junction);
+    let lines = lamps.join().unwrap();
+    let runs = green_runs(&lines, "N_T");
+    let actuated: Vec<i64> = runs.iter().filter(|(s, _)| *s < feed_stopped - 10_000 && *s > feed_stopped - 50_000).map(|r| r.1).collect();
+    let timed: Vec<i64> = runs.iter().filter(|(s, _)| *s > feed_stopped + 5_000).map(|r| r.1).collect();
+    // North-south gaps out at its 7 s minimum; as timed it gets its 20 s.
+    assert!(!actuated.is_empty() && actuated.iter().all(|&g| (6_900..=8_000).contains(&g)), "actuated N_T greens {actuated:?} (all runs {runs:?})");
+    assert!(!timed.is_empty() && timed.iter().all(|&g| (19_900..=21_000).contains(&g)), "timed N_T greens {timed:?} (all runs {runs:?})");
+    let rules = profile.rules();
+    let mut monitor = protocol::plan::Monitor::new(rules.clone());
+    for line in &lines {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let lamps: Vec<char> = rules.movements.iter().map(|m| v["lamps"][m].as_str().unwrap().chars().next().unwrap()).collect();
+        let breaches = monitor.observe(v["t_ms"].as_i64().unwrap(), &lamps);
+        assert!(breaches.is_empty(), "{breaches:?}");
+    }
+}

@@ -71,6 +71,10 @@ pub struct Approach {
 pub struct CameraLine {
     pub camera: String,
     pub line: String,
+    /// The camera's zone over this approach's queue: its live occupancy drives the
+    /// junction's local actuation (every approach needs one for actuation to run).
+    #[serde(default)]
+    pub zone: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]

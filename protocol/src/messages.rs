@@ -56,6 +56,31 @@ pub struct Status {
     pub model: Option<ModelRef>,
 }
 
+/// `tac/v1/cameras/{camera_id}/presence` (QoS 0, about once a second, never stored):
+/// what each zone of the camera holds right now, for the junction's local actuation.
+/// Live data: a receiver ignores a snapshot older than a few seconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Presence {
+    pub camera_id: String,
+    /// Frame time of the snapshot, ms since the Unix epoch (UTC).
+    pub at_ms: i64,
+    pub zones: std::collections::BTreeMap<String, ZoneNow>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneNow {
+    /// Vehicles inside the zone now.
+    pub inside: u32,
+    /// Of which standing (a queue).
+    pub stationary: u32,
+    /// Frame time a vehicle last entered the zone (None: not since the agent started).
+    /// The time since is the gap actuation reads: a queue still discharging keeps
+    /// feeding arrivals into the zone, a cleared approach does not.
+    pub last_entry_ms: Option<i64>,
+}
+
 /// `tac/v1/cameras/{camera_id}/counts/ack`: central has the report in its store (or
 /// already had it). The agent drops a report from its outbox only on this ack, because a
 /// broker's PUBACK alone does not survive a broker crash.

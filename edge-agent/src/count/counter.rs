@@ -102,6 +102,8 @@ pub struct Counter {
     events: Vec<CountEvent>,
     /// Per zone: (vehicles inside, of which stationary) in the last frame.
     occupancy: Vec<(u32, u32)>,
+    /// Per zone: when a vehicle last entered it (live presence: time since an arrival).
+    last_entry: Vec<Option<i64>>,
     /// Crossings of the last few seconds: (line, point, time).
     recent: Vec<(usize, Point, i64)>,
 }
@@ -120,6 +122,7 @@ impl Counter {
             pending: Vec::new(),
             events: Vec::new(),
             occupancy: vec![(0, 0); n],
+            last_entry: vec![None; n],
             recent: Vec::new(),
         }
     }
@@ -135,6 +138,11 @@ impl Counter {
     /// Zone occupancy (inside, stationary) after the last update.
     pub fn occupancy(&self) -> &[(u32, u32)] {
         &self.occupancy
+    }
+
+    /// Per zone: when a vehicle last entered it.
+    pub fn last_entry(&self) -> &[Option<i64>] {
+        &self.last_entry
     }
 
     /// Finalised events since the last call.
@@ -266,6 +274,7 @@ impl Counter {
             match (st.inside[z], now_inside) {
                 (None, true) => {
                     st.inside[z] = Some(at_ms);
+                    self.last_entry[z] = Some(at_ms);
                     st.touches.push(zone.name.clone());
                     self.pending.push(Pending { kind: EventKind::ZoneEnter { zone: z }, track: t.id, at_ms, due_ms });
                 }

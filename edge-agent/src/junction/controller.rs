@@ -35,7 +35,9 @@ enum Interval {
     Green,
     /// Yellow then all-red, into `target_stage` of `into` (a new plan, carried here so a
     /// plan arriving meanwhile waits for the next change) or of the running plan.
-    Change { yellow_ms: u32, all_red_ms: u32, target_stage: usize, into: Option<Box<(TimingPlan, Source)>> },
+    /// `red_since`: when the all-red was first shown (each part is timed from when it is
+    /// shown, so a late tick never shortens it).
+    Change { yellow_ms: u32, all_red_ms: u32, target_stage: usize, into: Option<Box<(TimingPlan, Source)>>, red_since: Option<i64> },
 }
 
 /// What each movement shows: 'G', 'Y' or 'R', in the profile's movement order.
@@ -125,36 +127,47 @@ impl Controller {
     /// greens gap out, uncalled stages are skipped and greens rest (see `actuation`).
     pub fn tick_with(&mut self, now_ms: i64, local_minute: u32, presence: Option<&Presence>) -> Lamps {
         self.check_fallback(now_ms, local_minute);
-        // Several intervals may end between two ticks; step through each.
+        // At most one interval ends per tick (the next one starts when it is shown).
         for _ in 0..64 {
             let elapsed = now_ms - self.interval_start;
             let stage = &self.plan.stages[self.stage];
             match &self.interval {
                 Interval::Green => {
                     let movements = &self.rules.movements;
-                    // (green length to book, stage to change into) once the green is due.
+                    // The stage to change into, once the green is due.
                     let due = match (&self.next, presence.zip(self.actuation.as_ref())) {
-                        // A green resting under actuation may be past its split: it ends now.
-                        (Some(_), _) => (elapsed >= stage.min_green_ms as i64).then(|| (if self.actuation.is_some() { elapsed } else { (stage.min_green_ms as i64).max(elapsed.min(stage.green_ms as i64)) }, 0)),
-                        (None, Some((p, a))) => green_ends(&self.plan, self.stage, elapsed, movements, p, a).then(|| (elapsed, next_called(&self.plan, self.stage, movements, p, a).unwrap_or(self.stage))),
-                        (None, None) => (elapsed >= stage.green_ms as i64).then(|| (stage.green_ms as i64, (self.stage + 1) % self.plan.stages.len())),
+                        (Some(_), _) => (elapsed >= stage.min_green_ms as i64).then_some(0),
+                        (None, Some((p, a))) => green_ends(&self.plan, self.stage, elapsed, movements, p, a).then(|| next_called(&self.plan, self.stage, movements, p, a).unwrap_or(self.stage)),
+                        (None, None) => (elapsed >= stage.green_ms as i64).then_some((self.stage + 1) % self.plan.stages.len()),
                     };
-                    let Some((green_ms, target_stage)) = due else { break };
-                    self.interval_start += green_ms;
+                    let Some(target_stage) = due else { break };
+                    // The change starts when it is first shown: a late tick lengthens the
+                    // green, it never shortens what follows.
+                    self.interval_start = now_ms;
                     self.interval = match self.next.take() {
                         Some((next, source)) => {
                             let c = plan_change(&self.plan, self.stage, None, &next);
-                            Interval::Change { yellow_ms: c.yellow_ms, all_red_ms: c.all_red_ms, target_stage: c.entry_stage, into: Some(Box::new((next, source))) }
+                            Interval::Change { yellow_ms: c.yellow_ms, all_red_ms: c.all_red_ms, target_stage: c.entry_stage, into: Some(Box::new((next, source))), red_since: None }
                         }
-                        None => Interval::Change { yellow_ms: stage.yellow_ms, all_red_ms: stage.all_red_ms, target_stage, into: None },
+                        None => Interval::Change { yellow_ms: stage.yellow_ms, all_red_ms: stage.all_red_ms, target_stage, into: None, red_since: None },
                     };
                 }
-                Interval::Change { yellow_ms, all_red_ms, target_stage, .. } => {
-                    let (length, target_stage) = ((yellow_ms + all_red_ms) as i64, *target_stage);
-                    if elapsed < length {
+                Interval::Change { yellow_ms, all_red_ms, target_stage, red_since, .. } => {
+                    let (yellow_ms, all_red_ms, target_stage, red_since) = (*yellow_ms, *all_red_ms, *target_stage, *red_since);
+                    let red_from = match red_since {
+                        Some(t) => t,
+                        None if elapsed >= yellow_ms as i64 => {
+                            if let Interval::Change { red_since, .. } = &mut self.interval {
+                                *red_since = Some(now_ms);
+                            }
+                            now_ms
+                        }
+                        None => break,
+                    };
+                    if now_ms - red_from < all_red_ms as i64 {
                         break;
                     }
-                    self.interval_start += length;
+                    self.interval_start = now_ms;
                     if let Interval::Change { into: Some(into), .. } = std::mem::replace(&mut self.interval, Interval::Green) {
                         let (plan, source) = *into;
                         tracing::info!(junction = %self.rules.junction_id, plan = %plan.plan_id, version = plan.version, ?source, "plan running");
@@ -165,7 +178,7 @@ impl Controller {
                 }
             }
         }
-        self.lamps(now_ms)
+        self.lamps()
     }
 
     fn check_fallback(&mut self, now_ms: i64, local_minute: u32) {
@@ -193,9 +206,8 @@ impl Controller {
         }
     }
 
-    fn lamps(&self, now_ms: i64) -> Lamps {
+    fn lamps(&self) -> Lamps {
         let stage = &self.plan.stages[self.stage];
-        let elapsed = now_ms - self.interval_start;
         self.rules
             .movements
             .iter()
@@ -204,14 +216,14 @@ impl Controller {
                 match &self.interval {
                     _ if !here => 'R',
                     Interval::Green => 'G',
-                    Interval::Change { yellow_ms, target_stage, into, .. } => {
+                    Interval::Change { target_stage, into, red_since, .. } => {
                         let target = match into {
                             Some(into) => &into.0.stages[*target_stage],
                             None => &self.plan.stages[*target_stage],
                         };
                         if target.movements.contains(m) {
                             'G'
-                        } else if elapsed < *yellow_ms as i64 {
+                        } else if red_since.is_none() {
                             'Y'
                         } else {
                             'R'

@@ -16,6 +16,7 @@ use rumqttc::{Client, Event, MqttOptions, Packet, QoS, RecvTimeoutError};
 
 use super::controller::{Controller, Source};
 use super::driver::SignalDriver;
+use super::presence::PresenceFeed;
 
 pub struct JunctionLink {
     pub host: String,
@@ -34,8 +35,10 @@ pub fn local_minute(now_ms: i64, utc_offset_s: i32) -> u32 {
     ((now_ms / 1000 + utc_offset_s as i64).rem_euclid(86_400) / 60) as u32
 }
 
-/// Runs until `stop` is set.
-pub fn run(mut controller: Controller, mut driver: Box<dyn SignalDriver>, link: &JunctionLink, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
+/// Runs until `stop` is set. With `presence` (and a controller with actuation), the
+/// cameras' live zone occupancy drives local actuation whenever it is fresh.
+pub fn run(mut controller: Controller, mut driver: Box<dyn SignalDriver>, link: &JunctionLink, mut presence: Option<PresenceFeed>, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
+    let presence_topics = presence.as_ref().map(|p| p.topics()).unwrap_or_default();
     let junction = controller.rules().junction_id.clone();
     let movements = controller.rules().movements.clone();
     let plan_topic = Topic::JunctionPlan { junction: junction.clone() }.to_topic()?;
@@ -56,6 +59,9 @@ pub fn run(mut controller: Controller, mut driver: Box<dyn SignalDriver>, link: 
                 tracing::info!(junction = %junction, "connected; subscribing to plans");
                 online = true;
                 client.try_subscribe(&plan_topic, QoS::AtLeastOnce)?;
+                for t in &presence_topics {
+                    client.try_subscribe(t, QoS::AtMostOnce)?;
+                }
                 next_status = std::time::Instant::now();
             }
             Ok(Ok(Event::Incoming(Packet::Publish(p)))) if p.topic == plan_topic => {
@@ -70,6 +76,13 @@ pub fn run(mut controller: Controller, mut driver: Box<dyn SignalDriver>, link: 
                     tracing::warn!(error = %e, "plan ack not queued");
                 }
             }
+            Ok(Ok(Event::Incoming(Packet::Publish(p)))) if presence_topics.contains(&p.topic) => {
+                if let Some(feed) = presence.as_mut()
+                    && let Err(e) = feed.offer(&p.topic, &p.payload, std::time::Instant::now())
+                {
+                    tracing::debug!(error = %e, "presence snapshot refused");
+                }
+            }
             Ok(Ok(_)) | Err(RecvTimeoutError::Timeout) => {}
             Ok(Err(e)) => {
                 if online {
@@ -81,7 +94,8 @@ pub fn run(mut controller: Controller, mut driver: Box<dyn SignalDriver>, link: 
             Err(RecvTimeoutError::Disconnected) => anyhow::bail!("MQTT connection closed"),
         }
         let now = now_ms();
-        let lamps = controller.tick(now, local_minute(now, link.utc_offset_s));
+        let seen = presence.as_ref().and_then(|p| p.current(std::time::Instant::now()));
+        let lamps = controller.tick_with(now, local_minute(now, link.utc_offset_s), seen.as_ref());
         if lamps != last_lamps {
             driver.apply(now, &movements, &lamps)?;
             last_lamps = lamps.clone();
