@@ -6,17 +6,20 @@
 //! (`central::signals`: PCU flows split to movements, Webster splits, smoothing,
 //! validation, ed25519 signing) → `tac/v1/junctions/{id}/plan` → the junction code
 //! (`edge_agent::junction::Controller`: signature, expiry, replay and safety checks,
-//! safe take-over, local actuation from the camera's queues and gaps) → the `sumo`
-//! driver → the simulated light. Acks go back on `…/plan/ack`.
+//! safe take-over, local actuation) → the `sumo` driver → the simulated light. Acks go
+//! back on `…/plan/ack`. Every simulated second each camera also sends its live
+//! presence (`…/presence`: standing queue, last arrival) over the broker to the
+//! junction's `PresenceFeed`, the same reader the field junction uses.
 //!
 //! Lock-step: after publishing an interval's reports the harness waits until central
-//! has read all of them and the junctions have read every plan central sent, so runs
-//! are reproducible; message contents never bypass the broker.
+//! has read all of them and the junctions have read every plan central sent (and each
+//! second, every presence snapshot), so runs are reproducible; message contents never
+//! bypass the broker.
 
 use std::collections::BTreeMap;
 use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use central::signals::retimer::{RetimeSettings, Retimer};
@@ -25,8 +28,9 @@ use ed25519_dalek::SigningKey;
 use edge_agent::junction::driver::SignalDriver;
 use edge_agent::junction::sumo::SumoDriver;
 use edge_agent::junction::traci::Traci;
-use edge_agent::junction::{Actuation, Controller, Presence};
-use protocol::messages::{CountReport, Envelope, ModelRef, decode};
+use edge_agent::junction::presence::PresenceFeed;
+use edge_agent::junction::{Actuation, Controller};
+use protocol::messages::{CountReport, Envelope, ModelRef, Presence as PresenceMsg, ZoneNow, decode};
 use protocol::plan::{PlanKeys, PlanOutcome};
 use protocol::topics::Topic;
 use protocol::{ClassCounts, DirectionCounts, IntervalCounts, VehicleClass};
@@ -46,6 +50,10 @@ pub struct LoopOptions {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct LoopStats {
     pub reports: u64,
+    /// Presence snapshots sent and those that did not arrive in time (the junction then
+    /// runs its plan as timed for that second, as in the field).
+    pub presence_sent: u64,
+    pub presence_missed: u64,
     pub plans: u64,
     pub accepted: u64,
     pub rejected: u64,
@@ -92,6 +100,7 @@ struct Camera {
     last_seen: f64,
     queued: u32,
     seq: u64,
+    presence_seq: u64,
 }
 
 pub fn run(traci: &Arc<Mutex<Traci>>, junctions: &[SumoJunction], begin: f64, end: f64, port: u16, opts: &LoopOptions, monitors: &mut Monitors) -> Result<LoopStats> {
@@ -102,6 +111,9 @@ pub fn run(traci: &Arc<Mutex<Traci>>, junctions: &[SumoJunction], begin: f64, en
     let (cameras_mqtt, _) = client(port, "cameras", None)?;
     let (central_mqtt, counts_in) = client(port, "central", Some("tac/v1/cameras/+/counts"))?;
     let (junction_mqtt, plans_in) = client(port, "junctions", Some("tac/v1/junctions/+/plan"))?;
+    let (_presence_mqtt, presence_in) = client(port, "junctions-presence", Some("tac/v1/cameras/+/presence"))?;
+    let mut feeds: Vec<PresenceFeed> = junctions.iter().map(|j| PresenceFeed::from_profile(&j.profile, Duration::from_secs(3)).map_err(anyhow::Error::msg)).collect::<Result<_>>()?;
+    let feed_of_camera: BTreeMap<String, usize> = junctions.iter().enumerate().flat_map(|(i, j)| j.approaches.iter().map(move |v| (v.camera.clone(), i))).collect();
     let now_ms = |t: f64| (t * 1000.0).round() as i64;
     let minute = |t: f64| ((t / 60.0) as u32) % 1440;
     let mut controllers: Vec<Controller> = junctions
@@ -143,13 +155,10 @@ pub fn run(traci: &Arc<Mutex<Traci>>, junctions: &[SumoJunction], begin: f64, en
         }
         monitors.observe(t, &mut sumo)?;
         drop(sumo);
-        for (i, j) in junctions.iter().enumerate() {
-            let cams = &cameras[i];
-            let presence = Presence {
-                queued: j.approach_of_movement.iter().map(|&a| cams[a].queued).collect(),
-                gap_ms: j.approach_of_movement.iter().map(|&a| ((t - cams[a].last_seen) * 1000.0).min(u32::MAX as f64) as u32).collect(),
-            };
-            let lamps = controllers[i].tick_with(now_ms(t), minute(t), Some(&presence));
+        exchange_presence(&cameras_mqtt, &presence_in, junctions, &mut cameras, &mut feeds, &feed_of_camera, now_ms(t), &mut stats)?;
+        for (i, feed) in feeds.iter().enumerate() {
+            let presence = feed.current(Instant::now());
+            let lamps = controllers[i].tick_with(now_ms(t), minute(t), presence.as_ref());
             drivers[i].apply(now_ms(t), &movements[i], &lamps)?;
         }
         if t - interval_start >= opts.interval_s as f64 {
@@ -161,6 +170,48 @@ pub fn run(traci: &Arc<Mutex<Traci>>, junctions: &[SumoJunction], begin: f64, en
         let _ = c.disconnect();
     }
     Ok(stats)
+}
+
+/// Every camera's live presence for this second, over the broker to the junctions'
+/// presence feeds (the same reader as in the field).
+#[allow(clippy::too_many_arguments)]
+fn exchange_presence(
+    cameras_mqtt: &Client,
+    presence_in: &Receiver<Publish>,
+    junctions: &[SumoJunction],
+    cameras: &mut [Vec<Camera>],
+    feeds: &mut [PresenceFeed],
+    feed_of_camera: &BTreeMap<String, usize>,
+    at_ms: i64,
+    stats: &mut LoopStats,
+) -> Result<()> {
+    let mut sent = 0;
+    for (j, cams) in junctions.iter().zip(cameras.iter_mut()) {
+        for (view, cam) in j.approaches.iter().zip(cams.iter_mut()) {
+            let last_entry_ms = cam.last_seen.is_finite().then(|| (cam.last_seen * 1000.0).round() as i64);
+            let zone = ZoneNow { inside: cam.last_ids.len() as u32, stationary: cam.queued, last_entry_ms };
+            cam.presence_seq += 1;
+            let body = PresenceMsg { camera_id: view.camera.clone(), at_ms, zones: [("queue".to_string(), zone)].into() };
+            let topic = Topic::CameraPresence { camera: view.camera.clone() }.to_topic()?;
+            cameras_mqtt.publish(topic, QoS::AtMostOnce, false, serde_json::to_vec(&Envelope::new(&view.camera, 1, cam.presence_seq, body))?)?;
+            sent += 1;
+        }
+    }
+    stats.presence_sent += sent;
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let mut got = 0;
+    while got < sent {
+        let Ok(p) = presence_in.recv_timeout(deadline.saturating_duration_since(Instant::now())) else {
+            stats.presence_missed += sent - got;
+            break;
+        };
+        let Ok(Topic::CameraPresence { camera }) = Topic::parse(&p.topic) else { continue };
+        if let Some(&i) = feed_of_camera.get(&camera) {
+            feeds[i].offer(&p.topic, &p.payload, Instant::now()).map_err(anyhow::Error::msg)?;
+            got += 1;
+        }
+    }
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]

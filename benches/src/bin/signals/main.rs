@@ -203,7 +203,7 @@ fn main() -> Result<()> {
         let violations: u64 = by_code.values().sum();
         let mut entry = json!({"delay": delay, "delay_spread": spread, "wait": wait, "duration": duration, "violations": violations, "violations_by_code": by_code, "never_entered": never / runs.len(), "seeds": args.seeds});
         if let Some(first) = loops.first() {
-            entry["messages"] = json!({"count_reports": first.reports, "plans": loops.iter().map(|s| s.plans).sum::<u64>() / loops.len() as u64, "rejected": loops.iter().map(|s| s.rejected).sum::<u64>()});
+            entry["messages"] = json!({"count_reports": first.reports, "plans": loops.iter().map(|s| s.plans).sum::<u64>() / loops.len() as u64, "rejected": loops.iter().map(|s| s.rejected).sum::<u64>(), "presence": first.presence_sent, "presence_missed": loops.iter().map(|s| s.presence_missed).sum::<u64>()});
         }
         controllers.insert(controller.clone(), entry);
         if !args.json {

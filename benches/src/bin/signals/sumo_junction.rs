@@ -30,8 +30,6 @@ pub struct SumoJunction {
     pub red: Vec<char>,
     /// Per approach (profile order): what its emulated camera watches.
     pub approaches: Vec<View>,
-    /// Per movement: its approach index.
-    pub approach_of_movement: Vec<usize>,
 }
 
 /// One approach lane as a camera sees it: its counting line, and the stretch of road
@@ -154,11 +152,10 @@ pub fn build(index: usize, light: &Light, net: &Network, scenario: &str) -> Resu
     let mut approaches = Vec::new();
     for (k, lane) in lanes.iter().enumerate() {
         let v = view(&id, k, lane, net);
-        writeln!(toml, "[[approach]]\nid = \"a{k}\"\ncameras = [{{ camera = \"{}\", line = \"stop\" }}]", v.camera)?;
+        writeln!(toml, "[[approach]]\nid = \"a{k}\"\ncameras = [{{ camera = \"{}\", line = \"stop\", zone = \"queue\" }}]", v.camera)?;
         approaches.push(v);
     }
     let mut movement_of_link = vec![None; n];
-    let mut approach_of_movement = Vec::new();
     for (m, &k) in served.iter().enumerate() {
         let link = &light.links[k];
         let a = lanes.iter().position(|l| *l == link.from_lane).expect("lane listed");
@@ -170,7 +167,6 @@ pub fn build(index: usize, light: &Light, net: &Network, scenario: &str) -> Resu
         };
         writeln!(toml, "[[movement]]\nid = \"m{k}\"\napproach = \"a{a}\"\nturn = \"{turn}\"\nlanes = 1\nsaturation_pcu_per_lane = 1800\nturn_share = {share}")?;
         movement_of_link[k] = Some(m);
-        approach_of_movement.push(a);
     }
     // The network's static program, as the local (fallback) plan, all day.
     writeln!(toml, "[[local_plan]]\nid = \"network\"\nfrom = \"00:00\"\nto = \"00:00\"\nstages = [")?;
@@ -187,7 +183,7 @@ pub fn build(index: usize, light: &Light, net: &Network, scenario: &str) -> Resu
     toml.push_str("]\n");
     let profile = JunctionProfile::from_toml(&format!("{scenario}/{}", light.id), &toml).with_context(|| format!("profile written for light {}:\n{toml}", light.id))?;
     let red = (0..n).map(|k| if light.phases.iter().any(|p| p.0.chars().nth(k) == Some('s')) { 's' } else { 'r' }).collect();
-    Ok(SumoJunction { tls: light.id.clone(), profile, movement_of_link, yields_to, red, approaches, approach_of_movement })
+    Ok(SumoJunction { tls: light.id.clone(), profile, movement_of_link, yields_to, red, approaches })
 }
 
 /// SUMO's additional file with every camera's induction loops.
