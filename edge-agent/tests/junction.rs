@@ -236,9 +236,10 @@ fn junction_actuates_from_live_camera_presence_and_runs_the_plan_as_timed_withou
     let runs = green_runs(&lines, "N_T");
     let actuated: Vec<i64> = runs.iter().filter(|(s, _)| *s < feed_stopped - 10_000 && *s > feed_stopped - 50_000).map(|r| r.1).collect();
     let timed: Vec<i64> = runs.iter().filter(|(s, _)| *s > feed_stopped + 5_000).map(|r| r.1).collect();
-    // North-south gaps out at its 7 s minimum; as timed it gets its 20 s.
+    // North-south gaps out at its 7 s minimum; as timed it gets its 20 s, give or take
+    // the fifth the controller may move it to keep the cycle on the plan's offset.
     assert!(!actuated.is_empty() && actuated.iter().all(|&g| (6_900..=8_000).contains(&g)), "actuated N_T greens {actuated:?} (all runs {runs:?})");
-    assert!(!timed.is_empty() && timed.iter().all(|&g| (19_900..=21_000).contains(&g)), "timed N_T greens {timed:?} (all runs {runs:?})");
+    assert!(!timed.is_empty() && timed.iter().all(|&g| (15_900..=25_000).contains(&g)), "timed N_T greens {timed:?} (all runs {runs:?})");
     let rules = profile.rules();
     let mut monitor = protocol::plan::Monitor::new(rules.clone());
     for line in &lines {

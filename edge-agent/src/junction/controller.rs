@@ -12,6 +12,10 @@
 //! greens that gapped out, skips stages nobody waits for and rests in green; the plan's
 //! minimums, split or maximum and change intervals still bind (see `actuation`).
 //!
+//! Coordination: a central plan run as timed keeps its cycle on the plan's offset (the
+//! first stage's green starts when (time − offset) is a whole number of cycles), each
+//! green moved by at most a fifth towards it (`offset_correction`).
+//!
 //! Fail-safe (NTCIP 1202 backup time): when no valid plan — a new one or central's
 //! periodic re-issue — has arrived for `backup_time`, or the running central plan
 //! expires, the controller takes over its local time-of-day plan the same safe way,
@@ -53,6 +57,9 @@ pub struct Controller {
     stage: usize,
     interval: Interval,
     interval_start: i64,
+    /// Green of the running stage when timed: its split, plus or minus what keeps the
+    /// cycle on the plan's offset (coordination).
+    timed_green_ms: i64,
     /// Plan to take over at the next safe moment, and its source.
     next: Option<(TimingPlan, Source)>,
     last_version: Option<u64>,
@@ -78,7 +85,8 @@ impl Controller {
     pub fn new(profile: JunctionProfile, keys: PlanKeys, backup_ms: i64, now_ms: i64, local_minute: u32) -> Controller {
         let rules = profile.rules();
         let plan = profile.local_plan(profile.local_plan_at(local_minute));
-        Controller { profile, rules, keys, backup_ms, plan, source: Source::Local, stage: 0, interval: Interval::Green, interval_start: now_ms, next: None, last_version: None, last_central_ms: None, last_accepted: None, actuation: None }
+        let timed_green_ms = plan.stages[0].green_ms as i64;
+        Controller { profile, rules, keys, backup_ms, plan, source: Source::Local, stage: 0, interval: Interval::Green, interval_start: now_ms, timed_green_ms, next: None, last_version: None, last_central_ms: None, last_accepted: None, actuation: None }
     }
 
     /// Enables local actuation from camera presence (`tick_with`).
@@ -138,7 +146,7 @@ impl Controller {
                     let due = match (&self.next, presence.zip(self.actuation.as_ref())) {
                         (Some(_), _) => (elapsed >= stage.min_green_ms as i64).then_some(0),
                         (None, Some((p, a))) => green_ends(&self.plan, self.stage, elapsed, movements, p, a).then(|| next_called(&self.plan, self.stage, movements, p, a).unwrap_or(self.stage)),
-                        (None, None) => (elapsed >= stage.green_ms as i64).then_some((self.stage + 1) % self.plan.stages.len()),
+                        (None, None) => (elapsed >= self.timed_green_ms).then_some((self.stage + 1) % self.plan.stages.len()),
                     };
                     let Some(target_stage) = due else { break };
                     // The change starts when it is first shown: a late tick lengthens the
@@ -175,6 +183,7 @@ impl Controller {
                         self.source = source;
                     }
                     self.stage = target_stage;
+                    self.timed_green_ms = self.plan.stages[target_stage].green_ms as i64 + offset_correction(&self.plan, target_stage, now_ms);
                 }
             }
         }
@@ -249,6 +258,29 @@ impl Controller {
             offset_ms: self.plan.offset_ms,
         }
     }
+}
+
+/// How much to lengthen (+) or shorten (−) the green of `stage`, starting now, so the
+/// plan's cycle moves towards its offset: the first stage's green should start when
+/// (time − offset) is a whole number of cycles. At most a fifth of the green per stage
+/// (a smooth transition, as coordinated controllers do) and never past the stage's
+/// minimum or maximum; repeated at every stage, the error is gone within a few cycles.
+/// Local plans (offset 0 by construction) are not coordinated.
+pub fn offset_correction(plan: &TimingPlan, stage: usize, now_ms: i64) -> i64 {
+    let cycle = plan.stages.iter().map(|s| s.length_ms() as i64).sum::<i64>();
+    if plan.plan_id.starts_with("local:") || cycle <= 0 {
+        return 0;
+    }
+    let n = plan.stages.len();
+    // Nominal time from now to the next start of the first stage's green.
+    let to_reference: i64 = (stage..n).map(|k| plan.stages[k].length_ms() as i64).sum();
+    let mut late = (now_ms + to_reference - plan.offset_ms as i64).rem_euclid(cycle);
+    if late > cycle / 2 {
+        late -= cycle;
+    }
+    let s = &plan.stages[stage];
+    let step = s.green_ms as i64 / 5;
+    (-late).clamp(-step, step).clamp(s.min_green_ms as i64 - s.green_ms as i64, (s.max_green_ms as i64 - s.green_ms as i64).max(0))
 }
 
 fn same_timing(a: &TimingPlan, b: &TimingPlan) -> bool {

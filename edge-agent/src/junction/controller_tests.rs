@@ -298,3 +298,38 @@ fn extended_actuation_holds_a_flowing_green_to_its_maximum_not_beyond() {
     let central: Vec<i64> = green_runs.into_iter().skip(1).collect();
     assert!(!central.is_empty() && central.iter().all(|&g| g == 90_000), "{central:?}");
 }
+
+#[test]
+fn a_timed_central_plan_moves_its_cycle_onto_the_offset_smoothly() {
+    let (profile, key, keys) = setup();
+    let rules = profile.rules();
+    let mut now = 1_800_000_000_000i64;
+    let mut c = Controller::new(profile.clone(), keys, 300_000, now, 8 * 60);
+    let mut plan = central_plan(&profile, &[30_000, 12_000, 25_000], 2, now);
+    plan.offset_ms = 47_000;
+    let cycle = plan.cycle_ms as i64;
+    c.offer(&sign(plan.clone(), "central", &key), now);
+    let mut monitor = Monitor::new(rules.clone());
+    let n_t = rules.movements.iter().position(|m| m == "N_T").unwrap();
+    let (mut starts, mut last) = (Vec::new(), 'R');
+    for i in 0..12 * cycle / TICK {
+        now += TICK;
+        if i % 1000 == 999 {
+            // Central's heartbeat: the same plan re-issued.
+            plan.version += 1;
+            plan.valid_from_ms = now;
+            plan.valid_until_ms = now + 900_000;
+            c.offer(&sign(plan.clone(), "central", &key), now);
+        }
+        let lamps = c.tick(now, 8 * 60);
+        assert!(monitor.observe(now, &lamps).is_empty());
+        if lamps[n_t] == 'G' && last != 'G' {
+            starts.push(now);
+        }
+        last = lamps[n_t];
+    }
+    let error = |t: i64| (t - 47_000).rem_euclid(cycle);
+    let errors: Vec<i64> = starts.iter().map(|&t| error(t)).collect();
+    assert!(errors.iter().rev().take(3).all(|&e| e < TICK), "north-south green starts, ms past the offset: {errors:?}");
+    assert!(errors[1] >= 10_000 && errors[2] >= TICK, "off the offset at first, corrected over cycles: {errors:?}");
+}
