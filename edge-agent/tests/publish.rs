@@ -114,6 +114,7 @@ fn reports_queued_while_the_broker_is_down_arrive_once_in_order() {
         // No central here: the broker's PUBACK is the delivery this test checks.
         ack: AckMode::Broker,
         ack_timeout_s: 30,
+        presence_interval_ms: 0,
         tls: None,
     };
     let stop = Arc::new(AtomicBool::new(false));
@@ -291,6 +292,7 @@ fn reports_travel_over_tls_with_a_password() {
         status_interval_s: 30,
         ack: AckMode::Broker,
         ack_timeout_s: 30,
+        presence_interval_ms: 0,
         tls: Some(edge_agent::publish::TlsSettings { ca_file: dir.path().join("ca.crt"), client_cert_file: None, client_key_file: None }),
     };
     let mut publisher = Publisher::new(&settings, "cam-t", 9, outbox.clone(), initial_status("cam-t")).unwrap();
