@@ -17,7 +17,7 @@ APT_PACKAGES=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstrtspserver-1.0-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools gstreamer1.0-rtsp
-  mosquitto mosquitto-clients libsqlite3-dev postgresql curl openssl
+  mosquitto mosquitto-clients libsqlite3-dev postgresql curl openssl snmpd
 )
 
 say() { printf 'setup: %s\n' "$*"; }

@@ -85,6 +85,12 @@ enum Command {
         /// Camera presence older than this is ignored (the plan runs as timed).
         #[arg(long, default_value_t = 3.0)]
         presence_max_age_s: f64,
+        /// NTCIP 1202 controller (driver `ntcip1202`): HOST:PORT of its SNMP agent.
+        #[arg(long)]
+        ntcip_target: Option<String>,
+        /// Environment variable holding the controller's SNMP write community.
+        #[arg(long, default_value = "NTCIP_COMMUNITY")]
+        ntcip_community_env: String,
     },
 }
 
@@ -105,10 +111,16 @@ fn main() -> ExitCode {
             run(config)
         }
         Command::Validate { config } => validate(config),
-        Command::Junction { profile, host, port, trust, backup_time_s, dry_run, status_interval_s, no_actuation, gap_out_s, presence_max_age_s } => {
+        Command::Junction { profile, host, port, trust, backup_time_s, dry_run, status_interval_s, no_actuation, gap_out_s, presence_max_age_s, ntcip_target, ntcip_community_env } => {
             let actuation = (!no_actuation).then_some((gap_out_s, presence_max_age_s));
             init_logging("info");
-            junction(profile, host, port, trust, backup_time_s, dry_run, status_interval_s, actuation)
+            let ntcip = ntcip_target
+                .map(|addr| match std::env::var(&ntcip_community_env) {
+                    Ok(community) => Ok(edge_agent::junction::driver::NtcipTarget { addr, community }),
+                    Err(_) => Err(anyhow::anyhow!("--ntcip-community-env: {ntcip_community_env} is not set")),
+                })
+                .transpose();
+            ntcip.and_then(|ntcip| junction(profile, host, port, trust, backup_time_s, dry_run, status_interval_s, actuation, ntcip))
         }
         Command::GenerateConfig => {
             print!("{}", include_str!("../example-config.toml"));
@@ -206,7 +218,7 @@ fn validate(config: PathBuf) -> anyhow::Result<()> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn junction(profile: String, host: String, port: u16, trust: Vec<String>, backup_time_s: Option<f64>, dry_run: bool, status_interval_s: u64, actuation: Option<(f64, f64)>) -> anyhow::Result<()> {
+fn junction(profile: String, host: String, port: u16, trust: Vec<String>, backup_time_s: Option<f64>, dry_run: bool, status_interval_s: u64, actuation: Option<(f64, f64)>, ntcip: Option<edge_agent::junction::driver::NtcipTarget>) -> anyhow::Result<()> {
     use edge_agent::junction::presence::PresenceFeed;
     use edge_agent::junction::{Actuation, Controller, driver, run};
     use firmware_profiles::JunctionProfile;
@@ -223,7 +235,7 @@ fn junction(profile: String, host: String, port: u16, trust: Vec<String>, backup
     let keys = protocol::plan::PlanKeys::from_base64(&pairs).map_err(|e| anyhow::anyhow!("--trust: {e}"))?;
     let backup = backup_time_s.unwrap_or(profile.limits.backup_time_s);
     anyhow::ensure!(backup.is_finite() && backup >= 1.0, "--backup-time-s must be at least 1");
-    let driver = driver::for_profile(&profile.controller_profile()?.driver, dry_run)?;
+    let driver = driver::for_profile(&profile.controller_profile()?.driver, dry_run, ntcip.as_ref())?;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
     let minute = run::local_minute(now, profile.utc_offset_s);
     let link = run::JunctionLink { host, port, client_id: format!("junction-{}", profile.id), status_interval: std::time::Duration::from_secs(status_interval_s.max(1)), utc_offset_s: profile.utc_offset_s };

@@ -243,6 +243,11 @@ impl Controller {
             .collect()
     }
 
+    /// The plan running now.
+    pub fn plan(&self) -> &TimingPlan {
+        &self.plan
+    }
+
     pub fn last_central_ms(&self) -> Option<i64> {
         self.last_central_ms
     }

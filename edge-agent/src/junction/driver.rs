@@ -2,9 +2,8 @@
 //!
 //! - `log`: writes every change as a JSON line (bench tests, dry runs beside a real
 //!   controller).
-//! - `ntcip1202`: maps a plan onto NTCIP 1202 objects (see `ntcip_objects`); the SNMP
-//!   transport is not implemented — there is no controller to test it against here — so
-//!   selecting it is a clear start-up error, not a silent no-op.
+//! - `ntcip1202`: maps a plan onto NTCIP 1202 objects (see `ntcip_objects`) and sets them
+//!   on the controller over SNMP v2c whenever the running plan changes (`ntcip`).
 //! - `sumo`: TraCI (`sumo::SumoDriver`); built by the closed-loop benchmark, which owns
 //!   the simulation and the link mapping.
 
@@ -18,6 +17,12 @@ use super::controller::Lamps;
 pub trait SignalDriver: Send {
     /// Shows `lamps` (one of 'G', 'Y', 'R' per movement, profile order) from now on.
     fn apply(&mut self, now_ms: i64, movements: &[String], lamps: &Lamps) -> std::io::Result<()>;
+
+    /// The running plan changed (a new plan from central, or the local plan): drivers of
+    /// controllers that sequence themselves download its timing here.
+    fn plan_changed(&mut self, _now_ms: i64, _plan: &TimingPlan) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 pub struct LogDriver<W: Write + Send> {
@@ -34,18 +39,31 @@ impl<W: Write + Send> SignalDriver for LogDriver<W> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DriverError {
-    #[error("driver {0} cannot run on this build: {1}")]
+    #[error("driver {0} cannot run here: {1}")]
     Unsupported(&'static str, &'static str),
+    #[error("driver ntcip1202: {0}")]
+    Ntcip(String),
+}
+
+/// Where an NTCIP controller listens, and its SNMP write community.
+#[derive(Debug, Clone)]
+pub struct NtcipTarget {
+    pub addr: String,
+    pub community: String,
 }
 
 /// The driver for a controller profile (`log` overrides it for dry runs).
-pub fn for_profile(driver: &Driver, dry_run: bool) -> Result<Box<dyn SignalDriver>, DriverError> {
+pub fn for_profile(driver: &Driver, dry_run: bool, ntcip: Option<&NtcipTarget>) -> Result<Box<dyn SignalDriver>, DriverError> {
     if dry_run {
         return Ok(Box::new(LogDriver { out: std::io::stdout() }));
     }
     match driver {
-        Driver::Ntcip1202 { .. } => Err(DriverError::Unsupported("ntcip1202", "SNMP transport not implemented; run with --dry-run to log lamp states")),
-        Driver::Sumo => Err(DriverError::Unsupported("sumo", "the TraCI driver runs inside the signals benchmark")),
+        Driver::Ntcip1202 { .. } => {
+            let t = ntcip.ok_or_else(|| DriverError::Ntcip("needs --ntcip-target HOST:PORT (or --dry-run)".into()))?;
+            let d = super::ntcip::NtcipDriver::connect(&t.addr, t.community.as_bytes(), std::time::Duration::from_secs(2)).map_err(|e| DriverError::Ntcip(format!("{}: {e}", t.addr)))?;
+            Ok(Box::new(d))
+        }
+        Driver::Sumo => Err(DriverError::Unsupported("sumo", "the TraCI driver is built by the signals benchmark, which owns the simulation")),
     }
 }
 

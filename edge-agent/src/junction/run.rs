@@ -51,6 +51,9 @@ pub fn run(mut controller: Controller, mut driver: Box<dyn SignalDriver>, link: 
     let (epoch, mut seq) = (now_ms() as u64, 0u64);
     let mut last_lamps = Vec::new();
     let mut last_status: Option<(String, u64, usize)> = None;
+    // The plan the driver has (None: not yet, or its last download failed: retried).
+    let mut driver_plan: Option<(String, u64)> = None;
+    let mut next_download = std::time::Instant::now();
     let mut next_status = std::time::Instant::now();
     let mut online = true;
     while !stop.load(Ordering::SeqCst) {
@@ -99,6 +102,16 @@ pub fn run(mut controller: Controller, mut driver: Box<dyn SignalDriver>, link: 
         if lamps != last_lamps {
             driver.apply(now, &movements, &lamps)?;
             last_lamps = lamps.clone();
+        }
+        let plan_key = (controller.plan().plan_id.clone(), controller.plan().version);
+        if driver_plan.as_ref() != Some(&plan_key) && std::time::Instant::now() >= next_download {
+            match driver.plan_changed(now, controller.plan()) {
+                Ok(()) => driver_plan = Some(plan_key),
+                Err(e) => {
+                    tracing::error!(junction = %junction, error = %e, "the controller did not take the running plan; retrying in 5 s");
+                    next_download = std::time::Instant::now() + Duration::from_secs(5);
+                }
+            }
         }
         let running = controller.running();
         let key = (running.plan_id.clone(), running.version, running.stage);
