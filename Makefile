@@ -42,7 +42,8 @@ bench: setup
 
 # Signal control in SUMO 1.28 on the RESCO scenarios (scripts/setup-sumo.sh installs SUMO
 # from PyPI and unpacks the scenarios into .setup/resco): delay / wait / duration per
-# controller, 5 seeds. So far the reference controllers; this product's loop is next.
+# controller, 5 seeds: the network's fixed time, SUMO actuated, max-pressure and this
+# product's loop (emulated cameras → MQTT → central retiming → junction controller).
 SCENARIOS ?= cologne8 ingolstadt7 grid4x4 arterial4x4
 bench-signals: setup
 	bash scripts/setup-sumo.sh
