@@ -4,6 +4,7 @@
 //! - `GET /api/v1/cameras/{id}/counts?from=&to=`: stored intervals overlapping
 //!   `[from, to)` (RFC 3339 or Unix milliseconds; default the last hour) and the `gaps`
 //!   no interval covers, so "camera down" never reads as "no traffic".
+//! - `GET /api/v1/public/congestion`: the unauthenticated public feed (see `public`).
 //! - `GET /healthz`: 200 when the store answers and the MQTT session is up, else 503.
 //! - `GET /metrics`: Prometheus text.
 //!
@@ -29,6 +30,8 @@ pub struct ApiState {
     pub silent_after_ms: i64,
     pub forecasts: crate::forecast::Latest,
     pub signals: Option<SignalsApi>,
+    /// Rate limiter of the public feed (`None`: unlimited).
+    pub public: Option<crate::public::PublicFeed>,
 }
 
 /// What the junction endpoints need (present when `[signals]` is configured).
@@ -48,6 +51,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/junctions", get(junctions))
         .route("/api/v1/junctions/{id}", get(junction))
         .route("/api/v1/junctions/{id}/override", axum::routing::post(override_plan))
+        .route("/api/v1/public/congestion", get(crate::public::congestion))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .with_state(state)

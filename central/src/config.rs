@@ -78,11 +78,18 @@ pub struct StoreSettings {
 pub struct HttpSettings {
     #[serde(default = "default_http_listen")]
     pub listen: SocketAddr,
+    /// Requests per minute one client address may make to the public feed (0: no limit).
+    #[serde(default = "default_public_per_minute")]
+    pub public_per_minute: u32,
+}
+
+fn default_public_per_minute() -> u32 {
+    60
 }
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        HttpSettings { listen: default_http_listen() }
+        HttpSettings { listen: default_http_listen(), public_per_minute: default_public_per_minute() }
     }
 }
 

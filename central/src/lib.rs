@@ -12,6 +12,7 @@ pub mod forecast;
 pub mod ingest;
 pub mod metrics;
 pub mod mqtt;
+pub mod public;
 pub mod server;
 pub mod signals;
 pub mod store;

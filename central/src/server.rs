@@ -69,6 +69,7 @@ pub fn run(config: &CentralConfig, base: Option<&Path>, on_stored: Option<OnStor
         silent_after_ms: config.ingest.silent_after_s as i64 * 1000,
         forecasts: latest.clone(),
         signals,
+        public: std::num::NonZeroU32::new(config.http.public_per_minute).map(crate::public::PublicFeed::new),
     };
     let listen = config.http.listen;
     runtime.block_on(async move {
@@ -88,7 +89,8 @@ pub fn run(config: &CentralConfig, base: Option<&Path>, on_stored: Option<OnStor
         session.spawn(jobs_tx, done_rx, metrics);
         let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("http.listen {listen}: {e}"))?;
         tracing::info!(%listen, "HTTP API listening");
-        axum::serve(listener, router(api)).with_graceful_shutdown(shutdown_signal()).await?;
+        let app = router(api).into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
         anyhow::Ok(())
     })?;
     tracing::info!("central stopping");

@@ -1,7 +1,9 @@
 //! Forecasting end to end: central starts on a store holding eight days of one camera's
 //! counts, retrains from them, and when the next interval arrives over MQTT (Mosquitto)
 //! it publishes the approach's 15/30/60-minute forecast on `tac/v1/forecasts/{area}`,
-//! serves it at `/api/v1/cameras/{id}/forecast`, and has persisted its model.
+//! serves it at `/api/v1/cameras/{id}/forecast`, and has persisted its model. The public
+//! congestion feed then serves it without credentials: coarse (levels and trend, nothing
+//! per vehicle or per class), cacheable (ETag → 304) and rate-limited (429).
 
 mod common;
 
@@ -9,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use central::store::{SqliteStore, Store, StoredInterval};
-use common::{Central, Mosquitto, http_get, metric};
+use common::{Central, Mosquitto, http_get, http_request, metric};
 use protocol::{ClassCounts, DirectionCounts, IntervalCounts, VehicleClass};
 
 const STEP_MS: i64 = 300_000;
@@ -51,7 +53,7 @@ fn central_forecasts_an_approach_from_stored_history_and_live_counts() {
         store.insert_batch(&history).unwrap();
     }
     let broker = Mosquitto::start(dir.path(), "");
-    let approach = "[forecast]\n[[forecast.approach]]\ncamera = \"cam-f\"\nline = \"main\"\ncapacity_pcu_per_hour = 2000\narea = \"district-7\"\n";
+    let approach = "public_per_minute = 5\n[forecast]\n[[forecast.approach]]\ncamera = \"cam-f\"\nline = \"main\"\ncapacity_pcu_per_hour = 2000\narea = \"district-7\"\n";
     let central = Central::start(dir.path(), broker.port, "kind = \"sqlite\"\npath = \"c.db\"", approach);
     central.wait_healthy(Duration::from_secs(20));
     let state = dir.path().join("forecast-state.json");
@@ -105,4 +107,33 @@ fn central_forecasts_an_approach_from_stored_history_and_live_counts() {
     assert_eq!(http_get(central.http_port, "/api/v1/cameras/nobody/forecast").0, 404);
     let (_, metrics) = http_get(central.http_port, "/metrics");
     assert!(metric(&metrics, "central_forecasts_total") >= 1.0, "{metrics}");
+
+    // The public feed: no credentials, one coarse record per approach.
+    let path = "/api/v1/public/congestion";
+    let (code, head, body) = http_request(central.http_port, path, "");
+    assert_eq!(code, 200, "{head}\n{body}");
+    let feed: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let segment = &feed["segments"][0];
+    assert_eq!((segment["camera_id"].as_str(), segment["area"].as_str()), (Some("cam-f"), Some("district-7")), "{feed}");
+    assert!(segment["level_15_min"].is_string() && segment["level_30_min"].is_string() && segment["trend"].is_string(), "{segment}");
+    let allowed = ["camera_id", "line", "area", "level", "trend", "level_15_min", "level_30_min", "forecast_made_at_ms"];
+    assert!(segment.as_object().unwrap().keys().all(|k| allowed.contains(&k.as_str())), "only aggregate fields: {segment}");
+    for per_vehicle in ["motorcycle", "car", "track", "pcu", "counts", "image"] {
+        assert!(!body.contains(per_vehicle), "{per_vehicle} in the public feed: {body}");
+    }
+    let header = |head: &str, name: &str| head.lines().find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_string()));
+    let etag = header(&head, "etag").expect("ETag");
+    assert!(header(&head, "cache-control").is_some_and(|c| c.contains("public") && c.contains("max-age=")), "{head}");
+    // A conditional request for the same content: 304 and no body.
+    let (code, _, body) = http_request(central.http_port, path, &format!("If-None-Match: {etag}\r\n"));
+    assert_eq!((code, body.as_str()), (304, ""));
+    // 5 requests a minute per client: two used, three more pass, the next is refused.
+    for _ in 0..3 {
+        assert_eq!(http_request(central.http_port, path, "").0, 200);
+    }
+    let (code, head, _) = http_request(central.http_port, path, "");
+    assert_eq!(code, 429, "{head}");
+    assert!(header(&head, "retry-after").and_then(|v| v.parse::<u64>().ok()).is_some_and(|s| (1..=60).contains(&s)), "{head}");
+    // The rest of the API is not limited by it.
+    assert_eq!(http_get(central.http_port, "/api/v1/cameras/cam-f/forecast").0, 200);
 }
