@@ -4,6 +4,7 @@
 //! - `GET /api/v1/cameras/{id}/counts?from=&to=`: stored intervals overlapping
 //!   `[from, to)` (RFC 3339 or Unix milliseconds; default the last hour) and the `gaps`
 //!   no interval covers, so "camera down" never reads as "no traffic".
+//! - `GET /api/v1/export/counts?camera=&from=&to=&format=csv|json`: open data (see `export`).
 //! - `GET /api/v1/public/congestion`: the unauthenticated public feed (see `public`).
 //! - `GET /healthz`: 200 when the store answers and the MQTT session is up, else 503.
 //! - `GET /metrics`: Prometheus text.
@@ -52,6 +53,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/junctions/{id}", get(junction))
         .route("/api/v1/junctions/{id}/override", axum::routing::post(override_plan))
         .route("/api/v1/public/congestion", get(crate::public::congestion))
+        .route("/api/v1/export/counts", get(crate::export::counts))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .with_state(state)
@@ -60,11 +62,11 @@ pub fn router(state: ApiState) -> Router {
 /// Most intervals one request returns (a day of 1-minute intervals is 1,440).
 const MAX_INTERVALS: usize = 10_000;
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
+pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(serde_json::json!({ "error": message.into() }))).into_response()
 }
 
-async fn with_store<T: Send + 'static>(
+pub(crate) async fn with_store<T: Send + 'static>(
     state: &ApiState,
     f: impl FnOnce(&mut dyn Store) -> Result<T, crate::store::StoreError> + Send + 'static,
 ) -> Result<T, Response> {
@@ -95,7 +97,7 @@ struct CameraView {
     last_interval_end: Option<String>,
 }
 
-fn rfc3339(ms: i64) -> String {
+pub(crate) fn rfc3339(ms: i64) -> String {
     let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
     humantime::format_rfc3339_millis(t).to_string()
 }

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod broker;
 pub mod config;
+pub mod export;
 pub mod forecast;
 pub mod ingest;
 pub mod metrics;
