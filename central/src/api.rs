@@ -5,6 +5,7 @@
 //!   `[from, to)` (RFC 3339 or Unix milliseconds; default the last hour) and the `gaps`
 //!   no interval covers, so "camera down" never reads as "no traffic".
 //! - `GET /api/v1/export/counts?camera=&from=&to=&format=csv|json`: open data (see `export`).
+//! - `GET /api/v1/feeds/police/stream`: the police feed, SSE, bearer token (see `police`).
 //! - `GET /api/v1/public/congestion`: the unauthenticated public feed (see `public`).
 //! - `GET /healthz`: 200 when the store answers and the MQTT session is up, else 503.
 //! - `GET /metrics`: Prometheus text.
@@ -33,6 +34,8 @@ pub struct ApiState {
     pub signals: Option<SignalsApi>,
     /// Rate limiter of the public feed (`None`: unlimited).
     pub public: Option<crate::public::PublicFeed>,
+    /// The police feed (present when `[police]` is configured).
+    pub police: Option<Arc<crate::police::PoliceFeed>>,
 }
 
 /// What the junction endpoints need (present when `[signals]` is configured).
@@ -54,6 +57,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/junctions/{id}/override", axum::routing::post(override_plan))
         .route("/api/v1/public/congestion", get(crate::public::congestion))
         .route("/api/v1/export/counts", get(crate::export::counts))
+        .route("/api/v1/feeds/police/stream", get(crate::police::stream))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .with_state(state)

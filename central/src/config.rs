@@ -23,6 +23,9 @@ pub struct CentralConfig {
     /// Signal retiming; absent = central times no junctions.
     #[serde(default)]
     pub signals: Option<crate::signals::SignalSettings>,
+    /// The traffic-police feed; absent = none.
+    #[serde(default)]
+    pub police: Option<crate::police::PoliceSettings>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -185,6 +188,9 @@ impl CentralConfig {
         self.forecast.validate(&mut bad);
         if let Some(signals) = &self.signals {
             signals.validate(&mut bad);
+        }
+        if let Some(police) = &self.police {
+            police.validate(&mut bad);
         }
         bad
     }

@@ -48,6 +48,8 @@ pub struct Writer {
     pub seq: u64,
     /// Called for every newly stored interval (the demo prints them).
     pub on_stored: Option<Box<dyn FnMut(&StoredInterval) + Send>>,
+    /// Told of every camera status (offline / online events).
+    pub police: Option<Arc<crate::police::PoliceFeed>>,
 }
 
 pub fn now_ms() -> i64 {
@@ -104,6 +106,9 @@ impl Writer {
                     self.retry(|store| store.record_status(&update));
                     self.metrics.statuses.inc();
                     self.metrics.camera_seen(&s.camera_id, job.received_ms, Some(s.state == AgentState::Online));
+                    if let Some(p) = &self.police {
+                        p.camera_state(&s.camera_id, s.state != AgentState::Offline, job.received_ms);
+                    }
                 }
                 Err(r) => {
                     tracing::warn!(topic = %job.publish.topic, reason = r.reason, detail = %r.detail, "message rejected");

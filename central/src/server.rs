@@ -43,6 +43,7 @@ pub fn run(config: &CentralConfig, base: Option<&Path>, on_stored: Option<OnStor
 
     let (jobs_tx, jobs_rx) = mpsc::channel(config.ingest.max_batch * 4);
     let (done_tx, done_rx) = mpsc::unbounded_channel();
+    let police = config.police.as_ref().map(crate::police::PoliceFeed::new);
     let writer = Writer {
         store: writer_store,
         metrics: metrics.clone(),
@@ -52,6 +53,7 @@ pub fn run(config: &CentralConfig, base: Option<&Path>, on_stored: Option<OnStor
         epoch: now_ms() as u64,
         seq: 0,
         on_stored,
+        police: police.clone(),
     };
     let writer_thread = std::thread::Builder::new().name("store-writer".into()).spawn(move || writer.run(jobs_rx, done_tx))?;
 
@@ -70,6 +72,7 @@ pub fn run(config: &CentralConfig, base: Option<&Path>, on_stored: Option<OnStor
         forecasts: latest.clone(),
         signals,
         public: std::num::NonZeroU32::new(config.http.public_per_minute).map(crate::public::PublicFeed::new),
+        police: police.clone(),
     };
     let listen = config.http.listen;
     runtime.block_on(async move {
@@ -83,8 +86,27 @@ pub fn run(config: &CentralConfig, base: Option<&Path>, on_stored: Option<OnStor
                 latest,
                 metrics: metrics.clone(),
                 central_id: config.broker.client_id.clone(),
+                police: police.clone(),
             };
             std::thread::Builder::new().name("forecast".into()).spawn(move || worker.run(forecast_rx))?;
+        }
+        if let Some(feed) = &police {
+            // The same events on MQTT, for consumers that read the broker (ACL: read-only).
+            let (client, mut rx) = (session.client.clone(), feed.subscribe());
+            tokio::spawn(async move {
+                loop {
+                    match rx.recv().await {
+                        Ok(ev) => {
+                            let body = serde_json::to_vec(&ev).unwrap_or_default();
+                            if let Err(e) = client.publish("tac/v1/feeds/police/alerts", rumqttc::QoS::AtLeastOnce, false, body).await {
+                                tracing::warn!(error = %e, "police feed event not queued for MQTT");
+                            }
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => tracing::warn!(missed = n, "police feed MQTT publisher fell behind"),
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                    }
+                }
+            });
         }
         session.spawn(jobs_tx, done_rx, metrics);
         let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("http.listen {listen}: {e}"))?;

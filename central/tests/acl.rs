@@ -1,6 +1,7 @@
 //! The production ACL (`deploy/mosquitto/acl`) against a real Mosquitto started on a free
 //! loopback port: a device cannot forge another camera's counts nor send a plan, and
-//! reads only its own junction's plans.
+//! reads only its own junction's plans; the police feed's user reads its feed and can
+//! publish nothing.
 
 use std::io::Read;
 use std::net::TcpListener;
@@ -129,4 +130,21 @@ fn devices_write_only_their_own_topics_and_read_only_their_own_plans() {
         "cam-a read beyond its plan and acks: {everything}"
     );
     assert_eq!(received(a_own_acks).trim(), "tac/v1/cameras/cam-a/counts/ack ack-for-a");
+}
+
+#[test]
+fn the_police_feed_reads_its_feed_and_cannot_publish() {
+    let b = start_broker(&["central", "police-feed"]);
+    let central = subscribe(&b, "central", "tac/v1/#", 3);
+    let police = subscribe(&b, "police-feed", "tac/v1/#", 3);
+    std::thread::sleep(Duration::from_millis(500));
+    publish(&b, "central", "tac/v1/feeds/police/alerts", "alert-from-central");
+    publish(&b, "central", "tac/v1/junctions/j1/plan", "plan-for-j1");
+    publish(&b, "police-feed", "tac/v1/feeds/police/alerts", "forged-alert");
+    publish(&b, "police-feed", "tac/v1/junctions/j1/plan", "forged-plan");
+    publish(&b, "police-feed", "tac/v1/cameras/c1/counts", "forged-counts");
+    let central = received(central);
+    assert!(central.contains("alert-from-central") && !central.contains("forged"), "{central}");
+    let police = received(police);
+    assert_eq!(police.trim(), "tac/v1/feeds/police/alerts alert-from-central", "the feed reads its alerts and nothing else");
 }

@@ -33,6 +33,7 @@ pub struct Worker {
     pub latest: Latest,
     pub metrics: Arc<Metrics>,
     pub central_id: String,
+    pub police: Option<Arc<crate::police::PoliceFeed>>,
 }
 
 impl Worker {
@@ -60,6 +61,9 @@ impl Worker {
                         self.metrics.forecasts.inc();
                         if report.alert {
                             self.metrics.forecast_alerts.inc();
+                        }
+                        if let Some(p) = &self.police {
+                            p.forecast(&report);
                         }
                         let mut latest = self.latest.lock().unwrap_or_else(|e| e.into_inner());
                         latest.entry(report.camera_id.clone()).or_default().insert(report.line.clone(), report);

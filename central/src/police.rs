@@ -1,0 +1,147 @@
+//! The traffic-police data feed: read-only, one token per consumer.
+//!
+//! Events: `congestion_alert` (an approach's 15- or 30-minute forecast reaches the alert
+//! level; once per episode), `camera_offline` / `camera_online` (an agent's status, its
+//! last will included, changes between offline and up). Incidents reported by agents
+//! (stopped vehicle, wrong way) will travel the same way once agents emit them.
+//!
+//! Delivery: an SSE stream, `GET /api/v1/feeds/police/stream` with
+//! `Authorization: Bearer <token>` (401 otherwise), and MQTT `tac/v1/feeds/police/alerts`,
+//! which the broker ACL lets the `police-feed` user read and never write. Central keeps
+//! only each token's SHA-256 (`[police] consumers`), never the token.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tokio::sync::broadcast;
+
+use crate::api::{ApiState, error};
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PoliceSettings {
+    pub consumers: Vec<Consumer>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Consumer {
+    pub id: String,
+    /// Hex SHA-256 of the consumer's bearer token (`printf %s TOKEN | sha256sum`).
+    pub token_sha256: String,
+}
+
+impl PoliceSettings {
+    pub fn validate(&self, bad: &mut Vec<(String, String)>) {
+        for (i, c) in self.consumers.iter().enumerate() {
+            if protocol::topics::check_id(&c.id).is_err() {
+                bad.push((format!("police.consumers[{i}].id"), format!("{:?} must be 1-64 letters, digits, '-' or '_'", c.id)));
+            }
+            if c.token_sha256.len() != 64 || !c.token_sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                bad.push((format!("police.consumers[{i}].token_sha256"), "must be 64 hex digits (the SHA-256 of the token)".into()));
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PoliceEvent {
+    pub kind: &'static str,
+    pub camera_id: String,
+    pub at_ms: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub area: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<protocol::forecast::CongestionLevel>,
+}
+
+pub struct PoliceFeed {
+    tx: broadcast::Sender<PoliceEvent>,
+    /// (consumer id, token digest).
+    consumers: Vec<(String, [u8; 32])>,
+    /// Last known state per camera ("offline" or up) and alert per approach.
+    cameras: Mutex<HashMap<String, bool>>,
+    alerts: Mutex<HashMap<(String, String), bool>>,
+}
+
+fn digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+impl PoliceFeed {
+    pub fn new(settings: &PoliceSettings) -> Arc<PoliceFeed> {
+        let consumers = settings
+            .consumers
+            .iter()
+            .filter_map(|c| {
+                let bytes: Option<Vec<u8>> = (0..32).map(|i| u8::from_str_radix(c.token_sha256.get(2 * i..2 * i + 2)?, 16).ok()).collect();
+                Some((c.id.clone(), bytes?.try_into().ok()?))
+            })
+            .collect();
+        Arc::new(PoliceFeed { tx: broadcast::channel(1024).0, consumers, cameras: Mutex::default(), alerts: Mutex::default() })
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<PoliceEvent> {
+        self.tx.subscribe()
+    }
+
+    /// The consumer a bearer token belongs to.
+    pub fn consumer(&self, token: &str) -> Option<&str> {
+        let d = digest(token);
+        self.consumers.iter().find(|(_, h)| *h == d).map(|(id, _)| id.as_str())
+    }
+
+    /// An agent's status arrived: `up` false for offline.
+    pub fn camera_state(&self, camera: &str, up: bool, at_ms: i64) {
+        let previous = self.cameras.lock().unwrap_or_else(|e| e.into_inner()).insert(camera.to_string(), up);
+        let kind = match (previous, up) {
+            (Some(true) | None, false) => "camera_offline",
+            (Some(false), true) => "camera_online",
+            _ => return,
+        };
+        let _ = self.tx.send(PoliceEvent { kind, camera_id: camera.into(), at_ms, line: None, area: None, level: None });
+    }
+
+    /// A forecast was made: an alert is announced when it starts, not every interval.
+    pub fn forecast(&self, r: &protocol::forecast::ForecastReport) {
+        let key = (r.camera_id.clone(), r.line.clone());
+        let was = self.alerts.lock().unwrap_or_else(|e| e.into_inner()).insert(key, r.alert).unwrap_or(false);
+        if r.alert && !was {
+            let level = r.horizons.iter().filter(|h| h.minutes <= 30).filter_map(|h| h.level).max();
+            let _ = self.tx.send(PoliceEvent { kind: "congestion_alert", camera_id: r.camera_id.clone(), at_ms: r.made_at_ms, line: Some(r.line.clone()), area: Some(r.area.clone()), level });
+        }
+    }
+}
+
+pub async fn stream(State(state): State<ApiState>, headers: HeaderMap) -> Response {
+    let Some(feed) = state.police.clone() else { return error(StatusCode::NOT_FOUND, "no police feed ([police] is not configured)") };
+    let token = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let Some(consumer) = token.and_then(|t| feed.consumer(t)).map(str::to_string) else {
+        return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], "a valid consumer token is required\n").into_response();
+    };
+    tracing::info!(%consumer, "police feed consumer connected");
+    let rx = feed.subscribe();
+    let events = futures_util::stream::unfold(rx, |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(ev) => {
+                    let event = Event::default().event(ev.kind).json_data(&ev).unwrap_or_else(|_| Event::default().comment("unencodable event"));
+                    return Some((Ok::<Event, Infallible>(event), rx));
+                }
+                Err(broadcast::error::RecvError::Lagged(n)) => tracing::warn!(missed = n, "police feed consumer too slow; events skipped"),
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
+}

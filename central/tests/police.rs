@@ -1,0 +1,78 @@
+//! The traffic-police feed end to end: a consumer with its token holds an SSE stream
+//! open; an agent's status goes offline over MQTT (Mosquitto) and the consumer has the
+//! `camera_offline` event within 2 s, and the same event is on
+//! `tac/v1/feeds/police/alerts`. A wrong or missing token gets 401 and no stream.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::{Central, Mosquitto, http_request};
+use sha2::{Digest, Sha256};
+
+const TOKEN: &str = "police-7f3a-test-token";
+
+fn status(port: u16, camera: &str, seq: u64, state: &str) {
+    let msg = serde_json::json!({"schema_version": "1.0", "agent_id": camera, "epoch": 1, "seq": seq, "camera_id": camera, "state": state, "fps": 10.0, "coverage": 1.0, "outbox_depth": 0, "dropped": 0, "uptime_s": 5, "model": null});
+    let ok = Command::new("mosquitto_pub").args(["-p", &port.to_string(), "-q", "1", "-t", &format!("tac/v1/cameras/{camera}/status"), "-m", &msg.to_string()]).status().unwrap();
+    assert!(ok.success());
+}
+
+#[test]
+fn police_consumer_gets_camera_offline_within_two_seconds_and_bad_tokens_get_401() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Mosquitto::start(dir.path(), "");
+    let hash: String = Sha256::digest(TOKEN.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    let police = format!("[police]\nconsumers = [{{ id = \"pc-hcmc\", token_sha256 = \"{hash}\" }}]\n");
+    let central = Central::start(dir.path(), broker.port, "kind = \"sqlite\"\npath = \"c.db\"", &police);
+    central.wait_healthy(Duration::from_secs(20));
+
+    let path = "/api/v1/feeds/police/stream";
+    assert_eq!(http_request(central.http_port, path, "").0, 401);
+    assert_eq!(http_request(central.http_port, path, "Authorization: Bearer not-the-token\r\n").0, 401);
+
+    status(broker.port, "cam-p", 1, "online");
+    let mut sub = Command::new("mosquitto_sub").args(["-p", &broker.port.to_string(), "-q", "1", "-t", "tac/v1/feeds/police/alerts", "-C", "1", "-W", "20"]).stdout(Stdio::piped()).spawn().unwrap();
+    let mut s = TcpStream::connect(("127.0.0.1", central.http_port)).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n\r\n").unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(s).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let first = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    std::thread::sleep(Duration::from_millis(500));
+
+    let sent = Instant::now();
+    status(broker.port, "cam-p", 2, "offline");
+    let mut event = None;
+    while sent.elapsed() < Duration::from_secs(2) {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(100))
+            && line == "event: camera_offline"
+        {
+            let data = rx.recv_timeout(Duration::from_secs(1)).unwrap();
+            event = Some((sent.elapsed(), data));
+            break;
+        }
+    }
+    let (after, data) = event.expect("camera_offline on the SSE stream within 2 s");
+    let v: serde_json::Value = serde_json::from_str(data.strip_prefix("data: ").unwrap()).unwrap();
+    assert_eq!((v["kind"].as_str(), v["camera_id"].as_str()), (Some("camera_offline"), Some("cam-p")), "{v}");
+    assert!(after < Duration::from_secs(2), "{after:?}");
+
+    let t = Instant::now();
+    while sub.try_wait().unwrap().is_none() && t.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = sub.wait_with_output().unwrap();
+    let on_mqtt: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("no MQTT event: {:?}", String::from_utf8_lossy(&out.stdout)));
+    assert_eq!(on_mqtt["kind"], "camera_offline");
+}
