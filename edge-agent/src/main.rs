@@ -250,7 +250,7 @@ fn junction(profile: String, host: String, port: u16, trust: Vec<String>, backup
                 controller = controller.with_actuation(Actuation { gap_out_ms: (gap_out_s * 1000.0) as u32, ..Actuation::default() });
                 presence = Some(feed);
             }
-            Err(why) => tracing::warn!(junction = %profile.id, %why, "no local actuation: plans run as timed"),
+            Err(why) => tracing::info!(junction = %profile.id, %why, "no local actuation: plans run as timed"),
         }
     }
     let stop = Arc::new(AtomicBool::new(false));
