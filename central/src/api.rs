@@ -7,6 +7,8 @@
 //! - `GET /api/v1/export/counts?camera=&from=&to=&format=csv|json`: open data (see `export`).
 //! - `GET /api/v1/feeds/police/stream`: the police feed, SSE, bearer token (see `police`).
 //! - `GET /api/v1/public/congestion`: the unauthenticated public feed (see `public`).
+//! - `GET /api/openapi.json`: this API as OpenAPI 3.1 (see `openapi`; `ROUTES` lists
+//!   every route, keep it in step with `router`).
 //! - `GET /healthz`: 200 when the store answers and the MQTT session is up, else 503.
 //! - `GET /metrics`: Prometheus text.
 //!
@@ -58,6 +60,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/public/congestion", get(crate::public::congestion))
         .route("/api/v1/export/counts", get(crate::export::counts))
         .route("/api/v1/feeds/police/stream", get(crate::police::stream))
+        .route("/api/openapi.json", get(crate::openapi::serve))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .with_state(state)

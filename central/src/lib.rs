@@ -13,6 +13,7 @@ pub mod forecast;
 pub mod ingest;
 pub mod metrics;
 pub mod mqtt;
+pub mod openapi;
 pub mod police;
 pub mod public;
 pub mod server;

@@ -153,4 +153,22 @@ fn central_forecasts_an_approach_from_stored_history_and_live_counts() {
     assert_eq!(code, 200);
     assert_eq!(serde_json::from_str::<serde_json::Value>(&json).unwrap().as_array().unwrap().len(), 3 * 10 + 1);
     assert_eq!(http_request(central.http_port, "/api/v1/export/counts?camera=cam-f&format=xml", "").0, 400);
+
+    // The OpenAPI document lists every route, and every documented GET is routed: an
+    // answer with a body and no server error (an unrouted path gets axum's empty 404).
+    let (code, _, doc) = http_request(central.http_port, "/api/openapi.json", "");
+    assert_eq!(code, 200);
+    let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().unwrap();
+    assert_eq!(paths.values().map(|p| p.as_object().unwrap().len()).sum::<usize>(), central::openapi::ROUTES.len());
+    for (path, ops) in paths {
+        if ops.get("get").is_none() {
+            continue;
+        }
+        let url = path.replace("{id}", "cam-f") + if path == "/api/v1/export/counts" { "?camera=cam-f" } else { "" };
+        let (code, _, body) = http_request(central.http_port, &url, "");
+        assert!(code < 500 && !body.is_empty(), "GET {url}: {code} {body:?}");
+        assert!(ops["get"]["responses"].get(code.to_string()).is_some(), "GET {url} answered {code}, which the document does not list");
+    }
 }
