@@ -142,6 +142,18 @@ struct Range {
     to: Option<String>,
 }
 
+/// `[from, to)` from optional query values: `to` defaults to now, `from` to
+/// `default_span_ms` before `to`'s default; 400 with the field when unreadable or empty.
+pub(crate) fn time_range(from: Option<&str>, to: Option<&str>, default_span_ms: i64) -> Result<(i64, i64), Response> {
+    let now = now_ms();
+    let parse = |field: &str, v: Option<&str>, default: i64| v.map_or(Ok(default), |s| parse_time(field, s));
+    match (parse("from", from, now - default_span_ms), parse("to", to, now)) {
+        (Ok(f), Ok(t)) if f < t => Ok((f, t)),
+        (Ok(_), Ok(_)) => Err(error(StatusCode::BAD_REQUEST, "from must be before to")),
+        (Err(e), _) | (_, Err(e)) => Err(error(StatusCode::BAD_REQUEST, e)),
+    }
+}
+
 /// Unix milliseconds or RFC 3339.
 pub fn parse_time(field: &str, s: &str) -> Result<i64, String> {
     if let Ok(ms) = s.parse::<i64>() {
@@ -180,12 +192,9 @@ async fn counts(State(state): State<ApiState>, Path(id): Path<String>, Query(ran
     if let Err(e) = protocol::topics::check_id(&id) {
         return error(StatusCode::BAD_REQUEST, format!("camera id: {e}"));
     }
-    let now = now_ms();
-    let parse = |field: &str, v: &Option<String>, default: i64| v.as_deref().map_or(Ok(default), |s| parse_time(field, s));
-    let (from, to) = match (parse("from", &range.from, now - 3_600_000), parse("to", &range.to, now)) {
-        (Ok(f), Ok(t)) if f < t => (f, t),
-        (Ok(_), Ok(_)) => return error(StatusCode::BAD_REQUEST, "from must be before to"),
-        (Err(e), _) | (_, Err(e)) => return error(StatusCode::BAD_REQUEST, e),
+    let (from, to) = match time_range(range.from.as_deref(), range.to.as_deref(), 3_600_000) {
+        Ok(r) => r,
+        Err(r) => return r,
     };
     let camera = id.clone();
     let rows = match with_store(&state, move |s| s.counts(&camera, from, to, MAX_INTERVALS + 1)).await {

@@ -11,8 +11,7 @@ use axum::response::{IntoResponse, Response};
 use protocol::VehicleClass;
 use serde::{Deserialize, Serialize};
 
-use crate::api::{ApiState, error, parse_time, rfc3339, with_store};
-use crate::ingest::now_ms;
+use crate::api::{ApiState, error, rfc3339, time_range, with_store};
 use crate::store::{StoredInterval, gaps};
 
 /// Most intervals one export covers (a week of 1-minute intervals).
@@ -68,12 +67,9 @@ pub async fn counts(State(state): State<ApiState>, Query(q): Query<ExportQuery>)
         Some("json") => false,
         Some(other) => return error(StatusCode::BAD_REQUEST, format!("format: {other:?} is neither csv nor json")),
     };
-    let now = now_ms();
-    let parse = |field: &str, v: &Option<String>, default: i64| v.as_deref().map_or(Ok(default), |s| parse_time(field, s));
-    let (from, to) = match (parse("from", &q.from, now - 86_400_000), parse("to", &q.to, now)) {
-        (Ok(f), Ok(t)) if f < t => (f, t),
-        (Ok(_), Ok(_)) => return error(StatusCode::BAD_REQUEST, "from must be before to"),
-        (Err(e), _) | (_, Err(e)) => return error(StatusCode::BAD_REQUEST, e),
+    let (from, to) = match time_range(q.from.as_deref(), q.to.as_deref(), 86_400_000) {
+        Ok(r) => r,
+        Err(r) => return r,
     };
     let camera = q.camera.clone();
     let intervals = match with_store(&state, move |s| s.counts(&camera, from, to, MAX_INTERVALS + 1)).await {

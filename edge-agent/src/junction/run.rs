@@ -103,10 +103,11 @@ pub fn run(mut controller: Controller, mut driver: Box<dyn SignalDriver>, link: 
             driver.apply(now, &movements, &lamps)?;
             last_lamps = lamps.clone();
         }
-        let plan_key = (controller.plan().plan_id.clone(), controller.plan().version);
-        if driver_plan.as_ref() != Some(&plan_key) && std::time::Instant::now() >= next_download {
-            match driver.plan_changed(now, controller.plan()) {
-                Ok(()) => driver_plan = Some(plan_key),
+        let plan = controller.plan();
+        let applied = driver_plan.as_ref().is_some_and(|(id, v)| *id == plan.plan_id && *v == plan.version);
+        if !applied && std::time::Instant::now() >= next_download {
+            match driver.plan_changed(now, plan) {
+                Ok(()) => driver_plan = Some((plan.plan_id.clone(), plan.version)),
                 Err(e) => {
                     tracing::error!(junction = %junction, error = %e, "the controller did not take the running plan; retrying in 5 s");
                     next_download = std::time::Instant::now() + Duration::from_secs(5);

@@ -67,6 +67,12 @@ fn locate<'a>(requests: &'a Requests, via: &str) -> Option<(&'a str, usize)> {
     requests.iter().find_map(|(j, (lanes, _))| lanes.iter().position(|l| l == via).map(|p| (j.as_str(), p)))
 }
 
+/// Where on a lane of `length` a loop lies `DETECTOR_UPSTREAM_M` upstream of the stop
+/// line, the lane's end being `from_stop` metres before it; kept on the lane.
+fn loop_position(length: f64, from_stop: f64) -> f64 {
+    (length - (DETECTOR_UPSTREAM_M - from_stop)).max(0.5).min((length - 0.1).max(0.0))
+}
+
 /// What the camera on `lane` sees (see `View`).
 fn view(id: &str, k: usize, lane: &str, net: &Network) -> View {
     let length = |l: &str| net.lane_length.get(l).copied().unwrap_or(DETECTOR_UPSTREAM_M + 1.0);
@@ -80,7 +86,7 @@ fn view(id: &str, k: usize, lane: &str, net: &Network) -> View {
         for (l, from_stop) in frontier {
             let len = length(&l);
             if from_stop + len >= DETECTOR_UPSTREAM_M || !net.predecessors.contains_key(&l) {
-                let pos = (len - (DETECTOR_UPSTREAM_M - from_stop)).max(0.5).min((len - 0.1).max(0.0));
+                let pos = loop_position(len, from_stop);
                 let det = if l == lane { count_loop.clone() } else { format!("det_{id}_a{k}_{}", presence_loops.len()) };
                 presence_loops.push((det, l, pos));
             } else {
@@ -98,7 +104,7 @@ fn view(id: &str, k: usize, lane: &str, net: &Network) -> View {
         }
     }
     for (l, from_stop) in frontier {
-        presence_loops.push((format!("det_{id}_a{k}_{}", presence_loops.len()), l.clone(), (length(&l) - (DETECTOR_UPSTREAM_M - from_stop)).max(0.5)));
+        presence_loops.push((format!("det_{id}_a{k}_{}", presence_loops.len()), l.clone(), loop_position(length(&l), from_stop)));
     }
     View { lane: lane.to_string(), camera: format!("{id}-a{k}"), count_loop, presence_loops, queue_lanes }
 }
@@ -193,7 +199,7 @@ pub fn detectors(junctions: &[SumoJunction], lane_length: &BTreeMap<String, f64>
         let mut loops = v.presence_loops.clone();
         if !loops.iter().any(|(d, _, _)| *d == v.count_loop) {
             let len = lane_length.get(&v.lane).copied().unwrap_or(1.0);
-            loops.push((v.count_loop.clone(), v.lane.clone(), (len - DETECTOR_UPSTREAM_M).max(0.5).min((len - 0.1).max(0.0))));
+            loops.push((v.count_loop.clone(), v.lane.clone(), loop_position(len, 0.0)));
         }
         for (det, lane, pos) in loops {
             let _ = writeln!(out, "  <inductionLoop id=\"{det}\" lane=\"{lane}\" pos=\"{pos:.2}\" period=\"3600\" file=\"NUL\"/>");
