@@ -43,13 +43,14 @@ fi
 setsid "$bin/central" run --config configs/demo/central.toml --print-intervals &
 pids+=($!)
 for _ in $(seq 100); do curl -fs http://127.0.0.1:8080/healthz > /dev/null 2>&1 && break; sleep 0.1; done
-echo "demo: central up: http://127.0.0.1:8080/api/v1/cameras  /metrics  /healthz"
+echo "demo: central up. Dashboard: http://127.0.0.1:8080/  (log in as operator / demo-operator;"
+echo "      viewer / demo-viewer, admin / demo-admin)   also /api/openapi.json  /metrics  /healthz"
 
 RUST_LOG=${RUST_LOG:-warn} setsid "$bin/edge-agent" junction --profile configs/demo/junction.toml \
     --trust "demo=$(cat "$out/plan.pub")" --dry-run > "$out/junction.jsonl" &
 pids+=($!)
 echo "demo: junction agent up (local plan until central's first plan, after the first complete 5 minutes):"
-echo "      http://127.0.0.1:8080/api/v1/junctions/demo_junction   forecasts: /api/v1/cameras/vn-demo-cam/forecast"
+echo "      http://127.0.0.1:8080/#/junction/demo_junction   camera: http://127.0.0.1:8080/#/camera/vn-demo-cam"
 
 # The sample camera config, pointed at the stream, 10 s intervals, publishing to central.
 sed -e "s|^source = .*|source = \"$url\"|" -e "s|^interval_s = .*|interval_s = 10|" \

@@ -17,8 +17,11 @@ APT_PACKAGES=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstrtspserver-1.0-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools gstreamer1.0-rtsp
-  mosquitto mosquitto-clients libsqlite3-dev postgresql curl openssl snmpd
+  mosquitto mosquitto-clients libsqlite3-dev postgresql curl openssl snmpd chromium
 )
+# Node.js for the dashboard's npm packages and its browser tests: Debian's, unless a
+# node is already installed (a newer one from elsewhere is kept).
+command -v node >/dev/null && command -v npm >/dev/null || APT_PACKAGES+=(nodejs npm)
 
 say() { printf 'setup: %s\n' "$*"; }
 fail() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
@@ -57,6 +60,20 @@ if [ ! -f "$ort_lib" ]; then
   "$venv/bin/pip" install -q "onnxruntime==$ORT_VERSION"
   ort_lib=$(ls "$venv"/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so."$ORT_VERSION" 2>/dev/null | head -1)
   [ -f "$ort_lib" ] || fail "onnxruntime wheel installed but libonnxruntime.so.$ORT_VERSION not found"
+fi
+
+# 2b. Dashboard libraries (npm, locked) and the API contract tester (PyPI, pinned) ------
+web="$root/central/web"
+if [ ! -f "$web/node_modules/.package-lock.json" ] || [ "$web/package-lock.json" -nt "$web/node_modules/.package-lock.json" ]; then
+  say "installing the dashboard's npm packages (central/web/package-lock.json)"
+  (cd "$web" && npm ci --no-audit --no-fund --loglevel=error) || fail "npm ci in $web failed"
+fi
+SCHEMATHESIS_VERSION=4.32.5
+contract="$root/.venv-contract"
+if ! "$contract/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
+  say "installing schemathesis==$SCHEMATHESIS_VERSION into $contract"
+  python3 -m venv "$contract"
+  "$contract/bin/pip" install -q "schemathesis==$SCHEMATHESIS_VERSION" || fail "pip install schemathesis failed"
 fi
 
 # 3. Assets ------------------------------------------------------------------------------

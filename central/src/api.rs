@@ -38,6 +38,12 @@ pub struct ApiState {
     pub public: Option<crate::public::PublicFeed>,
     /// The police feed (present when `[police]` is configured).
     pub police: Option<Arc<crate::police::PoliceFeed>>,
+    /// Operator sessions (present when `[auth]` is configured).
+    pub auth: Option<Arc<crate::auth::Sessions>>,
+    /// Live events and the alert list.
+    pub hub: Arc<crate::live::Hub>,
+    pub map: Arc<crate::dashboard::MapSettings>,
+    pub dashboard_dir: std::path::PathBuf,
 }
 
 /// What the junction endpoints need (present when `[signals]` is configured).
@@ -45,8 +51,10 @@ pub struct ApiState {
 pub struct SignalsApi {
     pub junctions: crate::signals::Junctions,
     pub retimer: Arc<Mutex<crate::signals::Retimer>>,
-    /// Bearer token for overrides; `None` refuses every override.
+    /// Bearer token standing for an operator (scripts, bridges); `None`: sessions only.
     pub override_token: Option<String>,
+    /// Set to make the signal worker run a round now (an override goes out at once).
+    pub round_now: Arc<std::sync::atomic::AtomicBool>,
 }
 
 pub fn router(state: ApiState) -> Router {
@@ -56,7 +64,19 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/cameras/{id}/forecast", get(forecast))
         .route("/api/v1/junctions", get(junctions))
         .route("/api/v1/junctions/{id}", get(junction))
-        .route("/api/v1/junctions/{id}/override", axum::routing::post(override_plan))
+        .route("/api/v1/junctions/{id}/override", axum::routing::post(override_plan).delete(cancel_override))
+        .route("/api/v1/junctions/{id}/detectors", get(crate::detectors::detectors))
+        .route("/api/v1/alerts", get(alerts))
+        .route("/api/v1/alerts/{id}/ack", axum::routing::post(ack_alert))
+        .route("/api/v1/overview", get(crate::dashboard::overview))
+        .route("/api/v1/map", get(map))
+        .route("/api/v1/live", get(crate::live::stream))
+        .route("/api/v1/auth/login", axum::routing::post(crate::auth::login))
+        .route("/api/v1/auth/logout", axum::routing::post(crate::auth::logout))
+        .route("/api/v1/auth/me", get(crate::auth::me))
+        .route("/api/v1/audit", get(crate::auth::audit_log))
+        .route("/", get(crate::dashboard::index))
+        .route("/ui/{*path}", get(crate::dashboard::file))
         .route("/api/v1/public/congestion", get(crate::public::congestion))
         .route("/api/v1/export/counts", get(crate::export::counts))
         .route("/api/v1/feeds/police/stream", get(crate::police::stream))
@@ -109,8 +129,14 @@ pub(crate) fn rfc3339(ms: i64) -> String {
     humantime::format_rfc3339_millis(t).to_string()
 }
 
+/// What the API calls a camera's status: what its agent said, or `silent` when nothing
+/// was heard for `silent_after_ms` (and it did not say offline).
+pub(crate) fn camera_status(c: &CameraRow, now: i64, silent_after_ms: i64) -> String {
+    if now - c.last_seen_ms > silent_after_ms && c.state != "offline" { "silent".to_string() } else { c.state.clone() }
+}
+
 fn view(c: CameraRow, now: i64, silent_after_ms: i64) -> CameraView {
-    let status = if now - c.last_seen_ms > silent_after_ms && c.state != "offline" { "silent".to_string() } else { c.state.clone() };
+    let status = camera_status(&c, now, silent_after_ms);
     CameraView {
         last_seen: rfc3339(c.last_seen_ms),
         last_interval_end: c.last_interval_end_ms.map(rfc3339),
@@ -126,7 +152,15 @@ fn view(c: CameraRow, now: i64, silent_after_ms: i64) -> CameraView {
     }
 }
 
-async fn cameras(State(state): State<ApiState>) -> Response {
+/// 401/403 unless the request may read the operator API.
+fn viewer(state: &ApiState, headers: &axum::http::HeaderMap) -> Result<(), Response> {
+    crate::auth::require(state, headers, crate::auth::Role::Viewer).map(|_| ())
+}
+
+async fn cameras(State(state): State<ApiState>, headers: axum::http::HeaderMap) -> Response {
+    if let Err(r) = viewer(&state, &headers) {
+        return r;
+    }
     match with_store(&state, |s| s.cameras()).await {
         Ok(rows) => {
             let now = now_ms();
@@ -188,7 +222,10 @@ struct Gap {
     end_ms: i64,
 }
 
-async fn counts(State(state): State<ApiState>, Path(id): Path<String>, Query(range): Query<Range>) -> Response {
+async fn counts(State(state): State<ApiState>, headers: axum::http::HeaderMap, Path(id): Path<String>, Query(range): Query<Range>) -> Response {
+    if let Err(r) = viewer(&state, &headers) {
+        return r;
+    }
     if let Err(e) = protocol::topics::check_id(&id) {
         return error(StatusCode::BAD_REQUEST, format!("camera id: {e}"));
     }
@@ -230,7 +267,10 @@ async fn metrics(State(state): State<ApiState>) -> Response {
 }
 
 /// The latest forecast of each of the camera's approaches (lines).
-async fn forecast(State(state): State<ApiState>, Path(id): Path<String>) -> Response {
+async fn forecast(State(state): State<ApiState>, headers: axum::http::HeaderMap, Path(id): Path<String>) -> Response {
+    if let Err(r) = viewer(&state, &headers) {
+        return r;
+    }
     let latest = state.forecasts.lock().unwrap_or_else(|e| e.into_inner());
     match latest.get(&id) {
         Some(lines) => Json(serde_json::json!({ "camera_id": id, "approaches": lines.values().collect::<Vec<_>>() })).into_response(),
@@ -242,14 +282,20 @@ fn signals(state: &ApiState) -> Result<&SignalsApi, Response> {
     state.signals.as_ref().ok_or_else(|| error(StatusCode::NOT_FOUND, "central times no junctions ([signals] is not configured)"))
 }
 
-async fn junctions(State(state): State<ApiState>) -> Response {
+async fn junctions(State(state): State<ApiState>, headers: axum::http::HeaderMap) -> Response {
+    if let Err(r) = viewer(&state, &headers) {
+        return r;
+    }
     match signals(&state) {
         Ok(s) => Json(s.junctions.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect::<Vec<_>>()).into_response(),
         Err(r) => r,
     }
 }
 
-async fn junction(State(state): State<ApiState>, Path(id): Path<String>) -> Response {
+async fn junction(State(state): State<ApiState>, headers: axum::http::HeaderMap, Path(id): Path<String>) -> Response {
+    if let Err(r) = viewer(&state, &headers) {
+        return r;
+    }
     let s = match signals(&state) {
         Ok(s) => s,
         Err(r) => return r,
@@ -269,33 +315,126 @@ struct OverrideRequest {
     duration_s: u32,
 }
 
-/// Operator override: validated like every plan, issued at the next retiming round.
+/// Operator override: validated like every plan, audited, then issued at once (the
+/// signal worker is woken). Operator role (a session, or the override token).
 async fn override_plan(State(state): State<ApiState>, Path(id): Path<String>, headers: axum::http::HeaderMap, body: axum::body::Bytes) -> Response {
     let s = match signals(&state) {
-        Ok(s) => s,
+        Ok(s) => s.clone(),
         Err(r) => return r,
     };
-    let presented = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    match (&s.override_token, presented) {
-        (Some(token), Some(p)) if token == p => {}
-        (None, _) => return error(StatusCode::FORBIDDEN, "overrides are disabled (signals.override_token_env is not set)"),
-        _ => return error(StatusCode::UNAUTHORIZED, "a valid bearer token is required"),
-    }
+    let who = match crate::auth::require(&state, &headers, crate::auth::Role::Operator) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
     let req: OverrideRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("body: {e}")),
     };
+    let detail = serde_json::json!({"greens_ms": req.greens_ms, "duration_s": req.duration_s});
     if !(1..=28_800).contains(&req.duration_s) {
+        let _ = crate::auth::audit(&state, &who, "override", &id, "refused: duration_s out of range", detail).await;
         return error(StatusCode::BAD_REQUEST, "duration_s: must be within 1..=28800");
     }
     let now = now_ms();
-    let result = s.retimer.lock().unwrap_or_else(|e| e.into_inner()).set_override(&id, &req.greens_ms, now + req.duration_s as i64 * 1000, now);
+    let until_ms = now + req.duration_s as i64 * 1000;
+    let result = s.retimer.lock().unwrap_or_else(|e| e.into_inner()).set_override(&id, &req.greens_ms, until_ms, now);
+    let outcome = match &result {
+        Ok(()) => "accepted".to_string(),
+        Err(e) => format!("refused: {e}"),
+    };
+    if matches!(result, Err(crate::signals::RetimeError::UnknownJunction(_))) {
+        return error(StatusCode::NOT_FOUND, format!("junction {id:?} is not configured"));
+    }
+    if let Err(r) = crate::auth::audit(&state, &who, "override", &id, &outcome, detail).await {
+        if result.is_ok() {
+            let _ = s.retimer.lock().unwrap_or_else(|e| e.into_inner()).cancel_override(&id);
+        }
+        return r;
+    }
     match result {
         Ok(()) => {
-            tracing::info!(junction = %id, greens_ms = ?req.greens_ms, duration_s = req.duration_s, "operator override accepted");
-            (StatusCode::ACCEPTED, Json(serde_json::json!({"junction_id": id, "until_ms": now + req.duration_s as i64 * 1000}))).into_response()
+            tracing::info!(junction = %id, user = %who.name, greens_ms = ?req.greens_ms, duration_s = req.duration_s, "operator override accepted");
+            if let Some(view) = s.junctions.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&id) {
+                view.override_until_ms = Some(until_ms);
+                view.override_by = Some(who.name.clone());
+            }
+            s.round_now.store(true, std::sync::atomic::Ordering::SeqCst);
+            state.hub.junction_changed(&id);
+            (StatusCode::ACCEPTED, Json(serde_json::json!({"junction_id": id, "until_ms": until_ms, "by": who.name}))).into_response()
         }
-        Err(crate::signals::RetimeError::UnknownJunction(j)) => error(StatusCode::NOT_FOUND, format!("junction {j:?} is not configured")),
         Err(e) => error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
     }
+}
+
+/// `DELETE …/override`: back to central's computed plan at once. Operator role.
+async fn cancel_override(State(state): State<ApiState>, Path(id): Path<String>, headers: axum::http::HeaderMap) -> Response {
+    let s = match signals(&state) {
+        Ok(s) => s.clone(),
+        Err(r) => return r,
+    };
+    let who = match crate::auth::require(&state, &headers, crate::auth::Role::Operator) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    if !s.junctions.lock().unwrap_or_else(|e| e.into_inner()).contains_key(&id) {
+        return error(StatusCode::NOT_FOUND, format!("junction {id:?} is not configured"));
+    }
+    if let Err(r) = crate::auth::audit(&state, &who, "override_cancel", &id, "accepted", serde_json::Value::Null).await {
+        return r;
+    }
+    let had = s.retimer.lock().unwrap_or_else(|e| e.into_inner()).cancel_override(&id).unwrap_or(false);
+    if let Some(view) = s.junctions.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&id) {
+        view.override_until_ms = None;
+        view.override_by = None;
+    }
+    s.round_now.store(true, std::sync::atomic::Ordering::SeqCst);
+    state.hub.junction_changed(&id);
+    Json(serde_json::json!({"junction_id": id, "cancelled": had})).into_response()
+}
+
+#[derive(Deserialize)]
+struct AlertQuery {
+    active: Option<bool>,
+}
+
+/// `GET /api/v1/alerts?active=true`: newest first.
+async fn alerts(State(state): State<ApiState>, headers: axum::http::HeaderMap, Query(q): Query<AlertQuery>) -> Response {
+    if let Err(r) = viewer(&state, &headers) {
+        return r;
+    }
+    Json(state.hub.alerts().list(q.active.unwrap_or(false))).into_response()
+}
+
+/// `POST /api/v1/alerts/{id}/ack`: operator role; audited.
+async fn ack_alert(State(state): State<ApiState>, headers: axum::http::HeaderMap, Path(id): Path<String>) -> Response {
+    let who = match crate::auth::require(&state, &headers, crate::auth::Role::Operator) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let Ok(id) = id.parse::<u64>() else {
+        return error(StatusCode::BAD_REQUEST, format!("alert id {id:?} is not a number"));
+    };
+    if !state.hub.alerts().list(false).iter().any(|a| a.id == id) {
+        return error(StatusCode::NOT_FOUND, format!("no alert {id}"));
+    }
+    if let Err(r) = crate::auth::audit(&state, &who, "alert_ack", &id.to_string(), "accepted", serde_json::Value::Null).await {
+        return r;
+    }
+    let result = state.hub.alerts().ack(id, &who.name, now_ms());
+    match result {
+        Ok(alert) => {
+            state.hub.acked(alert.clone());
+            Json(alert).into_response()
+        }
+        Err(crate::alerts::AckError::AlreadyAcked(by)) => error(StatusCode::CONFLICT, format!("alert {id} was already acknowledged by {by}")),
+        Err(crate::alerts::AckError::Unknown) => error(StatusCode::NOT_FOUND, format!("no alert {id}")),
+    }
+}
+
+/// `GET /api/v1/map`: where cameras and junctions are (`[map]`).
+async fn map(State(state): State<ApiState>, headers: axum::http::HeaderMap) -> Response {
+    if let Err(r) = viewer(&state, &headers) {
+        return r;
+    }
+    Json(serde_json::json!({"cameras": state.map.cameras, "junctions": state.map.junctions})).into_response()
 }

@@ -26,6 +26,12 @@ pub struct CentralConfig {
     /// The traffic-police feed; absent = none.
     #[serde(default)]
     pub police: Option<crate::police::PoliceSettings>,
+    /// Operator logins; absent = the operator API is open on its listen address.
+    #[serde(default)]
+    pub auth: Option<crate::auth::AuthSettings>,
+    /// Where cameras and junctions are, for the dashboard's overview.
+    #[serde(default)]
+    pub map: crate::dashboard::MapSettings,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -84,6 +90,10 @@ pub struct HttpSettings {
     /// Requests per minute one client address may make to the public feed (0: no limit).
     #[serde(default = "default_public_per_minute")]
     pub public_per_minute: u32,
+    /// The dashboard's files (`app/` and `node_modules/`); default: central's `web/`
+    /// source folder. Relative to the config file.
+    #[serde(default)]
+    pub dashboard_dir: Option<PathBuf>,
 }
 
 fn default_public_per_minute() -> u32 {
@@ -92,7 +102,7 @@ fn default_public_per_minute() -> u32 {
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        HttpSettings { listen: default_http_listen(), public_per_minute: default_public_per_minute() }
+        HttpSettings { listen: default_http_listen(), public_per_minute: default_public_per_minute(), dashboard_dir: None }
     }
 }
 
@@ -189,6 +199,10 @@ impl CentralConfig {
         if let Some(signals) = &self.signals {
             signals.validate(&mut bad);
         }
+        if let Some(auth) = &self.auth {
+            auth.validate(&mut bad);
+        }
+        self.map.validate(&mut bad);
         if let Some(police) = &self.police {
             police.validate(&mut bad);
         }
@@ -201,6 +215,15 @@ impl CentralConfig {
         match base {
             Some(b) if p.is_relative() => b.join(p),
             _ => p.clone(),
+        }
+    }
+
+    /// The dashboard's folder; a relative path is taken from `base`.
+    pub fn dashboard_dir(&self, base: Option<&Path>) -> PathBuf {
+        match (&self.http.dashboard_dir, base) {
+            (Some(p), Some(b)) if p.is_relative() => b.join(p),
+            (Some(p), _) => p.clone(),
+            (None, _) => crate::dashboard::default_dir(),
         }
     }
 

@@ -49,7 +49,8 @@ pub struct Writer {
     /// Called for every newly stored interval (the demo prints them).
     pub on_stored: Option<Box<dyn FnMut(&StoredInterval) + Send>>,
     /// Told of every camera status (offline / online events).
-    pub police: Option<Arc<crate::police::PoliceFeed>>,
+    /// Live events, alerts and the police feed.
+    pub hub: Arc<crate::live::Hub>,
 }
 
 pub fn now_ms() -> i64 {
@@ -106,9 +107,7 @@ impl Writer {
                     self.retry(|store| store.record_status(&update));
                     self.metrics.statuses.inc();
                     self.metrics.camera_seen(&s.camera_id, job.received_ms, Some(s.state == AgentState::Online));
-                    if let Some(p) = &self.police {
-                        p.camera_state(&s.camera_id, s.state != AgentState::Offline, job.received_ms);
-                    }
+                    self.hub.camera_state(&s.camera_id, s.state != AgentState::Offline, job.received_ms);
                 }
                 Err(r) => {
                     tracing::warn!(topic = %job.publish.topic, reason = r.reason, detail = %r.detail, "message rejected");
@@ -129,6 +128,7 @@ impl Writer {
                         if let Some(f) = self.on_stored.as_mut() {
                             f(&row);
                         }
+                        self.hub.stored(&row);
                         AckOutcome::Stored
                     }
                     Inserted::Duplicate => {

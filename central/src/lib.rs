@@ -5,12 +5,17 @@
 //! Data flows one way: MQTT (`mqtt`) → validation (`validate`) → store writer thread
 //! (`ingest`, `store`) → acks back over MQTT; the HTTP API (`api`) reads the store.
 
+pub mod alerts;
 pub mod api;
+pub mod auth;
 pub mod broker;
 pub mod config;
+pub mod dashboard;
+pub mod detectors;
 pub mod export;
 pub mod forecast;
 pub mod ingest;
+pub mod live;
 pub mod metrics;
 pub mod mqtt;
 pub mod openapi;

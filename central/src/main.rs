@@ -1,5 +1,6 @@
-//! `central`: `run` (ingest, store, API, optional embedded broker), `validate` (check a
-//! config), `summarize` (total `edge-agent run` output without a broker).
+//! `central`: `run` (ingest, store, API, dashboard, optional embedded broker), `validate`
+//! (check a config), `summarize` (total `edge-agent run` output without a broker),
+//! `keygen` (plan-signing key), `passwd` (hash an operator password).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,6 +37,9 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Hash a password for `[auth] users`: reads it from stdin (first line), prints the
+    /// argon2id PHC string to put in `password_argon2`.
+    Passwd,
 }
 
 fn main() -> ExitCode {
@@ -57,6 +61,16 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Passwd => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            let password = line.trim_end_matches(['\n', '\r']);
+            if password.len() < 8 {
+                anyhow::bail!("the password must have at least 8 characters");
+            }
+            println!("{}", central::auth::hash_password(password).map_err(|e| anyhow::anyhow!("hashing: {e}"))?);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Keygen { out } => {
             use base64::Engine as _;
             use std::io::{Read, Write};

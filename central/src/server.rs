@@ -44,6 +44,7 @@ pub fn run(config: &CentralConfig, base: Option<&Path>, on_stored: Option<OnStor
     let (jobs_tx, jobs_rx) = mpsc::channel(config.ingest.max_batch * 4);
     let (done_tx, done_rx) = mpsc::unbounded_channel();
     let police = config.police.as_ref().map(crate::police::PoliceFeed::new);
+    let hub = crate::live::Hub::new(police.clone());
     let writer = Writer {
         store: writer_store,
         metrics: metrics.clone(),
@@ -53,7 +54,7 @@ pub fn run(config: &CentralConfig, base: Option<&Path>, on_stored: Option<OnStor
         epoch: now_ms() as u64,
         seq: 0,
         on_stored,
-        police: police.clone(),
+        hub: hub.clone(),
     };
     let writer_thread = std::thread::Builder::new().name("store-writer".into()).spawn(move || writer.run(jobs_rx, done_tx))?;
 
@@ -62,7 +63,7 @@ pub fn run(config: &CentralConfig, base: Option<&Path>, on_stored: Option<OnStor
     let reader = Arc::new(Mutex::new(reader_store));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let signals = match &config.signals {
-        Some(settings) => Some(start_signals(config, settings, base, latest.clone(), stop.clone())?),
+        Some(settings) => Some(start_signals(config, settings, base, latest.clone(), hub.clone(), stop.clone())?),
         None => None,
     };
     let api = ApiState {
@@ -73,6 +74,10 @@ pub fn run(config: &CentralConfig, base: Option<&Path>, on_stored: Option<OnStor
         signals,
         public: std::num::NonZeroU32::new(config.http.public_per_minute).map(crate::public::PublicFeed::new),
         police: police.clone(),
+        auth: config.auth.as_ref().map(crate::auth::Sessions::new),
+        hub: hub.clone(),
+        map: Arc::new(config.map.clone()),
+        dashboard_dir: config.dashboard_dir(base),
     };
     let listen = config.http.listen;
     runtime.block_on(async move {
@@ -86,7 +91,7 @@ pub fn run(config: &CentralConfig, base: Option<&Path>, on_stored: Option<OnStor
                 latest,
                 metrics: metrics.clone(),
                 central_id: config.broker.client_id.clone(),
-                police: police.clone(),
+                hub: hub.clone(),
             };
             std::thread::Builder::new().name("forecast".into()).spawn(move || worker.run(forecast_rx))?;
         }
@@ -133,7 +138,7 @@ async fn shutdown_signal() {
 }
 
 /// Loads the junction profiles and the signing key, and starts the retiming thread.
-fn start_signals(config: &CentralConfig, settings: &crate::signals::SignalSettings, base: Option<&Path>, forecasts: crate::forecast::Latest, stop: Arc<std::sync::atomic::AtomicBool>) -> anyhow::Result<crate::api::SignalsApi> {
+fn start_signals(config: &CentralConfig, settings: &crate::signals::SignalSettings, base: Option<&Path>, forecasts: crate::forecast::Latest, hub: Arc<crate::live::Hub>, stop: Arc<std::sync::atomic::AtomicBool>) -> anyhow::Result<crate::api::SignalsApi> {
     use crate::signals::{Corridor, RetimeSettings, Retimer, SignalWorker, settings::read_signing_key};
     let profiles = crate::signals::settings::load_profiles(settings, base).map_err(|(field, e)| anyhow::anyhow!("{field}: {e}"))?;
     let key = read_signing_key(&settings.resolve(base, &settings.signing_key_file))?;
@@ -152,8 +157,9 @@ fn start_signals(config: &CentralConfig, settings: &crate::signals::SignalSettin
     let mut mqtt = crate::mqtt::options(&broker)?;
     mqtt.set_manual_acks(false);
     mqtt.set_clean_session(true);
-    let worker = SignalWorker { retimer: retimer.clone(), forecasts, junctions: junctions.clone(), mqtt, retime_every: std::time::Duration::from_secs(settings.retime_every_s) };
+    let round_now: Arc<std::sync::atomic::AtomicBool> = Default::default();
+    let worker = SignalWorker { retimer: retimer.clone(), forecasts, junctions: junctions.clone(), mqtt, retime_every: std::time::Duration::from_secs(settings.retime_every_s), round_now: round_now.clone(), hub };
     std::thread::Builder::new().name("signals".into()).spawn(move || worker.run(stop))?;
     let override_token = settings.override_token_env.as_ref().and_then(|v| std::env::var(v).ok()).filter(|t| !t.is_empty());
-    Ok(crate::api::SignalsApi { junctions, retimer, override_token })
+    Ok(crate::api::SignalsApi { junctions, retimer, override_token, round_now })
 }

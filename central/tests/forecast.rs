@@ -163,10 +163,11 @@ fn central_forecasts_an_approach_from_stored_history_and_live_counts() {
     let paths = doc["paths"].as_object().unwrap();
     assert_eq!(paths.values().map(|p| p.as_object().unwrap().len()).sum::<usize>(), central::openapi::ROUTES.len());
     for (path, ops) in paths {
-        if ops.get("get").is_none() {
+        // The dashboard's live stream never ends (the browser test reads it).
+        if ops.get("get").is_none() || path == "/api/v1/live" {
             continue;
         }
-        let url = path.replace("{id}", "cam-f") + if path == "/api/v1/export/counts" { "?camera=cam-f" } else { "" };
+        let url = path.replace("{id}", "cam-f").replace("{path}", "app.js") + if path == "/api/v1/export/counts" { "?camera=cam-f" } else { "" };
         let (code, _, body) = http_request(central.http_port, &url, "");
         assert!(code < 500 && !body.is_empty(), "GET {url}: {code} {body:?}");
         assert!(ops["get"]["responses"].get(code.to_string()).is_some(), "GET {url} answered {code}, which the document does not list");

@@ -3,7 +3,7 @@
 
 mod common;
 
-use central::store::{Inserted, StatusUpdate, Store, StoreSpec, StoredInterval, gaps};
+use central::store::{AuditEntry, Inserted, StatusUpdate, Store, StoreSpec, StoredInterval, gaps};
 use protocol::{DirectionCounts, IntervalCounts, VehicleClass};
 
 fn report(camera: &str, epoch: u64, seq: u64, start_ms: i64) -> StoredInterval {
@@ -60,6 +60,25 @@ fn contract(store: &mut dyn Store) {
     assert_eq!((c.state.as_str(), c.intervals, c.outbox_depth, c.dropped), ("degraded", 7, 3, 1));
     assert_eq!(c.last_seen_ms, 1_080_500);
     assert_eq!(c.last_interval_end_ms, Some(1_080_000));
+
+    // The audit log: append-only, newest first, ids increasing.
+    for (i, action) in ["login", "override", "alert_ack"].iter().enumerate() {
+        let entry = AuditEntry {
+            id: 0,
+            at_ms: 2_000_000 + i as i64,
+            actor: "lan".into(),
+            role: "operator".into(),
+            action: action.to_string(),
+            target: "j1".into(),
+            outcome: "accepted".into(),
+            detail: "{\"greens_ms\":[30000]}".into(),
+        };
+        store.append_audit(&entry).unwrap();
+    }
+    let log = store.audit(2).unwrap();
+    assert_eq!(log.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["alert_ack", "override"]);
+    assert!(log[0].id > log[1].id);
+    assert_eq!((log[1].at_ms, log[1].detail.as_str()), (2_000_001, "{\"greens_ms\":[30000]}"));
 }
 
 #[test]

@@ -33,7 +33,8 @@ pub struct Worker {
     pub latest: Latest,
     pub metrics: Arc<Metrics>,
     pub central_id: String,
-    pub police: Option<Arc<crate::police::PoliceFeed>>,
+    /// Alerts and the police feed.
+    pub hub: Arc<crate::live::Hub>,
 }
 
 impl Worker {
@@ -62,9 +63,7 @@ impl Worker {
                         if report.alert {
                             self.metrics.forecast_alerts.inc();
                         }
-                        if let Some(p) = &self.police {
-                            p.forecast(&report);
-                        }
+                        self.hub.forecast(&report);
                         let mut latest = self.latest.lock().unwrap_or_else(|e| e.into_inner());
                         latest.entry(report.camera_id.clone()).or_default().insert(report.line.clone(), report);
                     }

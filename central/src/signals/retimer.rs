@@ -114,6 +114,17 @@ impl Retimer {
         Ok(())
     }
 
+    /// Ends an override now (the operator cancelled it, or it could not be audited);
+    /// `false` when none was set.
+    pub fn cancel_override(&mut self, junction: &str) -> Result<bool, RetimeError> {
+        let j = self.junctions.get_mut(junction).ok_or_else(|| RetimeError::UnknownJunction(junction.into()))?;
+        let had = j.override_until.take().is_some();
+        if had {
+            j.running = None; // the computed plan goes out at the next round
+        }
+        Ok(had)
+    }
+
     /// One retiming round: `demand` maps junction id → PCU/h per movement (profile
     /// order). Returns the signed plans to publish (only junctions whose plan changed
     /// materially, nears expiry, or is overridden).
@@ -123,6 +134,13 @@ impl Retimer {
             let Some(d) = demand.get(id) else { continue };
             let target = splits(&j.profile, &j.template, d);
             greens.insert(id.clone(), self.smooth(j, target));
+        }
+        // An override goes out even where no camera measures (cameras down is exactly
+        // when operators take over); its own greens replace these in `issue`.
+        for (id, j) in &self.junctions {
+            if j.override_until.is_some() && !greens.contains_key(id) {
+                greens.insert(id.clone(), j.template.stages.iter().map(|s| s.green_ms).collect());
+            }
         }
         let mut offsets: BTreeMap<String, u32> = BTreeMap::new();
         for corridor in &self.corridors {
@@ -326,6 +344,29 @@ mod tests {
         assert!(r.retime_all(&[("j1".to_string(), demand(1.0))].into(), now + 60_000).is_empty(), "override holds");
         let after = r.retime_all(&[("j1".to_string(), demand(1.0))].into(), now + 600_001);
         assert_eq!(after[0].as_ref().unwrap().plan.plan_id, "central", "expired override gives way");
+    }
+
+    #[test]
+    fn a_cancelled_override_gives_way_at_the_next_round() {
+        let (mut r, _) = retimer(vec![]);
+        let now = 5_000_000;
+        assert!(!r.cancel_override("j1").unwrap());
+        r.set_override("j1", &[50_000, 10_000, 20_000], now + 600_000, now).unwrap();
+        assert_eq!(r.retime_all(&[("j1".to_string(), demand(1.0))].into(), now + 1_000)[0].as_ref().unwrap().plan.plan_id, "operator-override");
+        assert!(r.cancel_override("j1").unwrap());
+        let after = r.retime_all(&[("j1".to_string(), demand(1.0))].into(), now + 2_000);
+        assert_eq!(after[0].as_ref().unwrap().plan.plan_id, "central");
+        assert!(r.cancel_override("nope").is_err());
+    }
+
+    #[test]
+    fn an_override_is_issued_where_no_camera_measures() {
+        let (mut r, _) = retimer(vec![]);
+        let now = 5_000_000;
+        assert!(r.retime_all(&BTreeMap::new(), now).is_empty(), "no data, no plan");
+        r.set_override("j1", &[50_000, 10_000, 20_000], now + 600_000, now).unwrap();
+        let out = r.retime_all(&BTreeMap::new(), now + 1_000);
+        assert_eq!(out[0].as_ref().unwrap().plan.plan_id, "operator-override");
     }
 
     #[test]

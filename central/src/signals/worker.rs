@@ -32,6 +32,23 @@ pub struct JunctionView {
     pub status: Option<JunctionStatus>,
     /// Latest acks first (at most 50).
     pub acks: VecDeque<PlanAck>,
+    /// Plans issued, latest first (at most 50).
+    pub history: VecDeque<IssuedPlan>,
+    /// The operator override in force: until when, and who set it.
+    pub override_until_ms: Option<i64>,
+    pub override_by: Option<String>,
+}
+
+/// One plan central issued, as the junction view lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct IssuedPlan {
+    pub plan_id: String,
+    pub version: u64,
+    pub issued_ms: i64,
+    pub valid_until_ms: i64,
+    pub cycle_ms: u32,
+    pub offset_ms: u32,
+    pub greens_ms: Vec<u32>,
 }
 
 pub type Junctions = Arc<Mutex<BTreeMap<String, JunctionView>>>;
@@ -42,6 +59,9 @@ pub struct SignalWorker {
     pub junctions: Junctions,
     pub mqtt: MqttOptions,
     pub retime_every: Duration,
+    /// Set by the API after an override: run a round now.
+    pub round_now: Arc<std::sync::atomic::AtomicBool>,
+    pub hub: Arc<crate::live::Hub>,
 }
 
 pub fn demand_for(profile: &JunctionProfile, forecasts: &Latest) -> Option<Vec<f64>> {
@@ -94,7 +114,7 @@ impl SignalWorker {
                 }
                 _ => {}
             }
-            if Instant::now() >= next_round {
+            if Instant::now() >= next_round || self.round_now.swap(false, std::sync::atomic::Ordering::SeqCst) {
                 next_round = Instant::now() + self.retime_every;
                 self.round(&client);
             }
@@ -118,7 +138,26 @@ impl SignalWorker {
             tracing::info!(junction = %signed.plan.junction_id, version = signed.plan.version, cycle_ms = signed.plan.cycle_ms, plan = %signed.plan.plan_id, "plan issued");
             let junction = signed.plan.junction_id.clone();
             let mut views = self.junctions.lock().unwrap_or_else(|e| e.into_inner());
-            views.entry(junction).or_default().issued = Some(signed);
+            let view = views.entry(junction.clone()).or_default();
+            let p = &signed.plan;
+            view.history.push_front(IssuedPlan {
+                plan_id: p.plan_id.clone(),
+                version: p.version,
+                issued_ms: now_ms(),
+                valid_until_ms: p.valid_until_ms,
+                cycle_ms: p.cycle_ms,
+                offset_ms: p.offset_ms,
+                greens_ms: p.stages.iter().map(|s| s.green_ms).collect(),
+            });
+            view.history.truncate(50);
+            if p.plan_id != "operator-override" && view.override_until_ms.is_some() {
+                // The override expired (or was cancelled) and the computed plan is back.
+                view.override_until_ms = None;
+                view.override_by = None;
+            }
+            view.issued = Some(signed);
+            drop(views);
+            self.hub.junction_changed(&junction);
         }
         published
     }
@@ -130,6 +169,7 @@ impl SignalWorker {
                 if ack.reason.is_some() {
                     tracing::warn!(junction = %junction, version = ack.version, reason = ?ack.reason, "junction rejected a plan");
                 }
+                self.hub.plan_ack(&ack);
                 if let Some(view) = self.junctions.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&junction) {
                     view.acks.push_front(ack);
                     view.acks.truncate(50);
@@ -144,6 +184,7 @@ impl SignalWorker {
                 if let Some(view) = self.junctions.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&junction) {
                     view.status = Some(status);
                 }
+                self.hub.junction_changed(&junction);
             }
             _ => {}
         }

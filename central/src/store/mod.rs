@@ -88,6 +88,29 @@ pub trait Store: Send {
     /// `limit` of them.
     fn counts(&mut self, camera: &str, from_ms: i64, to_ms: i64, limit: usize) -> Result<Vec<StoredInterval>, StoreError>;
     fn ping(&mut self) -> Result<(), StoreError>;
+    /// Appends to the audit log, durably (an operator action is refused when this fails).
+    fn append_audit(&mut self, entry: &AuditEntry) -> Result<(), StoreError>;
+    /// The newest `limit` audit entries, newest first.
+    fn audit(&mut self, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
+/// One operator action: a login, an override, an acknowledgement. Append-only.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEntry {
+    /// Assigned by the store (0 before it is stored).
+    pub id: i64,
+    pub at_ms: i64,
+    /// The user, `override-token` for the machine token, or `anonymous` without `[auth]`.
+    pub actor: String,
+    pub role: String,
+    /// `login`, `login_failed`, `logout`, `override`, `override_cancel`, `alert_ack`.
+    pub action: String,
+    /// What it acted on: a junction, an alert id, a user name.
+    pub target: String,
+    /// `accepted`, or why it was refused.
+    pub outcome: String,
+    /// Request details as JSON text (e.g. the greens asked for).
+    pub detail: String,
 }
 
 /// Where the store lives; `open` gives a new connection (the writer and the API each
@@ -164,6 +187,17 @@ CREATE TABLE IF NOT EXISTS cameras (
 
 // The statements both backends run, in SQL both accept: `$n` parameters (positional in
 // SQLite too, as they appear in order) and CASE instead of max()/GREATEST().
+
+pub(crate) const INSERT_AUDIT: &str =
+    "INSERT INTO audit (at_ms, actor, role, action, target, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+pub(crate) const SELECT_AUDIT: &str = "SELECT id, at_ms, actor, role, action, target, outcome, detail FROM audit ORDER BY id DESC LIMIT $1";
+const AUDIT_COLUMNS: &str = "at_ms BIGINT NOT NULL, actor TEXT NOT NULL, role TEXT NOT NULL, action TEXT NOT NULL,
+    target TEXT NOT NULL, outcome TEXT NOT NULL, detail TEXT NOT NULL";
+
+/// The audit table: the id column is spelled per backend.
+pub(crate) fn audit_schema(id_column: &str) -> String {
+    format!("CREATE TABLE IF NOT EXISTS audit ({id_column}, {AUDIT_COLUMNS});")
+}
 
 pub(crate) const INSERT_INTERVAL: &str = "INSERT INTO intervals (agent_id, epoch, seq, camera_id, start_ms, end_ms, coverage, fps, frames, model_id, model_sha256, received_ms, counts)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING";

@@ -5,7 +5,7 @@
 use postgres::{Client, NoTls};
 
 use super::{
-    CAMERA_AFTER_INTERVAL, CAMERA_STATUS, CameraRow, INSERT_INTERVAL, Inserted, SCHEMA, SELECT_CAMERAS, SELECT_COUNTS, StatusUpdate, Store,
+    AuditEntry, INSERT_AUDIT, SELECT_AUDIT, CAMERA_AFTER_INTERVAL, CAMERA_STATUS, CameraRow, INSERT_INTERVAL, Inserted, SCHEMA, SELECT_CAMERAS, SELECT_COUNTS, StatusUpdate, Store,
     StoreError, StoredInterval, counts_json, interval_from_row,
 };
 
@@ -17,6 +17,7 @@ impl PostgresStore {
     pub fn connect(url: &str) -> Result<PostgresStore, StoreError> {
         let mut client = Client::connect(url, NoTls)?;
         client.batch_execute(SCHEMA)?;
+        client.batch_execute(&super::audit_schema("id BIGSERIAL PRIMARY KEY"))?;
         Ok(PostgresStore { client })
     }
 }
@@ -88,6 +89,28 @@ impl Store for PostgresStore {
                 )
             })
             .collect()
+    }
+
+    fn append_audit(&mut self, e: &AuditEntry) -> Result<(), StoreError> {
+        self.client.execute(INSERT_AUDIT, &[&e.at_ms, &e.actor, &e.role, &e.action, &e.target, &e.outcome, &e.detail])?;
+        Ok(())
+    }
+
+    fn audit(&mut self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = self.client.query(SELECT_AUDIT, &[&(limit as i64)])?;
+        Ok(rows
+            .iter()
+            .map(|r| AuditEntry {
+                id: r.get(0),
+                at_ms: r.get(1),
+                actor: r.get(2),
+                role: r.get(3),
+                action: r.get(4),
+                target: r.get(5),
+                outcome: r.get(6),
+                detail: r.get(7),
+            })
+            .collect())
     }
 
     fn ping(&mut self) -> Result<(), StoreError> {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    CAMERA_AFTER_INTERVAL, CAMERA_STATUS, CameraRow, INSERT_INTERVAL, Inserted, SCHEMA, SELECT_CAMERAS, SELECT_COUNTS, StatusUpdate, Store,
+    AuditEntry, INSERT_AUDIT, SELECT_AUDIT, CAMERA_AFTER_INTERVAL, CAMERA_STATUS, CameraRow, INSERT_INTERVAL, Inserted, SCHEMA, SELECT_CAMERAS, SELECT_COUNTS, StatusUpdate, Store,
     StoreError, StoredInterval, counts_json, interval_from_row,
 };
 
@@ -23,6 +23,7 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(&super::audit_schema("id INTEGER PRIMARY KEY AUTOINCREMENT"))?;
         Ok(SqliteStore { conn })
     }
 }
@@ -89,6 +90,28 @@ impl Store for SqliteStore {
             )?);
         }
         Ok(out)
+    }
+
+    fn append_audit(&mut self, e: &AuditEntry) -> Result<(), StoreError> {
+        self.conn.execute(INSERT_AUDIT, params![e.at_ms, e.actor, e.role, e.action, e.target, e.outcome, e.detail])?;
+        Ok(())
+    }
+
+    fn audit(&mut self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut q = self.conn.prepare_cached(SELECT_AUDIT)?;
+        let rows = q.query_map(params![limit as i64], |r| {
+            Ok(AuditEntry {
+                id: r.get(0)?,
+                at_ms: r.get(1)?,
+                actor: r.get(2)?,
+                role: r.get(3)?,
+                action: r.get(4)?,
+                target: r.get(5)?,
+                outcome: r.get(6)?,
+                detail: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn ping(&mut self) -> Result<(), StoreError> {

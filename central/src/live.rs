@@ -1,0 +1,194 @@
+//! The event hub: one place where what central learns (an interval stored, a camera's
+//! status, a forecast, a junction's ack) fans out to the dashboard's live stream, the
+//! alert list and the police feed.
+//!
+//! Called from the store writer, forecast and signal threads; every call is a short lock
+//! and a non-blocking broadcast, so a slow browser never slows ingest (a lagging live
+//! subscriber misses events and re-reads the API). `GET /api/v1/live` is the stream.
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use protocol::ClassCounts;
+use protocol::forecast::ForecastReport;
+use protocol::plan::{PlanAck, PlanOutcome};
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+use crate::alerts::{Alert, AlertBook, AlertKind};
+use crate::api::ApiState;
+use crate::ingest::now_ms;
+use crate::police::PoliceFeed;
+use crate::store::StoredInterval;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LiveEvent {
+    /// An interval was stored: its totals per class over all the camera's lines.
+    Interval { camera_id: String, start_ms: i64, end_ms: i64, coverage: f64, fps: f64, totals: ClassCounts, received_ms: i64 },
+    /// An agent's status changed between up and offline.
+    Status { camera_id: String, up: bool, at_ms: i64 },
+    /// An alert was raised, cleared or acknowledged.
+    Alert { alert: Alert },
+    /// A junction's plan, ack or override changed; re-read `/api/v1/junctions/{id}`.
+    Junction { junction_id: String },
+}
+
+pub struct Hub {
+    police: Option<Arc<PoliceFeed>>,
+    alerts: Mutex<AlertBook>,
+    tx: broadcast::Sender<LiveEvent>,
+}
+
+impl Hub {
+    pub fn new(police: Option<Arc<PoliceFeed>>) -> Arc<Hub> {
+        Arc::new(Hub { police, alerts: Mutex::default(), tx: broadcast::channel(4096).0 })
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
+        self.tx.subscribe()
+    }
+
+    fn send(&self, event: LiveEvent) {
+        let _ = self.tx.send(event); // no subscriber: nobody is watching
+    }
+
+    fn alert_changed(&self, alert: Option<Alert>) {
+        if let Some(alert) = alert {
+            self.send(LiveEvent::Alert { alert });
+        }
+    }
+
+    pub fn alerts(&self) -> std::sync::MutexGuard<'_, AlertBook> {
+        self.alerts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Publishes an acknowledgement made through the API.
+    pub fn acked(&self, alert: Alert) {
+        self.send(LiveEvent::Alert { alert });
+    }
+
+    pub fn stored(&self, s: &StoredInterval) {
+        let mut totals = ClassCounts::default();
+        for line in s.interval.lines.values() {
+            totals.merge(&line.forward);
+            totals.merge(&line.backward);
+        }
+        let i = &s.interval;
+        self.send(LiveEvent::Interval { camera_id: s.camera_id.clone(), start_ms: i.start_ms, end_ms: i.end_ms, coverage: i.coverage, fps: i.fps, totals, received_ms: s.received_ms });
+    }
+
+    /// An agent's status arrived: `up` false for offline (its last will included).
+    pub fn camera_state(&self, camera: &str, up: bool, at_ms: i64) {
+        if let Some(p) = &self.police {
+            p.camera_state(camera, up, at_ms);
+        }
+        let changed = {
+            let mut book = self.alerts();
+            if up { book.clear(AlertKind::CameraOffline, camera, at_ms) } else { book.raise(AlertKind::CameraOffline, camera, "the agent reported offline (or its connection dropped)".into(), at_ms) }
+        };
+        if changed.is_some() {
+            self.send(LiveEvent::Status { camera_id: camera.into(), up, at_ms });
+        }
+        self.alert_changed(changed);
+    }
+
+    pub fn forecast(&self, r: &ForecastReport) {
+        if let Some(p) = &self.police {
+            p.forecast(r);
+        }
+        let subject = format!("{}/{}", r.camera_id, r.line);
+        let now = now_ms();
+        let changed = if r.alert {
+            let level = r.horizons.iter().filter(|h| h.minutes <= 30).filter_map(|h| h.level).max();
+            let detail = format!("forecast level {} within 30 minutes{}", level.map_or("?".into(), |l| format!("{l:?}")), if r.area.is_empty() { String::new() } else { format!(" ({})", r.area) });
+            self.alerts().raise(AlertKind::Congestion, &subject, detail, now)
+        } else {
+            self.alerts().clear(AlertKind::Congestion, &subject, now)
+        };
+        self.alert_changed(changed);
+    }
+
+    /// A junction acknowledged (or refused) a plan.
+    pub fn plan_ack(&self, ack: &PlanAck) {
+        let now = now_ms();
+        let changed = match ack.outcome {
+            PlanOutcome::Rejected => {
+                let detail = format!("plan {} v{}: {}{}", ack.plan_id, ack.version, ack.reason.as_deref().unwrap_or("rejected"), ack.detail.as_ref().map_or(String::new(), |d| format!(" ({d})")));
+                self.alerts().raise(AlertKind::PlanRejected, &ack.junction_id, detail, now)
+            }
+            PlanOutcome::Accepted => self.alerts().clear(AlertKind::PlanRejected, &ack.junction_id, now),
+        };
+        self.alert_changed(changed);
+        self.junction_changed(&ack.junction_id);
+    }
+
+    pub fn junction_changed(&self, junction: &str) {
+        self.send(LiveEvent::Junction { junction_id: junction.into() });
+    }
+}
+
+/// `GET /api/v1/live`: the dashboard's server-sent events (`interval`, `status`, `alert`,
+/// `junction`); viewer role when `[auth]` is configured.
+pub async fn stream(State(state): State<ApiState>, headers: HeaderMap) -> Response {
+    if let Err(r) = crate::auth::require(&state, &headers, crate::auth::Role::Viewer) {
+        return r;
+    }
+    let rx = state.hub.subscribe();
+    let events = futures_util::stream::unfold(rx, |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(ev) => {
+                    let kind = match &ev {
+                        LiveEvent::Interval { .. } => "interval",
+                        LiveEvent::Status { .. } => "status",
+                        LiveEvent::Alert { .. } => "alert",
+                        LiveEvent::Junction { .. } => "junction",
+                    };
+                    let data = serde_json::to_string(&ev).unwrap_or_default();
+                    return Some((Ok::<Event, Infallible>(Event::default().event(kind).data(data)), rx));
+                }
+                // The page re-reads the API on `resync`.
+                Err(broadcast::error::RecvError::Lagged(_)) => return Some((Ok(Event::default().event("resync").data("{}")), rx)),
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::plan::PlanOutcome;
+
+    #[test]
+    fn a_rejected_plan_raises_an_alert_that_a_later_acceptance_clears() {
+        let hub = Hub::new(None);
+        let mut rx = hub.subscribe();
+        let ack = |outcome, reason: Option<&str>| PlanAck { junction_id: "j1".into(), plan_id: "central".into(), version: 7, outcome, reason: reason.map(String::from), detail: None };
+        hub.plan_ack(&ack(PlanOutcome::Rejected, Some("unsafe:short_green")));
+        let LiveEvent::Alert { alert } = rx.try_recv().unwrap() else { panic!("alert first") };
+        assert_eq!((alert.kind, alert.subject.as_str(), alert.active), (AlertKind::PlanRejected, "j1", true));
+        assert!(alert.detail.contains("unsafe:short_green"));
+        assert!(matches!(rx.try_recv().unwrap(), LiveEvent::Junction { .. }));
+        hub.plan_ack(&ack(PlanOutcome::Accepted, None));
+        let LiveEvent::Alert { alert } = rx.try_recv().unwrap() else { panic!() };
+        assert!(!alert.active);
+    }
+
+    #[test]
+    fn camera_offline_then_online() {
+        let hub = Hub::new(None);
+        hub.camera_state("cam-1", false, 5);
+        hub.camera_state("cam-1", false, 6);
+        assert_eq!(hub.alerts().list(true).len(), 1);
+        hub.camera_state("cam-1", true, 7);
+        assert!(hub.alerts().list(true).is_empty());
+    }
+}

@@ -1,0 +1,82 @@
+// UI text in English and Vietnamese. Keys are stable; add both languages together.
+const TEXT = {
+  en: {
+    title: "Traffic control centre",
+    "nav.overview": "Overview", "nav.alerts": "Alerts", "nav.audit": "Audit log",
+    logout: "Log out", login: "Log in", username: "User name", password: "Password",
+    "login.failed": "Wrong user name or password",
+    cameras: "Cameras", junctions: "Junctions", camera: "Camera", junction: "Junction",
+    name: "Name", status: "Status", level: "Level now", ahead: "Level in 30 min", fps: "Frames/s",
+    coverage: "Coverage", "last.seen": "Last seen", "outbox": "Outbox depth", dropped: "Dropped",
+    "st.online": "online", "st.degraded": "degraded", "st.offline": "offline", "st.silent": "silent", "st.unknown": "no data",
+    "live.counts": "Live counts (latest interval)", "last.update": "Updated", "no.counts": "No interval received yet",
+    "chart.counts": "Vehicles per interval, by class (last 2 hours)", "chart.forecast": "Demand and forecast (PCU/h, 80 % band)",
+    "no.forecast": "No forecast yet", gaps: "Gaps (camera or link down)",
+    car: "Car", motorcycle: "Motorbike", bus: "Bus", truck: "Truck", bicycle: "Bicycle", total: "Total",
+    "running.plan": "Running plan", source: "Source", "src.central": "central", "src.local": "local (fallback)",
+    plan: "Plan", version: "Version", cycle: "Cycle", offset: "Offset", greens: "Greens", stage: "Stage",
+    "plan.history": "Plans issued", acks: "Acknowledgements from the junction", outcome: "Outcome", reason: "Reason",
+    "override": "Override", "override.active": "Override in force until", by: "by",
+    "override.stage": "Green of stage", "override.minutes": "Duration (minutes)", "override.apply": "Apply override",
+    "override.cancel": "Cancel override", "override.viewer": "Your role (viewer) cannot override plans.",
+    "override.sent": "Override accepted", issued: "Issued", "valid.until": "Valid until",
+    alerts: "Alerts", kind: "Kind", subject: "Subject", detail: "Detail", raised: "Raised", state: "State",
+    active: "active", cleared: "cleared", ack: "Acknowledge", "acked.by": "Acknowledged by", "no.alerts": "No alerts",
+    "k.congestion": "congestion ahead", "k.camera_offline": "camera offline", "k.plan_rejected": "plan rejected",
+    audit: "Audit log", time: "Time", actor: "Who", role: "Role", action: "Action", target: "Target",
+    "none": "—", "not.placed": "not placed on the map", "seconds": "s",
+    "forbidden": "Not allowed for your role",
+  },
+  vi: {
+    title: "Trung tâm điều khiển giao thông",
+    "nav.overview": "Tổng quan", "nav.alerts": "Cảnh báo", "nav.audit": "Nhật ký thao tác",
+    logout: "Đăng xuất", login: "Đăng nhập", username: "Tên đăng nhập", password: "Mật khẩu",
+    "login.failed": "Sai tên đăng nhập hoặc mật khẩu",
+    cameras: "Camera", junctions: "Nút giao", camera: "Camera", junction: "Nút giao",
+    name: "Tên", status: "Trạng thái", level: "Mức hiện tại", ahead: "Mức sau 30 phút", fps: "Khung hình/giây",
+    coverage: "Độ phủ", "last.seen": "Lần cuối", "outbox": "Hàng đợi gửi", dropped: "Bị mất",
+    "st.online": "hoạt động", "st.degraded": "suy giảm", "st.offline": "mất kết nối", "st.silent": "im lặng", "st.unknown": "chưa có dữ liệu",
+    "live.counts": "Lưu lượng trực tiếp (chu kỳ gần nhất)", "last.update": "Cập nhật", "no.counts": "Chưa nhận được chu kỳ nào",
+    "chart.counts": "Số xe mỗi chu kỳ theo loại (2 giờ qua)", "chart.forecast": "Nhu cầu và dự báo (PCU/giờ, khoảng 80 %)",
+    "no.forecast": "Chưa có dự báo", gaps: "Khoảng trống (camera hoặc đường truyền ngừng)",
+    car: "Ô tô", motorcycle: "Xe máy", bus: "Xe buýt", truck: "Xe tải", bicycle: "Xe đạp", total: "Tổng",
+    "running.plan": "Phương án đang chạy", source: "Nguồn", "src.central": "trung tâm", "src.local": "cục bộ (dự phòng)",
+    plan: "Phương án", version: "Phiên bản", cycle: "Chu kỳ", offset: "Độ lệch", greens: "Thời gian xanh", stage: "Pha",
+    "plan.history": "Phương án đã phát", acks: "Xác nhận từ nút giao", outcome: "Kết quả", reason: "Lý do",
+    "override": "Can thiệp", "override.active": "Đang can thiệp đến", by: "bởi",
+    "override.stage": "Thời gian xanh pha", "override.minutes": "Thời lượng (phút)", "override.apply": "Áp dụng can thiệp",
+    "override.cancel": "Hủy can thiệp", "override.viewer": "Vai trò của bạn (xem) không được can thiệp phương án.",
+    "override.sent": "Đã chấp nhận can thiệp", issued: "Phát lúc", "valid.until": "Hiệu lực đến",
+    alerts: "Cảnh báo", kind: "Loại", subject: "Đối tượng", detail: "Chi tiết", raised: "Thời điểm", state: "Tình trạng",
+    active: "đang xảy ra", cleared: "đã hết", ack: "Xác nhận", "acked.by": "Người xác nhận", "no.alerts": "Không có cảnh báo",
+    "k.congestion": "sắp ùn tắc", "k.camera_offline": "camera mất kết nối", "k.plan_rejected": "phương án bị từ chối",
+    audit: "Nhật ký thao tác", time: "Thời gian", actor: "Người thực hiện", role: "Vai trò", action: "Thao tác", target: "Đối tượng",
+    "none": "—", "not.placed": "chưa đặt trên bản đồ", "seconds": "giây",
+    "forbidden": "Vai trò của bạn không được phép",
+  },
+};
+
+let lang = localStorage.getItem("tac.lang") === "vi" ? "vi" : "en";
+
+export function t(key) {
+  return TEXT[lang][key] ?? TEXT.en[key] ?? key;
+}
+
+export function language() {
+  return lang;
+}
+
+export function setLanguage(next) {
+  lang = next === "vi" ? "vi" : "en";
+  localStorage.setItem("tac.lang", lang);
+  document.documentElement.lang = lang;
+  for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+}
+
+export function formatTime(ms) {
+  if (ms == null) return t("none");
+  return new Date(ms).toLocaleString(lang === "vi" ? "vi-VN" : "en-GB", { hour12: false });
+}
+
+export const KEYS = Object.keys(TEXT.en);
+export const VI_KEYS = Object.keys(TEXT.vi);

@@ -1,0 +1,212 @@
+// The dashboard's views. Each renders into `root`, subscribes to live events it cares
+// about, and returns a cleanup function.
+import { t, formatTime } from "./i18n.js";
+import { h, api, onLive, roleAtLeast, refreshBadge } from "./app.js";
+
+const CLASSES = ["car", "motorcycle", "bus", "truck", "bicycle"];
+const CLASS_COLOURS = { car: "#1f77b4", motorcycle: "#d62728", bus: "#2ca02c", truck: "#9467bd", bicycle: "#ff7f0e" };
+const LEVEL_COLOURS = { A: "#1a9850", B: "#66bd63", C: "#d9ef8b", D: "#fdae61", E: "#f46d43", F: "#a50026" };
+const STATUS_COLOURS = { online: "#1a9850", degraded: "#f0a30a", offline: "#d7191c", silent: "#d7191c", unknown: "#8c8c8c" };
+
+const status = (s) => h("span", { class: `status st-${s}`, "data-status": s }, t(`st.${s}`));
+const level = (l) => (l ? h("span", { class: "level", style: `background:${LEVEL_COLOURS[l]}` }, l) : t("none"));
+const pct = (x) => `${Math.round((x ?? 0) * 100)} %`;
+const secs = (ms) => (ms == null ? t("none") : `${(ms / 1000).toFixed(0)} ${t("seconds")}`);
+const table = (cols, rows, attrs = {}) =>
+  h("table", attrs, h("thead", {}, h("tr", {}, cols.map((c) => h("th", {}, t(c))))), h("tbody", {}, rows));
+
+function overview(root) {
+  const mapEl = h("div", { id: "map", "aria-label": "map" });
+  const camBody = h("div");
+  const junBody = h("div");
+  root.append(h("section", { class: "overview" }, mapEl, h("div", { class: "lists" }, h("h2", {}, t("cameras")), camBody, h("h2", {}, t("junctions")), junBody)));
+  // A schematic: no tile layer, so nothing is fetched from the internet.
+  const map = L.map(mapEl, { zoomControl: true, attributionControl: false });
+  const layer = L.layerGroup().addTo(map);
+  let fitted = false;
+  async function load() {
+    const o = await api("/api/v1/overview");
+    layer.clearLayers();
+    const points = [];
+    for (const c of o.cameras) {
+      if (c.lat == null) continue;
+      const colour = c.status === "online" && c.level ? LEVEL_COLOURS[c.level] : STATUS_COLOURS[c.status];
+      L.circleMarker([c.lat, c.lon], { radius: 9, color: STATUS_COLOURS[c.status], weight: 3, fillColor: colour, fillOpacity: 0.9 })
+        .bindTooltip(`${c.camera_id} ${c.name} · ${t(`st.${c.status}`)}${c.level ? ` · ${c.level}` : ""}`, { permanent: true, direction: "right", className: "marker-label" })
+        .on("click", () => (location.hash = `#/camera/${encodeURIComponent(c.camera_id)}`))
+        .addTo(layer);
+      points.push([c.lat, c.lon]);
+    }
+    for (const j of o.junctions) {
+      if (j.lat == null) continue;
+      const colour = j.rejected ? "#d7191c" : j.source === "central" ? "#2b83ba" : "#8c8c8c";
+      L.marker([j.lat, j.lon], { icon: L.divIcon({ className: "junction-icon", html: `<span style="background:${colour}"></span>`, iconSize: [18, 18] }) })
+        .bindTooltip(j.junction_id, { direction: "top" })
+        .on("click", () => (location.hash = `#/junction/${encodeURIComponent(j.junction_id)}`))
+        .addTo(layer);
+      points.push([j.lat, j.lon]);
+    }
+    if (!fitted && points.length) {
+      map.fitBounds(points, { padding: [60, 60], maxZoom: 16 });
+      fitted = true;
+    } else if (!points.length) map.setView([10.7769, 106.7009], 13);
+    camBody.replaceChildren(table(["camera", "name", "status", "level", "ahead", "fps", "coverage", "last.seen"], o.cameras.map((c) =>
+      h("tr", { "data-testid": "camera-row", "data-camera": c.camera_id },
+        h("td", {}, h("a", { href: `#/camera/${encodeURIComponent(c.camera_id)}` }, c.camera_id)),
+        h("td", {}, c.name || (c.lat == null ? t("not.placed") : "")), h("td", {}, status(c.status)),
+        h("td", {}, level(c.level)), h("td", {}, level(c.level_ahead)), h("td", {}, c.fps.toFixed(1)), h("td", {}, pct(c.coverage)),
+        h("td", {}, formatTime(c.last_seen_ms))))));
+    junBody.replaceChildren(table(["junction", "name", "source", "cycle"], o.junctions.map((j) =>
+      h("tr", { "data-testid": "junction-row" },
+        h("td", {}, h("a", { href: `#/junction/${encodeURIComponent(j.junction_id)}` }, j.junction_id)), h("td", {}, j.name),
+        h("td", {}, j.source ? t(`src.${j.source}`) : t("none")), h("td", {}, secs(j.cycle_ms))))));
+  }
+  let pending = null;
+  const off = onLive(() => { clearTimeout(pending); pending = setTimeout(load, 300); });
+  const timer = setInterval(load, 15000);
+  return load().then(() => () => { off(); clearInterval(timer); map.remove(); });
+}
+
+async function camera(root, id) {
+  const cams = await api("/api/v1/cameras");
+  const cam = cams.find((c) => c.camera_id === id);
+  const health = h("div", { class: "cards" });
+  const liveBox = h("div", { class: "live", "data-testid": "live-counts" });
+  const chartBox = h("div", { class: "chart" });
+  const forecastBox = h("div", { class: "chart" });
+  const gapBox = h("div");
+  root.append(h("h2", {}, `${t("camera")} ${id}`), health, h("h3", {}, t("live.counts")), liveBox,
+    h("h3", {}, t("chart.counts")), chartBox, gapBox, h("h3", {}, t("chart.forecast")), forecastBox);
+  const card = (k, v) => h("div", { class: "card" }, h("span", {}, t(k)), h("strong", {}, v));
+  function renderHealth(c) {
+    health.replaceChildren(card("status", status(c?.status ?? "unknown")), card("fps", c ? c.fps.toFixed(1) : t("none")),
+      card("coverage", c ? pct(c.coverage) : t("none")), card("last.seen", formatTime(c?.last_seen_ms)),
+      card("outbox", c?.outbox_depth ?? t("none")), card("dropped", c?.dropped ?? t("none")));
+  }
+  function renderLive(ev) {
+    if (!ev) return liveBox.replaceChildren(h("p", {}, t("no.counts")));
+    const total = CLASSES.reduce((s, k) => s + ev.totals[k], 0);
+    liveBox.replaceChildren(
+      h("div", { class: "counts" }, [...CLASSES.map((k) => h("div", { class: "count", "data-class": k }, h("span", {}, t(k)), h("strong", {}, ev.totals[k]))),
+        h("div", { class: "count total", "data-class": "total" }, h("span", {}, t("total")), h("strong", { "data-testid": "live-total" }, total))]),
+      h("p", { class: "muted" }, `${formatTime(ev.start_ms)} → ${formatTime(ev.end_ms)} · ${t("coverage")} ${pct(ev.coverage)} · ${t("last.update")} ${formatTime(ev.received_ms)}`));
+  }
+  renderHealth(cam);
+  const to = Date.now(), from = to - 2 * 3600 * 1000;
+  const data = await api(`/api/v1/cameras/${encodeURIComponent(id)}/counts?from=${from}&to=${to}`);
+  const totalsOf = (iv) => {
+    const out = Object.fromEntries(CLASSES.map((k) => [k, 0]));
+    for (const d of Object.values(iv.lines)) for (const k of CLASSES) out[k] += d.forward[k] + d.backward[k];
+    return out;
+  };
+  const last = data.intervals.at(-1);
+  renderLive(last && { ...last, start_ms: last.start_ms, end_ms: last.end_ms, totals: totalsOf(last) });
+  const rows = data.intervals.map((iv) => ({ x: iv.end_ms / 1000, ...totalsOf(iv) }));
+  const width = () => Math.max(320, chartBox.clientWidth || 800);
+  const countsData = () => [rows.map((r) => r.x), ...CLASSES.map((k) => rows.map((r) => r[k]))];
+  // A fixed two-hour window: one interval alone must not stretch the time axis.
+  const plot = new uPlot({ width: width(), height: 260, scales: { x: { time: true, range: () => [from / 1000, Date.now() / 1000] } },
+    series: [{}, ...CLASSES.map((k) => ({ label: t(k), stroke: CLASS_COLOURS[k], width: 2, points: { show: true, size: 6 } }))] }, countsData(), chartBox);
+  gapBox.replaceChildren(data.gaps.length ? h("p", { class: "muted" }, `${t("gaps")}: ${data.gaps.map((g) => `${formatTime(g.start_ms)} → ${formatTime(g.end_ms)}`).join("; ")}`) : "");
+  let fplot = null;
+  async function loadForecast() {
+    let f;
+    try { f = await api(`/api/v1/cameras/${encodeURIComponent(id)}/forecast`); } catch { forecastBox.replaceChildren(h("p", {}, t("no.forecast"))); return; }
+    const a = f.approaches.find((x) => x.horizons.length) ?? f.approaches[0];
+    if (!a || !a.horizons.length) { forecastBox.replaceChildren(h("p", {}, t("no.forecast"))); return; }
+    const xs = [a.made_at_ms / 1000, ...a.horizons.map((hz) => a.made_at_ms / 1000 + hz.minutes * 60)];
+    const mid = [a.current_pcu_per_hour, ...a.horizons.map((hz) => hz.pcu_per_hour)];
+    const low = [a.current_pcu_per_hour, ...a.horizons.map((hz) => hz.low)];
+    const high = [a.current_pcu_per_hour, ...a.horizons.map((hz) => hz.high)];
+    forecastBox.replaceChildren();
+    const t0 = a.made_at_ms / 1000;
+    fplot = new uPlot({ width: width(), height: 220, scales: { x: { time: true, range: () => [t0 - 300, t0 + 3900] } }, bands: [{ series: [3, 2], fill: "rgba(43,131,186,0.2)" }],
+      series: [{}, { label: `${a.line} PCU/h`, stroke: "#2b83ba", width: 2, points: { show: true, size: 7 } }, { label: "80 % low", stroke: "#9ecae1" }, { label: "80 % high", stroke: "#9ecae1" }] },
+      [xs, mid, low, high], forecastBox);
+  }
+  await loadForecast();
+  const off = onLive((type, ev) => {
+    if (type === "interval" && ev.camera_id === id) {
+      renderLive(ev);
+      rows.push({ x: ev.end_ms / 1000, ...ev.totals });
+      plot.setData(countsData());
+      loadForecast();
+    }
+    if (type === "status" || type === "interval") api("/api/v1/cameras").then((cs) => renderHealth(cs.find((c) => c.camera_id === id))).catch(() => {});
+  });
+  return () => { off(); plot.destroy(); fplot?.destroy(); };
+}
+
+async function junction(root, id) {
+  const body = h("div");
+  root.append(h("h2", {}, `${t("junction")} ${id}`), body);
+  const message = h("p", { class: "notice", role: "status", "data-testid": "override-message" });
+  async function load() {
+    const j = await api(`/api/v1/junctions/${encodeURIComponent(id)}`);
+    const s = j.status;
+    const running = h("section", { class: "cards", "data-testid": "running-plan" },
+      [["source", s ? t(`src.${s.source}`) : t("none")], ["plan", s ? `${s.plan_id} v${s.version}` : t("none")], ["cycle", secs(s?.cycle_ms)],
+       ["greens", s ? s.greens_ms.map((g) => (g / 1000).toFixed(0)).join(" / ") + ` ${t("seconds")}` : t("none")], ["offset", secs(s?.offset_ms)],
+       ["stage", s ? s.stage + 1 : t("none")]].map(([k, v]) => h("div", { class: "card" }, h("span", {}, t(k)), h("strong", {}, v))));
+    const override = j.override_until_ms ? h("p", { class: "override-active", "data-testid": "override-active" }, `${t("override.active")} ${formatTime(j.override_until_ms)} ${t("by")} ${j.override_by}`) : "";
+    const stages = j.issued?.plan.stages.map((st) => st.green_ms) ?? s?.greens_ms ?? [];
+    let form;
+    if (roleAtLeast("operator")) {
+      form = h("form", { class: "override", "data-testid": "override-form", onsubmit: async (e) => {
+          e.preventDefault();
+          const fd = new FormData(form);
+          const greens_ms = stages.map((_, i) => Math.round(Number(fd.get(`g${i}`)) * 1000));
+          try {
+            await api(`/api/v1/junctions/${encodeURIComponent(id)}/override`, { method: "POST", body: JSON.stringify({ greens_ms, duration_s: Math.round(Number(fd.get("minutes")) * 60) }) });
+            message.textContent = t("override.sent");
+            await load();
+          } catch (err) { message.textContent = err.message; }
+        } },
+        h("h3", {}, t("override")),
+        stages.map((g, i) => h("label", {}, `${t("override.stage")} ${i + 1} (${t("seconds")})`, h("input", { name: `g${i}`, type: "number", min: 1, max: 300, step: 1, value: Math.round(g / 1000), required: true }))),
+        h("label", {}, t("override.minutes"), h("input", { name: "minutes", type: "number", min: 1, max: 480, value: 15, required: true })),
+        h("button", { type: "submit" }, t("override.apply")),
+        j.override_until_ms ? h("button", { type: "button", onclick: async () => {
+          try { await api(`/api/v1/junctions/${encodeURIComponent(id)}/override`, { method: "DELETE" }); await load(); } catch (err) { message.textContent = err.message; }
+        } }, t("override.cancel")) : "");
+    } else {
+      form = h("p", { class: "muted", "data-testid": "override-denied" }, t("override.viewer"));
+    }
+    const history = table(["issued", "plan", "version", "cycle", "greens", "offset", "valid.until"], j.history.map((p) =>
+      h("tr", { "data-testid": "plan-row" }, h("td", {}, formatTime(p.issued_ms)), h("td", {}, p.plan_id), h("td", {}, p.version), h("td", {}, secs(p.cycle_ms)),
+        h("td", {}, p.greens_ms.map((g) => (g / 1000).toFixed(0)).join(" / ")), h("td", {}, secs(p.offset_ms)), h("td", {}, formatTime(p.valid_until_ms)))));
+    const acks = table(["plan", "version", "outcome", "reason"], j.acks.map((a) =>
+      h("tr", { class: a.outcome === "rejected" ? "rejected" : "", "data-testid": "ack-row" }, h("td", {}, a.plan_id), h("td", {}, a.version), h("td", {}, a.outcome), h("td", {}, [a.reason, a.detail].filter(Boolean).join(": ") || t("none")))));
+    body.replaceChildren(h("h3", {}, t("running.plan")), running, override, form, message, h("h3", {}, t("plan.history")), history, h("h3", {}, t("acks")), acks);
+  }
+  await load();
+  let pending = null;
+  const off = onLive((type, ev) => { if (type === "junction" && ev.junction_id === id) { clearTimeout(pending); pending = setTimeout(load, 200); } });
+  return off;
+}
+
+async function alerts(root) {
+  const body = h("div");
+  root.append(h("h2", {}, t("alerts")), body);
+  async function load() {
+    const list = await api("/api/v1/alerts");
+    if (!list.length) return body.replaceChildren(h("p", {}, t("no.alerts")));
+    body.replaceChildren(table(["kind", "subject", "detail", "raised", "state", "acked.by", ""], list.map((a) =>
+      h("tr", { "data-testid": "alert-row", "data-kind": a.kind, class: a.active ? "active" : "" },
+        h("td", {}, t(`k.${a.kind}`)), h("td", {}, a.subject), h("td", {}, a.detail), h("td", {}, formatTime(a.raised_ms)),
+        h("td", {}, a.active ? t("active") : `${t("cleared")} ${formatTime(a.cleared_ms)}`),
+        h("td", {}, a.acked_by ? `${a.acked_by} · ${formatTime(a.acked_ms)}` : t("none")),
+        h("td", {}, !a.acked_by && roleAtLeast("operator") ? h("button", { type: "button", onclick: async () => { await api(`/api/v1/alerts/${a.id}/ack`, { method: "POST" }); refreshBadge(); load(); } }, t("ack")) : "")))));
+  }
+  await load();
+  return onLive((type) => { if (type === "alert") load(); });
+}
+
+async function audit(root) {
+  const list = await api("/api/v1/audit?limit=200");
+  root.append(h("h2", {}, t("audit")), table(["time", "actor", "role", "action", "target", "outcome", "detail"], list.map((e) =>
+    h("tr", { "data-testid": "audit-row", "data-action": e.action }, h("td", {}, formatTime(e.at_ms)), h("td", {}, e.actor), h("td", {}, e.role), h("td", {}, e.action),
+      h("td", {}, e.target), h("td", {}, e.outcome), h("td", { class: "detail" }, e.detail === "null" ? "" : e.detail)))));
+}
+
+export const views = { overview, camera, junction, alerts, audit };

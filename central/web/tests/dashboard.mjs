@@ -1,0 +1,139 @@
+// Browser tests of the operator dashboard in Debian's headless Chromium (playwright-core).
+// Run by central/tests/dashboard.rs, which starts Mosquitto, central and a junction agent
+// and passes: BASE (central's URL), MQTT_PORT, COUNT_TOPIC / COUNT_REPORT (a count
+// message to publish), COUNT_TOTAL (its vehicles), CAMERAS (comma-separated configured
+// ids), JUNCTION, PASSWORD_OPERATOR / PASSWORD_VIEWER, OUT (screenshots + metrics.json).
+// Each step saves a screenshot; any failed expectation exits non-zero.
+import { chromium } from "playwright-core";
+import { execFileSync } from "node:child_process";
+import { writeFileSync, mkdirSync } from "node:fs";
+
+const env = (k) => { const v = process.env[k]; if (!v) throw new Error(`${k} is not set`); return v; };
+const BASE = env("BASE"), OUT = env("OUT"), JUNCTION = env("JUNCTION");
+const CAMERAS = env("CAMERAS").split(",");
+mkdirSync(OUT, { recursive: true });
+const metrics = {};
+let failures = 0;
+
+async function step(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    failures++;
+    console.log(`FAIL ${name}: ${e.stack ?? e}`);
+  }
+}
+function expect(cond, what) { if (!cond) throw new Error(`expected: ${what}`); }
+
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu"] });
+const context = await browser.newContext({ viewport: { width: 1366, height: 820 } });
+const page = await context.newPage();
+page.on("pageerror", (e) => { console.log(`page error: ${e}`); failures++; });
+const shot = (file) => page.screenshot({ path: `${OUT}/${file}`, fullPage: true });
+
+async function login(user, password) {
+  await page.locator("form.login input[name=username]").fill(user);
+  await page.locator("form.login input[name=password]").fill(password);
+  await page.locator("form.login button[type=submit]").click();
+  await page.locator("#who").filter({ hasText: user }).waitFor({ timeout: 5000 });
+}
+
+await step("log in; the overview shows every configured camera", async () => {
+  await page.goto(BASE + "/", { waitUntil: "load" });
+  await page.locator("form.login").waitFor({ timeout: 5000 });
+  const perf = await page.evaluate(() => {
+    const nav = performance.getEntriesByType("navigation")[0];
+    const res = performance.getEntriesByType("resource");
+    const fcp = performance.getEntriesByType("paint").find((p) => p.name === "first-contentful-paint");
+    return { fcp_ms: fcp?.startTime ?? null, load_ms: nav.loadEventEnd, transfer_bytes: nav.transferSize + res.reduce((s, r) => s + r.transferSize, 0),
+      body_bytes: nav.decodedBodySize + res.reduce((s, r) => s + r.decodedBodySize, 0), files: 1 + res.length,
+      per_file: [{ name: nav.name, bytes: nav.decodedBodySize }, ...res.map((r) => ({ name: r.name.replace(location.origin, ""), bytes: r.decodedBodySize }))] };
+  });
+  Object.assign(metrics, { first_load: perf });
+  await shot("01-login.png");
+  const t0 = Date.now();
+  await login("operator", env("PASSWORD_OPERATOR"));
+  const rows = page.locator("[data-testid=camera-row]");
+  await page.waitForFunction((n) => document.querySelectorAll("[data-testid=camera-row]").length >= n, CAMERAS.length, { timeout: 5000 });
+  metrics.login_to_overview_ms = Date.now() - t0;
+  const shown = await rows.evaluateAll((els) => els.map((e) => e.dataset.camera));
+  for (const c of CAMERAS) expect(shown.includes(c), `camera ${c} listed (shown: ${shown})`);
+  const markers = await page.locator("#map .leaflet-interactive").count();
+  expect(markers >= CAMERAS.length, `a map marker per camera (${markers})`);
+  await shot("02-overview.png");
+});
+
+await step("a count published to the broker appears on the camera view within 5 s", async () => {
+  const camera = CAMERAS[0];
+  await page.goto(`${BASE}/#/camera/${camera}`);
+  await page.locator("[data-testid=live-counts]").waitFor({ timeout: 5000 });
+  await page.locator("#live-dot.on").waitFor({ timeout: 5000 });
+  const t0 = Date.now();
+  execFileSync("mosquitto_pub", ["-h", "127.0.0.1", "-p", env("MQTT_PORT"), "-q", "1", "-t", env("COUNT_TOPIC"), "-m", env("COUNT_REPORT")]);
+  await page.locator("[data-testid=live-total]").filter({ hasText: new RegExp(`^${env("COUNT_TOTAL")}$`) }).waitFor({ timeout: 5000 });
+  metrics.publish_to_screen_ms = Date.now() - t0;
+  await page.waitForTimeout(300);
+  await shot("03-camera-live.png");
+});
+
+await step("an operator override is accepted and shows in the junction view and the audit log", async () => {
+  await page.goto(`${BASE}/#/junction/${JUNCTION}`);
+  await page.locator("[data-testid=override-form]").waitFor({ timeout: 10000 });
+  // The junction agent reports what it runs within a couple of seconds.
+  await page.waitForFunction(() => !document.querySelector("[data-testid=running-plan]")?.textContent.includes("—"), null, { timeout: 20000 }).catch(() => {});
+  await page.locator("[data-testid=override-form] input[name=minutes]").fill("20");
+  await page.locator("[data-testid=override-form] button[type=submit]").click();
+  await page.locator("[data-testid=override-active]").filter({ hasText: "operator" }).waitFor({ timeout: 5000 });
+  await page.locator("[data-testid=plan-row]").filter({ hasText: "operator-override" }).first().waitFor({ timeout: 10000 });
+  // The junction acknowledges the override plan.
+  await page.locator("[data-testid=ack-row]").filter({ hasText: "operator-override" }).first().waitFor({ timeout: 15000 });
+  await page.locator("[data-testid=running-plan]").filter({ hasText: "operator-override" }).waitFor({ timeout: 10000 });
+  await shot("04-junction-override.png");
+  await page.goto(`${BASE}/#/audit`);
+  await page.locator("[data-testid=audit-row][data-action=override]").filter({ hasText: "operator" }).filter({ hasText: JUNCTION }).waitFor({ timeout: 5000 });
+  await shot("05-audit.png");
+});
+
+await step("an alert is acknowledged by the operator", async () => {
+  await page.goto(`${BASE}/#/alerts`);
+  const row = page.locator("[data-testid=alert-row][data-kind=camera_offline]").first();
+  await row.waitFor({ timeout: 5000 });
+  await row.locator("button").click();
+  await page.locator("[data-testid=alert-row][data-kind=camera_offline]").first().filter({ hasText: "operator" }).waitFor({ timeout: 5000 });
+  await shot("06-alerts-acked.png");
+});
+
+await step("a viewer cannot override", async () => {
+  await page.locator("#logout").click();
+  await page.locator("form.login").waitFor({ timeout: 5000 });
+  await login("viewer", env("PASSWORD_VIEWER"));
+  await page.goto(`${BASE}/#/junction/${JUNCTION}`);
+  await page.locator("[data-testid=override-denied]").waitFor({ timeout: 5000 });
+  expect(await page.locator("[data-testid=override-form]").count() === 0, "no override form for a viewer");
+  expect(await page.locator("#nav-audit").isHidden(), "no audit link for a viewer");
+  const status = await page.evaluate(async (j) => (await fetch(`/api/v1/junctions/${j}/override`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ greens_ms: [30000, 30000], duration_s: 60 }) })).status, JUNCTION);
+  expect(status === 403, `the API refuses a viewer's override with 403 (got ${status})`);
+  await shot("07-viewer-junction.png");
+});
+
+await step("Vietnamese UI text, and the wall-screen layout", async () => {
+  await page.goto(`${BASE}/#/overview`);
+  await page.locator("[data-testid=camera-row]").first().waitFor({ timeout: 5000 });
+  await page.locator("#lang").click();
+  await page.locator("header h1").filter({ hasText: "Trung tâm điều khiển giao thông" }).waitFor({ timeout: 3000 });
+  await page.locator("th").filter({ hasText: "Trạng thái" }).first().waitFor({ timeout: 3000 });
+  expect(await page.evaluate(() => document.documentElement.lang) === "vi", "html lang=vi");
+  await shot("08-overview-vi.png");
+  await page.setViewportSize({ width: 1920, height: 1080 });
+  await page.waitForTimeout(500);
+  const side = await page.evaluate(() => getComputedStyle(document.querySelector(".overview")).gridTemplateColumns.split(" ").length);
+  expect(side === 2, `map beside the lists on a wall screen (${side} columns)`);
+  await page.screenshot({ path: `${OUT}/09-wall-screen-vi.png` });
+});
+
+writeFileSync(`${OUT}/metrics.json`, JSON.stringify(metrics, null, 2));
+console.log(JSON.stringify({ metrics: { ...metrics, first_load: { ...metrics.first_load, per_file: undefined } } }));
+await browser.close();
+process.exit(failures ? 1 : 0);
