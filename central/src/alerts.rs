@@ -6,7 +6,8 @@
 //! a camera that keeps reporting offline does not flood the list; an alert is cleared by
 //! the opposite event (camera back, forecast below the level, a later plan accepted) and
 //! stays listed, cleared, until it ages out of the last `KEEP` alerts. Acknowledging
-//! records who and when (the API also writes it to the audit log); it does not clear.
+//! records who and when (the API also writes it to the audit log); it does not clear a
+//! condition, but it closes an incident (an event has no opposite event).
 //! The list lives in memory: after a restart, conditions still true are raised again by
 //! the next status, forecast or ack.
 
@@ -26,6 +27,12 @@ pub enum AlertKind {
     CameraOffline,
     /// A junction refused a plan from central (bad signature, unsafe, expired, …).
     PlanRejected,
+    /// An agent saw a stopped vehicle or a wrong-way driver: an event, not a condition,
+    /// so it stays active until acknowledged.
+    Incident,
+    /// A camera's view shifted or was lost: its lines need checking; active until
+    /// acknowledged.
+    CameraMoved,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -84,6 +91,10 @@ impl AlertBook {
         }
         a.acked_by = Some(user.into());
         a.acked_ms = Some(now_ms);
+        if matches!(a.kind, AlertKind::Incident | AlertKind::CameraMoved) && a.active {
+            a.active = false;
+            a.cleared_ms = Some(now_ms);
+        }
         Ok(a.clone())
     }
 
@@ -117,10 +128,10 @@ mod tests {
 
     proptest! {
         #[test]
-        fn never_two_active_alerts_for_one_subject(events in proptest::collection::vec((0..3u8, 0..4u8, any::<bool>()), 0..200)) {
+        fn never_two_active_alerts_for_one_subject(events in proptest::collection::vec((0..5u8, 0..4u8, any::<bool>()), 0..200)) {
             let mut book = AlertBook::default();
             for (t, (kind, subject, raise)) in events.into_iter().enumerate() {
-                let kind = [AlertKind::Congestion, AlertKind::CameraOffline, AlertKind::PlanRejected][kind as usize];
+                let kind = [AlertKind::Congestion, AlertKind::CameraOffline, AlertKind::PlanRejected, AlertKind::Incident, AlertKind::CameraMoved][kind as usize];
                 let subject = format!("s{subject}");
                 if raise { book.raise(kind, &subject, String::new(), t as i64); } else { book.clear(kind, &subject, t as i64); }
                 let active = book.list(true);

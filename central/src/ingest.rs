@@ -109,6 +109,10 @@ impl Writer {
                     self.metrics.camera_seen(&s.camera_id, job.received_ms, Some(s.state == AgentState::Online));
                     self.hub.camera_state(&s.camera_id, s.state != AgentState::Offline, job.received_ms);
                 }
+                Ok(Message::Incident(env)) => {
+                    self.metrics.incidents.inc();
+                    self.hub.incident(&env.body, job.received_ms);
+                }
                 Err(r) => {
                     tracing::warn!(topic = %job.publish.topic, reason = r.reason, detail = %r.detail, "message rejected");
                     self.metrics.reject(r.reason);

@@ -42,12 +42,14 @@ pub enum LiveEvent {
 pub struct Hub {
     police: Option<Arc<PoliceFeed>>,
     alerts: Mutex<AlertBook>,
+    /// Incident ids already announced (an agent's QoS 1 resend arrives twice).
+    seen_incidents: Mutex<std::collections::VecDeque<String>>,
     tx: broadcast::Sender<LiveEvent>,
 }
 
 impl Hub {
     pub fn new(police: Option<Arc<PoliceFeed>>) -> Arc<Hub> {
-        Arc::new(Hub { police, alerts: Mutex::default(), tx: broadcast::channel(4096).0 })
+        Arc::new(Hub { police, alerts: Mutex::default(), seen_incidents: Mutex::default(), tx: broadcast::channel(4096).0 })
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
@@ -114,6 +116,37 @@ impl Hub {
         self.alert_changed(changed);
     }
 
+    /// An incident an agent reported: an alert for the operators and an event for the
+    /// police, once per incident id.
+    pub fn incident(&self, i: &protocol::messages::Incident, received_ms: i64) {
+        {
+            let mut seen = self.seen_incidents.lock().unwrap_or_else(|e| e.into_inner());
+            if seen.contains(&i.incident_id) {
+                return;
+            }
+            seen.push_back(i.incident_id.clone());
+            if seen.len() > 4096 {
+                seen.pop_front();
+            }
+        }
+        if let Some(p) = &self.police {
+            p.incident(i);
+        }
+        let what = match i.kind {
+            protocol::messages::IncidentKind::WrongWay => format!("wrong-way {} over line {}", class_name(i.class), i.line.as_deref().unwrap_or("?")),
+            protocol::messages::IncidentKind::CameraMoved => format!("camera moved: {}", i.detail.as_deref().unwrap_or("view changed")),
+            protocol::messages::IncidentKind::StoppedVehicle => {
+                format!("{} stopped {:.0} s in no-stopping zone {}", class_name(i.class), i.stopped_s.unwrap_or(0.0), i.zone.as_deref().unwrap_or("?"))
+            }
+        };
+        let raised = match i.kind {
+            // One active per camera: a view moved twice before anyone looked is one job.
+            protocol::messages::IncidentKind::CameraMoved => self.alerts().raise(AlertKind::CameraMoved, &i.camera_id, what, received_ms),
+            _ => self.alerts().raise(AlertKind::Incident, &format!("{}/{}", i.camera_id, i.incident_id), what, received_ms),
+        };
+        self.alert_changed(raised);
+    }
+
     /// A junction acknowledged (or refused) a plan.
     pub fn plan_ack(&self, ack: &PlanAck) {
         let now = now_ms();
@@ -133,6 +166,10 @@ impl Hub {
     }
 }
 
+fn class_name(c: Option<protocol::VehicleClass>) -> String {
+    c.map_or("vehicle".into(), |c| format!("{c:?}").to_lowercase())
+}
+
 /// `GET /api/v1/live`: the dashboard's server-sent events (`interval`, `status`, `alert`,
 /// `junction`); viewer role when `[auth]` is configured.
 pub async fn stream(State(state): State<ApiState>, headers: HeaderMap) -> Response {
@@ -141,23 +178,21 @@ pub async fn stream(State(state): State<ApiState>, headers: HeaderMap) -> Respon
     }
     let rx = state.hub.subscribe();
     let events = futures_util::stream::unfold(rx, |mut rx| async move {
-        loop {
-            match rx.recv().await {
-                Ok(ev) => {
-                    let kind = match &ev {
-                        LiveEvent::Interval { .. } => "interval",
-                        LiveEvent::Status { .. } => "status",
-                        LiveEvent::Alert { .. } => "alert",
-                        LiveEvent::Junction { .. } => "junction",
-                    };
-                    let data = serde_json::to_string(&ev).unwrap_or_default();
-                    return Some((Ok::<Event, Infallible>(Event::default().event(kind).data(data)), rx));
-                }
-                // The page re-reads the API on `resync`.
-                Err(broadcast::error::RecvError::Lagged(_)) => return Some((Ok(Event::default().event("resync").data("{}")), rx)),
-                Err(broadcast::error::RecvError::Closed) => return None,
+        let event = match rx.recv().await {
+            Ok(ev) => {
+                let kind = match &ev {
+                    LiveEvent::Interval { .. } => "interval",
+                    LiveEvent::Status { .. } => "status",
+                    LiveEvent::Alert { .. } => "alert",
+                    LiveEvent::Junction { .. } => "junction",
+                };
+                Event::default().event(kind).data(serde_json::to_string(&ev).unwrap_or_default())
             }
-        }
+            // The page re-reads the API on `resync`.
+            Err(broadcast::error::RecvError::Lagged(_)) => Event::default().event("resync").data("{}"),
+            Err(broadcast::error::RecvError::Closed) => return None,
+        };
+        Some((Ok::<Event, Infallible>(event), rx))
     });
     Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
 }
@@ -180,6 +215,29 @@ mod tests {
         hub.plan_ack(&ack(PlanOutcome::Accepted, None));
         let LiveEvent::Alert { alert } = rx.try_recv().unwrap() else { panic!() };
         assert!(!alert.active);
+    }
+
+    #[test]
+    fn an_incident_is_announced_once_and_closed_by_its_acknowledgement() {
+        let hub = Hub::new(None);
+        let incident = protocol::messages::Incident {
+            camera_id: "cam-1".into(),
+            incident_id: "17-4-wrong_way-main".into(),
+            kind: protocol::messages::IncidentKind::WrongWay,
+            at_ms: 5,
+            line: Some("main".into()),
+            zone: None,
+            class: Some(protocol::VehicleClass::Motorcycle),
+            stopped_s: None,
+            detail: None,
+        };
+        hub.incident(&incident, 6);
+        hub.incident(&incident, 7);
+        let active = hub.alerts().list(true);
+        assert_eq!(active.len(), 1);
+        assert_eq!(active[0].detail, "wrong-way motorcycle over line main");
+        hub.alerts().ack(active[0].id, "lan", 8).unwrap();
+        assert!(hub.alerts().list(true).is_empty(), "an incident closes when acknowledged");
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub struct Metrics {
     pub rejected: Family<Labels, Counter>,
     pub duplicates: Counter,
     pub statuses: Counter,
+    pub incidents: Counter,
     pub store_errors: Counter,
     pub ingest_latency: Histogram,
     pub mqtt_connected: Gauge,
@@ -41,6 +42,7 @@ impl Metrics {
         let rejected = Family::<Labels, Counter>::default();
         let duplicates = Counter::default();
         let statuses = Counter::default();
+        let incidents = Counter::default();
         let store_errors = Counter::default();
         // 0.5 ms .. ~16 s
         let ingest_latency = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
@@ -52,6 +54,7 @@ impl Metrics {
         registry.register("messages_rejected", "Messages refused, by reason", rejected.clone());
         registry.register("duplicates", "Count reports already stored (acknowledged again, not stored twice)", duplicates.clone());
         registry.register("status_messages", "Status heartbeats and last wills recorded", statuses.clone());
+        registry.register("incidents", "Incidents reported by agents (stopped vehicle, wrong way), repeats included", incidents.clone());
         registry.register("store_errors", "Store transactions that failed (messages are redelivered)", store_errors.clone());
         registry.register("ingest_latency_seconds", "From receiving a count report to its durable commit", ingest_latency.clone());
         registry.register("mqtt_connected", "1 while central's MQTT session is up", mqtt_connected.clone());
@@ -66,6 +69,7 @@ impl Metrics {
             rejected,
             duplicates,
             statuses,
+            incidents,
             store_errors,
             ingest_latency,
             mqtt_connected,

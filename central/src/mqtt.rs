@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use protocol::topics::{SHARED_COUNTS_SUBSCRIPTION, SHARED_STATUS_SUBSCRIPTION};
+use protocol::topics::{SHARED_COUNTS_SUBSCRIPTION, SHARED_EVENTS_SUBSCRIPTION, SHARED_STATUS_SUBSCRIPTION};
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS};
 use tokio::sync::mpsc;
 
@@ -51,17 +51,17 @@ pub struct Session {
     pub client: AsyncClient,
     eventloop: EventLoop,
     connection: Arc<AtomicU64>,
-    filters: [&'static str; 2],
+    filters: [&'static str; 3],
 }
 
 /// The embedded broker serves one central, so it gets plain subscriptions: rumqttd
 /// 0.20 holds back a shared subscription's next message until another one arrives.
-const PLAIN_FILTERS: [&str; 2] = ["tac/v1/cameras/+/counts", "tac/v1/cameras/+/status"];
+const PLAIN_FILTERS: [&str; 3] = ["tac/v1/cameras/+/counts", "tac/v1/cameras/+/status", "tac/v1/cameras/+/events"];
 
 impl Session {
     pub fn new(settings: &BrokerSettings) -> anyhow::Result<Session> {
         let (client, eventloop) = AsyncClient::new(options(settings)?, 65_536);
-        let filters = if settings.embedded { PLAIN_FILTERS } else { [SHARED_COUNTS_SUBSCRIPTION, SHARED_STATUS_SUBSCRIPTION] };
+        let filters = if settings.embedded { PLAIN_FILTERS } else { [SHARED_COUNTS_SUBSCRIPTION, SHARED_STATUS_SUBSCRIPTION, SHARED_EVENTS_SUBSCRIPTION] };
         Ok(Session { client, eventloop, connection: Arc::new(AtomicU64::new(0)), filters })
     }
 
@@ -76,7 +76,7 @@ impl Session {
 async fn receive(
     client: AsyncClient,
     mut eventloop: EventLoop,
-    filters: [&'static str; 2],
+    filters: [&'static str; 3],
     jobs: mpsc::Sender<Job>,
     connection: Arc<AtomicU64>,
     metrics: Arc<Metrics>,

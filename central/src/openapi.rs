@@ -17,7 +17,7 @@ pub const ROUTES: &[(&str, &str, &str, Auth)] = &[
     ("post", "/api/v1/junctions/{id}/override", "Operator override of a junction's greens until it expires (validated, audited, issued at once)", Auth::Operator),
     ("delete", "/api/v1/junctions/{id}/override", "End an operator override now (audited)", Auth::Operator),
     ("get", "/api/v1/junctions/{id}/detectors", "NTCIP 1202-style volume / occupancy per approach detector (camera line and zone) and interval, with gaps", Auth::Session),
-    ("get", "/api/v1/alerts", "Alerts, newest first: congestion ahead, camera offline, plan rejected (active=true: only active ones)", Auth::Session),
+    ("get", "/api/v1/alerts", "Alerts, newest first: congestion ahead, camera offline, plan rejected, camera moved, incidents (active=true: only active ones)", Auth::Session),
     ("post", "/api/v1/alerts/{id}/ack", "Acknowledge an alert (audited)", Auth::Operator),
     ("get", "/api/v1/overview", "Every camera and junction with position, status and congestion level, for the dashboard's overview", Auth::Session),
     ("get", "/api/v1/map", "Where cameras and junctions are ([map])", Auth::Session),

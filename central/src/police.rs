@@ -2,8 +2,9 @@
 //!
 //! Events: `congestion_alert` (an approach's 15- or 30-minute forecast reaches the alert
 //! level; once per episode), `camera_offline` / `camera_online` (an agent's status, its
-//! last will included, changes between offline and up). Incidents reported by agents
-//! (stopped vehicle, wrong way) will travel the same way once agents emit them.
+//! last will included, changes between offline and up), `stopped_vehicle` and
+//! `wrong_way` (incidents reported by agents: camera, line or zone, class, standing time,
+//! incident id; each once).
 //!
 //! Delivery: an SSE stream, `GET /api/v1/feeds/police/stream` with
 //! `Authorization: Bearer <token>` (401 otherwise), and MQTT `tac/v1/feeds/police/alerts`,
@@ -63,6 +64,17 @@ pub struct PoliceEvent {
     pub area: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub level: Option<protocol::forecast::CongestionLevel>,
+    /// Incidents: the agent's incident id, the zone, the vehicle class, standing time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incident_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class: Option<protocol::VehicleClass>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 pub struct PoliceFeed {
@@ -101,6 +113,23 @@ impl PoliceFeed {
         self.consumers.iter().find(|(_, h)| *h == d).map(|(id, _)| id.as_str())
     }
 
+    /// An incident an agent reported (each `incident_id` once; the hub de-duplicates).
+    pub fn incident(&self, i: &protocol::messages::Incident) {
+        let _ = self.tx.send(PoliceEvent {
+            kind: i.kind.as_str(),
+            camera_id: i.camera_id.clone(),
+            at_ms: i.at_ms,
+            line: i.line.clone(),
+            area: None,
+            level: None,
+            incident_id: Some(i.incident_id.clone()),
+            zone: i.zone.clone(),
+            class: i.class,
+            stopped_s: i.stopped_s,
+            detail: i.detail.clone(),
+        });
+    }
+
     /// An agent's status arrived: `up` false for offline.
     pub fn camera_state(&self, camera: &str, up: bool, at_ms: i64) {
         let previous = self.cameras.lock().unwrap_or_else(|e| e.into_inner()).insert(camera.to_string(), up);
@@ -109,7 +138,7 @@ impl PoliceFeed {
             (Some(false), true) => "camera_online",
             _ => return,
         };
-        let _ = self.tx.send(PoliceEvent { kind, camera_id: camera.into(), at_ms, line: None, area: None, level: None });
+        let _ = self.tx.send(PoliceEvent { kind, camera_id: camera.into(), at_ms, line: None, area: None, level: None, incident_id: None, zone: None, class: None, stopped_s: None, detail: None });
     }
 
     /// A forecast was made: an alert is announced when it starts, not every interval.
@@ -118,7 +147,7 @@ impl PoliceFeed {
         let was = self.alerts.lock().unwrap_or_else(|e| e.into_inner()).insert(key, r.alert).unwrap_or(false);
         if r.alert && !was {
             let level = r.horizons.iter().filter(|h| h.minutes <= 30).filter_map(|h| h.level).max();
-            let _ = self.tx.send(PoliceEvent { kind: "congestion_alert", camera_id: r.camera_id.clone(), at_ms: r.made_at_ms, line: Some(r.line.clone()), area: Some(r.area.clone()), level });
+            let _ = self.tx.send(PoliceEvent { kind: "congestion_alert", camera_id: r.camera_id.clone(), at_ms: r.made_at_ms, line: Some(r.line.clone()), area: Some(r.area.clone()), level, incident_id: None, zone: None, class: None, stopped_s: None, detail: None });
         }
     }
 }

@@ -25,6 +25,7 @@ impl From<DecodeError> for Rejection {
 pub enum Message {
     Counts(Envelope<CountReport>),
     Status(Envelope<Status>),
+    Incident(Envelope<protocol::messages::Incident>),
 }
 
 /// Decodes and checks one message; `now_ms` and `max_skew_ms` bound how far in the
@@ -45,6 +46,20 @@ pub fn check(topic: &str, payload: &[u8], now_ms: i64, max_skew_ms: i64) -> Resu
                 return Err(Rejection { reason: "invalid", detail: "status: coverage outside 0..=1 or bad fps".into() });
             }
             Ok(Message::Status(msg))
+        }
+        Topic::CameraEvents { camera } => {
+            let msg = decode::<protocol::messages::Incident>(payload)?;
+            same_camera(&camera, &msg.body.camera_id, &msg.agent_id)?;
+            let i = &msg.body;
+            let place_ok = match i.kind {
+                protocol::messages::IncidentKind::WrongWay => i.line.is_some(),
+                protocol::messages::IncidentKind::StoppedVehicle => i.zone.is_some() && i.stopped_s.is_some_and(|s| s.is_finite() && s >= 0.0),
+                protocol::messages::IncidentKind::CameraMoved => i.detail.as_ref().is_none_or(|d| d.len() <= 500),
+            };
+            if !place_ok || i.incident_id.is_empty() || i.incident_id.len() > 200 || i.at_ms > now_ms + max_skew_ms {
+                return Err(Rejection { reason: "invalid", detail: "incident: needs a line (wrong_way) or a zone and stopped_s (stopped_vehicle), an id, and a time not in the future".into() });
+            }
+            Ok(Message::Incident(msg))
         }
         other => Err(Rejection { reason: "topic", detail: format!("central does not ingest {other:?}") }),
     }

@@ -68,6 +68,37 @@ fn police_consumer_gets_camera_offline_within_two_seconds_and_bad_tokens_get_401
     assert_eq!((v["kind"].as_str(), v["camera_id"].as_str()), (Some("camera_offline"), Some("cam-p")), "{v}");
     assert!(after < Duration::from_secs(2), "{after:?}");
 
+    // An incident an agent reports reaches the consumer too, once, though the agent's
+    // QoS 1 resend delivers it twice.
+    let incident = serde_json::json!({"schema_version": "1.0", "agent_id": "cam-p", "epoch": 1, "seq": 1, "camera_id": "cam-p",
+        "incident_id": "1-42-wrong_way-main", "kind": "wrong_way", "at_ms": 1_000, "line": "main", "zone": null, "class": "motorcycle", "stopped_s": null});
+    let sent = Instant::now();
+    for _ in 0..2 {
+        let ok = Command::new("mosquitto_pub").args(["-p", &broker.port.to_string(), "-q", "1", "-t", "tac/v1/cameras/cam-p/events", "-m", &incident.to_string()]).status().unwrap();
+        assert!(ok.success());
+    }
+    let mut seen = Vec::new();
+    while sent.elapsed() < Duration::from_secs(3) {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(100))
+            && line == "event: wrong_way"
+        {
+            seen.push((sent.elapsed(), rx.recv_timeout(Duration::from_secs(1)).unwrap()));
+        }
+    }
+    assert_eq!(seen.len(), 1, "one wrong_way event: {seen:?}");
+    assert!(seen[0].0 < Duration::from_secs(2), "{:?}", seen[0].0);
+    let v: serde_json::Value = serde_json::from_str(seen[0].1.strip_prefix("data: ").unwrap()).unwrap();
+    assert_eq!((v["camera_id"].as_str(), v["line"].as_str(), v["class"].as_str()), (Some("cam-p"), Some("main"), Some("motorcycle")), "{v}");
+    // An incident whose topic names another camera is refused (no event).
+    let forged = incident.to_string().replace("1-42", "1-43");
+    assert!(Command::new("mosquitto_pub").args(["-p", &broker.port.to_string(), "-q", "1", "-t", "tac/v1/cameras/cam-q/events", "-m", &forged]).status().unwrap().success());
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(1) {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
+            assert_ne!(line, "event: wrong_way", "a forged incident was announced");
+        }
+    }
+
     let t = Instant::now();
     while sub.try_wait().unwrap().is_none() && t.elapsed() < Duration::from_secs(20) {
         std::thread::sleep(Duration::from_millis(100));

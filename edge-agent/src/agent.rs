@@ -50,6 +50,11 @@ pub fn run(
             Staged::Frame(input) => {
                 pipeline.process_prepared(&input)?;
                 last_ms = unix_ms(input.meta.captured_at);
+                for incident in pipeline.take_incidents() {
+                    if let Some(r) = &reporter {
+                        r.publish_incident(incident);
+                    }
+                }
                 stage.recycle(input);
                 if let Some(r) = &reporter
                     && let Some(every) = r.presence_interval_ms()
@@ -90,6 +95,12 @@ pub fn run(
     for interval in pipeline.finish(end_ms) {
         let stored = store(&reporter, &interval, epoch);
         on_interval(&interval, &health.snapshot(), stored);
+    }
+    // Crossings decided as the stream ended.
+    for incident in pipeline.take_incidents() {
+        if let Some(r) = &reporter {
+            r.publish_incident(incident);
+        }
     }
     if let Some(r) = &reporter {
         r.drain(Duration::from_secs(5));

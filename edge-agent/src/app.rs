@@ -42,7 +42,16 @@ pub fn build_pipeline(config: &AgentConfig, lines: Option<Vec<LineDef>>, base: O
     let profile = EdgeBoxProfile::builtin(&config.camera.box_profile)?;
     crate::ingest::gst::prefer_decoders(&profile.decoders);
     let detector = OnnxDetector::load(&manifest, &model_path, &profile, config.detect.clone())?;
+    let mut incidents = config.incident_rules();
+    if let Some(given) = &lines {
+        // Lines given on the command line replace the config's; a one-way rule follows
+        // its line by name.
+        incidents.one_way = given.iter().map(|l| config.lines.iter().find(|c| c.name == l.name).and_then(|c| c.one_way)).collect();
+        incidents.line_names = given.iter().map(|l| l.name.clone()).collect();
+    }
     let settings = PipelineSettings {
+        incidents,
+        scene: config.scene.clone(),
         lines: lines.unwrap_or_else(|| config.line_defs()),
         zones: config.zone_defs(),
         views: config.views.clone(),
@@ -64,6 +73,9 @@ pub struct CountReport {
     pub lines: BTreeMap<String, DirectionCounts>,
     #[serde(skip)]
     pub intervals: Vec<IntervalCounts>,
+    /// Incidents seen (one-way lines, no-stopping zones of the config), in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub incidents: Vec<protocol::messages::Incident>,
     #[serde(skip)]
     pub model: String,
     /// Time per stage (not part of the JSON contract).
@@ -107,6 +119,7 @@ pub fn count_clip(job: &CountJob, mut progress: impl FnMut(u64)) -> anyhow::Resu
     let reader = Reader::open(job.source.clone(), opts, policy)?;
     let stage = PrepStage::spawn(reader, pipeline.preparer(), 2);
     let mut intervals = Vec::new();
+    let mut incidents = Vec::new();
     let (mut frames, mut first_pts, mut last_pts, mut last_ms) = (0u64, None, 0u64, 0i64);
     loop {
         match stage.next() {
@@ -118,6 +131,7 @@ pub fn count_clip(job: &CountJob, mut progress: impl FnMut(u64)) -> anyhow::Resu
                 last_ms = crate::ingest::health::unix_ms(input.meta.captured_at);
                 stage.recycle(input);
                 intervals.extend(pipeline.poll(last_ms));
+                incidents.extend(pipeline.take_incidents());
                 progress(frames);
             }
             Staged::End => break,
@@ -132,6 +146,7 @@ pub fn count_clip(job: &CountJob, mut progress: impl FnMut(u64)) -> anyhow::Resu
     let times = pipeline.times().clone();
     let detect_times = crate::detect::Detector::times(pipeline.detector());
     intervals.extend(pipeline.finish(last_ms + 1));
+    incidents.extend(pipeline.take_incidents());
     let mut lines: BTreeMap<String, DirectionCounts> = job.lines.iter().map(|l| (l.name.clone(), DirectionCounts::default())).collect();
     for i in &intervals {
         for (name, c) in &i.lines {
@@ -145,6 +160,7 @@ pub fn count_clip(job: &CountJob, mut progress: impl FnMut(u64)) -> anyhow::Resu
         seconds: (seconds * 1000.0).round() / 1000.0,
         lines,
         intervals,
+        incidents,
         model: job.config.camera.model.clone(),
         times,
         detect_times,

@@ -47,6 +47,9 @@ pub struct AgentConfig {
     pub count: CountSettings,
     #[serde(default)]
     pub rider: RiderMerge,
+    /// The camera-moved check.
+    #[serde(default)]
+    pub scene: crate::scene::SceneSettings,
     /// Publish interval reports to a broker; without it `run` only prints them.
     #[serde(default)]
     pub mqtt: Option<crate::publish::MqttSettings>,
@@ -148,6 +151,10 @@ pub struct LineConfig {
     pub a: [f32; 2],
     /// End point B; `forward` = from the left of A→B to its right, as seen on screen.
     pub b: [f32; 2],
+    /// A one-way carriageway: the permitted direction; a crossing the other way is a
+    /// `wrong_way` incident. Absent: two-way.
+    #[serde(default)]
+    pub one_way: Option<crate::count::Direction>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -156,6 +163,10 @@ pub struct ZoneConfig {
     pub name: String,
     /// Vertices `[[x, y], …]` in frame pixels, in order.
     pub polygon: Vec<[f32; 2]>,
+    /// A no-stopping zone (hard shoulder, junction box, bus lane): a vehicle standing in
+    /// it this many seconds is a `stopped_vehicle` incident. Absent: queues are normal.
+    #[serde(default)]
+    pub no_stopping_s: Option<f64>,
 }
 
 /// One problem found in a config, with the path of the field.
@@ -271,9 +282,17 @@ impl AgentConfig {
             if z.polygon.len() < 3 || poly.area() < 1.0 {
                 bad(format!("{p}.polygon"), "needs at least 3 vertices enclosing an area".into());
             }
+            if let Some(s) = z.no_stopping_s
+                && !(s.is_finite() && (1.0..=3600.0).contains(&s))
+            {
+                bad(format!("{p}.no_stopping_s"), format!("{s} is outside 1..=3600 seconds"));
+            }
         }
         if self.lines.is_empty() && self.zones.is_empty() {
             bad("lines".into(), "define at least one line or zone to count".into());
+        }
+        for (field, message) in self.scene.problems() {
+            bad(format!("scene.{field}"), message);
         }
         for (field, message) in self.views.problems() {
             bad(format!("views.{field}"), message);
@@ -355,6 +374,16 @@ impl AgentConfig {
 
     pub fn line_defs(&self) -> Vec<LineDef> {
         self.lines.iter().map(|l| LineDef::new(&l.name, l.a, l.b)).collect()
+    }
+
+    /// One-way lines and no-stopping zones, in line / zone order.
+    pub fn incident_rules(&self) -> crate::count::IncidentRules {
+        crate::count::IncidentRules {
+            one_way: self.lines.iter().map(|l| l.one_way).collect(),
+            no_stopping_ms: self.zones.iter().map(|z| z.no_stopping_s.map(|s| (s * 1000.0) as i64)).collect(),
+            line_names: self.lines.iter().map(|l| l.name.clone()).collect(),
+            zone_names: self.zones.iter().map(|z| z.name.clone()).collect(),
+        }
     }
 
     pub fn zone_defs(&self) -> Vec<ZoneDef> {

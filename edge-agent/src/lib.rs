@@ -17,6 +17,7 @@ pub mod outbox;
 pub mod pipeline;
 pub mod publish;
 pub mod report;
+pub mod scene;
 pub mod stages;
 pub mod track;
 pub mod twowheel;

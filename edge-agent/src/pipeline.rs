@@ -29,6 +29,10 @@ pub struct PipelineSettings {
     pub interval: Duration,
     /// Longest pause between processed frames still counted as covered.
     pub max_gap: Duration,
+    /// One-way lines and no-stopping zones.
+    pub incidents: crate::count::IncidentRules,
+    /// The camera-moved check.
+    pub scene: crate::scene::SceneSettings,
 }
 
 impl Default for PipelineSettings {
@@ -42,6 +46,8 @@ impl Default for PipelineSettings {
             count: CountSettings::default(),
             interval: Duration::from_secs(60),
             max_gap: Duration::from_secs(1),
+            incidents: Default::default(),
+            scene: crate::scene::SceneSettings { moved_alert: false, ..Default::default() },
         }
     }
 }
@@ -70,6 +76,9 @@ pub struct Pipeline<D: Detector> {
     fps: f32,
     times: StageTimes,
     last_frame_ms: Option<i64>,
+    incidents: crate::count::IncidentDetector,
+    scene: crate::scene::SceneWatch,
+    new_incidents: Vec<protocol::messages::Incident>,
 }
 
 impl<D: Detector> Pipeline<D> {
@@ -82,7 +91,12 @@ impl<D: Detector> Pipeline<D> {
             settings.lines.iter().map(|l| l.name.clone()).collect(),
             settings.zones.iter().map(|z| z.name.clone()).collect(),
         );
-        let preparer = Preparer::new(detector.input_spec(), settings.views.clone());
+        let scene = crate::scene::SceneWatch::new(settings.scene.clone());
+        let mut preparer = Preparer::new(detector.input_spec(), settings.views.clone());
+        if settings.scene.moved_alert {
+            preparer = preparer.with_thumbnails(scene.check_every_ms());
+        }
+        let incidents = crate::count::IncidentDetector::new(settings.incidents.clone());
         Pipeline {
             detector,
             preparer,
@@ -98,6 +112,9 @@ impl<D: Detector> Pipeline<D> {
             fps: 25.0,
             times: StageTimes::default(),
             last_frame_ms: None,
+            incidents,
+            scene,
+            new_incidents: Vec::new(),
         }
     }
 
@@ -150,6 +167,13 @@ impl<D: Detector> Pipeline<D> {
         let t2 = Instant::now();
         self.counter.update(self.tracker.tracks(), self.tracker.ended(), at_ms, self.fps);
         self.events.extend(self.counter.drain_events());
+        self.incidents.on_frame(self.counter.standing(), at_ms);
+        if let Some(thumb) = &input.thumb
+            && let Some(moved) = self.scene.observe(thumb)
+        {
+            tracing::warn!(detail = moved.detail.as_deref().unwrap_or(""), "camera view moved");
+            self.new_incidents.push(moved);
+        }
         self.first_ms.get_or_insert(at_ms);
         self.emit_events();
         self.aggregator.frame(at_ms, self.counter.occupancy());
@@ -173,8 +197,19 @@ impl<D: Detector> Pipeline<D> {
                 stream_s = (ev.at_ms - first) as f64 / 1000.0,
                 "count event"
             );
+            self.incidents.on_event(&ev);
             self.aggregator.event(&ev);
         }
+        for incident in self.incidents.drain() {
+            tracing::info!(kind = incident.kind.as_str(), at_ms = incident.at_ms, line = ?incident.line, zone = ?incident.zone, class = ?incident.class, "incident");
+            self.new_incidents.push(incident);
+        }
+    }
+
+    /// Incidents decided since the last call (`camera_id` empty, `incident_id` unique
+    /// within this pipeline).
+    pub fn take_incidents(&mut self) -> Vec<protocol::messages::Incident> {
+        std::mem::take(&mut self.new_incidents)
     }
 
     /// Every zone's occupancy at the last processed frame (for live presence), with

@@ -28,6 +28,9 @@ pub struct Reporter {
     /// Live presence: client, topic, interval; none when `presence_interval_ms` is 0.
     presence: Option<(rumqttc::Client, String, i64)>,
     presence_seq: std::sync::atomic::AtomicU64,
+    /// Incidents: client and topic.
+    events: (rumqttc::Client, String),
+    events_seq: std::sync::atomic::AtomicU64,
 }
 
 impl Reporter {
@@ -59,6 +62,7 @@ impl Reporter {
         let presence = (mqtt.presence_interval_ms > 0 && !config.zones.is_empty())
             .then(|| Ok::<_, anyhow::Error>((publisher.client(), Topic::CameraPresence { camera: camera.clone() }.to_topic()?, mqtt.presence_interval_ms as i64)))
             .transpose()?;
+        let events = (publisher.client(), Topic::CameraEvents { camera: camera.clone() }.to_topic()?);
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
             let stop = stop.clone();
@@ -75,6 +79,8 @@ impl Reporter {
             thread: Some(thread),
             presence,
             presence_seq: std::sync::atomic::AtomicU64::new(0),
+            events,
+            events_seq: std::sync::atomic::AtomicU64::new(0),
         }))
     }
 
@@ -104,6 +110,24 @@ impl Reporter {
         let body = Presence { camera_id: self.camera.clone(), at_ms, zones };
         if let Ok(payload) = serde_json::to_vec(&Envelope::new(&self.camera, self.epoch, seq, body)) {
             let _ = client.try_publish(topic.as_str(), rumqttc::QoS::AtMostOnce, false, payload);
+        }
+    }
+
+    /// Sends one incident (QoS 1): the MQTT client queues it while the link is down and
+    /// sends it on reconnect; an agent restart in between loses it (incidents are live
+    /// alerts; the counts are the durable record).
+    pub fn publish_incident(&self, mut incident: protocol::messages::Incident) {
+        incident.camera_id = self.camera.clone();
+        incident.incident_id = format!("{}-{}", self.epoch, incident.incident_id);
+        let seq = self.events_seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let (client, topic) = &self.events;
+        match serde_json::to_vec(&Envelope::new(&self.camera, self.epoch, seq, incident)) {
+            Ok(payload) => {
+                if let Err(e) = client.try_publish(topic.as_str(), rumqttc::QoS::AtLeastOnce, false, payload) {
+                    tracing::error!(error = %e, "incident not queued for MQTT (client queue full): lost");
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "incident not serialisable: lost"),
         }
     }
 

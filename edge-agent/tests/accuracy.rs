@@ -55,3 +55,34 @@ fn vn_intersection_nanodet() {
     let r = count("vn_intersection_1080p.toml", "clips/vn_intersection_1080p.mp4", "nanodet_m_416");
     assert_close(&r, "groundtruth/vn_intersection_1080p.json", 0.92);
 }
+
+/// Incidents on real video: the same clip with its counting line declared one-way
+/// (`forward`, towards the camera) while the traffic leaves away from it, so every
+/// counted crossing is a wrong-way incident — one per crossing, with the crossing's
+/// class — and its stop-line zone declared no-stopping for 1 s.
+#[test]
+fn vn_intersection_incidents() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/vn_intersection_1080p.toml");
+    let mut cfg = AgentConfig::read(&path).unwrap();
+    cfg.lines[0].one_way = Some(edge_agent::count::Direction::Forward);
+    cfg.zones[0].no_stopping_s = Some(1.0);
+    let lines = cfg.line_defs();
+    let job = CountJob { source: SourceSpec::File(common::asset("clips/vn_intersection_1080p.mp4")), lines, config: cfg, config_dir: None };
+    let r = count_clip(&job, |_| {}).unwrap();
+    use protocol::messages::IncidentKind;
+    let wrong: Vec<_> = r.incidents.iter().filter(|i| i.kind == IncidentKind::WrongWay).collect();
+    let stopped: Vec<_> = r.incidents.iter().filter(|i| i.kind == IncidentKind::StoppedVehicle).collect();
+    eprintln!("wrong way: {}, stopped: {} ({:?})", wrong.len(), stopped.len(), stopped.iter().map(|i| (i.class, i.stopped_s)).collect::<Vec<_>>());
+    let backward = r.lines["main"].backward;
+    assert_eq!(wrong.len() as u32, backward.total(), "one wrong-way incident per crossing against the one-way line");
+    for class in protocol::VehicleClass::ALL {
+        assert_eq!(wrong.iter().filter(|i| i.class == Some(class)).count() as u32, backward.get(class), "{class:?}");
+    }
+    assert_eq!(r.lines["main"].forward.total(), 0, "nothing crosses the permitted way in this clip");
+    let mut ids: Vec<&str> = r.incidents.iter().map(|i| i.incident_id.as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), r.incidents.len(), "incident ids are unique");
+    assert!(!stopped.is_empty(), "vehicles wait at the stop line as the clip starts");
+    assert!(stopped.iter().all(|i| i.zone.as_deref() == Some("stop_queue") && i.stopped_s.is_some_and(|s| s >= 1.0) && i.class.is_some()));
+}

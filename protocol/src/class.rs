@@ -75,7 +75,7 @@ impl std::str::FromStr for ObjectClass {
 }
 
 /// Classes that are counted on lines, in zones and in movements.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum VehicleClass {
     Car,

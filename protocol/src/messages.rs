@@ -81,6 +81,52 @@ pub struct ZoneNow {
     pub last_entry_ms: Option<i64>,
 }
 
+/// `tac/v1/cameras/{camera_id}/events` (QoS 1, not retained): an incident the agent saw
+/// (a stopped vehicle, a wrong-way driver, or its own view moved).
+/// A live alert, not a count: no image, no plate, only the class and where. Each is sent
+/// once; `incident_id` is unique per agent start, so a receiver drops repeats.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Incident {
+    pub camera_id: String,
+    /// `{epoch}-{track}-{kind}-{line or zone}`.
+    pub incident_id: String,
+    pub kind: IncidentKind,
+    /// Frame time it was decided, ms since the Unix epoch (UTC).
+    pub at_ms: i64,
+    /// The one-way line crossed against its direction (`wrong_way`).
+    pub line: Option<String>,
+    /// The no-stopping zone the vehicle stands in (`stopped_vehicle`).
+    pub zone: Option<String>,
+    pub class: Option<crate::VehicleClass>,
+    /// How long it had stood when reported (`stopped_vehicle`).
+    pub stopped_s: Option<f64>,
+    /// What was seen, in words (`camera_moved`: how far the view shifted).
+    #[serde(default)]
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentKind {
+    /// A vehicle stood in a no-stopping zone for longer than the zone allows.
+    StoppedVehicle,
+    /// A vehicle crossed a one-way line against its direction.
+    WrongWay,
+    /// The camera's view shifted or changed since its lines were drawn.
+    CameraMoved,
+}
+
+impl IncidentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentKind::StoppedVehicle => "stopped_vehicle",
+            IncidentKind::WrongWay => "wrong_way",
+            IncidentKind::CameraMoved => "camera_moved",
+        }
+    }
+}
+
 /// `tac/v1/cameras/{camera_id}/counts/ack`: central has the report in its store (or
 /// already had it). The agent drops a report from its outbox only on this ack, because a
 /// broker's PUBACK alone does not survive a broker crash.

@@ -20,6 +20,8 @@ pub const ROOT: &str = "tac/v1";
 pub const SHARED_COUNTS_SUBSCRIPTION: &str = "$share/central/tac/v1/cameras/+/counts";
 /// Central's shared subscription to every camera's status (retained heartbeats, LWT).
 pub const SHARED_STATUS_SUBSCRIPTION: &str = "$share/central/tac/v1/cameras/+/status";
+/// Central's shared subscription to every camera's incidents.
+pub const SHARED_EVENTS_SUBSCRIPTION: &str = "$share/central/tac/v1/cameras/+/events";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Topic {

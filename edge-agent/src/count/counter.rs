@@ -106,6 +106,8 @@ pub struct Counter {
     last_entry: Vec<Option<i64>>,
     /// Crossings of the last few seconds: (line, point, time).
     recent: Vec<(usize, Point, i64)>,
+    /// Standing vehicles in the last frame: (track, zone, class so far).
+    standing: Vec<(u64, usize, Option<VehicleClass>)>,
 }
 
 /// How long a crossing is remembered to recognise a re-born track as the same vehicle.
@@ -124,6 +126,7 @@ impl Counter {
             occupancy: vec![(0, 0); n],
             last_entry: vec![None; n],
             recent: Vec::new(),
+            standing: Vec::new(),
         }
     }
 
@@ -145,6 +148,12 @@ impl Counter {
         &self.last_entry
     }
 
+    /// Tracks standing inside a zone in the last frame: (track, zone, class so far;
+    /// `None` for what looks like a pedestrian).
+    pub fn standing(&self) -> &[(u64, usize, Option<VehicleClass>)] {
+        &self.standing
+    }
+
     /// Finalised events since the last call.
     pub fn drain_events(&mut self) -> std::vec::Drain<'_, CountEvent> {
         self.events.drain(..)
@@ -156,6 +165,7 @@ impl Counter {
             self.observe(t, at_ms);
         }
         self.occupancy.iter_mut().for_each(|o| *o = (0, 0));
+        self.standing.clear();
         for t in tracks.iter().filter(|t| t.state != TrackState::Tentative) {
             let Some(st) = self.state.get(&t.id) else { continue };
             let (vx, vy) = t.velocity();
@@ -164,6 +174,9 @@ impl Counter {
                 if inside.is_some() {
                     self.occupancy[z].0 += 1;
                     self.occupancy[z].1 += stationary as u32;
+                    if stationary {
+                        self.standing.push((t.id, z, class::decide(&st.votes, st.speed(), &self.settings)));
+                    }
                 }
             }
         }

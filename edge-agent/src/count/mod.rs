@@ -16,6 +16,7 @@
 
 pub mod class;
 pub mod counter;
+pub mod incidents;
 pub mod interval;
 
 use serde::Deserialize;
@@ -23,6 +24,7 @@ use serde::Deserialize;
 use crate::geometry::{Point, Polygon, Segment};
 
 pub use counter::{CountEvent, Counter, EventKind};
+pub use incidents::{IncidentDetector, IncidentRules};
 pub use interval::Aggregator;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]

@@ -40,6 +40,8 @@ pub struct PreparedFrame {
     pub tensors: Vec<Array4<f32>>,
     /// Time spent preparing this frame.
     pub prep_time: Duration,
+    /// A luma thumbnail for the camera-moved check, about every `check_every_s`.
+    pub thumb: Option<crate::scene::Thumb>,
 }
 
 /// Turns frames into `PreparedFrame`s. `Send`, so it can live on its own thread.
@@ -49,12 +51,15 @@ pub struct Preparer {
     plan: ViewPlan,
     views_for: (u32, u32),
     views: Vec<BBox>,
+    /// Thumbnail period (ns) and the pts of the last one taken.
+    thumb_every_ns: Option<u64>,
+    last_thumb_pts: Option<u64>,
 }
 
 impl Preparer {
     /// `spec`: the model input contract, or `None` for a detector that takes no tensor.
     pub fn new(spec: Option<&InputSpec>, plan: ViewPlan) -> Preparer {
-        Preparer { pre: spec.map(Preprocessor::new), plan, views_for: (0, 0), views: Vec::new() }
+        Preparer { pre: spec.map(Preprocessor::new), plan, views_for: (0, 0), views: Vec::new(), thumb_every_ns: None, last_thumb_pts: None }
     }
 
     pub fn prepare(&mut self, frame: &Frame, out: &mut PreparedFrame) {
@@ -74,6 +79,52 @@ impl Preparer {
                 out.maps.push(pre.fill(frame, view, buf));
             }
         }
+        out.thumb = None;
+        if let Some(every) = self.thumb_every_ns
+            && self.last_thumb_pts.is_none_or(|last| frame.pts_ns < last || frame.pts_ns - last >= every)
+        {
+            self.last_thumb_pts = Some(frame.pts_ns);
+            out.thumb = Some(thumbnail(frame));
+        }
         out.prep_time = start.elapsed();
     }
+
+    /// Also take a thumbnail every `every_ms` of stream time (the camera-moved check).
+    pub fn with_thumbnails(mut self, every_ms: u64) -> Preparer {
+        self.thumb_every_ns = Some(every_ms * 1_000_000);
+        self
+    }
+}
+
+/// The frame's luma on the `scene` thumbnail grid: each cell the mean of 4 samples.
+fn thumbnail(frame: &Frame) -> crate::scene::Thumb {
+    use crate::frame::PixelFormat;
+    use crate::scene::{THUMB_H, THUMB_W};
+    let bytes = frame.bytes();
+    let p0 = frame.plane(0);
+    let (w, h) = (frame.width as usize, frame.height as usize);
+    let luma_at = |x: usize, y: usize| -> f32 {
+        let x = x.min(w.saturating_sub(1));
+        let y = y.min(h.saturating_sub(1));
+        match frame.format {
+            PixelFormat::I420 | PixelFormat::Nv12 => bytes.get(p0.offset + y * p0.stride + x).copied().unwrap_or(0) as f32,
+            PixelFormat::Rgb | PixelFormat::Bgr => {
+                let i = p0.offset + y * p0.stride + 3 * x;
+                match bytes.get(i..i + 3) {
+                    Some(px) => (px[0] as f32 + 2.0 * px[1] as f32 + px[2] as f32) / 4.0,
+                    None => 0.0,
+                }
+            }
+        }
+    };
+    let mut luma = Vec::with_capacity(THUMB_W * THUMB_H);
+    for cy in 0..THUMB_H {
+        for cx in 0..THUMB_W {
+            let (x0, y0) = (cx * w / THUMB_W, cy * h / THUMB_H);
+            let (dx, dy) = ((w / THUMB_W / 4).max(1), (h / THUMB_H / 4).max(1));
+            let sum = luma_at(x0 + dx, y0 + dy) + luma_at(x0 + 3 * dx, y0 + dy) + luma_at(x0 + dx, y0 + 3 * dy) + luma_at(x0 + 3 * dx, y0 + 3 * dy);
+            luma.push(sum / 4.0);
+        }
+    }
+    crate::scene::Thumb { at_ms: crate::ingest::health::unix_ms(frame.captured_at), luma }
 }
