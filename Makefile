@@ -30,15 +30,9 @@ count-demo: setup
 		--source $(CLIPS)/vn_intersection_1080p.mp4 --line main:0,540,1919,540
 
 bench: setup
+	bash scripts/setup-reference.sh
 	$(ENV) cargo build --release -p benches -p central
-	$(ENV) ./target/release/forecast --dataset pems-1det
-	$(ENV) ./target/release/forecast --dataset los-loop --cameras 1000
-	$(ENV) ./target/release/retime --junctions 200
-	$(ENV) ./target/release/ingest --agents 1000 --per-agent 20 --rate 1000 --latency-seconds 20
-	$(ENV) ./target/release/edge --clip $(CLIPS)/multilane_road_360p.mp4 \
-		--line right_cw:125,200,600,200 --line left_cw:30,60,215,60 --threads 1
-	$(ENV) ./target/release/edge --clip $(CLIPS)/vn_intersection_1080p.mp4 \
-		--line main:0,540,1919,540 --threads 1
+	bash scripts/bench.sh
 
 # Signal control in SUMO 1.28 on the RESCO scenarios (scripts/setup-sumo.sh installs SUMO
 # from PyPI and unpacks the scenarios into .setup/resco): delay / wait / duration per

@@ -85,6 +85,22 @@ fn central(dir: &Path, broker: u16) -> Killed {
     Killed(child)
 }
 
+/// CPU seconds (user + system) and peak RSS of a live process, from /proc.
+fn process_usage(pid: u32) -> (f64, f64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces): utime and stime are 14 and 15.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let cpu = (ticks(11) + ticks(12)) / 100.0;
+    let rss = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<f64>().ok()))
+        .unwrap_or(0.0)
+        / 1024.0;
+    (cpu, rss)
+}
+
 fn payload(camera: &str, seq: u64) -> Vec<u8> {
     let end_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
     let mut interval = IntervalCounts { start_ms: end_ms - 60_000, end_ms, coverage: 1.0, fps: 12.0, frames: 720, ..Default::default() };
@@ -257,6 +273,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let mut lat = latencies.lock().unwrap().clone();
     lat.sort_by(|a, b| a.total_cmp(b));
+    let (cpu_s, rss_mb) = process_usage(_central.0.id());
 
     println!();
     println!("| measurement | figure |");
@@ -268,5 +285,6 @@ async fn main() -> anyhow::Result<()> {
     println!("| publish → stored-ack p50 (ms) | {:.1} |", percentile(&lat, 0.50));
     println!("| publish → stored-ack p99 (ms) | {:.1} |", percentile(&lat, 0.99));
     println!("| latency phase: acked / sent | {} / {n} |", lat.len());
+    println!("| central CPU time, whole run (s) / peak RSS (MB) | {cpu_s:.1} / {rss_mb:.0} |");
     Ok(())
 }

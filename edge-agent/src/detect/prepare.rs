@@ -70,13 +70,14 @@ impl Preparer {
         }
         out.meta = FrameMeta { index: frame.index, pts_ns: frame.pts_ns, captured_at: frame.captured_at, width: frame.width, height: frame.height };
         out.views.clone_from(&self.views);
-        out.maps.clear();
+        // What each recycled tensor was last filled with: same letterbox, padding intact.
+        let previous = std::mem::take(&mut out.maps);
         if let Some(pre) = self.pre.as_mut() {
             let (w, h) = pre.input_size();
             out.tensors.resize_with(self.views.len(), || Array4::zeros((1, 3, h as usize, w as usize)));
-            for (view, tensor) in self.views.iter().zip(out.tensors.iter_mut()) {
+            for (i, (view, tensor)) in self.views.iter().zip(out.tensors.iter_mut()).enumerate() {
                 let buf = tensor.as_slice_mut().expect("standard layout");
-                out.maps.push(pre.fill(frame, view, buf));
+                out.maps.push(pre.fill_over(frame, view, buf, previous.get(i)));
             }
         }
         out.thumb = None;

@@ -85,3 +85,58 @@ fn gradient_is_resampled_bilinearly() {
         assert!((out[o] - want).abs() < 1e-3, "col {o}: {} vs {want}", out[o]);
     }
 }
+
+/// The two-pass YUV sampler writes what the one-pass reference wrote, for both YUV
+/// layouts, both matrices, both channel orders, normalisation and a cropped view.
+#[test]
+fn yuv_two_pass_matches_the_one_pass_reference() {
+    let (w, h) = (64usize, 36usize);
+    let (cw, ch) = (w / 2, h / 2);
+    let mut seed = 12345u32;
+    let mut rnd = || {
+        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        (seed >> 16) as u8
+    };
+    let data: Vec<u8> = (0..w * h + 2 * cw * ch).map(|_| rnd()).collect();
+    for format in [PixelFormat::I420, PixelFormat::Nv12] {
+        let planes = match format {
+            PixelFormat::I420 => [Plane { offset: 0, stride: w }, Plane { offset: w * h, stride: cw }, Plane { offset: w * h + cw * ch, stride: cw }],
+            _ => [Plane { offset: 0, stride: w }, Plane { offset: w * h, stride: w }, Plane::default()],
+        };
+        for matrix in [YuvMatrix::Bt601, YuvMatrix::Bt709] {
+            for order in [ChannelOrder::Bgr, ChannelOrder::Rgb] {
+                let frame = Frame::from_planes(w as u32, h as u32, format, matrix, planes, data.clone()).unwrap();
+                let mut s = spec(Placement::Centre, 114, 0.0, 1.0);
+                (s.width, s.height, s.channel_order, s.mean, s.std) = (40, 40, order, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]);
+                let mut pre = Preprocessor::new(&s);
+                for view in [BBox::new(0.0, 0.0, 64.0, 36.0), BBox::new(10.0, 4.0, 50.0, 30.0)] {
+                    let mut fast = vec![0.0; 3 * 1600];
+                    let map = pre.fill(&frame, &view, &mut fast);
+                    let mut slow = fast.clone();
+                    pre.sample_yuv_reference(&frame, &map, &mut slow);
+                    for (i, (a, b)) in fast.iter().zip(&slow).enumerate() {
+                        assert!((a - b).abs() < 1e-3, "{format:?} {matrix:?} {order:?} {view:?} at {i}: {a} vs {b}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A buffer refilled with the same letterbox keeps its padding; with another letterbox
+/// the padding is rewritten.
+#[test]
+fn padding_is_written_once_per_letterbox() {
+    let frame = Frame::from_rgb(16, 8, vec![200; 16 * 8 * 3]).unwrap();
+    let mut pre = Preprocessor::new(&spec(Placement::TopLeft, 114, 0.0, 1.0));
+    let mut out = vec![-1.0; 3 * 64];
+    let map = pre.fill_over(&frame, &BBox::new(0.0, 0.0, 16.0, 8.0), &mut out, None);
+    assert_eq!(out[7 * 8], 114.0, "bottom rows padded");
+    out[7 * 8] = -1.0; // would be overwritten if padding were written again
+    let again = pre.fill_over(&frame, &BBox::new(0.0, 0.0, 16.0, 8.0), &mut out, Some(&map));
+    assert_eq!((again, out[7 * 8], out[0]), (map, -1.0, 200.0));
+    pre.fill_over(&frame, &BBox::new(0.0, 0.0, 8.0, 8.0), &mut out, Some(&map));
+    assert_eq!(out[7 * 8 + 7], 200.0, "a different view covers the whole input");
+    pre.fill_over(&frame, &BBox::new(0.0, 0.0, 16.0, 8.0), &mut out, Some(&map));
+    assert_eq!(out[7 * 8], 200.0, "stale: the caller passed the wrong previous map");
+}
