@@ -15,7 +15,8 @@ use protocol::plan::{Stage, TimingPlan};
 pub struct Presence {
     /// Vehicles standing in the movement's queue.
     pub queued: Vec<u32>,
-    /// Time since a vehicle last passed the movement's detection line (0 while one is on it).
+    /// Time since traffic last moved in the movement's detection zone: a vehicle entered
+    /// it or its standing queue shrank (a vehicle standing in the zone is no movement).
     pub gap_ms: Vec<u32>,
 }
 
@@ -39,7 +40,13 @@ impl Presence {
         self.gap_ms.get(m).is_some_and(|g| *g < a.gap_out_ms)
     }
 
-    fn waiting(&self, m: usize, a: &Actuation) -> bool {
+    /// Vehicles stand in the movement's queue and none has arrived within the gap-out time.
+    fn blocked(&self, m: usize, a: &Actuation) -> bool {
+        self.queued.get(m).is_some_and(|q| *q > 0) && !self.flowing(m, a)
+    }
+
+    /// A vehicle stands in the movement's queue or arrived within the gap-out time.
+    pub fn waiting(&self, m: usize, a: &Actuation) -> bool {
         self.queued.get(m).is_some_and(|q| *q > 0) || self.flowing(m, a)
     }
 }
@@ -51,14 +58,17 @@ fn indices<'a>(stage: &'a Stage, movements: &'a [String]) -> impl Iterator<Item 
 
 /// The next stage to serve after `current`, in the plan's order, skipping stages no one
 /// waits for; `None` when no other stage is called (the green rests). A stage with a
-/// pedestrian walk is always called: the camera cannot see a push button. Movements
-/// that keep green through the change are no reason to change.
+/// pedestrian walk is always called: the camera cannot see a push button.
+///
+/// A movement green now calls a later stage that also serves it only while its vehicles
+/// stand without arrivals (blocked under this green: a left turn waiting for a gap in
+/// the oncoming flow calls its protected stage); one that flows is no reason to change.
 pub fn next_called(plan: &TimingPlan, current: usize, movements: &[String], p: &Presence, a: &Actuation) -> Option<usize> {
     let n = plan.stages.len();
     let serving: Vec<usize> = indices(&plan.stages[current], movements).collect();
     (1..n).map(|k| (current + k) % n).find(|&k| {
         let stage = &plan.stages[k];
-        stage.pedestrian.is_some() || indices(stage, movements).any(|m| !serving.contains(&m) && p.waiting(m, a))
+        stage.pedestrian.is_some() || indices(stage, movements).any(|m| if serving.contains(&m) { p.blocked(m, a) } else { p.waiting(m, a) })
     })
 }
 

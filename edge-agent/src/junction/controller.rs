@@ -12,6 +12,15 @@
 //! greens that gapped out, skips stages nobody waits for and rests in green; the plan's
 //! minimums, split or maximum and change intervals still bind (see `actuation`).
 //!
+//! A plan with the running plan's stage sequence (every retiming of the same template)
+//! takes effect in the running stage: no stage change is forced when it arrives
+//! (`transition::same_sequence`). Only a plan with another sequence is changed into at
+//! the end of the running stage.
+//!
+//! Starvation guard (`guard`): whatever the plan and actuation decide, a movement that
+//! has waited `max_wait` (by default the junction's maximum cycle: any valid plan serves
+//! every stage within it) is served next, after the running green's minimum.
+//!
 //! Coordination: a central plan run as timed keeps its cycle on the plan's offset (the
 //! first stage's green starts when (time − offset) is a whole number of cycles), each
 //! green moved by at most a fifth towards it (`offset_correction`).
@@ -24,7 +33,8 @@
 use firmware_profiles::JunctionProfile;
 
 use super::actuation::{Actuation, Presence, green_ends, next_called};
-use protocol::plan::transition::plan_change;
+use super::guard::Guard;
+use protocol::plan::transition::{plan_change, same_sequence};
 use protocol::plan::{JunctionRules, PlanAck, PlanKeys, PlanOutcome, SignedPlan, TimingPlan, accept};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -67,6 +77,7 @@ pub struct Controller {
     /// The signed plan last accepted (a repeat of it is acknowledged again, not replayed).
     last_accepted: Option<SignedPlan>,
     actuation: Option<Actuation>,
+    guard: Guard,
 }
 
 /// The running state, as reported on the junction's status topic.
@@ -86,7 +97,20 @@ impl Controller {
         let rules = profile.rules();
         let plan = profile.local_plan(profile.local_plan_at(local_minute));
         let timed_green_ms = plan.stages[0].green_ms as i64;
-        Controller { profile, rules, keys, backup_ms, plan, source: Source::Local, stage: 0, interval: Interval::Green, interval_start: now_ms, timed_green_ms, next: None, last_version: None, last_central_ms: None, last_accepted: None, actuation: None }
+        let guard = Guard::new(rules.movements.len(), rules.max_cycle_ms as i64);
+        Controller { profile, rules, keys, backup_ms, plan, source: Source::Local, stage: 0, interval: Interval::Green, interval_start: now_ms, timed_green_ms, next: None, last_version: None, last_central_ms: None, last_accepted: None, actuation: None, guard }
+    }
+
+    /// Sets the starvation guard's bound (default: the junction's maximum cycle); 0
+    /// turns it off.
+    pub fn with_max_wait(mut self, max_wait_ms: i64) -> Controller {
+        self.guard.max_wait_ms = max_wait_ms;
+        self
+    }
+
+    /// The longest any movement has waited now (the starvation guard's measure).
+    pub fn longest_wait_ms(&self, now_ms: i64) -> i64 {
+        self.guard.longest_wait_ms(now_ms)
     }
 
     /// Enables local actuation from camera presence (`tick_with`).
@@ -135,6 +159,7 @@ impl Controller {
     /// greens gap out, uncalled stages are skipped and greens rest (see `actuation`).
     pub fn tick_with(&mut self, now_ms: i64, local_minute: u32, presence: Option<&Presence>) -> Lamps {
         self.check_fallback(now_ms, local_minute);
+        self.adopt_same_sequence();
         // At most one interval ends per tick (the next one starts when it is shown).
         for _ in 0..64 {
             let elapsed = now_ms - self.interval_start;
@@ -142,9 +167,11 @@ impl Controller {
             match &self.interval {
                 Interval::Green => {
                     let movements = &self.rules.movements;
+                    let starving = self.guard.starving_stage(&self.plan, movements, now_ms).filter(|&s| s != self.stage);
                     // The stage to change into, once the green is due.
                     let due = match (&self.next, presence.zip(self.actuation.as_ref())) {
                         (Some(_), _) => (elapsed >= stage.min_green_ms as i64).then_some(0),
+                        (None, _) if starving.is_some() => (elapsed >= stage.min_green_ms as i64).then_some(starving.unwrap_or(self.stage)),
                         (None, Some((p, a))) => green_ends(&self.plan, self.stage, elapsed, movements, p, a).then(|| next_called(&self.plan, self.stage, movements, p, a).unwrap_or(self.stage)),
                         (None, None) => (elapsed >= self.timed_green_ms).then_some((self.stage + 1) % self.plan.stages.len()),
                     };
@@ -187,7 +214,29 @@ impl Controller {
                 }
             }
         }
-        self.lamps()
+        let lamps = self.lamps();
+        let seen = presence.zip(self.actuation.as_ref());
+        self.guard.observe(now_ms, &lamps, |m| seen.map(|(p, a)| p.waiting(m, a)));
+        lamps
+    }
+
+    /// A pending plan with the running plan's stage sequence takes effect now, in the
+    /// running stage (not while changing into another plan: that one comes first).
+    fn adopt_same_sequence(&mut self) {
+        let changing_into_plan = matches!(&self.interval, Interval::Change { into: Some(_), .. });
+        let Some((next, _)) = &self.next else { return };
+        if changing_into_plan || !same_sequence(&self.plan, next) {
+            return;
+        }
+        let (plan, source) = self.next.take().expect("checked");
+        if plan.plan_id != self.plan.plan_id || source != self.source {
+            tracing::info!(junction = %self.rules.junction_id, plan = %plan.plan_id, version = plan.version, ?source, "plan running (same stage sequence, taken over in the running stage)");
+        }
+        self.plan = plan;
+        self.source = source;
+        if self.interval == Interval::Green {
+            self.timed_green_ms = self.plan.stages[self.stage].green_ms as i64 + offset_correction(&self.plan, self.stage, self.interval_start);
+        }
     }
 
     fn check_fallback(&mut self, now_ms: i64, local_minute: u32) {

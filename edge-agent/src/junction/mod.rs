@@ -9,6 +9,7 @@
 pub mod actuation;
 pub mod controller;
 pub mod driver;
+pub mod guard;
 pub mod ntcip;
 pub mod presence;
 pub mod run;

@@ -1,7 +1,10 @@
 //! The junction's view of its cameras' live zone occupancy (`tac/v1/cameras/{id}/presence`,
 //! published by the camera agents about once a second), turned into what actuation
-//! reads: per movement, the queue standing in its approach's zone and the time since a
-//! vehicle last entered it (the gap).
+//! reads: per movement, the queue standing in its approach's zone and the gap: the time
+//! since traffic last moved there — a vehicle entered the zone, or the standing queue
+//! shrank (a vehicle in it started off). A queue discharging at the start of a green is
+//! moving traffic even before its tail reaches the zone's entry; a queue that stands
+//! still (a left turn blocked by the oncoming flow, a lane blocked downstream) is not.
 //!
 //! Fail-safe: actuation needs every approach watched (a profile approach whose camera
 //! line names a `zone`); an approach without one would never call its stage. Any
@@ -24,6 +27,8 @@ pub struct PresenceFeed {
     /// Per movement (profile order): its approach.
     approach_of_movement: Vec<usize>,
     latest: HashMap<String, (Instant, Snapshot)>,
+    /// Per (camera, zone): when its standing queue last shrank (snapshot time).
+    discharged_ms: HashMap<(String, String), i64>,
     max_age: Duration,
 }
 
@@ -36,7 +41,7 @@ impl PresenceFeed {
             sources.push(watched.ok_or_else(|| format!("approach {:?} has no camera line with a zone", a.id))?);
         }
         let approach_of_movement = profile.movements.iter().map(|m| profile.approaches.iter().position(|a| a.id == m.approach).unwrap_or(0)).collect();
-        Ok(PresenceFeed { sources, approach_of_movement, latest: HashMap::new(), max_age })
+        Ok(PresenceFeed { sources, approach_of_movement, latest: HashMap::new(), discharged_ms: HashMap::new(), max_age })
     }
 
     /// The topics to subscribe to.
@@ -55,6 +60,13 @@ impl PresenceFeed {
             return Err(format!("{topic}: snapshot for camera {:?}", snapshot.camera_id));
         }
         if self.latest.get(&camera).is_none_or(|(_, old)| snapshot.at_ms >= old.at_ms) {
+            if let Some((_, old)) = self.latest.get(&camera) {
+                for (zone, now) in &snapshot.zones {
+                    if old.zones.get(zone).is_some_and(|before| now.stationary < before.stationary) {
+                        self.discharged_ms.insert((camera.clone(), zone.clone()), snapshot.at_ms);
+                    }
+                }
+            }
             self.latest.insert(camera, (received, snapshot));
         }
         Ok(())
@@ -70,7 +82,8 @@ impl PresenceFeed {
                 return None;
             }
             let z = snap.zones.get(zone)?;
-            let gap = z.last_entry_ms.map_or(u32::MAX as i64, |t| (snap.at_ms - t).max(0) + age.as_millis() as i64);
+            let moved = z.last_entry_ms.into_iter().chain(self.discharged_ms.get(&(camera.clone(), zone.clone())).copied()).max();
+            let gap = moved.map_or(u32::MAX as i64, |t| (snap.at_ms - t).max(0) + age.as_millis() as i64);
             per_approach.push((z.stationary, gap.min(u32::MAX as i64) as u32));
         }
         Some(Presence {

@@ -99,6 +99,8 @@ struct Camera {
     count: u32,
     last_seen: f64,
     queued: u32,
+    /// Vehicles on the presence loops at the last step.
+    on_presence_loops: Vec<String>,
     seq: u64,
     presence_seq: u64,
 }
@@ -132,21 +134,36 @@ pub fn run(traci: &Arc<Mutex<Traci>>, junctions: &[SumoJunction], begin: f64, en
     let mut flows: BTreeMap<String, f64> = BTreeMap::new();
     let mut stats = LoopStats::default();
     let (mut t, mut interval_start) = (begin, begin);
+    // The junctions take the lights over before the first simulated second, so the
+    // monitor never sees the network's own program hand over mid-interval.
+    for (i, c) in controllers.iter_mut().enumerate() {
+        let lamps = c.tick(now_ms(begin), minute(begin));
+        drivers[i].apply(now_ms(begin), &movements[i], &lamps)?;
+    }
+    let mut trace = std::env::var("SIGNALS_TRACE").ok().map(|p| std::io::BufWriter::new(std::fs::File::create(p).expect("trace file")));
     while t < end {
         t += 1.0;
         let mut sumo = traci.lock().unwrap_or_else(|e| e.into_inner());
         sumo.step(t)?;
         for (j, cams) in junctions.iter().zip(&mut cameras) {
             for (view, cam) in j.approaches.iter().zip(cams.iter_mut()) {
-                let ids = sumo.loop_vehicle_ids(&view.count_loop)?;
+                let mut ids = Vec::new();
+                for (det, _) in &view.count_loops {
+                    ids.extend(sumo.loop_vehicle_ids(det)?);
+                }
                 cam.count += ids.iter().filter(|id| !cam.last_ids.contains(id)).count() as u32;
                 cam.last_ids = ids;
+                // An arrival is a vehicle entering the view (new on a presence loop), as
+                // the agent's zone reports `last_entry_ms`; one standing on a loop is not.
+                let mut seen_now = Vec::new();
                 for (det, _, _) in &view.presence_loops {
-                    let present = if *det == view.count_loop { !cam.last_ids.is_empty() } else { !sumo.loop_vehicle_ids(det)?.is_empty() };
-                    if present {
+                    let ids = sumo.loop_vehicle_ids(det)?;
+                    if ids.iter().any(|id| !cam.on_presence_loops.contains(id)) {
                         cam.last_seen = t;
                     }
+                    seen_now.extend(ids);
                 }
+                cam.on_presence_loops = seen_now;
                 cam.queued = 0;
                 for lane in &view.queue_lanes {
                     cam.queued += sumo.lane_halting(lane)?.max(0) as u32;
@@ -159,6 +176,12 @@ pub fn run(traci: &Arc<Mutex<Traci>>, junctions: &[SumoJunction], begin: f64, en
         for (i, feed) in feeds.iter().enumerate() {
             let presence = feed.current(Instant::now());
             let lamps = controllers[i].tick_with(now_ms(t), minute(t), presence.as_ref());
+            if let Some(w) = trace.as_mut() {
+                use std::io::Write as _;
+                let r = controllers[i].running();
+                let q: Vec<String> = cameras[i].iter().map(|c| format!("{}/{}", c.queued, if c.last_seen.is_finite() { (t - c.last_seen) as i64 } else { -1 })).collect();
+                writeln!(w, "{t}\t{}\t{}\t{:?}\t{}\t{:?}\t{}\t{}", junctions[i].tls, r.stage, r.source, lamps.iter().collect::<String>(), r.greens_ms, q.join(" "), presence.is_some())?;
+            }
             drivers[i].apply(now_ms(t), &movements[i], &lamps)?;
         }
         if t - interval_start >= opts.interval_s as f64 {

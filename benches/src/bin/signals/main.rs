@@ -177,7 +177,22 @@ fn main() -> Result<()> {
     }
     let sc = Scenario::load(&args.resco, &args.scenario)?;
     let net = sc.network()?;
-    let junctions: Vec<sumo_junction::SumoJunction> = net.lights.iter().enumerate().map(|(i, l)| sumo_junction::build(i, l, &net, &sc.name)).collect::<Result<_>>()?;
+    // Every light becomes a junction profile or is refused with its reason (it then keeps
+    // the network's program under every controller).
+    let mut junctions: Vec<sumo_junction::SumoJunction> = Vec::new();
+    let mut refused = Vec::new();
+    for (i, light) in net.lights.iter().enumerate() {
+        match sumo_junction::build(i, light, &net, &sc.name) {
+            Ok(j) => junctions.push(j),
+            Err(e) => {
+                eprintln!("{}: light {} refused: {e:#}", sc.name, light.id);
+                refused.push(json!({"light": light.id, "reason": format!("{e:#}")}));
+            }
+        }
+    }
+    if junctions.is_empty() {
+        bail!("{}: none of its {} lights could be imported", sc.name, net.lights.len());
+    }
     let broker = if args.controllers.iter().any(|c| c == "central") { Some(Broker::start(&args.mosquitto)?) } else { None };
     let mut controllers = serde_json::Map::new();
     for controller in &args.controllers {
@@ -210,7 +225,7 @@ fn main() -> Result<()> {
             eprintln!("{:<12} {:<12} delay {:>7.1} ± {:>5.1} s  wait {:>6.1} s  duration {:>6.1} s  violations {violations}  ({} scheduled, {} never entered per run)", sc.name, controller, delay, spread, wait, duration, sc.scheduled.len(), never / runs.len());
         }
     }
-    let out = json!({"scenario": sc.name, "sumo": "1.28.0", "controllers": controllers});
+    let out = json!({"scenario": sc.name, "sumo": "1.28.0", "lights": net.lights.len(), "refused": refused, "controllers": controllers});
     if args.json {
         println!("{out}");
     }

@@ -55,14 +55,15 @@ pub fn run(traci: &mut Traci, lights: &[Light], begin: f64, end: f64, monitors: 
                 let mut pressure = 0i64;
                 for (k, c) in light.phases[p].0.chars().enumerate() {
                     let Some(link) = light.links.get(k).filter(|_| serves(c)) else { continue };
-                    let (inc, out) = (&link.from_lane, &link.to_lane);
-                    for lane in [inc, out] {
-                        if !lane.is_empty() && !queues.contains_key(lane) {
-                            let q = traci.lane_halting(lane).unwrap_or(0);
-                            queues.insert(lane.clone(), q);
+                    for (inc, out) in &link.lanes {
+                        for lane in [inc, out] {
+                            if !lane.is_empty() && !queues.contains_key(lane) {
+                                let q = traci.lane_halting(lane).unwrap_or(0);
+                                queues.insert(lane.clone(), q);
+                            }
                         }
+                        pressure += *queues.get(inc).unwrap_or(&0) as i64 - *queues.get(out).unwrap_or(&0) as i64;
                     }
-                    pressure += *queues.get(inc).unwrap_or(&0) as i64 - *queues.get(out).unwrap_or(&0) as i64;
                 }
                 // Ties keep the running phase.
                 if pressure > best.0 || (pressure == best.0 && p == s.green) {

@@ -27,7 +27,9 @@ pub struct Light {
 #[derive(Debug, Clone, Default)]
 pub struct Link {
     pub from_lane: String,
-    pub to_lane: String,
+    /// Every (from, to) lane pair the link index controls (a network may drive several
+    /// connections, from several lanes, with one signal index); the first is `from_lane`'s.
+    pub lanes: Vec<(String, String)>,
     /// The first internal lane (absent in networks built without them).
     pub via: Option<String>,
     /// SUMO's direction: s, l, r, t, L, R.
@@ -39,7 +41,7 @@ pub struct Network {
     pub lights: Vec<Light>,
     pub requests: crate::sumo_junction::Requests,
     pub lane_length: std::collections::BTreeMap<String, f64>,
-    /// Lane → the (non-internal) lanes with a connection into it.
+    /// Lane → the (non-internal) lanes with an unsignalled connection into it.
     pub predecessors: std::collections::BTreeMap<String, Vec<String>>,
 }
 
@@ -91,8 +93,11 @@ impl Scenario {
             if light.links.len() <= index {
                 light.links.resize(index + 1, Link::default());
             }
+            let pair = (lane("from", "fromLane"), lane("to", "toLane"));
             if light.links[index].from_lane.is_empty() {
-                light.links[index] = Link { from_lane: lane("from", "fromLane"), to_lane: lane("to", "toLane"), via: attr(&c, "via").map(str::to_string), dir: attr(&c, "dir").unwrap_or("s").to_string() };
+                light.links[index] = Link { from_lane: pair.0.clone(), lanes: vec![pair], via: attr(&c, "via").map(str::to_string), dir: attr(&c, "dir").unwrap_or("s").to_string() };
+            } else if !light.links[index].lanes.contains(&pair) {
+                light.links[index].lanes.push(pair);
             }
         }
         let mut requests = crate::sumo_junction::Requests::new();
@@ -108,7 +113,9 @@ impl Scenario {
         let mut predecessors: std::collections::BTreeMap<String, Vec<String>> = Default::default();
         for c in doc.descendants().filter(|n| n.has_tag_name("connection")) {
             let (Some(from), Some(to)) = (attr(&c, "from"), attr(&c, "to")) else { continue };
-            if from.starts_with(':') || to.starts_with(':') {
+            // Through a signal the lane upstream is another approach's (its queue waits for
+            // that signal): no camera view extends across a stop line.
+            if from.starts_with(':') || to.starts_with(':') || attr(&c, "tl").is_some() {
                 continue;
             }
             let (a, b) = (format!("{from}_{}", attr(&c, "fromLane").unwrap_or("0")), format!("{to}_{}", attr(&c, "toLane").unwrap_or("0")));

@@ -32,17 +32,18 @@ pub struct SumoJunction {
     pub approaches: Vec<View>,
 }
 
-/// One approach lane as a camera sees it: its counting line, and the stretch of road
-/// upstream it sees queues and arrivals on — the lane itself and, when it is shorter
-/// than the camera's view, the lanes feeding it (SUMO vehicles do not enter a junction
-/// they cannot leave, so the queue in front of a very short lane stands upstream).
+/// One approach as a camera sees it: the incoming lanes of its links (one lane, or the
+/// lanes a single signal index drives together), a counting line on each, and the
+/// stretch of road upstream it sees queues and arrivals on — the lanes themselves and,
+/// when one is shorter than the camera's view, the lanes feeding it (SUMO vehicles do
+/// not enter a junction they cannot leave, so the queue in front of a very short lane
+/// stands upstream).
 #[derive(Debug, Clone)]
 pub struct View {
-    pub lane: String,
     pub camera: String,
-    /// Induction loop on the lane itself: the counting line.
-    pub count_loop: String,
-    /// Loops `DETECTOR_UPSTREAM_M` upstream of the stop line (the count loop when the lane
+    /// Induction loops on the lanes themselves: the counting line. (loop id, lane.)
+    pub count_loops: Vec<(String, String)>,
+    /// Loops `DETECTOR_UPSTREAM_M` upstream of the stop line (a count loop when its lane
     /// is long enough): arrivals, for gap-out. (loop id, lane, position.)
     pub presence_loops: Vec<(String, String, f64)>,
     /// Lanes whose standing vehicles are this approach's queue.
@@ -73,21 +74,24 @@ fn loop_position(length: f64, from_stop: f64) -> f64 {
     (length - (DETECTOR_UPSTREAM_M - from_stop)).max(0.5).min((length - 0.1).max(0.0))
 }
 
-/// What the camera on `lane` sees (see `View`).
-fn view(id: &str, k: usize, lane: &str, net: &Network) -> View {
+/// What the camera of approach `k`, watching `lanes`, sees (see `View`).
+fn view(id: &str, k: usize, lanes: &[String], net: &Network) -> View {
     let length = |l: &str| net.lane_length.get(l).copied().unwrap_or(DETECTOR_UPSTREAM_M + 1.0);
-    let count_loop = format!("det_{id}_a{k}");
+    let count_loops: Vec<(String, String)> = lanes.iter().enumerate().map(|(i, l)| (format!("det_{id}_a{k}_c{i}"), l.clone())).collect();
     let mut presence_loops = Vec::new();
-    let mut queue_lanes = vec![lane.to_string()];
+    let mut queue_lanes = lanes.to_vec();
     // (lane, distance of its end from the stop line)
-    let mut frontier = vec![(lane.to_string(), 0.0)];
+    let mut frontier: Vec<(String, f64)> = lanes.iter().map(|l| (l.clone(), 0.0)).collect();
     for _ in 0..3 {
         let mut next = Vec::new();
         for (l, from_stop) in frontier {
             let len = length(&l);
             if from_stop + len >= DETECTOR_UPSTREAM_M || !net.predecessors.contains_key(&l) {
                 let pos = loop_position(len, from_stop);
-                let det = if l == lane { count_loop.clone() } else { format!("det_{id}_a{k}_{}", presence_loops.len()) };
+                let det = match count_loops.iter().find(|(_, cl)| *cl == l) {
+                    Some((d, _)) => d.clone(),
+                    None => format!("det_{id}_a{k}_{}", presence_loops.len()),
+                };
                 presence_loops.push((det, l, pos));
             } else {
                 for p in &net.predecessors[&l] {
@@ -106,15 +110,45 @@ fn view(id: &str, k: usize, lane: &str, net: &Network) -> View {
     for (l, from_stop) in frontier {
         presence_loops.push((format!("det_{id}_a{k}_{}", presence_loops.len()), l.clone(), loop_position(length(&l), from_stop)));
     }
-    View { lane: lane.to_string(), camera: format!("{id}-a{k}"), count_loop, presence_loops, queue_lanes }
+    View { camera: format!("{id}-a{k}"), count_loops, presence_loops, queue_lanes }
 }
 
+/// The approaches of `served` links: incoming lanes, grouped where one link index drives
+/// connections from several lanes (one movement must belong to one approach).
+fn lane_groups(light: &Light, served: &[usize]) -> Vec<Vec<String>> {
+    let mut groups: Vec<Vec<String>> = Vec::new();
+    for &k in served {
+        let mine: Vec<String> = light.links[k].lanes.iter().map(|(from, _)| from.clone()).collect();
+        let (touching, mut rest): (Vec<Vec<String>>, Vec<Vec<String>>) = groups.into_iter().partition(|g| g.iter().any(|l| mine.contains(l)));
+        let mut merged: Vec<String> = touching.into_iter().flatten().collect();
+        for l in mine {
+            if !merged.contains(&l) {
+                merged.push(l);
+            }
+        }
+        rest.push(merged);
+        groups = rest;
+    }
+    // Stable order: by each group's first appearance among the served links.
+    let first = |g: &Vec<String>| served.iter().position(|&k| light.links[k].lanes.iter().any(|(f, _)| g.contains(f))).unwrap_or(usize::MAX);
+    groups.sort_by_key(first);
+    groups
+}
+
+/// The junction profile of `light`, or why it cannot be one (the light then keeps the
+/// network's own program, as a junction outside the system keeps its own controller).
 pub fn build(index: usize, light: &Light, net: &Network, scenario: &str) -> Result<SumoJunction> {
     let requests = &net.requests;
-    let n = light.links.len();
+    let n = light.phases.first().map_or(0, |p| p.0.chars().count()).max(light.links.len());
     let id = format!("j{index}");
-    let greens: Vec<usize> = (0..light.phases.len()).filter(|&p| light.phases[p].0.contains(['G', 'g']) && !light.phases[p].0.contains(['y', 'Y'])).collect();
-    ensure!(greens.len() >= 2, "{scenario}: light {} has {} green phases", light.id, greens.len());
+    ensure!(!light.phases.is_empty() && light.phases.iter().all(|p| p.0.chars().count() == n), "its program's phases do not all have one state per link ({n} links)");
+    // A link index with no connection in the network (a removed lane, a crossing the
+    // network does not model) drives nothing: it is no movement.
+    let connected = |k: usize| light.links.get(k).is_some_and(|l| !l.from_lane.is_empty());
+    // Green phases: some connected link green, none yellow. A phase green only for links
+    // without a connection is, for vehicles, all-red: part of the change around it.
+    let greens: Vec<usize> = (0..light.phases.len()).filter(|&p| light.phases[p].0.chars().enumerate().any(|(k, c)| green(c) && connected(k)) && !light.phases[p].0.contains(['y', 'Y'])).collect();
+    ensure!(greens.len() >= 2, "its program has {} green phase(s) for its connected links: nothing to time", greens.len());
     let together = |a: usize, b: usize| greens.iter().any(|&p| light.phases[p].0.chars().nth(a).is_some_and(green) && light.phases[p].0.chars().nth(b).is_some_and(green));
     let place: Vec<Option<(&str, usize)>> = light.links.iter().map(|l| l.via.as_deref().and_then(|v| locate(requests, v))).collect();
     let relation = |a: usize, b: usize| -> (bool, bool) {
@@ -128,10 +162,13 @@ pub fn build(index: usize, light: &Light, net: &Network, scenario: &str) -> Resu
             _ => (false, true),
         }
     };
+    // One approach per incoming lane that a signalled link leaves from.
+    let served: Vec<usize> = (0..n).filter(|&k| connected(k) && greens.iter().any(|&p| light.phases[p].0.chars().nth(k).is_some_and(green))).collect();
+    ensure!(!served.is_empty(), "no link with a connection is ever green: no controlled approach");
     let mut yields_to = vec![Vec::new(); n];
     let mut conflicts = Vec::new();
-    for a in 0..n {
-        for b in 0..n {
+    for &a in &served {
+        for &b in &served {
             let (yields, foe) = relation(a, b);
             if yields && a != b {
                 yields_to[a].push(b);
@@ -141,14 +178,8 @@ pub fn build(index: usize, light: &Light, net: &Network, scenario: &str) -> Resu
             }
         }
     }
-    // One approach per incoming lane that a signalled link leaves from.
-    let served: Vec<usize> = (0..n).filter(|&k| greens.iter().any(|&p| light.phases[p].0.chars().nth(k).is_some_and(green))).collect();
-    let mut lanes: Vec<String> = Vec::new();
-    for &k in &served {
-        if !lanes.contains(&light.links[k].from_lane) {
-            lanes.push(light.links[k].from_lane.clone());
-        }
-    }
+    let groups = lane_groups(light, &served);
+    let group_of = |k: usize| groups.iter().position(|g| g.contains(&light.links[k].from_lane)).expect("every served link is in a group");
     let mut toml = format!("id = \"{id}\"\ndescription = \"SUMO light {} of {scenario}\"\nrevision = 1\ncontroller = \"sumo\"\nutc_offset_s = 0\nconflicts = [", light.id);
     for (a, b) in &conflicts {
         write!(toml, "[\"m{a}\", \"m{b}\"], ")?;
@@ -156,16 +187,16 @@ pub fn build(index: usize, light: &Light, net: &Network, scenario: &str) -> Resu
     let cycle: f64 = light.phases.iter().map(|p| p.1).sum();
     writeln!(toml, "]\n[limits]\nmin_green_s = 5\nmax_green_s = 60\nmin_yellow_s = 3\nmax_yellow_s = 6\nmin_all_red_s = 0\nmax_cycle_s = {}\nbackup_time_s = 300", (cycle.ceil() as u32).max(180))?;
     let mut approaches = Vec::new();
-    for (k, lane) in lanes.iter().enumerate() {
-        let v = view(&id, k, lane, net);
+    for (k, lanes) in groups.iter().enumerate() {
+        let v = view(&id, k, lanes, net);
         writeln!(toml, "[[approach]]\nid = \"a{k}\"\ncameras = [{{ camera = \"{}\", line = \"stop\", zone = \"queue\" }}]", v.camera)?;
         approaches.push(v);
     }
     let mut movement_of_link = vec![None; n];
     for (m, &k) in served.iter().enumerate() {
         let link = &light.links[k];
-        let a = lanes.iter().position(|l| *l == link.from_lane).expect("lane listed");
-        let share = 1.0 / served.iter().filter(|&&o| light.links[o].from_lane == link.from_lane).count() as f64;
+        let a = group_of(k);
+        let share = 1.0 / served.iter().filter(|&&o| group_of(o) == a).count() as f64;
         let turn = match link.dir.as_str() {
             "l" | "L" | "t" => "left",
             "r" | "R" => "right",
@@ -187,7 +218,7 @@ pub fn build(index: usize, light: &Light, net: &Network, scenario: &str) -> Resu
         writeln!(toml, "  {{ movements = [{}], green_s = {}, yellow_s = {}, all_red_s = {} }},", movements.join(", "), light.phases[p].1.round().clamp(5.0, 60.0), yellow.round().clamp(3.0, 6.0), all_red.round())?;
     }
     toml.push_str("]\n");
-    let profile = JunctionProfile::from_toml(&format!("{scenario}/{}", light.id), &toml).with_context(|| format!("profile written for light {}:\n{toml}", light.id))?;
+    let profile = JunctionProfile::from_toml(&format!("{scenario}/{}", light.id), &toml).context("the profile written from it is invalid")?;
     let red = (0..n).map(|k| if light.phases.iter().any(|p| p.0.chars().nth(k) == Some('s')) { 's' } else { 'r' }).collect();
     Ok(SumoJunction { tls: light.id.clone(), profile, movement_of_link, yields_to, red, approaches })
 }
@@ -197,9 +228,11 @@ pub fn detectors(junctions: &[SumoJunction], lane_length: &BTreeMap<String, f64>
     let mut out = String::from("<additional>\n");
     for v in junctions.iter().flat_map(|j| &j.approaches) {
         let mut loops = v.presence_loops.clone();
-        if !loops.iter().any(|(d, _, _)| *d == v.count_loop) {
-            let len = lane_length.get(&v.lane).copied().unwrap_or(1.0);
-            loops.push((v.count_loop.clone(), v.lane.clone(), loop_position(len, 0.0)));
+        for (det, lane) in &v.count_loops {
+            if !loops.iter().any(|(d, _, _)| d == det) {
+                let len = lane_length.get(lane).copied().unwrap_or(1.0);
+                loops.push((det.clone(), lane.clone(), loop_position(len, 0.0)));
+            }
         }
         for (det, lane, pos) in loops {
             let _ = writeln!(out, "  <inductionLoop id=\"{det}\" lane=\"{lane}\" pos=\"{pos:.2}\" period=\"3600\" file=\"NUL\"/>");
