@@ -1,6 +1,6 @@
 //! A small TraCI client (SUMO's TCP control protocol, big-endian): the commands the
-//! `sumo` driver and the signals benchmark use — version, simulation step, lane queues,
-//! induction loops, traffic-light state, close — and nothing else.
+//! `sumo` driver and the signals benchmark use — version, simulation step, lane queues
+//! and vehicles, vehicle speed, induction loops, traffic-light state, close — and nothing else.
 //!
 //! Message: u32 total length, then commands `[len u8 | 0 + u32][id][payload]`. Every
 //! command is answered by a status `[len][id][result u8][description string]`; `get`
@@ -16,6 +16,9 @@ const CMD_CLOSE: u8 = 0x7f;
 const GET_INDUCTION_LOOP: u8 = 0xa0;
 const GET_TL: u8 = 0xa2;
 const GET_LANE: u8 = 0xa3;
+const GET_VEHICLE: u8 = 0xa4;
+const VAR_SPEED: u8 = 0x40;
+const TYPE_DOUBLE: u8 = 0x0b;
 const LAST_STEP_VEHICLE_ID_LIST: u8 = 0x12;
 const SET_TL: u8 = 0xc2;
 const LAST_STEP_VEHICLE_HALTING_NUMBER: u8 = 0x14;
@@ -141,6 +144,21 @@ impl Traci {
     pub fn lane_halting(&mut self, lane: &str) -> io::Result<i32> {
         let v = self.get(GET_LANE, LAST_STEP_VEHICLE_HALTING_NUMBER, lane, TYPE_INT)?;
         Reader { buf: &v, at: 0 }.i32()
+    }
+
+    /// Vehicles on `lane` in the last step.
+    pub fn lane_vehicle_ids(&mut self, lane: &str) -> io::Result<Vec<String>> {
+        let v = self.get(GET_LANE, LAST_STEP_VEHICLE_ID_LIST, lane, TYPE_STRINGLIST)?;
+        let mut r = Reader { buf: &v, at: 0 };
+        let n = r.i32()?;
+        (0..n).map(|_| r.string()).collect()
+    }
+
+    /// Speed of `vehicle` (m/s).
+    pub fn vehicle_speed(&mut self, vehicle: &str) -> io::Result<f64> {
+        let v = self.get(GET_VEHICLE, VAR_SPEED, vehicle, TYPE_DOUBLE)?;
+        let bytes: [u8; 8] = v.get(..8).and_then(|b| b.try_into().ok()).ok_or_else(|| bad("short TraCI double"))?;
+        Ok(f64::from_be_bytes(bytes))
     }
 
     /// Vehicles on induction loop `detector` in the last step.

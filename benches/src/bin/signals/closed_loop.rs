@@ -39,7 +39,36 @@ use rumqttc::{Client, Event, MqttOptions, Packet, Publish, QoS};
 use crate::safety::Monitors;
 use crate::sumo_junction::SumoJunction;
 
+/// How the emulated cameras fall short of perfect (seeded: the same seed, the same misses).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Imperfection {
+    /// Fraction of vehicles a camera never sees (not counted, no arrival, not in its queue);
+    /// decided per vehicle and camera, so a missed vehicle stays missed.
+    pub miss: f64,
+    /// Presence dropouts: each second a camera starts one with probability 1 / `every_s`,
+    /// and then sends no presence for `length_s` seconds.
+    pub dropout_every_s: f64,
+    pub dropout_length_s: f64,
+    pub seed: u64,
+}
+
+/// A uniform number in [0, 1) from `seed` and two keys (SplitMix64 over FNV-1a).
+fn unit(seed: u64, a: &str, b: &str) -> f64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64 ^ seed;
+    for byte in a.bytes().chain([0xff]).chain(b.bytes()) {
+        h = (h ^ byte as u64).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h = h.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^= h >> 31;
+    (h >> 11) as f64 / (1u64 << 53) as f64
+}
+
 pub struct LoopOptions {
+    pub cameras: Imperfection,
+    /// The junctions' starvation bound (`None`: the controller's default).
+    pub max_wait_ms: Option<i64>,
     /// Camera report interval = central's retiming period (s).
     pub interval_s: u32,
     pub actuation: Option<Actuation>,
@@ -54,6 +83,8 @@ pub struct LoopStats {
     /// runs its plan as timed for that second, as in the field).
     pub presence_sent: u64,
     pub presence_missed: u64,
+    /// Presence snapshots not sent: the camera was in a dropout (`Imperfection`).
+    pub presence_dropped: u64,
     pub plans: u64,
     pub accepted: u64,
     pub rejected: u64,
@@ -101,6 +132,8 @@ struct Camera {
     queued: u32,
     /// Vehicles on the presence loops at the last step.
     on_presence_loops: Vec<String>,
+    /// No presence is sent before this (simulated s): a dropout.
+    dropout_until: f64,
     seq: u64,
     presence_seq: u64,
 }
@@ -121,7 +154,10 @@ pub fn run(traci: &Arc<Mutex<Traci>>, junctions: &[SumoJunction], begin: f64, en
     let mut controllers: Vec<Controller> = junctions
         .iter()
         .map(|j| {
-            let c = Controller::new(j.profile.clone(), keys.clone(), 300_000, now_ms(begin), minute(begin));
+            let mut c = Controller::new(j.profile.clone(), keys.clone(), 300_000, now_ms(begin), minute(begin));
+            if let Some(ms) = opts.max_wait_ms {
+                c = c.with_max_wait(ms);
+            }
             match opts.actuation {
                 Some(a) => c.with_actuation(a),
                 None => c,
@@ -134,6 +170,7 @@ pub fn run(traci: &Arc<Mutex<Traci>>, junctions: &[SumoJunction], begin: f64, en
     let mut flows: BTreeMap<String, f64> = BTreeMap::new();
     let mut stats = LoopStats::default();
     let (mut t, mut interval_start) = (begin, begin);
+    let sim_origin = Instant::now();
     // The junctions take the lights over before the first simulated second, so the
     // monitor never sees the network's own program hand over mid-interval.
     for (i, c) in controllers.iter_mut().enumerate() {
@@ -145,11 +182,16 @@ pub fn run(traci: &Arc<Mutex<Traci>>, junctions: &[SumoJunction], begin: f64, en
         t += 1.0;
         let mut sumo = traci.lock().unwrap_or_else(|e| e.into_inner());
         sumo.step(t)?;
+        let imp = opts.cameras;
         for (j, cams) in junctions.iter().zip(&mut cameras) {
             for (view, cam) in j.approaches.iter().zip(cams.iter_mut()) {
+                let visible = |id: &String| imp.miss <= 0.0 || unit(imp.seed, &view.camera, id) >= imp.miss;
+                if imp.dropout_every_s > 0.0 && t >= cam.dropout_until && unit(imp.seed, &view.camera, &format!("dropout@{t}")) < 1.0 / imp.dropout_every_s {
+                    cam.dropout_until = t + imp.dropout_length_s;
+                }
                 let mut ids = Vec::new();
                 for (det, _) in &view.count_loops {
-                    ids.extend(sumo.loop_vehicle_ids(det)?);
+                    ids.extend(sumo.loop_vehicle_ids(det)?.into_iter().filter(visible));
                 }
                 cam.count += ids.iter().filter(|id| !cam.last_ids.contains(id)).count() as u32;
                 cam.last_ids = ids;
@@ -157,7 +199,7 @@ pub fn run(traci: &Arc<Mutex<Traci>>, junctions: &[SumoJunction], begin: f64, en
                 // the agent's zone reports `last_entry_ms`; one standing on a loop is not.
                 let mut seen_now = Vec::new();
                 for (det, _, _) in &view.presence_loops {
-                    let ids = sumo.loop_vehicle_ids(det)?;
+                    let ids: Vec<String> = sumo.loop_vehicle_ids(det)?.into_iter().filter(visible).collect();
                     if ids.iter().any(|id| !cam.on_presence_loops.contains(id)) {
                         cam.last_seen = t;
                     }
@@ -166,15 +208,25 @@ pub fn run(traci: &Arc<Mutex<Traci>>, junctions: &[SumoJunction], begin: f64, en
                 cam.on_presence_loops = seen_now;
                 cam.queued = 0;
                 for lane in &view.queue_lanes {
-                    cam.queued += sumo.lane_halting(lane)?.max(0) as u32;
+                    let mut halting = sumo.lane_halting(lane)?.max(0) as u32;
+                    if halting > 0 && imp.miss > 0.0 {
+                        for id in sumo.lane_vehicle_ids(lane)?.iter().filter(|id| !visible(id)) {
+                            if sumo.vehicle_speed(id)? < 0.1 {
+                                halting = halting.saturating_sub(1);
+                            }
+                        }
+                    }
+                    cam.queued += halting;
                 }
             }
         }
         monitors.observe(t, &mut sumo)?;
         drop(sumo);
-        exchange_presence(&cameras_mqtt, &presence_in, junctions, &mut cameras, &mut feeds, &feed_of_camera, now_ms(t), &mut stats)?;
+        // Presence ages on the simulated clock (a dropout of 5 simulated seconds is stale).
+        let sim_now = sim_origin + Duration::from_secs_f64(t - begin);
+        exchange_presence(&cameras_mqtt, &presence_in, junctions, &mut cameras, &mut feeds, &feed_of_camera, (now_ms(t), t, sim_now), &mut stats)?;
         for (i, feed) in feeds.iter().enumerate() {
-            let presence = feed.current(Instant::now());
+            let presence = feed.current(sim_now);
             let lamps = controllers[i].tick_with(now_ms(t), minute(t), presence.as_ref());
             if let Some(w) = trace.as_mut() {
                 use std::io::Write as _;
@@ -205,12 +257,16 @@ fn exchange_presence(
     cameras: &mut [Vec<Camera>],
     feeds: &mut [PresenceFeed],
     feed_of_camera: &BTreeMap<String, usize>,
-    at_ms: i64,
+    (at_ms, t, sim_now): (i64, f64, Instant),
     stats: &mut LoopStats,
 ) -> Result<()> {
     let mut sent = 0;
     for (j, cams) in junctions.iter().zip(cameras.iter_mut()) {
         for (view, cam) in j.approaches.iter().zip(cams.iter_mut()) {
+            if t < cam.dropout_until {
+                stats.presence_dropped += 1;
+                continue;
+            }
             let last_entry_ms = cam.last_seen.is_finite().then(|| (cam.last_seen * 1000.0).round() as i64);
             let zone = ZoneNow { inside: cam.last_ids.len() as u32, stationary: cam.queued, last_entry_ms };
             cam.presence_seq += 1;
@@ -230,7 +286,7 @@ fn exchange_presence(
         };
         let Ok(Topic::CameraPresence { camera }) = Topic::parse(&p.topic) else { continue };
         if let Some(&i) = feed_of_camera.get(&camera) {
-            feeds[i].offer(&p.topic, &p.payload, Instant::now()).map_err(anyhow::Error::msg)?;
+            feeds[i].offer(&p.topic, &p.payload, sim_now).map_err(anyhow::Error::msg)?;
             got += 1;
         }
     }

@@ -70,6 +70,28 @@ struct Args {
     /// `central`: gap-out time (ms).
     #[arg(long, default_value_t = 3000)]
     gap_out_ms: u32,
+    /// `central`: the junctions' starvation bound (s); default the junction's maximum
+    /// cycle, 0 turns the guard off.
+    #[arg(long)]
+    max_wait_s: Option<f64>,
+    /// `central`: fraction of vehicles the emulated cameras never see (per vehicle and
+    /// camera, seeded by the run's seed).
+    #[arg(long, default_value_t = 0.0)]
+    camera_miss: f64,
+    /// `central`: presence dropouts as EVERY_S:LENGTH_S (e.g. 60:5: a camera starts a 5-s
+    /// silence with probability 1/60 each second), seeded by the run's seed.
+    #[arg(long, value_parser = parse_dropout)]
+    presence_dropout: Option<(f64, f64)>,
+}
+
+fn parse_dropout(s: &str) -> Result<(f64, f64), String> {
+    let (every, length) = s.split_once(':').ok_or("expected EVERY_S:LENGTH_S, e.g. 60:5")?;
+    let every: f64 = every.parse().map_err(|e| format!("EVERY_S {every:?}: {e}"))?;
+    let length: f64 = length.parse().map_err(|e| format!("LENGTH_S {length:?}: {e}"))?;
+    if every < 1.0 || length <= 0.0 {
+        return Err("EVERY_S must be ≥ 1 and LENGTH_S > 0".into());
+    }
+    Ok((every, length))
 }
 
 const CONTROLLERS: [&str; 4] = ["fixed_time", "actuated", "max_pressure", "central"];
@@ -92,7 +114,9 @@ impl Drop for Broker {
     }
 }
 
-fn run_once(args: &Args, sc: &Scenario, net: &scenario::Network, junctions: &[sumo_junction::SumoJunction], controller: &str, seed: u32, broker: Option<&Broker>) -> Result<(RunMetrics, std::collections::BTreeMap<&'static str, u64>, Option<closed_loop::LoopStats>)> {
+type RunResult = (RunMetrics, std::collections::BTreeMap<&'static str, u64>, Option<closed_loop::LoopStats>, std::collections::BTreeMap<String, metrics::Loss>);
+
+fn run_once(args: &Args, sc: &Scenario, net: &scenario::Network, junctions: &[sumo_junction::SumoJunction], controller: &str, seed: u32, broker: Option<&Broker>) -> Result<RunResult> {
     let dir = tempfile::tempdir()?;
     let tripinfo = dir.path().join("tripinfo.xml");
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
@@ -103,16 +127,19 @@ fn run_once(args: &Args, sc: &Scenario, net: &scenario::Network, junctions: &[su
         .args(["--no-step-log", "--no-warnings", "--remote-port", &port.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
+    // Per-edge time loss over the window, for every junction's own delay.
+    let edge_data = dir.path().join("edges.xml");
+    let mut additional = vec![dir.path().join("edges.add.xml")];
+    std::fs::write(&additional[0], format!("<additional><edgeData id=\"delay\" file=\"{}\" excludeEmpty=\"true\"/></additional>\n", edge_data.display()))?;
     if controller == "actuated" {
-        let add = dir.path().join("actuated.add.xml");
-        std::fs::write(&add, sc.actuated_programs()?)?;
-        cmd.args(["--additional-files", add.to_str().unwrap()]);
+        additional.push(dir.path().join("actuated.add.xml"));
+        std::fs::write(&additional[1], sc.actuated_programs()?)?;
     }
     if controller == "central" {
-        let add = dir.path().join("cameras.add.xml");
-        std::fs::write(&add, sumo_junction::detectors(junctions, &net.lane_length))?;
-        cmd.args(["--additional-files", add.to_str().unwrap()]);
+        additional.push(dir.path().join("cameras.add.xml"));
+        std::fs::write(&additional[1], sumo_junction::detectors(junctions, &net.lane_length))?;
     }
+    cmd.args(["--additional-files", &additional.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(",")]);
     let mut child = cmd.spawn().with_context(|| format!("starting {} (run scripts/setup-sumo.sh)", args.sumo.display()))?;
     let mut monitors = safety::Monitors::new(junctions);
     let result = (|| -> Result<Option<closed_loop::LoopStats>> {
@@ -130,6 +157,13 @@ fn run_once(args: &Args, sc: &Scenario, net: &scenario::Network, junctions: &[su
                     interval_s: args.interval_s,
                     smoothing: args.smoothing,
                     actuation: (!args.no_actuation).then_some(Actuation { gap_out_ms: args.gap_out_ms, extend: !args.within_split }),
+                    max_wait_ms: args.max_wait_s.map(|s| (s * 1000.0) as i64),
+                    cameras: closed_loop::Imperfection {
+                        miss: args.camera_miss,
+                        dropout_every_s: args.presence_dropout.map_or(0.0, |d| d.0),
+                        dropout_length_s: args.presence_dropout.map_or(0.0, |d| d.1),
+                        seed: seed as u64,
+                    },
                 };
                 stats = Some(closed_loop::run(&shared, junctions, sc.begin, sc.end, broker.context("no broker")?.1, &opts, &mut monitors)?);
                 let traci = Arc::into_inner(shared).context("TraCI still shared")?.into_inner().unwrap_or_else(|e| e.into_inner());
@@ -159,7 +193,8 @@ fn run_once(args: &Args, sc: &Scenario, net: &scenario::Network, junctions: &[su
     if let Ok(keep) = std::env::var("SIGNALS_KEEP_TRIPINFO") {
         std::fs::copy(&tripinfo, format!("{keep}/{}_{controller}_{seed}.xml", sc.name))?;
     }
-    Ok((metrics::from_tripinfo(&std::fs::read_to_string(&tripinfo)?, &sc.scheduled, sc.end)?, monitors.breaches(), stats))
+    let per_light = metrics::per_light(&std::fs::read_to_string(&edge_data)?, &net.lights)?;
+    Ok((metrics::from_tripinfo(&std::fs::read_to_string(&tripinfo)?, &sc.scheduled, sc.end)?, monitors.breaches(), stats, per_light))
 }
 
 fn mean_sd(v: &[f64]) -> (f64, f64) {
@@ -199,9 +234,13 @@ fn main() -> Result<()> {
         let mut runs = Vec::new();
         let mut by_code: std::collections::BTreeMap<&'static str, u64> = Default::default();
         let mut loops = Vec::new();
+        let mut lights: std::collections::BTreeMap<String, metrics::Loss> = Default::default();
         for seed in 1..=args.seeds {
             let started = std::time::Instant::now();
-            let (m, breaches, stats) = run_once(&args, &sc, &net, &junctions, controller, seed, broker.as_ref())?;
+            let (m, breaches, stats, per_light) = run_once(&args, &sc, &net, &junctions, controller, seed, broker.as_ref())?;
+            for (tls, loss) in per_light {
+                lights.entry(tls).or_default().add(&loss);
+            }
             if !args.json {
                 eprintln!("  {} {controller} seed {seed}: delay {:.1} s, safety violations {breaches:?}, {:.0} s wall{}", sc.name, m.delay, started.elapsed().as_secs_f64(), stats.map(|s| format!(", {} reports, {} plans ({} accepted, {} rejected)", s.reports, s.plans, s.accepted, s.rejected)).unwrap_or_default());
             }
@@ -216,7 +255,8 @@ fn main() -> Result<()> {
         let (duration, _) = mean_sd(&runs.iter().map(|r| r.duration).collect::<Vec<_>>());
         let never: usize = runs.iter().map(|r| r.never_entered).sum();
         let violations: u64 = by_code.values().sum();
-        let mut entry = json!({"delay": delay, "delay_spread": spread, "wait": wait, "duration": duration, "violations": violations, "violations_by_code": by_code, "never_entered": never / runs.len(), "seeds": args.seeds});
+        let per_junction: serde_json::Map<String, serde_json::Value> = lights.iter().map(|(tls, l)| (tls.clone(), json!(l.per_vehicle()))).collect();
+        let mut entry = json!({"delay": delay, "delay_spread": spread, "delays": runs.iter().map(|r| r.delay).collect::<Vec<_>>(), "wait": wait, "duration": duration, "violations": violations, "violations_by_code": by_code, "never_entered": never / runs.len(), "seeds": args.seeds, "junction_delay": per_junction});
         if let Some(first) = loops.first() {
             entry["messages"] = json!({"count_reports": first.reports, "plans": loops.iter().map(|s| s.plans).sum::<u64>() / loops.len() as u64, "rejected": loops.iter().map(|s| s.rejected).sum::<u64>(), "presence": first.presence_sent, "presence_missed": loops.iter().map(|s| s.presence_missed).sum::<u64>()});
         }
@@ -225,7 +265,16 @@ fn main() -> Result<()> {
             eprintln!("{:<12} {:<12} delay {:>7.1} ± {:>5.1} s  wait {:>6.1} s  duration {:>6.1} s  violations {violations}  ({} scheduled, {} never entered per run)", sc.name, controller, delay, spread, wait, duration, sc.scheduled.len(), never / runs.len());
         }
     }
-    let out = json!({"scenario": sc.name, "sumo": "1.28.0", "lights": net.lights.len(), "refused": refused, "controllers": controllers});
+    // The junction where this product's vehicles lose most, with every controller there.
+    let worst = controllers.get("central").and_then(|c| c["junction_delay"].as_object()).and_then(|d| d.iter().filter_map(|(k, v)| Some((k.clone(), v.as_f64()?))).max_by(|a, b| a.1.total_cmp(&b.1))).map(|w| w.0);
+    let worst_json = worst.as_ref().map(|tls| {
+        let at: serde_json::Map<String, serde_json::Value> = controllers.iter().map(|(c, v)| (c.clone(), v["junction_delay"][tls].clone())).collect();
+        if !args.json {
+            eprintln!("{:<12} worst junction for central: {tls} (delay per vehicle on its approaches, s): {}", sc.name, at.iter().map(|(c, v)| format!("{c} {:.1}", v.as_f64().unwrap_or(f64::NAN))).collect::<Vec<_>>().join(", "));
+        }
+        json!({"light": tls, "delay": at})
+    });
+    let out = json!({"scenario": sc.name, "sumo": "1.28.0", "lights": net.lights.len(), "refused": refused, "controllers": controllers, "worst_junction": worst_json});
     if args.json {
         println!("{out}");
     }
