@@ -154,7 +154,9 @@ fn junction_takes_central_plans_refuses_bad_ones_and_falls_back_when_cut_off() {
     drop(junction);
     drop(mqtt);
     let lines = lamps.join().unwrap();
-    assert!(lines.len() >= 4, "lamp changes were logged: {}", lines.len());
+    // Central's plans and the local fallback share the stage sequence, so each is taken
+    // over in the running stage: the lamps change at stage ends, not at every plan.
+    assert!(lines.len() >= 2, "lamp changes were logged: {}", lines.len());
     let rules = profile.rules();
     for line in &lines {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();

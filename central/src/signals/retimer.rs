@@ -5,6 +5,12 @@
 //! or when the running one nears its expiry (which doubles as central's heartbeat). An
 //! operator override replaces the computed plan until it expires.
 //!
+//! Never worse than the local plan: a computed plan (after smoothing and coordination)
+//! whose predicted delay for the demand (`delay`, HCM) exceeds that of the junction's
+//! local plan in force is replaced by the local plan's greens. The local plan is what
+//! the junction would run without central; central only issues what it expects to beat
+//! it. (Operator overrides are the operator's call and are not judged.)
+//!
 //! Invariant: nothing leaves `retime` unless it passed the safety validator.
 
 use std::collections::BTreeMap;
@@ -146,6 +152,14 @@ impl Retimer {
         for corridor in &self.corridors {
             coordinate(&self.junctions, corridor, &mut greens, &mut offsets);
         }
+        for (id, g) in greens.iter_mut() {
+            let (Some(j), Some(d)) = (self.junctions.get(id), demand.get(id)) else { continue };
+            if let Some(local) = no_worse_than_local(j, g, d, now_ms) {
+                tracing::info!(junction = %id, "computed plan predicted worse than the local plan; issuing the local plan's greens");
+                *g = local;
+                offsets.remove(id);
+            }
+        }
         let mut out = Vec::new();
         for (id, g) in greens {
             if let Some(result) = self.issue(&id, &g, offsets.get(&id).copied().unwrap_or(0), now_ms) {
@@ -217,6 +231,23 @@ impl Retimer {
         j.running = Some(plan.clone());
         Some(Ok(sign(plan, &self.key_id, &self.key)))
     }
+}
+
+/// `Some(local greens)` when the plan with `greens` is predicted to delay `demand` more
+/// than the junction's local plan in force at `now_ms` (same stage sequence as the
+/// template; a local plan with another sequence is compared but its greens cannot be
+/// issued on the template, so the computed plan stands).
+fn no_worse_than_local(j: &Junction, greens: &[u32], demand: &[f64], now_ms: i64) -> Option<Vec<u32>> {
+    let minute = ((now_ms / 1000 + j.profile.utc_offset_s as i64).rem_euclid(86_400) / 60) as u32;
+    let local = j.profile.local_plan(j.profile.local_plan_at(minute));
+    let mut candidate = j.template.stages.clone();
+    for (s, g) in candidate.iter_mut().zip(greens) {
+        s.green_ms = *g;
+    }
+    let ours = super::delay::predicted_delay_s(&j.profile, &candidate, demand);
+    let theirs = super::delay::predicted_delay_s(&j.profile, &local.stages, demand);
+    let same_sequence = local.stages.len() == j.template.stages.len() && local.stages.iter().zip(&j.template.stages).all(|(a, b)| a.movements == b.movements);
+    (ours > theirs && same_sequence).then(|| local.stages.iter().map(|s| s.green_ms).collect())
 }
 
 fn next_version(running: Option<&TimingPlan>, now_ms: i64) -> u64 {
@@ -306,8 +337,10 @@ mod tests {
         assert!(accept(plan, &keys, &rules, None, now).is_ok(), "a junction accepts central's plan");
         // Same demand: nothing new.
         assert!(r.retime_all(&[("j1".to_string(), demand(0.51))].into(), now + 60_000).is_empty());
-        // Demand doubles: greens move, at most max_step per stage.
-        let second = r.retime_all(&[("j1".to_string(), demand(1.0))].into(), now + 120_000);
+        // Demand grows: greens move, at most max_step per stage. (Past about 0.7 of this
+        // demand Webster's cycle is longer than the HCM delay favours, and the local plan
+        // is predicted better: see `a_plan_predicted_worse_than_the_local_plan_is_not_issued`.)
+        let second = r.retime_all(&[("j1".to_string(), demand(0.65))].into(), now + 120_000);
         let next = &second[0].as_ref().unwrap().plan;
         assert!(next.version > plan.plan.version);
         for (a, b) in plan.plan.stages.iter().zip(&next.stages) {
@@ -316,7 +349,7 @@ mod tests {
         assert!(next.cycle_ms > plan.plan.cycle_ms);
         // After the heartbeat period the plan is re-issued, newer version, so junctions
         // know central is alive.
-        let refresh = r.retime_all(&[("j1".to_string(), demand(1.0))].into(), next.valid_from_ms + 120_000);
+        let refresh = r.retime_all(&[("j1".to_string(), demand(0.65))].into(), next.valid_from_ms + 120_000);
         assert_eq!(refresh.len(), 1);
         assert!(refresh[0].as_ref().unwrap().plan.version > next.version);
     }
@@ -325,7 +358,7 @@ mod tests {
     fn after_a_restart_the_first_plan_steps_from_what_the_junction_runs() {
         let (mut r, _) = retimer(vec![]);
         r.adopt_running("j1", &[20_000, 10_000, 19_000], 0, 500, 1_000);
-        let out = r.retime_all(&[("j1".to_string(), demand(1.0))].into(), 2_000);
+        let out = r.retime_all(&[("j1".to_string(), demand(0.6))].into(), 2_000);
         let p = &out[0].as_ref().unwrap().plan;
         assert!(p.version > 500);
         assert!(p.stages[0].green_ms <= 26_000, "a step of at most 6 s from 20 s: {}", p.stages[0].green_ms);
@@ -372,9 +405,30 @@ mod tests {
     #[test]
     fn corridors_share_a_cycle_with_travel_time_offsets() {
         let (mut r, _) = retimer(vec![Corridor { junctions: vec!["j1".into(), "j2".into()], travel_ms: vec![35_000] }]);
-        let out = r.retime_all(&[("j1".to_string(), demand(2.0)), ("j2".to_string(), demand(0.5))].into(), 0);
+        let out = r.retime_all(&[("j1".to_string(), demand(0.6)), ("j2".to_string(), demand(0.5))].into(), 0);
         let plans: Vec<&TimingPlan> = out.iter().map(|p| &p.as_ref().unwrap().plan).collect();
         assert_eq!(plans[0].cycle_ms, plans[1].cycle_ms);
         assert_eq!(plans[1].offset_ms - plans[0].offset_ms, 35_000);
+    }
+
+    /// A plan smoothing leaves far from demand (here: stepping from a running plan that
+    /// starves east-west) is predicted worse than the junction's own local plan, so
+    /// central issues the local plan's greens rather than make the junction worse.
+    #[test]
+    fn a_plan_predicted_worse_than_the_local_plan_is_not_issued() {
+        let (mut r, _) = retimer(vec![]);
+        // 08:00 in Ho Chi Minh City: the day plan (40 / 12 / 25 s) is in force.
+        let now = 1_800_000_000_000i64 - 1_800_000_000_000i64.rem_euclid(86_400_000) + 3_600_000;
+        r.adopt_running("j1", &[90_000, 7_000, 19_000], 0, 500, now - 1_000);
+        let balanced = vec![700.0, 200.0, 700.0, 200.0, 900.0, 900.0];
+        let out = r.retime_all(&[("j1".to_string(), balanced)].into(), now);
+        let p = &out[0].as_ref().unwrap().plan;
+        assert_eq!(p.stages.iter().map(|s| s.green_ms).collect::<Vec<_>>(), [40_000, 12_000, 25_000], "the local plan's greens");
+        // Light demand: the smoothed step from the local plan is predicted better; it stands.
+        let (mut r, _) = retimer(vec![]);
+        r.adopt_running("j1", &[40_000, 12_000, 25_000], 0, 500, now - 1_000);
+        let out = r.retime_all(&[("j1".to_string(), demand(0.5))].into(), now);
+        let p = &out[0].as_ref().unwrap().plan;
+        assert_eq!(p.stages[0].green_ms, 34_000, "a step of 6 s towards the lighter demand's shorter cycle");
     }
 }

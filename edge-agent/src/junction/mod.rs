@@ -21,3 +21,5 @@ pub use controller::{Controller, Lamps, Running, Source};
 
 #[cfg(test)]
 mod controller_tests;
+#[cfg(test)]
+mod guard_tests;

@@ -136,4 +136,35 @@ mod tests {
         assert!(feed.offer("tac/v1/cameras/cam-w/presence", &snapshot("cam-n", 11_000, 0, 0, None), t0).is_err());
         assert!(feed.offer("tac/v1/cameras/cam-w/presence", b"{", t0).is_err());
     }
+
+    /// Regression (cologne1, cologne3): the gap was the time since a vehicle was last on
+    /// the detection line, so a car standing on it looked like a flowing stream (greens
+    /// held to their maximum behind a blocked left turn); counted as arrivals only, a
+    /// queue discharging from the stop line looked gapped out before its tail moved.
+    /// Traffic moves when a vehicle enters or the standing queue shrinks.
+    #[test]
+    fn a_discharging_queue_flows_and_a_standing_one_gaps_out() {
+        let p = profile(true);
+        let mut feed = PresenceFeed::from_profile(&p, Duration::from_secs(3)).unwrap();
+        let t0 = Instant::now();
+        let n = p.rules().movements.iter().position(|m| m == "N_T").unwrap();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        // Second 0..3: the north queue (6 standing, last entry at 0) starts off: 6, 5, 4, 3.
+        for (s, standing) in [(0u64, 6u32), (1, 5), (2, 4), (3, 3)] {
+            for cam in ["cam-n", "cam-s", "cam-e", "cam-w"] {
+                let stationary = if cam == "cam-n" { standing } else { 0 };
+                feed.offer(&format!("tac/v1/cameras/{cam}/presence"), &snapshot(cam, 10_000 + s as i64 * 1000, stationary, stationary, Some(10_000)), at(s)).unwrap();
+            }
+        }
+        assert_eq!(feed.current(at(3)).unwrap().gap_ms[n], 0, "the queue shrank this second: flowing");
+        // Seconds 4..8: three stand still (blocked), nobody enters.
+        for s in 4u64..=8 {
+            for cam in ["cam-n", "cam-s", "cam-e", "cam-w"] {
+                let stationary = if cam == "cam-n" { 3 } else { 0 };
+                feed.offer(&format!("tac/v1/cameras/{cam}/presence"), &snapshot(cam, 10_000 + s as i64 * 1000, stationary, stationary, Some(10_000)), at(s)).unwrap();
+            }
+        }
+        let now = feed.current(at(8)).unwrap();
+        assert_eq!((now.gap_ms[n], now.queued[n]), (5_000, 3), "standing for 5 s: gapped out, 3 waiting");
+    }
 }

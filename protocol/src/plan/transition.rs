@@ -56,3 +56,39 @@ pub fn plan_change(running: &TimingPlan, stage: usize, green_elapsed_ms: Option<
     let hold_green_ms = green_elapsed_ms.map_or(0, |e| current.min_green_ms.saturating_sub(e));
     Change { hold_green_ms, yellow_ms: current.yellow_ms, all_red_ms: current.all_red_ms.max(entry.all_red_ms), entry_stage }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(stages: &[&[&str]]) -> TimingPlan {
+        TimingPlan {
+            junction_id: "j".into(),
+            plan_id: "p".into(),
+            version: 1,
+            valid_from_ms: 0,
+            valid_until_ms: i64::MAX,
+            cycle_ms: 0,
+            offset_ms: 0,
+            stages: stages.iter().map(|m| Stage { movements: m.iter().map(|s| s.to_string()).collect(), green_ms: 20_000, min_green_ms: 5_000, max_green_ms: 60_000, yellow_ms: 3_000, all_red_ms: 2_000, pedestrian: None }).collect(),
+            rules_id: "j@1".into(),
+        }
+    }
+
+    /// Regression (ingolstadt1): stage 1 only holds a protected turn already green in
+    /// stage 0. The old rule matched the new plan's stage to the running plan's next
+    /// stage by overlap, picked stage 0 again (a superset, lowest index), and with plans
+    /// arriving every minute stage 2 was never served.
+    #[test]
+    fn a_plan_change_moves_on_past_a_stage_already_green() {
+        let a = plan(&[&["t", "l"], &["l"], &["x"]]);
+        let mut b = a.clone();
+        b.stages[0].green_ms = 30_000;
+        assert_eq!(plan_change(&a, 0, Some(10_000), &b).entry_stage, 2);
+        assert_eq!(plan_change(&a, 2, Some(10_000), &b).entry_stage, 0);
+        assert!(same_sequence(&a, &b), "greens alone differ: taken over in place");
+        let mut c = a.clone();
+        c.stages[1].yellow_ms = 4_000;
+        assert!(!same_sequence(&a, &c));
+    }
+}

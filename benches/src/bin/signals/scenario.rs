@@ -49,34 +49,11 @@ fn attr<'a>(node: &roxmltree::Node<'a, '_>, name: &str) -> Option<&'a str> {
     node.attribute(name)
 }
 
-impl Scenario {
-    pub fn load(root: &Path, name: &str) -> Result<Scenario> {
-        let dir = root.join(name);
-        let cfg_path = dir.join(format!("{name}.sumocfg"));
-        let cfg_text = std::fs::read_to_string(&cfg_path).with_context(|| format!("{} (run scripts/setup-sumo.sh)", cfg_path.display()))?;
-        let cfg = roxmltree::Document::parse(&cfg_text).with_context(|| cfg_path.display().to_string())?;
-        let value = |tag: &str| cfg.descendants().find(|n| n.has_tag_name(tag)).and_then(|n| attr(&n, "value")).map(str::to_string);
-        let net = dir.join(value("net-file").context("sumocfg: no net-file")?);
-        let routes = dir.join(value("route-files").context("sumocfg: no route-files")?);
-        let begin: f64 = value("begin").unwrap_or_else(|| "0".into()).parse()?;
-        let end: f64 = value("end").context("sumocfg: no end")?.parse()?;
-        ensure!(end > begin, "{}: empty time window", cfg_path.display());
-        let route_text = std::fs::read_to_string(&routes).with_context(|| routes.display().to_string())?;
-        let doc = roxmltree::Document::parse(&route_text).with_context(|| routes.display().to_string())?;
-        let mut scheduled = Vec::new();
-        for n in doc.root_element().children().filter(|n| n.has_tag_name("vehicle") || n.has_tag_name("trip")) {
-            let (Some(id), Some(depart)) = (attr(&n, "id"), attr(&n, "depart").and_then(|d| d.parse::<f64>().ok())) else { continue };
-            if depart >= begin && depart < end {
-                scheduled.push((id.to_string(), depart));
-            }
-        }
-        ensure!(doc.root_element().children().all(|n| !n.has_tag_name("flow")), "{}: <flow> routes are not supported", routes.display());
-        Ok(Scenario { name: name.into(), net, routes, begin, end, scheduled })
-    }
-
-    pub fn network(&self) -> Result<Network> {
-        let text = std::fs::read_to_string(&self.net)?;
-        let doc = roxmltree::Document::parse(&text)?;
+impl Network {
+    /// A SUMO network file's lights, right-of-way tables, lane lengths and
+    /// (unsignalled) lane predecessors.
+    pub fn parse(text: &str) -> Result<Network> {
+        let doc = roxmltree::Document::parse(text)?;
         let mut lights: Vec<Light> = doc
             .descendants()
             .filter(|n| n.has_tag_name("tlLogic"))
@@ -125,6 +102,37 @@ impl Scenario {
             }
         }
         Ok(Network { lights, requests, lane_length, predecessors })
+    }
+}
+
+impl Scenario {
+    pub fn load(root: &Path, name: &str) -> Result<Scenario> {
+        let dir = root.join(name);
+        let cfg_path = dir.join(format!("{name}.sumocfg"));
+        let cfg_text = std::fs::read_to_string(&cfg_path).with_context(|| format!("{} (run scripts/setup-sumo.sh)", cfg_path.display()))?;
+        let cfg = roxmltree::Document::parse(&cfg_text).with_context(|| cfg_path.display().to_string())?;
+        let value = |tag: &str| cfg.descendants().find(|n| n.has_tag_name(tag)).and_then(|n| attr(&n, "value")).map(str::to_string);
+        let net = dir.join(value("net-file").context("sumocfg: no net-file")?);
+        let routes = dir.join(value("route-files").context("sumocfg: no route-files")?);
+        let begin: f64 = value("begin").unwrap_or_else(|| "0".into()).parse()?;
+        let end: f64 = value("end").context("sumocfg: no end")?.parse()?;
+        ensure!(end > begin, "{}: empty time window", cfg_path.display());
+        let route_text = std::fs::read_to_string(&routes).with_context(|| routes.display().to_string())?;
+        let doc = roxmltree::Document::parse(&route_text).with_context(|| routes.display().to_string())?;
+        let mut scheduled = Vec::new();
+        for n in doc.root_element().children().filter(|n| n.has_tag_name("vehicle") || n.has_tag_name("trip")) {
+            let (Some(id), Some(depart)) = (attr(&n, "id"), attr(&n, "depart").and_then(|d| d.parse::<f64>().ok())) else { continue };
+            if depart >= begin && depart < end {
+                scheduled.push((id.to_string(), depart));
+            }
+        }
+        ensure!(doc.root_element().children().all(|n| !n.has_tag_name("flow")), "{}: <flow> routes are not supported", routes.display());
+        Ok(Scenario { name: name.into(), net, routes, begin, end, scheduled })
+    }
+
+    pub fn network(&self) -> Result<Network> {
+        let text = std::fs::read_to_string(&self.net).with_context(|| self.net.display().to_string())?;
+        Network::parse(&text).with_context(|| self.net.display().to_string())
     }
 
     /// An additional file turning every static program into SUMO's actuated control

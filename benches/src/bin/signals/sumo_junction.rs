@@ -241,3 +241,55 @@ pub fn detectors(junctions: &[SumoJunction], lane_length: &BTreeMap<String, f64>
     out.push_str("</additional>\n");
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Light T: index 0 drives two lanes of edge a, index 1 edge b, index 2 no
+    /// connection. Edge a is fed through light U; edge b (10 m) by edge w, unsignalled.
+    fn net(t_program: &[&str]) -> Network {
+        let phases: String = t_program.iter().map(|s| format!("<phase duration=\"20\" state=\"{s}\"/>")).collect();
+        let xml = format!(
+            r#"<net>
+            <edge id="a"><lane id="a_0" length="100"/><lane id="a_1" length="100"/></edge>
+            <edge id="b"><lane id="b_0" length="10"/></edge>
+            <edge id="w"><lane id="w_0" length="80"/></edge>
+            <edge id="u"><lane id="u_0" length="80"/></edge>
+            <tlLogic id="T" type="static" programID="0" offset="0">{phases}</tlLogic>
+            <tlLogic id="U" type="static" programID="0" offset="0"><phase duration="30" state="G"/><phase duration="3" state="y"/><phase duration="30" state="r"/></tlLogic>
+            <junction id="T" type="traffic_light" intLanes=":T_0_0 :T_0_1 :T_1_0">
+              <request index="0" response="000" foes="100"/><request index="1" response="000" foes="100"/><request index="2" response="011" foes="011"/>
+            </junction>
+            <connection from="a" to="x" fromLane="0" toLane="0" via=":T_0_0" tl="T" linkIndex="0" dir="s"/>
+            <connection from="a" to="x" fromLane="1" toLane="1" via=":T_0_1" tl="T" linkIndex="0" dir="s"/>
+            <connection from="b" to="y" fromLane="0" toLane="0" via=":T_1_0" tl="T" linkIndex="1" dir="s"/>
+            <connection from="u" to="a" fromLane="0" toLane="0" tl="U" linkIndex="0" dir="s"/>
+            <connection from="w" to="b" fromLane="0" toLane="0" dir="s"/>
+            </net>"#
+        );
+        Network::parse(&xml).unwrap()
+    }
+
+    /// Regression (ingolstadt21 crashed on an empty detector lane): a signal index with
+    /// no connection is no movement; one index driving two lanes is one approach
+    /// watching both; a camera's view extends upstream only through unsignalled
+    /// connections (a queue behind another signal waits for that signal, and counting it
+    /// here once gridlocked two lights 12 m apart).
+    #[test]
+    fn every_light_imports_or_is_refused_with_a_reason() {
+        let n = net(&["GrG", "yry", "rGr", "ryr"]);
+        let t = n.lights.iter().find(|l| l.id == "T").unwrap();
+        let j = build(0, t, &n, "test").unwrap();
+        assert_eq!(j.movement_of_link, vec![Some(0), Some(1), None]);
+        assert_eq!(j.approaches.len(), 2);
+        assert_eq!(j.approaches[0].count_loops.iter().map(|c| c.1.as_str()).collect::<Vec<_>>(), ["a_0", "a_1"]);
+        assert_eq!(j.approaches[0].queue_lanes, ["a_0", "a_1"], "u is behind light U");
+        assert_eq!(j.approaches[1].queue_lanes, ["b_0", "w_0"], "b is short: the queue stands back on w");
+        assert!(detectors(&[j], &n.lane_length).lines().all(|l| !l.contains("lane=\"\"")));
+        // Green only for the index without a connection: nothing to control.
+        let bare = net(&["rrG", "rry", "rrr"]);
+        let Err(err) = build(0, bare.lights.iter().find(|l| l.id == "T").unwrap(), &bare, "test") else { panic!("imported a light with nothing to control") };
+        assert!(format!("{err:#}").contains("green phase"), "{err:#}");
+    }
+}
