@@ -34,15 +34,18 @@ bench: setup
 	$(ENV) cargo build --release -p benches -p central
 	bash scripts/bench.sh
 
-# Signal control in SUMO 1.28 on the RESCO scenarios (scripts/setup-sumo.sh installs SUMO
-# from PyPI and unpacks the scenarios into .setup/resco): delay / wait / duration per
-# controller, 5 seeds: the network's fixed time, SUMO actuated, max-pressure and this
-# product's loop (emulated cameras → MQTT → central retiming → junction controller).
-SCENARIOS ?= cologne8 ingolstadt7 grid4x4 arterial4x4
+# Signal control in SUMO 1.28 on the eight RESCO scenarios (scripts/setup-sumo.sh installs
+# SUMO from PyPI and unpacks the scenarios into .setup/resco): delay per controller, SEEDS
+# seeds, JOBS networks at a time: the network's fixed time, SUMO actuated, max-pressure and
+# this product's loop (emulated cameras → MQTT → central retiming → junction controller),
+# then this product's loop with imperfect cameras. Tables in benches/signals/RESULTS.md.
+SCENARIOS ?= cologne1 cologne3 cologne8 ingolstadt1 ingolstadt7 ingolstadt21 grid4x4 arterial4x4
+SEEDS ?= 5
+JOBS ?= 2
 bench-signals: setup
 	bash scripts/setup-sumo.sh
 	$(ENV) cargo build --release -p benches --bin signals
-	for s in $(SCENARIOS); do ./target/release/signals --scenario $$s --seeds 5 || exit 1; done
+	SCENARIOS="$(SCENARIOS)" SEEDS=$(SEEDS) JOBS=$(JOBS) bash scripts/bench-signals.sh
 
 # Fine-tune YOLOX-nano: DATA = the Data/ folder of DoanBuiHoaHop/Hethonggiaothong-YOLOv8
 # @ebd191b (models/training/data.toml). Writes $(RUN)/model.onnx and train.json.
