@@ -79,9 +79,14 @@ enum Command {
         /// Run central's plans as timed, without local actuation from camera presence.
         #[arg(long)]
         no_actuation: bool,
-        /// Gap-out: a green whose zones have been empty this long ends (after its minimum).
+        /// Gap-out: a green whose zones have seen no traffic move this long (no vehicle
+        /// entering, no standing queue shrinking) ends (after its minimum).
         #[arg(long, default_value_t = 3.0)]
         gap_out_s: f64,
+        /// Starvation guard: a movement that has waited this long is served next, whatever
+        /// the plan and actuation say. Default: the junction's maximum cycle.
+        #[arg(long)]
+        max_wait_s: Option<f64>,
         /// Camera presence older than this is ignored (the plan runs as timed).
         #[arg(long, default_value_t = 3.0)]
         presence_max_age_s: f64,
@@ -111,7 +116,7 @@ fn main() -> ExitCode {
             run(config)
         }
         Command::Validate { config } => validate(config),
-        Command::Junction { profile, host, port, trust, backup_time_s, dry_run, status_interval_s, no_actuation, gap_out_s, presence_max_age_s, ntcip_target, ntcip_community_env } => {
+        Command::Junction { profile, host, port, trust, backup_time_s, dry_run, status_interval_s, no_actuation, gap_out_s, max_wait_s, presence_max_age_s, ntcip_target, ntcip_community_env } => {
             let actuation = (!no_actuation).then_some((gap_out_s, presence_max_age_s));
             init_logging("info");
             let ntcip = ntcip_target
@@ -120,7 +125,7 @@ fn main() -> ExitCode {
                     Err(_) => Err(anyhow::anyhow!("--ntcip-community-env: {ntcip_community_env} is not set")),
                 })
                 .transpose();
-            ntcip.and_then(|ntcip| junction(profile, host, port, trust, backup_time_s, dry_run, status_interval_s, actuation, ntcip))
+            ntcip.and_then(|ntcip| junction(profile, host, port, trust, backup_time_s, dry_run, status_interval_s, actuation, max_wait_s, ntcip))
         }
         Command::GenerateConfig => {
             print!("{}", include_str!("../example-config.toml"));
@@ -218,7 +223,7 @@ fn validate(config: PathBuf) -> anyhow::Result<()> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn junction(profile: String, host: String, port: u16, trust: Vec<String>, backup_time_s: Option<f64>, dry_run: bool, status_interval_s: u64, actuation: Option<(f64, f64)>, ntcip: Option<edge_agent::junction::driver::NtcipTarget>) -> anyhow::Result<()> {
+fn junction(profile: String, host: String, port: u16, trust: Vec<String>, backup_time_s: Option<f64>, dry_run: bool, status_interval_s: u64, actuation: Option<(f64, f64)>, max_wait_s: Option<f64>, ntcip: Option<edge_agent::junction::driver::NtcipTarget>) -> anyhow::Result<()> {
     use edge_agent::junction::presence::PresenceFeed;
     use edge_agent::junction::{Actuation, Controller, driver, run};
     use firmware_profiles::JunctionProfile;
@@ -242,6 +247,10 @@ fn junction(profile: String, host: String, port: u16, trust: Vec<String>, backup
     // Actuation when asked for and every approach has a camera zone; otherwise as timed.
     let mut presence = None;
     let mut controller = Controller::new(profile.clone(), keys, (backup * 1000.0) as i64, now, minute);
+    if let Some(s) = max_wait_s {
+        anyhow::ensure!(s.is_finite() && s >= 0.0, "--max-wait-s must be 0 (off) or positive");
+        controller = controller.with_max_wait((s * 1000.0) as i64);
+    }
     if let Some((gap_out_s, max_age_s)) = actuation {
         anyhow::ensure!(gap_out_s.is_finite() && gap_out_s > 0.0 && max_age_s.is_finite() && max_age_s > 0.0, "--gap-out-s and --presence-max-age-s must be positive");
         match PresenceFeed::from_profile(&profile, std::time::Duration::from_secs_f64(max_age_s)) {

@@ -148,7 +148,12 @@ impl Traci {
 
     /// Vehicles on `lane` in the last step.
     pub fn lane_vehicle_ids(&mut self, lane: &str) -> io::Result<Vec<String>> {
-        let v = self.get(GET_LANE, LAST_STEP_VEHICLE_ID_LIST, lane, TYPE_STRINGLIST)?;
+        self.vehicle_ids(GET_LANE, lane)
+    }
+
+    /// The last step's vehicle id list of `object` in `domain` (lane, induction loop).
+    fn vehicle_ids(&mut self, domain: u8, object: &str) -> io::Result<Vec<String>> {
+        let v = self.get(domain, LAST_STEP_VEHICLE_ID_LIST, object, TYPE_STRINGLIST)?;
         let mut r = Reader { buf: &v, at: 0 };
         let n = r.i32()?;
         (0..n).map(|_| r.string()).collect()
@@ -163,10 +168,7 @@ impl Traci {
 
     /// Vehicles on induction loop `detector` in the last step.
     pub fn loop_vehicle_ids(&mut self, detector: &str) -> io::Result<Vec<String>> {
-        let v = self.get(GET_INDUCTION_LOOP, LAST_STEP_VEHICLE_ID_LIST, detector, TYPE_STRINGLIST)?;
-        let mut r = Reader { buf: &v, at: 0 };
-        let n = r.i32()?;
-        (0..n).map(|_| r.string()).collect()
+        self.vehicle_ids(GET_INDUCTION_LOOP, detector)
     }
 
     /// What traffic light `tls` shows now (one character per link).

@@ -40,6 +40,9 @@ struct Args {
     scenario: String,
     #[arg(long, default_value_t = 5)]
     seeds: u32,
+    /// The first seed (runs use seeds first_seed .. first_seed + seeds − 1).
+    #[arg(long, default_value_t = 1)]
+    first_seed: u32,
     #[arg(long)]
     json: bool,
     /// Folder of unpacked RESCO scenarios.
@@ -235,7 +238,7 @@ fn main() -> Result<()> {
         let mut by_code: std::collections::BTreeMap<&'static str, u64> = Default::default();
         let mut loops = Vec::new();
         let mut lights: std::collections::BTreeMap<String, metrics::Loss> = Default::default();
-        for seed in 1..=args.seeds {
+        for seed in args.first_seed..args.first_seed + args.seeds {
             let started = std::time::Instant::now();
             let (m, breaches, stats, per_light) = run_once(&args, &sc, &net, &junctions, controller, seed, broker.as_ref())?;
             for (tls, loss) in per_light {
@@ -258,7 +261,7 @@ fn main() -> Result<()> {
         let per_junction: serde_json::Map<String, serde_json::Value> = lights.iter().map(|(tls, l)| (tls.clone(), json!(l.per_vehicle()))).collect();
         let mut entry = json!({"delay": delay, "delay_spread": spread, "delays": runs.iter().map(|r| r.delay).collect::<Vec<_>>(), "wait": wait, "duration": duration, "violations": violations, "violations_by_code": by_code, "never_entered": never / runs.len(), "seeds": args.seeds, "junction_delay": per_junction});
         if let Some(first) = loops.first() {
-            entry["messages"] = json!({"count_reports": first.reports, "plans": loops.iter().map(|s| s.plans).sum::<u64>() / loops.len() as u64, "rejected": loops.iter().map(|s| s.rejected).sum::<u64>(), "presence": first.presence_sent, "presence_missed": loops.iter().map(|s| s.presence_missed).sum::<u64>()});
+            entry["messages"] = json!({"count_reports": first.reports, "plans": loops.iter().map(|s| s.plans).sum::<u64>() / loops.len() as u64, "rejected": loops.iter().map(|s| s.rejected).sum::<u64>(), "presence": first.presence_sent, "presence_missed": loops.iter().map(|s| s.presence_missed).sum::<u64>(), "presence_dropped": loops.iter().map(|s| s.presence_dropped).sum::<u64>() / loops.len() as u64});
         }
         controllers.insert(controller.clone(), entry);
         if !args.json {
