@@ -108,11 +108,6 @@ impl Controller {
         self
     }
 
-    /// The longest any movement has waited now (the starvation guard's measure).
-    pub fn longest_wait_ms(&self, now_ms: i64) -> i64 {
-        self.guard.longest_wait_ms(now_ms)
-    }
-
     /// Enables local actuation from camera presence (`tick_with`).
     pub fn with_actuation(mut self, actuation: Actuation) -> Controller {
         self.actuation = Some(actuation);
@@ -169,11 +164,11 @@ impl Controller {
                     let movements = &self.rules.movements;
                     let starving = self.guard.starving_stage(&self.plan, movements, now_ms).filter(|&s| s != self.stage);
                     // The stage to change into, once the green is due.
-                    let due = match (&self.next, presence.zip(self.actuation.as_ref())) {
-                        (Some(_), _) => (elapsed >= stage.min_green_ms as i64).then_some(0),
-                        (None, _) if starving.is_some() => (elapsed >= stage.min_green_ms as i64).then_some(starving.unwrap_or(self.stage)),
-                        (None, Some((p, a))) => green_ends(&self.plan, self.stage, elapsed, movements, p, a).then(|| next_called(&self.plan, self.stage, movements, p, a).unwrap_or(self.stage)),
-                        (None, None) => (elapsed >= self.timed_green_ms).then_some((self.stage + 1) % self.plan.stages.len()),
+                    let due = match (&self.next, starving, presence.zip(self.actuation.as_ref())) {
+                        (Some(_), _, _) => (elapsed >= stage.min_green_ms as i64).then_some(0),
+                        (None, Some(starving), _) => (elapsed >= stage.min_green_ms as i64).then_some(starving),
+                        (None, None, Some((p, a))) => green_ends(&self.plan, self.stage, elapsed, movements, p, a).then(|| next_called(&self.plan, self.stage, movements, p, a).unwrap_or(self.stage)),
+                        (None, None, None) => (elapsed >= self.timed_green_ms).then_some((self.stage + 1) % self.plan.stages.len()),
                     };
                     let Some(target_stage) = due else { break };
                     // The change starts when it is first shown: a late tick lengthens the

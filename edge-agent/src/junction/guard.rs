@@ -48,11 +48,6 @@ impl Guard {
         self.waiting_since.get(m).copied().flatten().map_or(0, |t| now_ms - t)
     }
 
-    /// The longest wait now, over every movement.
-    pub fn longest_wait_ms(&self, now_ms: i64) -> i64 {
-        (0..self.waiting_since.len()).map(|m| self.wait_ms(m, now_ms)).max().unwrap_or(0)
-    }
-
     /// The stage of `plan` that must be served next, if a movement has waited the bound:
     /// the stage serving the longest-waiting such movement (then the one serving most of
     /// them; ties to the lowest index). `movements`: the profile's order.
@@ -79,6 +74,6 @@ mod tests {
         assert_eq!((g.wait_ms(0, 4_000), g.wait_ms(1, 4_000), g.wait_ms(2, 4_000)), (0, 4_000, 4_000));
         g.observe(5_000, &['R', 'G', 'R'], |_| Some(false));
         assert_eq!((g.wait_ms(0, 5_000), g.wait_ms(1, 5_000)), (0, 0), "m0 has no demand; m1 served");
-        assert_eq!(g.longest_wait_ms(5_000), 5_000);
+        assert_eq!(g.wait_ms(2, 5_000), 5_000, "m2 unseen and red all along");
     }
 }
