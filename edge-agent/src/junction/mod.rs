@@ -23,3 +23,5 @@ pub use controller::{Controller, Lamps, Running, Source};
 mod controller_tests;
 #[cfg(test)]
 mod guard_tests;
+#[cfg(test)]
+mod regression_tests;
