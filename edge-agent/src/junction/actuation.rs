@@ -72,6 +72,11 @@ pub fn next_called(plan: &TimingPlan, current: usize, movements: &[String], p: &
     })
 }
 
+/// Whether any movement of stage `current` still flows (traffic moved within the gap-out).
+pub fn stage_flowing(plan: &TimingPlan, current: usize, movements: &[String], p: &Presence, a: &Actuation) -> bool {
+    indices(&plan.stages[current], movements).any(|m| p.flowing(m, a))
+}
+
 /// Whether the green of stage `current`, `elapsed_ms` old, should end now.
 pub fn green_ends(plan: &TimingPlan, current: usize, elapsed_ms: i64, movements: &[String], p: &Presence, a: &Actuation) -> bool {
     let stage = &plan.stages[current];
@@ -79,6 +84,5 @@ pub fn green_ends(plan: &TimingPlan, current: usize, elapsed_ms: i64, movements:
         return false;
     }
     let limit = if a.extend { stage.max_green_ms.max(stage.green_ms) } else { stage.green_ms };
-    let flowing = indices(stage, movements).any(|m| p.flowing(m, a));
-    !flowing || elapsed_ms >= limit as i64
+    !stage_flowing(plan, current, movements, p, a) || elapsed_ms >= limit as i64
 }

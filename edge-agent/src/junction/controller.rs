@@ -19,7 +19,8 @@
 //!
 //! Starvation guard (`guard`): whatever the plan and actuation decide, a movement that
 //! has waited `max_wait` (by default the junction's maximum cycle: any valid plan serves
-//! every stage within it) is served next, after the running green's minimum.
+//! every stage within it) is served next: the running green ends at its split (or when
+//! it gaps out, after its minimum), so a wait never exceeds `max_wait` plus one cycle.
 //!
 //! Coordination: a central plan run as timed keeps its cycle on the plan's offset (the
 //! first stage's green starts when (time − offset) is a whole number of cycles), each
@@ -32,7 +33,7 @@
 
 use firmware_profiles::JunctionProfile;
 
-use super::actuation::{Actuation, Presence, green_ends, next_called};
+use super::actuation::{Actuation, Presence, green_ends, next_called, stage_flowing as gap_flowing};
 use super::guard::Guard;
 use protocol::plan::transition::{plan_change, same_sequence};
 use protocol::plan::{JunctionRules, PlanAck, PlanKeys, PlanOutcome, SignedPlan, TimingPlan, accept};
@@ -166,7 +167,14 @@ impl Controller {
                     // The stage to change into, once the green is due.
                     let due = match (&self.next, starving, presence.zip(self.actuation.as_ref())) {
                         (Some(_), _, _) => (elapsed >= stage.min_green_ms as i64).then_some(0),
-                        (None, Some(starving), _) => (elapsed >= stage.min_green_ms as i64).then_some(starving),
+                        // A starving movement ends the running green at its split (no extension
+                        // past it), or earlier once its traffic has gapped out — never cut to the
+                        // minimum while it still discharges: under saturation that would shed
+                        // capacity every cycle and feed the very queues the guard is for.
+                        (None, Some(starving), seen) => {
+                            let gapped = seen.is_some_and(|(p, a)| !gap_flowing(&self.plan, self.stage, movements, p, a));
+                            (elapsed >= stage.min_green_ms as i64 && (gapped || elapsed >= stage.green_ms as i64)).then_some(starving)
+                        }
                         (None, None, Some((p, a))) => green_ends(&self.plan, self.stage, elapsed, movements, p, a).then(|| next_called(&self.plan, self.stage, movements, p, a).unwrap_or(self.stage)),
                         (None, None, None) => (elapsed >= self.timed_green_ms).then_some((self.stage + 1) % self.plan.stages.len()),
                     };

@@ -2,8 +2,8 @@
 //! rates (queues build on red and discharge on green), random retimings from central,
 //! seconds where the cameras cannot be seen, actuation on or off. Whatever happens, no
 //! movement waits — from the first tick it has demand (or is unseen) while not green —
-//! longer than the bound plus one pass over the stages' minimum green, yellow and
-//! all-red; and every lamp sequence stays safe.
+//! longer than the bound plus one cycle (at most the junction's maximum cycle); and every
+//! lamp sequence stays safe.
 
 use base64::Engine as _;
 use ed25519_dalek::SigningKey;
@@ -57,8 +57,8 @@ proptest! {
             c = c.with_actuation(Actuation::default());
         }
         let local = profile.local_plan(0);
-        let pass: i64 = local.stages.iter().map(|s| (s.min_green_ms.max(rules.min_green_ms) + s.yellow_ms + s.all_red_ms) as i64).sum();
-        let bound = max_wait + pass + 2 * TICK;
+        // One cycle of any valid plan, at most the junction's maximum.
+        let bound = max_wait + rules.max_cycle_ms as i64 + 2 * TICK;
         let mut monitor = Monitor::new(rules.clone());
         let (mut queued, mut last_arrival) = (vec![0u32; n], vec![i64::MIN / 2; n]);
         let mut lamps = vec!['R'; n];
