@@ -177,7 +177,7 @@ pub fn run(traci: &Arc<Mutex<Traci>>, junctions: &[SumoJunction], begin: f64, en
         let lamps = c.tick(now_ms(begin), minute(begin));
         drivers[i].apply(now_ms(begin), &movements[i], &lamps)?;
     }
-    let mut trace = std::env::var("SIGNALS_TRACE").ok().map(|p| std::io::BufWriter::new(std::fs::File::create(p).expect("trace file")));
+    let mut trace = std::env::var("SIGNALS_TRACE").ok().map(|p| std::fs::File::create(&p).map(std::io::BufWriter::new).with_context(|| format!("SIGNALS_TRACE={p}"))).transpose()?;
     while t < end {
         t += 1.0;
         let mut sumo = traci.lock().unwrap_or_else(|e| e.into_inner());
