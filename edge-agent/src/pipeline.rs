@@ -92,7 +92,14 @@ impl<D: Detector> Pipeline<D> {
             settings.zones.iter().map(|z| z.name.clone()).collect(),
         );
         let scene = crate::scene::SceneWatch::new(settings.scene.clone());
-        let mut preparer = Preparer::new(detector.input_spec(), settings.views.clone());
+        let mut views = settings.views.clone();
+        // Line tiles follow the lines being counted; the frame comes back for zones outside them.
+        views.lines = settings.lines.iter().map(|l| (l.segment.a, l.segment.b)).collect();
+        views.zones = settings.zones.iter().map(|z| z.polygon.points.clone()).collect();
+        if let Some(spec) = detector.input_spec() {
+            views.min_tile = spec.width.max(spec.height) as f32;
+        }
+        let mut preparer = Preparer::new(detector.input_spec(), views);
         if settings.scene.moved_alert {
             preparer = preparer.with_thumbnails(scene.check_every_ms());
         }
@@ -184,6 +191,14 @@ impl<D: Detector> Pipeline<D> {
         self.times.track += t2 - t1;
         self.times.count += t3 - t2;
         tracing::trace!(frame = meta.index, detections = self.dets.len(), tracks = self.tracker.tracks().len(), "frame processed");
+        if tracing::enabled!(target: "edge_agent::boxes", tracing::Level::TRACE) {
+            for d in &self.dets {
+                tracing::trace!(target: "edge_agent::boxes", frame = meta.index, class = ?d.class, score = d.score, bbox = ?[d.bbox.x1, d.bbox.y1, d.bbox.x2, d.bbox.y2], "detection");
+            }
+            for t in self.tracker.tracks().iter().filter(|t| t.observed) {
+                tracing::trace!(target: "edge_agent::boxes", frame = meta.index, track = t.id, state = ?t.state, bbox = ?[t.bbox.x1, t.bbox.y1, t.bbox.x2, t.bbox.y2], "track");
+            }
+        }
         Ok(())
     }
 

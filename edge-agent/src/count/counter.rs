@@ -55,6 +55,7 @@ struct TrackProgress {
     /// First seen with the anchor on the line (inside the travel margin).
     born_on_line: Vec<bool>,
     first_width: f32,
+    last_width: f32,
     /// Where and when the anchor passed a line, awaiting the travel margin.
     passing: Vec<Option<(Point, i64)>>,
     counted: Vec<bool>,
@@ -104,14 +105,26 @@ pub struct Counter {
     occupancy: Vec<(u32, u32)>,
     /// Per zone: when a vehicle last entered it (live presence: time since an arrival).
     last_entry: Vec<Option<i64>>,
-    /// Crossings of the last few seconds: (line, point, time).
-    recent: Vec<(usize, Point, i64)>,
+    /// Crossings of the last few seconds.
+    recent: Vec<Recent>,
     /// Standing vehicles in the last frame: (track, zone, class so far).
     standing: Vec<(u64, usize, Option<VehicleClass>)>,
 }
 
 /// How long a crossing is remembered to recognise a re-born track as the same vehicle.
 const RECENT_MS: i64 = 2_000;
+
+/// A crossing counted in the last `RECENT_MS`.
+#[derive(Debug, Clone, Copy)]
+struct Recent {
+    line: usize,
+    point: Point,
+    at_ms: i64,
+    /// Width of the box that crossed.
+    width: f32,
+    /// Side it left: the direction.
+    from_side: i8,
+}
 
 impl Counter {
     pub fn new(lines: Vec<LineDef>, zones: Vec<ZoneDef>, settings: CountSettings) -> Counter {
@@ -218,6 +231,7 @@ impl Counter {
                 side: d.iter().map(|d| if d.abs() >= margin { sign(*d) } else { 0 }).collect(),
                 born_on_line: d.iter().map(|d| d.abs() < margin).collect(),
                 first_width: t.first_bbox.width(),
+                last_width: t.first_bbox.width(),
                 passing: vec![None; nl],
                 counted: vec![false; nl],
                 inside: vec![None; nz],
@@ -226,6 +240,7 @@ impl Counter {
             }
         });
         st.votes = t.votes;
+        st.last_width = t.bbox.width();
         st.height_sum += t.bbox.height();
         st.samples += 1;
         let margin = self.settings.min_travel_px.max(self.settings.min_travel * t.bbox.height());
@@ -250,8 +265,8 @@ impl Counter {
                 // a new id.
                 st.side[i] = -sign(d);
                 let p = st.first_anchor;
-                let duplicate = self.recent.iter().any(|&(l, q, when)| {
-                    l == i && at_ms - when <= RECENT_MS && q.dist(p) < st.first_width.max(t.bbox.width())
+                let duplicate = self.recent.iter().any(|r| {
+                    r.line == i && at_ms - r.at_ms <= RECENT_MS && r.point.dist(p) < st.first_width.max(t.bbox.width())
                 });
                 if duplicate {
                     st.counted[i] = true;
@@ -309,7 +324,7 @@ impl Counter {
         s: &CountSettings,
         lines: &[LineDef],
         pending: &mut Vec<Pending>,
-        recent: &mut Vec<(usize, Point, i64)>,
+        recent: &mut Vec<Recent>,
         st: &mut TrackProgress,
         i: usize,
         p: Point,
@@ -322,10 +337,28 @@ impl Counter {
         if t < -s.end_tolerance || t > 1.0 + s.end_tolerance {
             return; // passed beside the line, not through it
         }
-        let direction = if st.side[i] < 0 { Direction::Forward } else { Direction::Backward };
+        let from_side = st.side[i];
+        let direction = if from_side < 0 { Direction::Forward } else { Direction::Backward };
         st.side[i] = -st.side[i];
+        // A twin: a second box on a vehicle just counted here (its cast shadow, a rider
+        // boxed apart from the bike) crosses the same way at nearly the same point and
+        // moment. Two vehicles side by side are a body width apart; one behind the other
+        // crosses a good fraction of a second later.
+        let twin = recent.iter().find(|r| {
+            r.line == i
+                && r.from_side == from_side
+                && (r.at_ms - at_ms).abs() <= (s.twin_window_s * 1000.0) as i64
+                && r.point.dist(p) < s.twin_distance * r.width.max(st.last_width)
+        });
+        if let Some(r) = twin {
+            tracing::debug!(track, line = i, dt_ms = at_ms - r.at_ms, offset = r.point.dist(p) / r.width.max(st.last_width), "crossing twins one just counted: not counted again");
+        }
+        let twin = twin.is_some();
+        recent.push(Recent { line: i, point: p, at_ms, width: st.last_width, from_side });
+        if twin {
+            return;
+        }
         st.touches.push(lines[i].name.clone());
-        recent.push((i, p, at_ms));
         let delay = (s.decision_delay_s * 1000.0) as i64;
         pending.push(Pending { kind: EventKind::Line { line: i, direction }, track, at_ms, due_ms: at_ms + delay });
     }
@@ -367,7 +400,7 @@ impl Counter {
 
     /// Decides pending events whose delay has passed.
     fn settle(&mut self, now_ms: i64) {
-        self.recent.retain(|&(_, _, when)| now_ms - when <= RECENT_MS);
+        self.recent.retain(|r| now_ms - r.at_ms <= RECENT_MS);
         let mut i = 0;
         while i < self.pending.len() {
             let p = &self.pending[i];

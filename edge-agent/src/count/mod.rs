@@ -73,6 +73,10 @@ pub struct CountSettings {
     pub two_wheeler_vote_share: f32,
     /// A vehicle slower than this (box heights per second) is stationary (queued).
     pub queue_max_speed: f32,
+    /// A crossing the same way within this many seconds of another…
+    pub twin_window_s: f32,
+    /// …and closer to it than this fraction of the wider box is the same vehicle.
+    pub twin_distance: f32,
 }
 
 impl Default for CountSettings {
@@ -85,6 +89,8 @@ impl Default for CountSettings {
             rider_min_speed: 1.5,
             two_wheeler_vote_share: 0.2,
             queue_max_speed: 0.3,
+            twin_window_s: 0.4,
+            twin_distance: 0.3,
         }
     }
 }

@@ -5,6 +5,7 @@
 //! Several views of one frame (full frame, region of interest, tiles) are detected
 //! separately and merged, so small distant motorbikes get more pixels where needed.
 
+pub mod band;
 pub mod decode;
 pub mod nms;
 pub mod onnx;
@@ -79,7 +80,7 @@ pub trait Detector {
     fn detect_prepared(&mut self, input: &PreparedFrame, out: &mut Vec<Detection>) -> Result<(), DetectorError>;
     /// Prepares and detects in one call, on this thread.
     fn detect(&mut self, frame: &Frame, views: &[BBox], out: &mut Vec<Detection>) -> Result<(), DetectorError> {
-        let plan = ViewPlan { full: false, tiles: None, roi: None, tile_overlap: 0.0, crops: views.iter().map(|v| [v.x1, v.y1, v.x2, v.y2]).collect() };
+        let plan = ViewPlan { full: Some(false), line_tiles: 0, crops: views.iter().map(|v| [v.x1, v.y1, v.x2, v.y2]).collect(), ..Default::default() };
         let mut prepared = PreparedFrame::default();
         Preparer::new(self.input_spec(), plan).prepare(frame, &mut prepared);
         self.detect_prepared(&prepared, out)

@@ -3,18 +3,23 @@
 //! tiles or at a crop around the counting lines gives it 2–5× more pixels there, at one
 //! inference per view.
 //!
+//! Default: `line_tiles` square tiles laid along the counting lines (see `band`), and the
+//! whole frame only where those leave something uncovered that is counted (a zone, or
+//! no lines at all). `full = true, line_tiles = 0` is the whole-frame behaviour of old.
+//!
 //! Invariant: every view lies inside the frame and is at least 16 px on each side.
 
 use serde::Deserialize;
 
-use crate::geometry::BBox;
+use crate::geometry::{BBox, Point};
 
 /// Per-camera view configuration (`[detect.views]` in the camera config).
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ViewPlan {
-    /// Look at the whole frame (or the whole region of interest).
-    pub full: bool,
+    /// Look at the whole frame (or the whole region of interest). Absent: only when the
+    /// line tiles are off, there are no lines, or a zone reaches outside the tiles.
+    pub full: Option<bool>,
     /// Region of interest `[x1, y1, x2, y2]` in frame pixels; everything else is ignored.
     pub roi: Option<[f32; 4]>,
     /// Split the region into `[columns, rows]` overlapping tiles, each detected separately.
@@ -23,11 +28,31 @@ pub struct ViewPlan {
     pub tile_overlap: f32,
     /// Extra crops `[x1, y1, x2, y2]`, e.g. a band around a counting line.
     pub crops: Vec<[f32; 4]>,
+    /// Square tiles laid along the counting lines (0: none).
+    pub line_tiles: u32,
+    /// Counting lines and zone outlines, filled in by the pipeline (not configuration).
+    #[serde(skip)]
+    pub lines: Vec<(Point, Point)>,
+    #[serde(skip)]
+    pub zones: Vec<Vec<Point>>,
+    /// Smallest line-tile side (the model's input side), filled in by the pipeline.
+    #[serde(skip)]
+    pub min_tile: f32,
 }
 
 impl Default for ViewPlan {
     fn default() -> Self {
-        ViewPlan { full: true, roi: None, tiles: None, tile_overlap: 0.15, crops: Vec::new() }
+        ViewPlan {
+            full: None,
+            roi: None,
+            tiles: None,
+            tile_overlap: 0.15,
+            crops: Vec::new(),
+            line_tiles: 2,
+            lines: Vec::new(),
+            zones: Vec::new(),
+            min_tile: 416.0,
+        }
     }
 }
 
@@ -37,10 +62,14 @@ impl ViewPlan {
         let (fw, fh) = (width as f32, height as f32);
         let frame = BBox::new(0.0, 0.0, fw, fh);
         let region = self.roi.map(|r| BBox::new(r[0], r[1], r[2], r[3]).clamp(fw, fh)).unwrap_or(frame);
+        let band = super::band::line_tiles(&self.lines, self.line_tiles, self.tile_overlap, self.min_tile, width, height);
+        let zone_outside = self.zones.iter().flatten().any(|p| !band.iter().any(|t| t.x1 <= p.x && p.x <= t.x2 && t.y1 <= p.y && p.y <= t.y2));
+        let full = self.full.unwrap_or(band.is_empty() || zone_outside);
         let mut views = Vec::new();
-        if self.full {
+        if full {
             views.push(region);
         }
+        views.extend(band.iter().map(|t| BBox::new(t.x1.max(region.x1), t.y1.max(region.y1), t.x2.min(region.x2), t.y2.min(region.y2))));
         if let Some([cols, rows]) = self.tiles {
             let (cols, rows) = (cols.max(1) as f32, rows.max(1) as f32);
             let ov = self.tile_overlap.clamp(0.0, 0.5);
@@ -84,8 +113,11 @@ impl ViewPlan {
                 p.push((format!("crops[{i}]"), "must be [x1, y1, x2, y2] with x2-x1 and y2-y1 at least 16 px".into()));
             }
         }
-        if !self.full && self.tiles.is_none() && self.crops.is_empty() {
-            p.push(("full".into(), "no views left: enable full, tiles or crops".into()));
+        if self.line_tiles > 16 {
+            p.push(("line_tiles".into(), format!("{} is more than 16 tiles", self.line_tiles)));
+        }
+        if self.full == Some(false) && self.tiles.is_none() && self.crops.is_empty() && self.line_tiles == 0 {
+            p.push(("full".into(), "no views left: enable full, tiles, crops or line_tiles".into()));
         }
         p
     }
@@ -96,8 +128,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn default_is_the_whole_frame() {
+    fn default_is_the_whole_frame_without_lines() {
         assert_eq!(ViewPlan::default().views(640, 360), vec![BBox::new(0.0, 0.0, 640.0, 360.0)]);
+    }
+
+    #[test]
+    fn default_with_a_line_is_tiles_along_it_and_the_frame_only_for_a_zone_outside() {
+        let mut plan = ViewPlan { lines: vec![(Point::new(0.0, 460.0), Point::new(1279.0, 460.0))], ..Default::default() };
+        let v = plan.views(1280, 720);
+        assert_eq!(v.len(), 2, "{v:?}");
+        plan.zones = vec![vec![Point::new(10.0, 5.0), Point::new(100.0, 5.0), Point::new(100.0, 50.0)]];
+        assert_eq!(plan.views(1280, 720).len(), 3, "a zone reaching above the tiles brings the frame back");
+        plan.full = Some(false);
+        assert_eq!(plan.views(1280, 720).len(), 2);
+        let old = ViewPlan { full: Some(true), line_tiles: 0, ..plan };
+        assert_eq!(old.views(1280, 720), vec![BBox::new(0.0, 0.0, 1280.0, 720.0)]);
     }
 
     #[test]
@@ -114,7 +159,7 @@ mod tests {
 
     #[test]
     fn problems_name_fields() {
-        let plan = ViewPlan { full: false, tiles: Some([0, 2]), crops: vec![[0.0, 0.0, 5.0, 5.0]], ..Default::default() };
+        let plan = ViewPlan { full: Some(false), tiles: Some([0, 2]), crops: vec![[0.0, 0.0, 5.0, 5.0]], ..Default::default() };
         let fields: Vec<String> = plan.problems().into_iter().map(|(f, _)| f).collect();
         assert_eq!(fields, vec!["tiles", "crops[0]"]);
     }
