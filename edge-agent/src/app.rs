@@ -52,6 +52,7 @@ pub fn build_pipeline(config: &AgentConfig, lines: Option<Vec<LineDef>>, base: O
     let settings = PipelineSettings {
         incidents,
         scene: config.scene.clone(),
+        repeat_max_diff: config.detect.repeat_max_diff,
         lines: lines.unwrap_or_else(|| config.line_defs()),
         zones: config.zone_defs(),
         views: config.views.clone(),

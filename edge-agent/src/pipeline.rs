@@ -33,6 +33,8 @@ pub struct PipelineSettings {
     pub incidents: crate::count::IncidentRules,
     /// The camera-moved check.
     pub scene: crate::scene::SceneSettings,
+    /// Skip frames repeating the last one looked at (grey levels; 0: look at every frame).
+    pub repeat_max_diff: f32,
 }
 
 impl Default for PipelineSettings {
@@ -48,6 +50,7 @@ impl Default for PipelineSettings {
             max_gap: Duration::from_secs(1),
             incidents: Default::default(),
             scene: crate::scene::SceneSettings { moved_alert: false, ..Default::default() },
+            repeat_max_diff: crate::detect::DetectSettings::default().repeat_max_diff,
         }
     }
 }
@@ -72,6 +75,11 @@ pub struct Pipeline<D: Detector> {
     dets: Vec<Detection>,
     events: Vec<CountEvent>,
     last_pts: Option<u64>,
+    /// Pts of the last frame the tracker stepped to.
+    tracked_pts: Option<u64>,
+    /// Mean time between delivered frames (ns), the stream's real rate.
+    period_ns: Option<f64>,
+    repeats: u64,
     first_ms: Option<i64>,
     fps: f32,
     times: StageTimes,
@@ -99,7 +107,7 @@ impl<D: Detector> Pipeline<D> {
         if let Some(spec) = detector.input_spec() {
             views.min_tile = spec.width.max(spec.height) as f32;
         }
-        let mut preparer = Preparer::new(detector.input_spec(), views);
+        let mut preparer = Preparer::new(detector.input_spec(), views).with_repeat_check(settings.repeat_max_diff);
         if settings.scene.moved_alert {
             preparer = preparer.with_thumbnails(scene.check_every_ms());
         }
@@ -115,6 +123,9 @@ impl<D: Detector> Pipeline<D> {
             dets: Vec::with_capacity(256),
             events: Vec::with_capacity(64),
             last_pts: None,
+            tracked_pts: None,
+            period_ns: None,
+            repeats: 0,
             first_ms: None,
             fps: 25.0,
             times: StageTimes::default(),
@@ -133,9 +144,15 @@ impl<D: Detector> Pipeline<D> {
         &self.times
     }
 
-    /// Frames per second of the stream as processed (from timestamps).
+    /// Frames per second of the stream as delivered (from timestamps, not the
+    /// container's claim).
     pub fn fps(&self) -> f32 {
         self.fps
+    }
+
+    /// Frames skipped so far because they repeated the one before.
+    pub fn repeats(&self) -> u64 {
+        self.repeats
     }
 
     /// A preparer for this pipeline's detector and views, to run on another thread
@@ -156,21 +173,38 @@ impl<D: Detector> Pipeline<D> {
     /// Runs detection onwards on a frame prepared by `preparer()`.
     pub fn process_prepared(&mut self, input: &PreparedFrame) -> Result<(), DetectorError> {
         let meta = &input.meta;
+        // The rate comes from buffer timestamps (containers and caps lie: 30/1 for a
+        // 20 fps stream, 0/1 for variable rate), averaged over intervals, not rates, so
+        // alternating 33/67 ms steps give 20 fps, not 22.5.
         if let Some(prev) = self.last_pts
             && meta.pts_ns > prev
         {
-            let inst = 1e9 / (meta.pts_ns - prev) as f32;
-            self.fps = 0.9 * self.fps + 0.1 * inst.clamp(1.0, 120.0);
+            let dt = ((meta.pts_ns - prev) as f64).clamp(1e9 / 120.0, 1e9);
+            let period = self.period_ns.map_or(dt, |p| 0.9 * p + 0.1 * dt);
+            self.period_ns = Some(period);
+            self.fps = (1e9 / period) as f32;
             self.tracker.set_fps(self.fps);
         }
         self.last_pts = Some(meta.pts_ns);
         let at_ms = unix_ms(meta.captured_at);
+        // Tracker steps in frame periods of real time: a frame after a dropped or skipped
+        // one moves the prediction two periods ahead, not one.
+        let steps = match (self.tracked_pts, self.period_ns) {
+            (Some(prev), Some(period)) if meta.pts_ns > prev => ((meta.pts_ns - prev) as f64 / period).clamp(0.25, 30.0) as f32,
+            _ => 1.0,
+        };
+        self.tracked_pts = Some(meta.pts_ns);
 
         let t0 = Instant::now();
-        self.detector.detect_prepared(input, &mut self.dets)?;
-        self.settings.rider.apply(&mut self.dets);
+        if input.repeat {
+            // Nothing new to see: the last frame's detections stand, at no inference cost.
+            self.repeats += 1;
+        } else {
+            self.detector.detect_prepared(input, &mut self.dets)?;
+            self.settings.rider.apply(&mut self.dets);
+        }
         let t1 = Instant::now();
-        self.tracker.update(&self.dets, at_ms);
+        self.tracker.update_steps(&self.dets, at_ms, steps);
         let t2 = Instant::now();
         self.counter.update(self.tracker.tracks(), self.tracker.ended(), at_ms, self.fps);
         self.events.extend(self.counter.drain_events());

@@ -10,6 +10,7 @@ use super::*;
 use crate::count::LineDef;
 use crate::geometry::BBox;
 
+/// Detections by frame index (a skipped repeat leaves its index unread).
 struct Scripted {
     frames: Vec<Vec<Detection>>,
     next: usize,
@@ -20,9 +21,9 @@ impl Detector for Scripted {
         None
     }
 
-    fn detect_prepared(&mut self, _: &PreparedFrame, out: &mut Vec<Detection>) -> Result<(), DetectorError> {
+    fn detect_prepared(&mut self, input: &PreparedFrame, out: &mut Vec<Detection>) -> Result<(), DetectorError> {
         out.clear();
-        if let Some(f) = self.frames.get(self.next) {
+        if let Some(f) = self.frames.get(input.meta.index as usize) {
             out.extend_from_slice(f);
             crate::detect::nms::class_nms(out, 0.45);
             crate::detect::nms::merge_vehicle_classes(out, 0.55);
@@ -44,28 +45,36 @@ fn det(class: ObjectClass, score: f32, x: f32, bottom: f32, w: f32, h: f32) -> D
 /// Runs the script at 25 fps over one line y=200 from x=100 to x=500 (A left of B, so
 /// forward = moving down the image). Returns (forward, backward) totals.
 fn run(frames: Vec<Vec<Detection>>) -> (ClassCounts, ClassCounts) {
+    let n = frames.len() as u64;
+    let (fwd, bwd, _) = run_timed(frames, (0..n).map(|i| i * 40_000_000).collect(), |i| vec![i as u8; 48], 0.0);
+    (fwd, bwd)
+}
+
+/// As `run`, with each frame's pts, its 4×4 RGB pixels (equal pixels make a repeat) and
+/// the repeat threshold. Also returns the pipeline, finished.
+fn run_timed(frames: Vec<Vec<Detection>>, pts: Vec<u64>, pixels: impl Fn(usize) -> Vec<u8>, repeat_max_diff: f32) -> (ClassCounts, ClassCounts, Pipeline<Scripted>) {
     let settings = PipelineSettings {
         lines: vec![LineDef::new("l", [100.0, 200.0], [500.0, 200.0])],
         interval: Duration::from_secs(10),
+        repeat_max_diff,
         ..Default::default()
     };
-    let n = frames.len();
     let mut p = Pipeline::new(Scripted { frames, next: 0 }, settings);
     let mut intervals = Vec::new();
     let base = UNIX_EPOCH + Duration::from_secs(1_000_000);
-    for i in 0..n as u64 {
-        let pts = i * 40_000_000;
-        let frame = Frame::from_rgb(4, 4, vec![0; 48]).unwrap().with_timing(i, pts, base + Duration::from_nanos(pts));
+    for (i, &pts) in pts.iter().enumerate() {
+        let frame = Frame::from_rgb(4, 4, pixels(i)).unwrap().with_timing(i as u64, pts, base + Duration::from_nanos(pts));
         p.process(&frame).unwrap();
         intervals.extend(p.poll(crate::ingest::health::unix_ms(base + Duration::from_nanos(pts))));
     }
-    intervals.extend(p.finish(crate::ingest::health::unix_ms(base) + n as i64 * 40));
+    let end = pts.last().copied().unwrap_or(0) / 1_000_000 + 40;
+    intervals.extend(p.finish(crate::ingest::health::unix_ms(base) + end as i64));
     let (mut fwd, mut bwd) = (ClassCounts::default(), ClassCounts::default());
     for i in &intervals {
         fwd.merge(&i.lines["l"].forward);
         bwd.merge(&i.lines["l"].backward);
     }
-    (fwd, bwd)
+    (fwd, bwd, p)
 }
 
 /// A vehicle driving up the image (away from the camera) from `y0` to `y1`.
@@ -223,6 +232,7 @@ fn zones_report_queue_dwell_and_movements() {
         lines: vec![LineDef::new("l", [100.0, 200.0], [500.0, 200.0])],
         zones: vec![ZoneDef { name: "stop".into(), polygon: square(100.0, 220.0, 500.0, 360.0) }],
         interval: Duration::from_secs(60),
+        repeat_max_diff: 0.0,
         ..Default::default()
     };
     // A car waits 2 s in the stop zone, then drives up across the line.
@@ -245,4 +255,132 @@ fn zones_report_queue_dwell_and_movements() {
     assert_eq!((out[0].movements[0].from.as_str(), out[0].movements[0].to.as_str()), ("stop", "l"));
     assert_eq!(out[0].movements[0].counts.car, 1);
     assert_eq!(out[0].lines["l"].backward.car, 1);
+}
+
+/// A second box on one motorbike (its cast shadow, or a pillion boxed apart from the
+/// rider): a wider, lower box whose centre is a tenth of a width off, crossing with it.
+#[test]
+fn a_shadow_or_pillion_box_beside_a_motorbike_counts_once() {
+    let frames: Vec<Vec<Detection>> = drive(ObjectClass::Motorcycle, 300.0, 300.0, 100.0, 5.0, 30.0, 60.0)
+        .into_iter()
+        .map(|mut f| {
+            let b = f[0].bbox;
+            f.push(det(ObjectClass::Motorcycle, 0.6, b.x1 - 18.0, b.y2 + 2.0, 54.0, 36.0));
+            f
+        })
+        .collect();
+    let (_, bwd) = run(frames);
+    assert_eq!((bwd.motorcycle, bwd.total()), (1, 1));
+}
+
+#[test]
+fn two_motorbikes_side_by_side_count_twice() {
+    let a = drive(ObjectClass::Motorcycle, 300.0, 300.0, 100.0, 5.0, 30.0, 60.0);
+    let b = drive(ObjectClass::Motorcycle, 340.0, 302.0, 102.0, 5.0, 30.0, 60.0);
+    let frames = a.into_iter().zip(b).map(|(mut x, y)| {
+        x.extend(y);
+        x
+    });
+    let (_, bwd) = run(frames.collect());
+    assert_eq!(bwd.motorcycle, 2);
+}
+
+/// Rear-facing motorbikes come as `car` boxes. Once the camera has seen a few clear
+/// two-wheelers, a `car` no wider than they are at its rows is a motorbike; a real car,
+/// about 2.5 motorbike widths, stays a car.
+#[test]
+fn a_motorbike_sized_car_box_is_a_motorcycle_once_the_camera_knows_motorbikes() {
+    let mut frames: Vec<Vec<Detection>> = vec![Vec::new(); 41];
+    for k in 0..6 {
+        for (i, f) in drive(ObjectClass::Motorcycle, 110.0 + 60.0 * k as f32, 300.0, 100.0, 5.0, 30.0, 60.0).into_iter().enumerate() {
+            frames[i].extend(f);
+        }
+    }
+    frames.extend((0..40).map(|_| vec![]));
+    let start = frames.len();
+    frames.extend(vec![Vec::new(); 41]);
+    for (i, f) in drive(ObjectClass::Car, 150.0, 300.0, 100.0, 5.0, 33.0, 60.0).into_iter().enumerate() {
+        frames[start + i].extend(f);
+    }
+    for (i, f) in drive(ObjectClass::Car, 330.0, 300.0, 100.0, 5.0, 78.0, 60.0).into_iter().enumerate() {
+        frames[start + i].extend(f);
+    }
+    let (_, bwd) = run(frames);
+    assert_eq!((bwd.motorcycle, bwd.car), (7, 1));
+}
+
+#[test]
+fn a_motorbike_sized_car_box_stays_a_car_before_the_camera_has_seen_motorbikes() {
+    let (_, bwd) = run(drive(ObjectClass::Car, 150.0, 300.0, 100.0, 5.0, 33.0, 60.0));
+    assert_eq!(bwd.car, 1);
+}
+
+/// A queue at the line creeps over it: a metre, a stop, another metre, with the
+/// detector's box bottom jittering by a few pixels while it stands.
+#[test]
+fn a_queue_creeping_over_the_line_counts_once() {
+    let mut frames = Vec::new();
+    let mut bottom = 215.0f32;
+    for step in 0..12 {
+        for i in 0..15 {
+            let jitter = [0.0, 2.0, -1.5, 1.0, -2.0][i % 5];
+            frames.push(vec![det(ObjectClass::Motorcycle, 0.7, 300.0, bottom + jitter, 30.0, 60.0)]);
+        }
+        // Moves 3 px in one frame, then waits again (every third wait the detector misses it).
+        bottom -= 3.0;
+        if step % 3 == 0 {
+            frames.extend((0..3).map(|_| vec![]));
+        }
+    }
+    frames.extend(drive(ObjectClass::Motorcycle, 300.0, bottom, 100.0, 5.0, 30.0, 60.0));
+    let (fwd, bwd) = run(frames);
+    assert_eq!((fwd.total(), bwd.motorcycle), (0, 1));
+}
+
+/// A camera whose container says 30 fps delivers 20: pts alternate 33 and 67 ms (the
+/// shared Saigon clip). Rate and motion follow the timestamps.
+#[test]
+fn the_frame_rate_comes_from_timestamps_not_the_container() {
+    let mut pts = Vec::new();
+    let mut t = 0u64;
+    for k in 0..80u64 {
+        pts.push(t);
+        t += if k % 2 == 0 { 33_333_333 } else { 66_666_667 };
+    }
+    // 300 px/s up the image: the position follows time, not the frame index.
+    let frames = pts.iter().map(|&p| vec![det(ObjectClass::Car, 0.8, 200.0, 300.0 - 50.0 * p as f32 / 1e9 * 6.0, 60.0, 50.0)]).collect();
+    let (_, bwd, p) = run_timed(frames, pts, |i| vec![i as u8; 48], 0.0);
+    assert_eq!(bwd.car, 1);
+    assert!((p.fps() - 20.0).abs() < 1.5, "fps {}", p.fps());
+}
+
+/// Every third frame repeats the one before (the shared HCMC clip): repeats cost no
+/// inference, keep the crossing, and the rate stays the delivered one.
+#[test]
+fn repeated_frames_cost_no_inference_and_keep_the_count() {
+    let frames = drive(ObjectClass::Motorcycle, 300.0, 300.0, 100.0, 5.0, 30.0, 60.0);
+    let n = frames.len();
+    // The picture (and so the detections) of a repeat is the frame before's.
+    let source = |i: usize| if i % 3 == 2 { i - 1 } else { i };
+    let frames = (0..n).map(|i| frames[source(i)].clone()).collect();
+    let pts = (0..n as u64).map(|i| i * 100_000_000).collect();
+    let (_, bwd, p) = run_timed(frames, pts, |i| vec![(source(i) * 10 % 250) as u8; 48], 3.0);
+    assert_eq!(bwd.motorcycle, 1);
+    assert_eq!(p.repeats(), (n / 3) as u64);
+    assert_eq!(p.detector().next, n - n / 3, "one inference per new picture");
+    assert!((p.fps() - 10.0).abs() < 0.5, "fps {}", p.fps());
+}
+
+/// Dropped frames: two of every five never arrive; the vehicle moves on meanwhile.
+#[test]
+fn dropped_frames_keep_one_track_and_one_count() {
+    let frames = drive(ObjectClass::Motorcycle, 300.0, 300.0, 100.0, 8.0, 30.0, 40.0);
+    let keep: Vec<usize> = (0..frames.len()).filter(|i| i % 5 < 3).collect();
+    let pts = keep.iter().map(|&i| i as u64 * 40_000_000).collect();
+    let kept = keep.iter().map(|&i| frames[i].clone()).collect();
+    let (_, bwd) = {
+        let (f, b, _) = run_timed(kept, pts, |i| vec![i as u8; 48], 0.0);
+        (f, b)
+    };
+    assert_eq!(bwd.motorcycle, 1);
 }

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use protocol::VehicleClass;
 
+use super::size::{SizeModel, SizeSamples};
 use super::{CountSettings, Direction, LineDef, ZoneDef, class};
 use crate::geometry::Point;
 use crate::track::{Track, TrackState};
@@ -64,6 +65,34 @@ struct TrackProgress {
     /// Lines crossed and zones entered, in order (for movements).
     touches: Vec<String>,
     votes: [f32; 6],
+    /// Rows and widths of its boxes (the size model).
+    sizes: SizeSamples,
+}
+
+/// The class of a track: its votes (see `class`), overruled by the camera's size model
+/// when a `car` is no wider than a motorbike at its rows.
+fn decide(st: &TrackProgress, size: &SizeModel, s: &CountSettings) -> Option<VehicleClass> {
+    let class = class::decide(&st.votes, st.speed(), s);
+    if class == Some(VehicleClass::Car) {
+        tracing::trace!(ratio = ?size.width_ratio(&st.sizes), "car width against two-wheelers");
+    }
+    if class == Some(VehicleClass::Car)
+        && s.car_min_width_ratio > 0.0
+        && let Some(ratio) = size.width_ratio(&st.sizes)
+        && ratio < s.car_min_width_ratio
+    {
+        tracing::debug!(ratio, "a car box no wider than a motorbike here: a motorbike");
+        return Some(VehicleClass::Motorcycle);
+    }
+    class
+}
+
+/// Clearly a two-wheeler: most of its vehicle votes say so.
+fn clearly_two_wheeler(votes: &[f32; 6]) -> bool {
+    use protocol::ObjectClass as O;
+    let two = votes[O::Motorcycle.index()] + votes[O::Bicycle.index()];
+    let vehicle = two + votes[O::Car.index()] + votes[O::Bus.index()] + votes[O::Truck.index()];
+    vehicle > 0.0 && two >= 0.8 * vehicle
 }
 
 /// True when the whole box moved across the line, not only its bottom edge: the top
@@ -109,6 +138,8 @@ pub struct Counter {
     recent: Vec<Recent>,
     /// Standing vehicles in the last frame: (track, zone, class so far).
     standing: Vec<(u64, usize, Option<VehicleClass>)>,
+    /// This camera's two-wheeler widths by row.
+    size: SizeModel,
 }
 
 /// How long a crossing is remembered to recognise a re-born track as the same vehicle.
@@ -132,7 +163,6 @@ impl Counter {
         Counter {
             lines,
             zones,
-            settings,
             state: HashMap::new(),
             pending: Vec::new(),
             events: Vec::new(),
@@ -140,6 +170,8 @@ impl Counter {
             last_entry: vec![None; n],
             recent: Vec::new(),
             standing: Vec::new(),
+            size: SizeModel::new(settings.size_min_tracks),
+            settings,
         }
     }
 
@@ -188,7 +220,7 @@ impl Counter {
                     self.occupancy[z].0 += 1;
                     self.occupancy[z].1 += stationary as u32;
                     if stationary {
-                        self.standing.push((t.id, z, class::decide(&st.votes, st.speed(), &self.settings)));
+                        self.standing.push((t.id, z, decide(st, &self.size, &self.settings)));
                     }
                 }
             }
@@ -237,10 +269,12 @@ impl Counter {
                 inside: vec![None; nz],
                 touches: Vec::new(),
                 votes: [0.0; 6],
+                sizes: SizeSamples::default(),
             }
         });
         st.votes = t.votes;
         st.last_width = t.bbox.width();
+        st.sizes.add(anchor.y, t.bbox.width());
         st.height_sum += t.bbox.height();
         st.samples += 1;
         let margin = self.settings.min_travel_px.max(self.settings.min_travel * t.bbox.height());
@@ -380,7 +414,10 @@ impl Counter {
                 self.pending.push(Pending { kind: EventKind::ZoneDwell { zone: z, seconds }, track: id, at_ms: st.last_ms, due_ms: st.last_ms });
             }
         }
-        let class = class::decide(&st.votes, st.speed(), &self.settings);
+        let class = decide(&st, &self.size, &self.settings);
+        if st.samples >= 5 && clearly_two_wheeler(&st.votes) {
+            self.size.learn_two_wheeler(&st.sizes);
+        }
         tracing::debug!(track = id, ?class, votes = ?st.votes, speed = st.speed(), touches = ?st.touches, first = ?st.first_anchor, last = ?st.last_anchor, samples = st.samples, "track ended");
         // Everything still pending for this track is decided now.
         let (mine, rest): (Vec<Pending>, Vec<Pending>) = self.pending.drain(..).partition(|p| p.track == id);
@@ -410,7 +447,7 @@ impl Counter {
             }
             let p = self.pending.swap_remove(i);
             let Some(st) = self.state.get(&p.track) else { continue };
-            let class = class::decide(&st.votes, st.speed(), &self.settings);
+            let class = decide(st, &self.size, &self.settings);
             tracing::debug!(track = p.track, ?class, kind = ?p.kind, at_ms = p.at_ms, votes = ?st.votes, speed = st.speed(), "event decided");
             if let Some(class) = class {
                 self.events.push(CountEvent { kind: p.kind, class, at_ms: p.at_ms, track: p.track });

@@ -18,6 +18,7 @@ pub mod class;
 pub mod counter;
 pub mod incidents;
 pub mod interval;
+pub mod size;
 
 use serde::Deserialize;
 
@@ -77,6 +78,11 @@ pub struct CountSettings {
     pub twin_window_s: f32,
     /// …and closer to it than this fraction of the wider box is the same vehicle.
     pub twin_distance: f32,
+    /// A `car` track narrower than this many two-wheeler widths at its rows (the
+    /// camera's own size model, see `size`) is a motorbike; 0 trusts the detector.
+    pub car_min_width_ratio: f32,
+    /// Clear two-wheeler tracks the size model needs before it is used.
+    pub size_min_tracks: u32,
 }
 
 impl Default for CountSettings {
@@ -91,6 +97,8 @@ impl Default for CountSettings {
             queue_max_speed: 0.3,
             twin_window_s: 0.4,
             twin_distance: 0.3,
+            car_min_width_ratio: 1.3,
+            size_min_tracks: 5,
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod nms;
 pub mod onnx;
 pub mod prepare;
 pub mod preprocess;
+pub mod repeat;
 pub mod views;
 
 use protocol::ObjectClass;
@@ -54,11 +55,14 @@ pub struct DetectSettings {
     pub view_merge_ios: f32,
     /// IoU above which boxes of two vehicle classes are one vehicle.
     pub cross_class_iou: f32,
+    /// A frame whose luma changed by less than this (grey levels, worst block) since the
+    /// last frame looked at repeats it and is skipped (see `repeat`); 0 looks at every frame.
+    pub repeat_max_diff: f32,
 }
 
 impl Default for DetectSettings {
     fn default() -> Self {
-        DetectSettings { min_score: 0.1, nms_iou: 0.45, view_merge_ios: 0.6, cross_class_iou: 0.55 }
+        DetectSettings { min_score: 0.1, nms_iou: 0.45, view_merge_ios: 0.6, cross_class_iou: 0.55, repeat_max_diff: 3.0 }
     }
 }
 

@@ -42,6 +42,8 @@ pub struct PreparedFrame {
     pub prep_time: Duration,
     /// A luma thumbnail for the camera-moved check, about every `check_every_s`.
     pub thumb: Option<crate::scene::Thumb>,
+    /// The frame repeats the last one looked at: no tensors were filled (see `repeat`).
+    pub repeat: bool,
 }
 
 /// Turns frames into `PreparedFrame`s. `Send`, so it can live on its own thread.
@@ -54,12 +56,13 @@ pub struct Preparer {
     /// Thumbnail period (ns) and the pts of the last one taken.
     thumb_every_ns: Option<u64>,
     last_thumb_pts: Option<u64>,
+    repeats: Option<super::repeat::RepeatCheck>,
 }
 
 impl Preparer {
     /// `spec`: the model input contract, or `None` for a detector that takes no tensor.
     pub fn new(spec: Option<&InputSpec>, plan: ViewPlan) -> Preparer {
-        Preparer { pre: spec.map(Preprocessor::new), plan, views_for: (0, 0), views: Vec::new(), thumb_every_ns: None, last_thumb_pts: None }
+        Preparer { pre: spec.map(Preprocessor::new), plan, views_for: (0, 0), views: Vec::new(), thumb_every_ns: None, last_thumb_pts: None, repeats: None }
     }
 
     pub fn prepare(&mut self, frame: &Frame, out: &mut PreparedFrame) {
@@ -70,6 +73,12 @@ impl Preparer {
         }
         out.meta = FrameMeta { index: frame.index, pts_ns: frame.pts_ns, captured_at: frame.captured_at, width: frame.width, height: frame.height };
         out.views.clone_from(&self.views);
+        out.repeat = self.repeats.as_mut().is_some_and(|r| r.is_repeat(frame));
+        out.thumb = None;
+        if out.repeat {
+            out.prep_time = start.elapsed();
+            return;
+        }
         // What each recycled tensor was last filled with: same letterbox, padding intact.
         let previous = std::mem::take(&mut out.maps);
         if let Some(pre) = self.pre.as_mut() {
@@ -80,7 +89,6 @@ impl Preparer {
                 out.maps.push(pre.fill_over(frame, view, buf, previous.get(i)));
             }
         }
-        out.thumb = None;
         if let Some(every) = self.thumb_every_ns
             && self.last_thumb_pts.is_none_or(|last| frame.pts_ns < last || frame.pts_ns - last >= every)
         {
@@ -88,6 +96,13 @@ impl Preparer {
             out.thumb = Some(thumbnail(frame));
         }
         out.prep_time = start.elapsed();
+    }
+
+    /// Skip frames that repeat the last one looked at (`max_diff` grey levels; 0: never),
+    /// but look at least once a second.
+    pub fn with_repeat_check(mut self, max_diff: f32) -> Preparer {
+        self.repeats = (max_diff > 0.0).then(|| super::repeat::RepeatCheck::new(max_diff, 1_000_000_000));
+        self
     }
 
     /// Also take a thumbnail every `every_ms` of stream time (the camera-moved check).

@@ -69,29 +69,35 @@ impl Kalman {
         [self.mean[0], self.mean[1], self.mean[2], self.mean[3]]
     }
 
-    /// Advances one frame.
+    /// Advances one frame period.
     pub fn predict(&mut self) {
+        self.predict_by(1.0);
+    }
+
+    /// Advances `dt` frame periods (velocity is in pixels per period).
+    pub fn predict_by(&mut self, dt: f32) {
         let h = self.mean[3];
         for i in 0..4 {
-            self.mean[i] += self.mean[i + 4];
+            self.mean[i] += dt * self.mean[i + 4];
         }
-        // P = F P F^T with F = [[I, I], [0, I]].
+        // P = F P F^T with F = [[I, dt·I], [0, I]].
         let p = self.cov;
         let mut fp = p;
         for i in 0..4 {
             for j in 0..8 {
-                fp[i][j] = p[i][j] + p[i + 4][j];
+                fp[i][j] = p[i][j] + dt * p[i + 4][j];
             }
         }
         let mut fpf = fp;
         for i in 0..8 {
             for j in 0..4 {
-                fpf[i][j] = fp[i][j] + fp[i][j + 4];
+                fpf[i][j] = fp[i][j] + dt * fp[i][j + 4];
             }
         }
+        // Process noise grows with the time elapsed.
         let q = diag8([W_POS * h, W_POS * h, 1e-2, W_POS * h, W_VEL * h, W_VEL * h, 1e-5, W_VEL * h]);
         for i in 0..8 {
-            fpf[i][i] += q[i][i];
+            fpf[i][i] += dt * q[i][i];
         }
         self.cov = fpf;
     }

@@ -31,6 +31,10 @@ pub struct TrackerSettings {
     pub low_match_iou: f32,
     /// Minimum IoU for tentative tracks.
     pub tentative_match_iou: f32,
+    /// Tentative tracks match on boxes grown by this fraction of their size on each side
+    /// (buffered IoU, C-BIoU): a new track has no velocity yet, and a fast vehicle seen
+    /// at a low or irregular frame rate may not overlap its last box at all.
+    pub tentative_buffer: f32,
     /// Consecutive matches before a track is confirmed.
     pub birth_hits: u32,
     /// Seconds a track survives unmatched.
@@ -45,6 +49,7 @@ impl Default for TrackerSettings {
             match_iou: 0.2,
             low_match_iou: 0.3,
             tentative_match_iou: 0.3,
+            tentative_buffer: 0.3,
             birth_hits: 2,
             lost_buffer_s: 1.0,
         }
@@ -142,26 +147,33 @@ impl Tracker {
         std::mem::take(&mut self.tracks)
     }
 
+    /// One frame, one frame period after the last.
     pub fn update(&mut self, dets: &[Detection], at_ms: i64) {
+        self.update_steps(dets, at_ms, 1.0);
+    }
+
+    /// One frame, `steps` frame periods after the last (more after dropped or skipped
+    /// frames, less after a short interval of a variable-rate stream).
+    pub fn update_steps(&mut self, dets: &[Detection], at_ms: i64, steps: f32) {
         let s = self.settings.clone();
         self.frame += 1;
         self.ended.clear();
         for t in &mut self.tracks {
-            t.kf.predict();
+            t.kf.predict_by(steps);
             t.observed = false;
         }
         let (high, low): (Vec<usize>, Vec<usize>) = (0..dets.len()).partition(|&i| dets[i].score >= s.high_score);
 
         // Round 1: confirmed + lost tracks vs high-score boxes.
         let pool: Vec<usize> = (0..self.tracks.len()).filter(|&i| self.tracks[i].state != TrackState::Tentative).collect();
-        let a1 = self.associate(&pool, dets, &high, s.match_iou, at_ms);
+        let a1 = self.associate(&pool, dets, &high, s.match_iou, 0.0, at_ms);
         // Round 2: unmatched confirmed (not lost) tracks vs low-score boxes.
         let pool2: Vec<usize> =
             a1.unmatched_tracks.iter().copied().filter(|&i| self.tracks[i].state == TrackState::Confirmed).collect();
-        let a2 = self.associate(&pool2, dets, &low, s.low_match_iou, at_ms);
+        let a2 = self.associate(&pool2, dets, &low, s.low_match_iou, 0.0, at_ms);
         // Round 3: tentative tracks vs leftover high-score boxes.
         let pool3: Vec<usize> = (0..self.tracks.len()).filter(|&i| self.tracks[i].state == TrackState::Tentative).collect();
-        let a3 = self.associate(&pool3, dets, &a1.unmatched_dets, s.tentative_match_iou, at_ms);
+        let a3 = self.associate(&pool3, dets, &a1.unmatched_dets, s.tentative_match_iou, s.tentative_buffer, at_ms);
 
         for t in &mut self.tracks {
             if t.observed {
@@ -176,11 +188,12 @@ impl Tracker {
                 }
             }
         }
-        let max_missed = (s.lost_buffer_s * self.fps).ceil() as u32;
+        // The lost buffer is time, not frames: skipped repeats and drops do not age a track.
+        let max_lost_ms = (s.lost_buffer_s * 1000.0) as i64;
         let mut i = 0;
         while i < self.tracks.len() {
             let t = &self.tracks[i];
-            let dead = (t.state == TrackState::Tentative && !t.observed) || t.missed > max_missed;
+            let dead = (t.state == TrackState::Tentative && !t.observed) || at_ms - t.last_seen_ms > max_lost_ms;
             if dead {
                 self.ended.push(self.tracks.swap_remove(i));
             } else {
@@ -218,9 +231,13 @@ impl Tracker {
     }
 
     /// Matches `pool` tracks to `cand` detections; applies the matches.
-    fn associate(&mut self, pool: &[usize], dets: &[Detection], cand: &[usize], min_iou: f32, at_ms: i64) -> assign::Assignment {
-        let tboxes: Vec<BBox> = pool.iter().map(|&i| self.tracks[i].predicted()).collect();
-        let dboxes: Vec<BBox> = cand.iter().map(|&d| dets[d].bbox).collect();
+    fn associate(&mut self, pool: &[usize], dets: &[Detection], cand: &[usize], min_iou: f32, buffer: f32, at_ms: i64) -> assign::Assignment {
+        let grow = |b: BBox| {
+            let (dx, dy) = (buffer * b.width(), buffer * b.height());
+            BBox::new(b.x1 - dx, b.y1 - dy, b.x2 + dx, b.y2 + dy)
+        };
+        let tboxes: Vec<BBox> = pool.iter().map(|&i| grow(self.tracks[i].predicted())).collect();
+        let dboxes: Vec<BBox> = cand.iter().map(|&d| grow(dets[d].bbox)).collect();
         let a = assign::by_iou(&tboxes, &dboxes, min_iou);
         let frame = self.frame;
         for &(t, d) in &a.pairs {

@@ -84,3 +84,17 @@ fn tracks_end_after_the_lost_buffer() {
     }
     assert_eq!(ended_at, Some(10), "5 frames of buffer at 25 fps, ended on the 6th miss");
 }
+
+/// A frame arriving three periods after the last (two dropped): the prediction must move
+/// three periods' worth, or a fast vehicle no longer overlaps its predicted box.
+#[test]
+fn a_frame_after_dropped_ones_is_predicted_by_the_time_elapsed() {
+    let mut tr = Tracker::new(TrackerSettings::default(), 25.0);
+    for f in 0..10 {
+        tr.update(&[det(100.0, 400.0 - 15.0 * f as f32, 0.8, ObjectClass::Car)], f * 40);
+    }
+    // Frames 10 and 11 dropped; frame 12 is 3 periods on and 45 px further.
+    tr.update_steps(&[det(100.0, 400.0 - 15.0 * 12.0, 0.8, ObjectClass::Car)], 12 * 40, 3.0);
+    assert_eq!(ids(&tr), vec![1]);
+    assert!(tr.tracks()[0].observed);
+}
