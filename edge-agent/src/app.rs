@@ -84,6 +84,12 @@ pub struct CountReport {
     pub times: crate::pipeline::StageTimes,
     #[serde(skip)]
     pub detect_times: crate::detect::DetectTimes,
+    /// Frames skipped as repeats of the one before (no inference).
+    #[serde(skip)]
+    pub repeats: u64,
+    /// Inferences per frame looked at (the views).
+    #[serde(skip)]
+    pub views_per_frame: f64,
 }
 
 /// Settings for a one-shot count.
@@ -146,6 +152,8 @@ pub fn count_clip(job: &CountJob, mut progress: impl FnMut(u64)) -> anyhow::Resu
     let fps = pipeline.fps().max(1.0) as f64;
     let times = pipeline.times().clone();
     let detect_times = crate::detect::Detector::times(pipeline.detector());
+    let repeats = pipeline.repeats();
+    let views_per_frame = detect_times.inferences as f64 / (frames - repeats).max(1) as f64;
     intervals.extend(pipeline.finish(last_ms + 1));
     incidents.extend(pipeline.take_incidents());
     let mut lines: BTreeMap<String, DirectionCounts> = job.lines.iter().map(|l| (l.name.clone(), DirectionCounts::default())).collect();
@@ -165,5 +173,7 @@ pub fn count_clip(job: &CountJob, mut progress: impl FnMut(u64)) -> anyhow::Resu
         model: job.config.camera.model.clone(),
         times,
         detect_times,
+        repeats,
+        views_per_frame,
     })
 }

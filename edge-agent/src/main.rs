@@ -29,7 +29,7 @@ enum Command {
         /// Counting line NAME:x1,y1,x2,y2 (repeatable). Forward = from the left of A→B to its right on screen.
         #[arg(long = "line", required = true)]
         lines: Vec<String>,
-        /// Built-in model id (yolox_nano_416, nanodet_m_416) or a manifest path.
+        /// Built-in model id (yolox_nano_416, nanodet_m_416, picodet_s_416) or a manifest path.
         #[arg(long)]
         model: Option<String>,
         /// Edge-box profile id.

@@ -16,6 +16,7 @@ use serde::Deserialize;
 pub const BUILTIN: &[(&str, &str)] = &[
     ("yolox_nano_416", include_str!("../manifests/yolox_nano_416.toml")),
     ("nanodet_m_416", include_str!("../manifests/nanodet_m_416.toml")),
+    ("picodet_s_416", include_str!("../manifests/picodet_s_416.toml")),
 ];
 
 /// The model the agent uses when none is named.
@@ -27,7 +28,7 @@ pub enum ManifestError {
     Parse { origin: String, path: String, message: String },
     #[error("manifest {origin}: {field}: {message}")]
     Invalid { origin: String, field: String, message: String },
-    #[error("unknown built-in model {0:?} (built in: yolox_nano_416, nanodet_m_416)")]
+    #[error("unknown built-in model {0:?} (built in: yolox_nano_416, nanodet_m_416, picodet_s_416)")]
     UnknownBuiltin(String),
 }
 
@@ -178,8 +179,13 @@ impl Manifest {
             return Err(bad(&format!("input.std[{i}]"), "must be a positive number".into()));
         }
         let out = &self.output;
-        if out.strides.is_empty() || out.strides.iter().any(|s| *s == 0 || !input.width.is_multiple_of(*s) || !input.height.is_multiple_of(*s)) {
-            return Err(bad("output.strides", "must be non-empty and divide the input size".into()));
+        // YOLOX lays anchors on exact grids; GFL heads (NanoDet, PicoDet) round up.
+        let fits = |s: u32| match out.decoder {
+            DecoderKind::Yolox => input.width.is_multiple_of(s) && input.height.is_multiple_of(s),
+            DecoderKind::Nanodet => s <= input.width.min(input.height),
+        };
+        if out.strides.is_empty() || out.strides.iter().any(|s| *s == 0 || !fits(*s)) {
+            return Err(bad("output.strides", "must be non-empty and divide the input size (YOLOX) or fit inside it (NanoDet)".into()));
         }
         let expected_tensors = match out.decoder {
             DecoderKind::Yolox => 1,

@@ -6,6 +6,9 @@
 //! - pipeline fps: the whole agent pipeline on the file (decode on GStreamer's threads,
 //!   pre-process, infer, NMS, rider merge, track, count, aggregate);
 //! - ratio = pipeline / limit, and peak RSS of this process;
+//! - all of that twice: for the shipped default (the dense pipeline: square tiles along
+//!   the counting lines, repeated frames skipped) and for the old whole-frame view
+//!   (`[views] line_tiles = 0`); each limit runs the views and frames its pipeline runs;
 //! - the Python reference (`benches/reference/pipeline.py`: OpenCV, ONNX Runtime,
 //!   supervision ByteTrack + LineZone), same model, clip, lines and thread count, when
 //!   its venv is present (`scripts/setup-reference.sh`): its fps, and both pipelines'
@@ -123,56 +126,75 @@ fn main() -> anyhow::Result<()> {
     let mut profile = EdgeBoxProfile::builtin("generic_x86")?;
     profile.intra_op_threads = args.threads;
     let mut detector = OnnxDetector::load(&manifest, &model_path, &profile, DetectSettings::default()).context("loading detector")?;
-    // Inference alone on every frame: decoding and pre-processing happen between the
-    // timed calls.
-    let limit_run = |detector: &mut OnnxDetector| -> anyhow::Result<f64> {
+    // Inference alone on the views and frames the pipeline looks at: decoding and
+    // pre-processing happen between the timed calls. Frames per second of stream.
+    let limit_run = |detector: &mut OnnxDetector, views: &ViewPlan, repeat_max_diff: f32| -> anyhow::Result<f64> {
         let mut r = reader(&args.clip)?;
-        let mut preparer = Preparer::new(detector.input_spec(), ViewPlan::default());
+        let mut plan = views.clone();
+        plan.lines = lines.iter().map(|l| (l.segment.a, l.segment.b)).collect();
+        plan.min_tile = manifest.input.width.max(manifest.input.height) as f32;
+        let mut preparer = Preparer::new(detector.input_spec(), plan).with_repeat_check(repeat_max_diff);
         let mut prepared = PreparedFrame::default();
-        let (mut infer, mut inferred) = (Duration::ZERO, 0u64);
+        let (mut infer, mut frames) = (Duration::ZERO, 0u64);
         loop {
             match r.next()? {
                 IngestEvent::Frame(frame) => {
                     preparer.prepare(&frame, &mut prepared);
+                    frames += 1;
+                    if prepared.repeat {
+                        continue;
+                    }
                     let t = Instant::now();
-                    detector.run_tensor(&prepared.tensors[0])?;
+                    for tensor in &prepared.tensors[..prepared.views.len()] {
+                        detector.run_tensor(tensor)?;
+                    }
                     infer += t.elapsed();
-                    inferred += 1;
                 }
                 IngestEvent::End => break,
                 _ => {}
             }
         }
-        Ok(inferred as f64 / infer.as_secs_f64())
+        Ok(frames as f64 / infer.as_secs_f64())
     };
 
-    // 3. Full pipeline (default views: the whole frame).
+    // 3. Full pipeline, for each view plan.
     config.camera.box_profile = "generic_x86".into();
-    let job = CountJob { source: SourceSpec::File(args.clip.clone()), lines, config, config_dir: None };
     let threads = args.threads;
     // The profile's thread count is used by build_pipeline; the generic box has 1.
     anyhow::ensure!(threads == 1 || std::env::var("BENCH_ALLOW_THREADS").is_ok(), "the pipeline run uses the generic_x86 profile (1 thread); pass --threads 1");
-    // The limit and the pipeline alternate `--repeat` times and each keeps its best run:
-    // the ratio then compares both at this machine's best, not at whatever else the
-    // machine was doing during one of them.
-    let (mut limit_fps, mut pipeline_fps, mut report) = (0f64, 0f64, None);
-    for _ in 0..args.repeat.max(1) {
-        limit_fps = limit_fps.max(limit_run(&mut detector)?);
-        let t = Instant::now();
-        let r = count_clip(&job, |_| {})?;
-        let fps = r.frames as f64 / t.elapsed().as_secs_f64();
-        if fps > pipeline_fps {
-            pipeline_fps = fps;
-            report = Some(r);
+    let mut whole = config.clone();
+    whole.views.line_tiles = 0;
+    whole.detect.repeat_max_diff = 0.0;
+    let variants = [("default (dense: line tiles)", config), ("whole frame (line_tiles = 0)", whole)];
+    let mut results = Vec::new();
+    for (name, config) in variants {
+        let job = CountJob { source: SourceSpec::File(args.clip.clone()), lines: lines.clone(), config, config_dir: None };
+        // The limit and the pipeline alternate `--repeat` times and each keeps its best
+        // run: the ratio then compares both at this machine's best, not at whatever else
+        // the machine was doing during one of them.
+        let (mut limit_fps, mut pipeline_fps, mut report) = (0f64, 0f64, None);
+        for _ in 0..args.repeat.max(1) {
+            limit_fps = limit_fps.max(limit_run(&mut detector, &job.config.views, job.config.detect.repeat_max_diff)?);
+            let t = Instant::now();
+            let r = count_clip(&job, |_| {})?;
+            let fps = r.frames as f64 / t.elapsed().as_secs_f64();
+            if fps > pipeline_fps {
+                pipeline_fps = fps;
+                report = Some(r);
+            }
         }
+        results.push((name, limit_fps, pipeline_fps, report.expect("at least one run")));
     }
     drop(detector);
-    let report = report.expect("at least one run");
+    let (_, limit_fps, pipeline_fps, report) = &results[0];
+    let (limit_fps, pipeline_fps) = (*limit_fps, *pipeline_fps);
     let ratio = pipeline_fps / limit_fps;
     let rss = peak_rss_mb();
     let python = args.reference_python.clone().unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv-reference/bin/python"));
     let reference = if python.exists() { Some(run_reference(&python, &model_path, &args)?) } else { None };
     let ours_score = score(&args.clip, &report.lines);
+    let (_, whole_limit, whole_fps, whole_report) = &results[1];
+    let whole_score = score(&args.clip, &whole_report.lines);
     let reference_score = reference.as_ref().and_then(|r| score(&args.clip, &r.lines));
     let clip = args.clip.display().to_string();
     if args.json {
@@ -181,15 +203,20 @@ fn main() -> anyhow::Result<()> {
             "decode_fps": round(decode_fps), "limit_fps": round(limit_fps), "pipeline_fps": round(pipeline_fps),
             "ratio": (ratio * 1000.0).round() / 1000.0, "reference_fps": reference.as_ref().map(|r| round(r.fps)), "peak_rss_mb": round(rss),
             "score": ours_score.map(|s| (s * 1000.0).round() / 1000.0), "reference_score": reference_score.map(|s| (s * 1000.0).round() / 1000.0),
+            "views": report.views_per_frame, "repeats": report.repeats,
+            "whole_frame": {"limit_fps": round(*whole_limit), "pipeline_fps": round(*whole_fps), "ratio": (whole_fps / whole_limit * 1000.0).round() / 1000.0,
+                "score": whole_score.map(|s| (s * 1000.0).round() / 1000.0)},
         });
         println!("{out}");
     } else {
         println!("clip {clip} ({} frames, model {}, {} inference thread)", report.frames, args.model, args.threads);
-        println!("{:<34} {:>10}", "stage", "fps");
-        println!("{:<34} {:>10.1}", "decode only (GStreamer)", decode_fps);
-        println!("{:<34} {:>10.1}", "bare inference (ORT, limit)", limit_fps);
-        println!("{:<34} {:>10.1}", "full pipeline", pipeline_fps);
-        println!("{:<34} {:>10.3}", "ratio pipeline / limit", ratio);
+        println!("{:<34} {:>10.1} fps", "decode only (GStreamer)", decode_fps);
+        let fmt = |s: Option<f64>| s.map_or("no hand count".to_string(), |s| format!("{s:.3}"));
+        println!("{:<30} {:>6} {:>8} {:>12} {:>10} {:>8} {:>10}", "views", "views", "repeats", "limit fps", "pipeline", "ratio", "score");
+        for (name, limit, fps, r) in &results {
+            println!("{:<30} {:>6.2} {:>8} {:>12.1} {:>10.1} {:>8.3} {:>10}", name, r.views_per_frame, r.repeats, limit, fps, fps / limit, fmt(score(&args.clip, &r.lines)));
+        }
+        println!("(limit: bare ORT inference on the views and frames that pipeline looks at; the rows below are for the default)");
         println!("{:<34} {:>10.1}", "peak RSS (MB, whole bench)", rss);
         match &reference {
             Some(r) => {
@@ -199,7 +226,6 @@ fn main() -> anyhow::Result<()> {
             }
             None => println!("Python reference: skipped ({} missing; scripts/setup-reference.sh)", python.display()),
         }
-        let fmt = |s: Option<f64>| s.map_or("no hand count".to_string(), |s| format!("{s:.3}"));
         println!("counting score vs hand count: this pipeline {}, Python reference {}", fmt(ours_score), fmt(reference_score));
         let n = report.frames.max(1) as f64;
         let ms = |d: Duration| d.as_secs_f64() * 1000.0 / n;

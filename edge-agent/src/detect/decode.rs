@@ -91,9 +91,12 @@ pub fn nanodet(
     threshold: f32,
     dets: &mut Vec<Detection>,
 ) {
-    let (gw, gh) = ((input.0 / stride) as usize, (input.1 / stride) as usize);
+    // A stride that does not divide the input (PicoDet's 64 on 416) has a partial last
+    // row and column of cells, as the network's own padding produces.
+    let (gw, gh) = (input.0.div_ceil(stride) as usize, input.1.div_ceil(stride) as usize);
     let s = stride as f32;
-    for cell in 0..gw * gh {
+    let cells = (gw * gh).min(cls.len() / num_classes.max(1)).min(dis.len() / (4 * bins).max(1));
+    for cell in 0..cells {
         let c = &cls[cell * num_classes..(cell + 1) * num_classes];
         let scores = product_scores(c.iter().copied(), table, 1.0);
         let (class, score) = best(&scores);
@@ -180,5 +183,23 @@ mod tests {
         let b = dets[0].bbox;
         assert!((b.x1 - (c - 16.0)).abs() < 1e-3 && (b.y2 - (c + 16.0)).abs() < 1e-3, "{b:?}");
         assert_eq!(dets[0].class, ObjectClass::Person);
+    }
+
+    /// PicoDet's stride 64 on a 416 input: a 7×7 grid (the last row and column partial).
+    #[test]
+    fn nanodet_rounds_a_non_dividing_stride_up() {
+        let (bins, classes, stride) = (4usize, 6usize, 64u32);
+        let cells = 49;
+        let mut cls = vec![0.0f32; cells * classes];
+        let dis = vec![0.0f32; cells * 4 * bins];
+        cls[48 * classes + 2] = 0.7; // the last cell, (6, 6): a car
+        let mut dets = Vec::new();
+        nanodet(&cls, &dis, classes, bins, stride, (416, 416), &table(), 0.3, &mut dets);
+        assert_eq!(dets.len(), 1);
+        let c = dets[0].bbox.centre();
+        assert!((c.x - (6.0 * 64.0 + 31.5)).abs() < 1e-3 && (c.y - (6.0 * 64.0 + 31.5)).abs() < 1e-3, "{c:?}");
+        // A short tensor is read only as far as it goes, never past its end.
+        nanodet(&cls[..10 * classes], &dis, classes, bins, stride, (416, 416), &table(), 0.3, &mut dets);
+        assert_eq!(dets.len(), 1);
     }
 }

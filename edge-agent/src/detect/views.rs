@@ -4,8 +4,9 @@
 //! inference per view.
 //!
 //! Default: `line_tiles` square tiles laid along the counting lines (see `band`), and the
-//! whole frame only where those leave something uncovered that is counted (a zone, or
-//! no lines at all). `full = true, line_tiles = 0` is the whole-frame behaviour of old.
+//! whole frame only where those leave something counted uncovered (over a quarter of a
+//! zone, or no lines at all). Measured: adding the whole frame to the tiles costs an
+//! inference and lowers accuracy (boxes of one vehicle at two scales merge imperfectly). `full = true, line_tiles = 0` is the whole-frame behaviour of old.
 //!
 //! Invariant: every view lies inside the frame and is at least 16 px on each side.
 
@@ -63,7 +64,7 @@ impl ViewPlan {
         let frame = BBox::new(0.0, 0.0, fw, fh);
         let region = self.roi.map(|r| BBox::new(r[0], r[1], r[2], r[3]).clamp(fw, fh)).unwrap_or(frame);
         let band = super::band::line_tiles(&self.lines, self.line_tiles, self.tile_overlap, self.min_tile, width, height);
-        let zone_outside = self.zones.iter().flatten().any(|p| !band.iter().any(|t| t.x1 <= p.x && p.x <= t.x2 && t.y1 <= p.y && p.y <= t.y2));
+        let zone_outside = self.zones.iter().any(|z| uncovered_share(z, &band) > 0.25);
         let full = self.full.unwrap_or(band.is_empty() || zone_outside);
         let mut views = Vec::new();
         if full {
@@ -123,6 +124,27 @@ impl ViewPlan {
     }
 }
 
+/// Share of a zone's area (sampled on a 16×16 grid over its bounding box) that no tile
+/// covers.
+fn uncovered_share(zone: &[Point], tiles: &[BBox]) -> f32 {
+    let poly = crate::geometry::Polygon { points: zone.to_vec() };
+    let (mut x1, mut y1, mut x2, mut y2) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+    for p in zone {
+        (x1, y1, x2, y2) = (x1.min(p.x), y1.min(p.y), x2.max(p.x), y2.max(p.y));
+    }
+    let (mut inside, mut uncovered) = (0u32, 0u32);
+    for i in 0..16 {
+        for j in 0..16 {
+            let p = Point::new(x1 + (x2 - x1) * (i as f32 + 0.5) / 16.0, y1 + (y2 - y1) * (j as f32 + 0.5) / 16.0);
+            if poly.contains(p) {
+                inside += 1;
+                uncovered += !tiles.iter().any(|t| t.x1 <= p.x && p.x <= t.x2 && t.y1 <= p.y && p.y <= t.y2) as u32;
+            }
+        }
+    }
+    if inside == 0 { 0.0 } else { uncovered as f32 / inside as f32 }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,8 +159,10 @@ mod tests {
         let mut plan = ViewPlan { lines: vec![(Point::new(0.0, 460.0), Point::new(1279.0, 460.0))], ..Default::default() };
         let v = plan.views(1280, 720);
         assert_eq!(v.len(), 2, "{v:?}");
+        plan.zones = vec![vec![Point::new(0.0, 600.0), Point::new(1280.0, 600.0), Point::new(1280.0, 719.0), Point::new(0.0, 719.0)]];
+        assert_eq!(plan.views(1280, 720).len(), 2, "a zone the tiles cover needs no whole frame");
         plan.zones = vec![vec![Point::new(10.0, 5.0), Point::new(100.0, 5.0), Point::new(100.0, 50.0)]];
-        assert_eq!(plan.views(1280, 720).len(), 3, "a zone reaching above the tiles brings the frame back");
+        assert_eq!(plan.views(1280, 720).len(), 3, "a zone above the tiles brings the frame back");
         plan.full = Some(false);
         assert_eq!(plan.views(1280, 720).len(), 2);
         let old = ViewPlan { full: Some(true), line_tiles: 0, ..plan };
