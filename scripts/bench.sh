@@ -40,6 +40,8 @@ run() {
 section "1–2. Edge pipeline vs its inference limit and vs the Python reference (1 inference thread)"
 run $bin/edge --clip "$clips/multilane_road_360p.mp4" --line right_cw:125,200,600,200 --line left_cw:30,60,215,60 --threads 1
 run $bin/edge --clip "$clips/vn_intersection_1080p.mp4" --line main:0,540,1919,540 --threads 1
+run $bin/edge --clip "$clips/hcmc_dense_720p.mp4" --line main:0,460,1279,460 --threads 1
+run $bin/edge --clip "$clips/vn_dense_b.mp4" --line main:15,580,1000,580 --threads 1
 
 section "3–4. Several cameras on one box: N streams sharing one ONNX Runtime session"
 run $bin/streams --clip "$clips/multilane_road_360p.mp4" --line right_cw:125,200,600,200 --streams 1,2,4

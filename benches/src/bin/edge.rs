@@ -128,18 +128,20 @@ fn main() -> anyhow::Result<()> {
     let mut detector = OnnxDetector::load(&manifest, &model_path, &profile, DetectSettings::default()).context("loading detector")?;
     // Inference alone on the views and frames the pipeline looks at: decoding and
     // pre-processing happen between the timed calls. Frames per second of stream.
-    let limit_run = |detector: &mut OnnxDetector, views: &ViewPlan, repeat_max_diff: f32| -> anyhow::Result<f64> {
+    let limit_run = |detector: &mut OnnxDetector, views: &ViewPlan, repeat_max_diff: f32| -> anyhow::Result<(f64, f64)> {
         let mut r = reader(&args.clip)?;
         let mut plan = views.clone();
         plan.lines = lines.iter().map(|l| (l.segment.a, l.segment.b)).collect();
         plan.min_tile = manifest.input.width.max(manifest.input.height) as f32;
         let mut preparer = Preparer::new(detector.input_spec(), plan).with_repeat_check(repeat_max_diff);
         let mut prepared = PreparedFrame::default();
-        let (mut infer, mut frames) = (Duration::ZERO, 0u64);
+        let (mut infer, mut prep, mut frames) = (Duration::ZERO, Duration::ZERO, 0u64);
         loop {
             match r.next()? {
                 IngestEvent::Frame(frame) => {
+                    let t = Instant::now();
                     preparer.prepare(&frame, &mut prepared);
+                    prep += t.elapsed();
                     frames += 1;
                     if prepared.repeat {
                         continue;
@@ -154,7 +156,9 @@ fn main() -> anyhow::Result<()> {
                 _ => {}
             }
         }
-        Ok(frames as f64 / infer.as_secs_f64())
+        // Pre-processing here runs alone on its thread (in the pipeline it shares a core
+        // with decoding): ms per frame of stream.
+        Ok((frames as f64 / infer.as_secs_f64(), prep.as_secs_f64() * 1000.0 / frames.max(1) as f64))
     };
 
     // 3. Full pipeline, for each view plan.
@@ -172,9 +176,11 @@ fn main() -> anyhow::Result<()> {
         // The limit and the pipeline alternate `--repeat` times and each keeps its best
         // run: the ratio then compares both at this machine's best, not at whatever else
         // the machine was doing during one of them.
-        let (mut limit_fps, mut pipeline_fps, mut report) = (0f64, 0f64, None);
+        let (mut limit_fps, mut pipeline_fps, mut report, mut prep_ms) = (0f64, 0f64, None, f64::MAX);
         for _ in 0..args.repeat.max(1) {
-            limit_fps = limit_fps.max(limit_run(&mut detector, &job.config.views, job.config.detect.repeat_max_diff)?);
+            let (fps, prep) = limit_run(&mut detector, &job.config.views, job.config.detect.repeat_max_diff)?;
+            limit_fps = limit_fps.max(fps);
+            prep_ms = prep_ms.min(prep);
             let t = Instant::now();
             let r = count_clip(&job, |_| {})?;
             let fps = r.frames as f64 / t.elapsed().as_secs_f64();
@@ -183,17 +189,17 @@ fn main() -> anyhow::Result<()> {
                 report = Some(r);
             }
         }
-        results.push((name, limit_fps, pipeline_fps, report.expect("at least one run")));
+        results.push((name, limit_fps, pipeline_fps, report.expect("at least one run"), prep_ms));
     }
     drop(detector);
-    let (_, limit_fps, pipeline_fps, report) = &results[0];
+    let (_, limit_fps, pipeline_fps, report, prep_alone_ms) = &results[0];
     let (limit_fps, pipeline_fps) = (*limit_fps, *pipeline_fps);
     let ratio = pipeline_fps / limit_fps;
     let rss = peak_rss_mb();
     let python = args.reference_python.clone().unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv-reference/bin/python"));
     let reference = if python.exists() { Some(run_reference(&python, &model_path, &args)?) } else { None };
     let ours_score = score(&args.clip, &report.lines);
-    let (_, whole_limit, whole_fps, whole_report) = &results[1];
+    let (_, whole_limit, whole_fps, whole_report, _) = &results[1];
     let whole_score = score(&args.clip, &whole_report.lines);
     let reference_score = reference.as_ref().and_then(|r| score(&args.clip, &r.lines));
     let clip = args.clip.display().to_string();
@@ -213,7 +219,7 @@ fn main() -> anyhow::Result<()> {
         println!("{:<34} {:>10.1} fps", "decode only (GStreamer)", decode_fps);
         let fmt = |s: Option<f64>| s.map_or("no hand count".to_string(), |s| format!("{s:.3}"));
         println!("{:<30} {:>6} {:>8} {:>12} {:>10} {:>8} {:>10}", "views", "views", "repeats", "limit fps", "pipeline", "ratio", "score");
-        for (name, limit, fps, r) in &results {
+        for (name, limit, fps, r, _) in &results {
             println!("{:<30} {:>6.2} {:>8} {:>12.1} {:>10.1} {:>8.3} {:>10}", name, r.views_per_frame, r.repeats, limit, fps, fps / limit, fmt(score(&args.clip, &r.lines)));
         }
         println!("(limit: bare ORT inference on the views and frames that pipeline looks at; the rows below are for the default)");
@@ -239,6 +245,11 @@ fn main() -> anyhow::Result<()> {
             "work besides inference: {:.1} % of inference time in all ({:.1} % on the inference thread; pre-processing runs on the ingest thread)",
             pct(all),
             pct(on_thread)
+        );
+        let alone = (*prep_alone_ms + ms(on_thread)) / ms(dt.inference) * 100.0;
+        println!(
+            "pre-processing alone on its thread (not sharing a core with decoding): {:.2} ms per frame; work besides inference then {:.1} % of inference time",
+            prep_alone_ms, alone
         );
         let _ = frames;
     }
