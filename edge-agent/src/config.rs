@@ -304,7 +304,13 @@ impl AgentConfig {
                 bad(format!("detect.{f}"), format!("{v} is outside (0, 1)"));
             }
         }
+        if !(0.0..=64.0).contains(&d.repeat_max_diff) {
+            bad("detect.repeat_max_diff".into(), format!("{} is outside 0..=64 (grey levels; 0 looks at every frame)", d.repeat_max_diff));
+        }
         let t = &self.tracker;
+        if !(0.0..=2.0).contains(&t.tentative_buffer) {
+            bad("tracker.tentative_buffer".into(), format!("{} is outside 0..=2", t.tentative_buffer));
+        }
         for (f, v) in [("high_score", t.high_score), ("new_track_score", t.new_track_score), ("match_iou", t.match_iou), ("low_match_iou", t.low_match_iou), ("tentative_match_iou", t.tentative_match_iou)] {
             if !unit(v) {
                 bad(format!("tracker.{f}"), format!("{v} is outside (0, 1)"));
@@ -355,10 +361,13 @@ impl AgentConfig {
             bad("outbox.max_mb".into(), format!("{} is outside 1..=1000000", self.outbox.max_mb));
         }
         let k = &self.count;
-        for (f, v, max) in [("min_travel", k.min_travel, 2.0), ("min_travel_px", k.min_travel_px, 500.0), ("end_tolerance", k.end_tolerance, 0.5), ("decision_delay_s", k.decision_delay_s, 10.0), ("rider_min_speed", k.rider_min_speed, 100.0), ("two_wheeler_vote_share", k.two_wheeler_vote_share, 10.0), ("queue_max_speed", k.queue_max_speed, 100.0)] {
+        for (f, v, max) in [("min_travel", k.min_travel, 2.0), ("min_travel_px", k.min_travel_px, 500.0), ("end_tolerance", k.end_tolerance, 0.5), ("decision_delay_s", k.decision_delay_s, 10.0), ("rider_min_speed", k.rider_min_speed, 100.0), ("two_wheeler_vote_share", k.two_wheeler_vote_share, 10.0), ("queue_max_speed", k.queue_max_speed, 100.0), ("twin_window_s", k.twin_window_s, 5.0), ("twin_distance", k.twin_distance, 2.0), ("car_min_width_ratio", k.car_min_width_ratio, 5.0)] {
             if !(0.0..=max).contains(&v) {
                 bad(format!("count.{f}"), format!("{v} is outside 0..={max}"));
             }
+        }
+        if !(1..=1000).contains(&k.size_min_tracks) {
+            bad("count.size_min_tracks".into(), format!("{} is outside 1..=1000", k.size_min_tracks));
         }
         issues
     }

@@ -98,3 +98,14 @@ fn mqtt_settings_are_checked_with_their_paths() {
     let resolved = c.mqtt_resolved(Some(Path::new("/etc/tac"))).unwrap();
     assert_eq!(resolved.tls.unwrap().ca_file, Path::new("/etc/tac/missing-ca.crt"));
 }
+
+#[test]
+fn dense_traffic_settings_are_checked_with_their_path() {
+    let text = GOOD.replace("tiles = [2, 2]", "tiles = [2, 2]\nline_tiles = 40")
+        + "\n[detect]\nrepeat_max_diff = -1\n[count]\ntwin_distance = 9\nsize_min_tracks = 0\n[tracker]\ntentative_buffer = 3\n";
+    let c = AgentConfig::parse(&text).unwrap();
+    let paths: Vec<String> = c.validate(None).into_iter().map(|i| i.path).collect();
+    for p in ["views.line_tiles", "detect.repeat_max_diff", "count.twin_distance", "count.size_min_tracks", "tracker.tentative_buffer"] {
+        assert!(paths.iter().any(|q| q == p), "{p} missing from {paths:?}");
+    }
+}

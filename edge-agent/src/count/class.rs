@@ -2,11 +2,13 @@
 //! score-weighted votes of every matched detection. Persons are special: a track that
 //! is mostly `person` is a two-wheeler if it also collected enough motorbike/bicycle
 //! votes (the bike was seen now and then) or if it moves like a vehicle; otherwise it is
-//! a pedestrian and is not counted.
+//! a pedestrian and is not counted. Last, the camera's size model may overrule a `car`
+//! that is no wider than a motorbike at its rows (`by_size`).
 
 use protocol::{ObjectClass, VehicleClass};
 
 use super::CountSettings;
+use super::size::{SizeModel, SizeSamples};
 
 /// `speed`: anchor speed over the track's life, in box heights per second.
 pub fn decide(votes: &[f32; 6], speed: f32, s: &CountSettings) -> Option<VehicleClass> {
@@ -36,6 +38,29 @@ pub fn decide(votes: &[f32; 6], speed: f32, s: &CountSettings) -> Option<Vehicle
         return Some(VehicleClass::Motorcycle);
     }
     None
+}
+
+/// A `car` no wider than `car_min_width_ratio` two-wheelers at its rows (the camera's
+/// size model, see `size`) is a motorbike the detector saw from behind or in a crowd.
+pub fn by_size(class: Option<VehicleClass>, sizes: &SizeSamples, model: &SizeModel, s: &CountSettings) -> Option<VehicleClass> {
+    if class != Some(VehicleClass::Car) || s.car_min_width_ratio <= 0.0 {
+        return class;
+    }
+    match model.width_ratio(sizes) {
+        Some(ratio) if ratio < s.car_min_width_ratio => {
+            tracing::debug!(ratio, "a car box no wider than a motorbike here: a motorbike");
+            Some(VehicleClass::Motorcycle)
+        }
+        _ => class,
+    }
+}
+
+/// Clearly a two-wheeler (the size model learns from these): at least 80 % of its
+/// vehicle votes are motorbike or bicycle.
+pub fn clearly_two_wheeler(votes: &[f32; 6]) -> bool {
+    let two = votes[ObjectClass::Motorcycle.index()] + votes[ObjectClass::Bicycle.index()];
+    let vehicle = two + votes[ObjectClass::Car.index()] + votes[ObjectClass::Bus.index()] + votes[ObjectClass::Truck.index()];
+    vehicle > 0.0 && two >= 0.8 * vehicle
 }
 
 #[cfg(test)]

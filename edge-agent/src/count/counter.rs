@@ -69,30 +69,9 @@ struct TrackProgress {
     sizes: SizeSamples,
 }
 
-/// The class of a track: its votes (see `class`), overruled by the camera's size model
-/// when a `car` is no wider than a motorbike at its rows.
+/// The class of a track: its votes and speed, then the camera's size model.
 fn decide(st: &TrackProgress, size: &SizeModel, s: &CountSettings) -> Option<VehicleClass> {
-    let class = class::decide(&st.votes, st.speed(), s);
-    if class == Some(VehicleClass::Car) {
-        tracing::trace!(ratio = ?size.width_ratio(&st.sizes), "car width against two-wheelers");
-    }
-    if class == Some(VehicleClass::Car)
-        && s.car_min_width_ratio > 0.0
-        && let Some(ratio) = size.width_ratio(&st.sizes)
-        && ratio < s.car_min_width_ratio
-    {
-        tracing::debug!(ratio, "a car box no wider than a motorbike here: a motorbike");
-        return Some(VehicleClass::Motorcycle);
-    }
-    class
-}
-
-/// Clearly a two-wheeler: most of its vehicle votes say so.
-fn clearly_two_wheeler(votes: &[f32; 6]) -> bool {
-    use protocol::ObjectClass as O;
-    let two = votes[O::Motorcycle.index()] + votes[O::Bicycle.index()];
-    let vehicle = two + votes[O::Car.index()] + votes[O::Bus.index()] + votes[O::Truck.index()];
-    vehicle > 0.0 && two >= 0.8 * vehicle
+    class::by_size(class::decide(&st.votes, st.speed(), s), &st.sizes, size, s)
 }
 
 /// True when the whole box moved across the line, not only its bottom edge: the top
@@ -415,7 +394,7 @@ impl Counter {
             }
         }
         let class = decide(&st, &self.size, &self.settings);
-        if st.samples >= 5 && clearly_two_wheeler(&st.votes) {
+        if st.samples >= 5 && class::clearly_two_wheeler(&st.votes) {
             self.size.learn_two_wheeler(&st.sizes);
         }
         tracing::debug!(track = id, ?class, votes = ?st.votes, speed = st.speed(), touches = ?st.touches, first = ?st.first_anchor, last = ?st.last_anchor, samples = st.samples, "track ended");

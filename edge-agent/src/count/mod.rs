@@ -12,7 +12,11 @@
 //! - A track counts at most once per line: ID switches spawn tracks whose first anchor
 //!   is already past the line, and those never count.
 //! - The class is decided `decision_delay_s` after the crossing (or when the track
-//!   ends) from score-weighted votes over the track's life (see `class`).
+//!   ends) from score-weighted votes over the track's life (see `class`), overruled by
+//!   the camera's own size model for motorbike-sized `car` tracks (see `size`).
+//! - A crossing that twins one just counted (same line and direction, within
+//!   `twin_window_s`, closer than `twin_distance` box widths) is a second box on the
+//!   same vehicle and is not counted.
 
 pub mod class;
 pub mod counter;
