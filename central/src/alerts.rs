@@ -70,7 +70,17 @@ impl AlertBook {
             return None;
         }
         self.next_id += 1;
-        let alert = Alert { id: self.next_id, kind, subject: subject.into(), detail, raised_ms: now_ms, active: true, cleared_ms: None, acked_by: None, acked_ms: None };
+        let alert = Alert {
+            id: self.next_id,
+            kind,
+            subject: subject.into(),
+            detail,
+            raised_ms: now_ms,
+            active: true,
+            cleared_ms: None,
+            acked_by: None,
+            acked_ms: None,
+        };
         self.alerts.push_front(alert.clone());
         self.alerts.truncate(KEEP);
         Some(alert)
@@ -128,12 +138,26 @@ mod tests {
 
     proptest! {
         #[test]
-        fn never_two_active_alerts_for_one_subject(events in proptest::collection::vec((0..5u8, 0..4u8, any::<bool>()), 0..200)) {
+        fn never_two_active_alerts_for_one_subject(events in proptest::collection::vec(
+            (0..5u8, 0..4u8, any::<bool>()),
+            0..200
+        )) {
             let mut book = AlertBook::default();
             for (t, (kind, subject, raise)) in events.into_iter().enumerate() {
-                let kind = [AlertKind::Congestion, AlertKind::CameraOffline, AlertKind::PlanRejected, AlertKind::Incident, AlertKind::CameraMoved][kind as usize];
+                let kind = [
+                    AlertKind::Congestion,
+                    AlertKind::CameraOffline,
+                    AlertKind::PlanRejected,
+                    AlertKind::Incident,
+                    AlertKind::CameraMoved
+                ][kind as usize];
                 let subject = format!("s{subject}");
-                if raise { book.raise(kind, &subject, String::new(), t as i64); } else { book.clear(kind, &subject, t as i64); }
+                if raise { book.raise(
+                    kind,
+                    &subject,
+                    String::new(),
+                    t as i64
+                ); } else { book.clear(kind, &subject, t as i64); }
                 let active = book.list(true);
                 let mut keys: Vec<_> = active.iter().map(|a| (a.kind as u8, a.subject.clone())).collect();
                 let n = keys.len();

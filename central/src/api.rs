@@ -222,7 +222,12 @@ struct Gap {
     end_ms: i64,
 }
 
-async fn counts(State(state): State<ApiState>, headers: axum::http::HeaderMap, Path(id): Path<String>, Query(range): Query<Range>) -> Response {
+async fn counts(
+    State(state): State<ApiState>,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<String>,
+    Query(range): Query<Range>,
+) -> Response {
     if let Err(r) = viewer(&state, &headers) {
         return r;
     }
@@ -273,13 +278,20 @@ async fn forecast(State(state): State<ApiState>, headers: axum::http::HeaderMap,
     }
     let latest = state.forecasts.lock().unwrap_or_else(|e| e.into_inner());
     match latest.get(&id) {
-        Some(lines) => Json(serde_json::json!({ "camera_id": id, "approaches": lines.values().collect::<Vec<_>>() })).into_response(),
-        None => error(StatusCode::NOT_FOUND, format!("no forecast for camera {id:?} yet (unknown camera, or no interval since central started)")),
+        Some(lines) => Json(serde_json::json!({ "camera_id": id, "approaches": lines.values().collect::<Vec<_>>() }))
+            .into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            format!("no forecast for camera {id:?} yet (unknown camera, or no interval since central started)"),
+        ),
     }
 }
 
 fn signals(state: &ApiState) -> Result<&SignalsApi, Response> {
-    state.signals.as_ref().ok_or_else(|| error(StatusCode::NOT_FOUND, "central times no junctions ([signals] is not configured)"))
+    state
+        .signals
+        .as_ref()
+        .ok_or_else(|| error(StatusCode::NOT_FOUND, "central times no junctions ([signals] is not configured)"))
 }
 
 async fn junctions(State(state): State<ApiState>, headers: axum::http::HeaderMap) -> Response {
@@ -287,7 +299,8 @@ async fn junctions(State(state): State<ApiState>, headers: axum::http::HeaderMap
         return r;
     }
     match signals(&state) {
-        Ok(s) => Json(s.junctions.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect::<Vec<_>>()).into_response(),
+        Ok(s) => Json(s.junctions.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect::<Vec<_>>())
+            .into_response(),
         Err(r) => r,
     }
 }
@@ -317,7 +330,12 @@ struct OverrideRequest {
 
 /// Operator override: validated like every plan, audited, then issued at once (the
 /// signal worker is woken). Operator role (a session, or the override token).
-async fn override_plan(State(state): State<ApiState>, Path(id): Path<String>, headers: axum::http::HeaderMap, body: axum::body::Bytes) -> Response {
+async fn override_plan(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
     let s = match signals(&state) {
         Ok(s) => s.clone(),
         Err(r) => return r,
@@ -353,21 +371,32 @@ async fn override_plan(State(state): State<ApiState>, Path(id): Path<String>, he
     }
     match result {
         Ok(()) => {
-            tracing::info!(junction = %id, user = %who.name, greens_ms = ?req.greens_ms, duration_s = req.duration_s, "operator override accepted");
+            tracing::info!(
+                junction = %id,
+                user = %who.name,
+                greens_ms = ?req.greens_ms,
+                duration_s = req.duration_s,
+                "operator override accepted"
+            );
             if let Some(view) = s.junctions.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&id) {
                 view.override_until_ms = Some(until_ms);
                 view.override_by = Some(who.name.clone());
             }
             s.round_now.store(true, std::sync::atomic::Ordering::SeqCst);
             state.hub.junction_changed(&id);
-            (StatusCode::ACCEPTED, Json(serde_json::json!({"junction_id": id, "until_ms": until_ms, "by": who.name}))).into_response()
+            (StatusCode::ACCEPTED, Json(serde_json::json!({"junction_id": id, "until_ms": until_ms, "by": who.name})))
+                .into_response()
         }
         Err(e) => error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
     }
 }
 
 /// `DELETE …/override`: back to central's computed plan at once. Operator role.
-async fn cancel_override(State(state): State<ApiState>, Path(id): Path<String>, headers: axum::http::HeaderMap) -> Response {
+async fn cancel_override(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+) -> Response {
     let s = match signals(&state) {
         Ok(s) => s.clone(),
         Err(r) => return r,
@@ -379,7 +408,8 @@ async fn cancel_override(State(state): State<ApiState>, Path(id): Path<String>, 
     if !s.junctions.lock().unwrap_or_else(|e| e.into_inner()).contains_key(&id) {
         return error(StatusCode::NOT_FOUND, format!("junction {id:?} is not configured"));
     }
-    if let Err(r) = crate::auth::audit(&state, &who, "override_cancel", &id, "accepted", serde_json::Value::Null).await {
+    if let Err(r) = crate::auth::audit(&state, &who, "override_cancel", &id, "accepted", serde_json::Value::Null).await
+    {
         return r;
     }
     let had = s.retimer.lock().unwrap_or_else(|e| e.into_inner()).cancel_override(&id).unwrap_or(false);
@@ -398,7 +428,11 @@ struct AlertQuery {
 }
 
 /// `GET /api/v1/alerts?active=true`: newest first.
-async fn alerts(State(state): State<ApiState>, headers: axum::http::HeaderMap, Query(q): Query<AlertQuery>) -> Response {
+async fn alerts(
+    State(state): State<ApiState>,
+    headers: axum::http::HeaderMap,
+    Query(q): Query<AlertQuery>,
+) -> Response {
     if let Err(r) = viewer(&state, &headers) {
         return r;
     }
@@ -417,7 +451,9 @@ async fn ack_alert(State(state): State<ApiState>, headers: axum::http::HeaderMap
     if !state.hub.alerts().list(false).iter().any(|a| a.id == id) {
         return error(StatusCode::NOT_FOUND, format!("no alert {id}"));
     }
-    if let Err(r) = crate::auth::audit(&state, &who, "alert_ack", &id.to_string(), "accepted", serde_json::Value::Null).await {
+    if let Err(r) =
+        crate::auth::audit(&state, &who, "alert_ack", &id.to_string(), "accepted", serde_json::Value::Null).await
+    {
         return r;
     }
     let result = state.hub.alerts().ack(id, &who.name, now_ms());
@@ -426,7 +462,9 @@ async fn ack_alert(State(state): State<ApiState>, headers: axum::http::HeaderMap
             state.hub.acked(alert.clone());
             Json(alert).into_response()
         }
-        Err(crate::alerts::AckError::AlreadyAcked(by)) => error(StatusCode::CONFLICT, format!("alert {id} was already acknowledged by {by}")),
+        Err(crate::alerts::AckError::AlreadyAcked(by)) => {
+            error(StatusCode::CONFLICT, format!("alert {id} was already acknowledged by {by}"))
+        }
         Err(crate::alerts::AckError::Unknown) => error(StatusCode::NOT_FOUND, format!("no alert {id}")),
     }
 }

@@ -102,7 +102,11 @@ fn default_public_per_minute() -> u32 {
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        HttpSettings { listen: default_http_listen(), public_per_minute: default_public_per_minute(), dashboard_dir: None }
+        HttpSettings {
+            listen: default_http_listen(),
+            public_per_minute: default_public_per_minute(),
+            dashboard_dir: None,
+        }
     }
 }
 
@@ -122,7 +126,11 @@ pub struct IngestSettings {
 
 impl Default for IngestSettings {
     fn default() -> Self {
-        IngestSettings { max_future_skew_s: default_skew(), silent_after_s: default_silent(), max_batch: default_batch() }
+        IngestSettings {
+            max_future_skew_s: default_skew(),
+            silent_after_s: default_silent(),
+            max_batch: default_batch(),
+        }
     }
 }
 
@@ -177,7 +185,10 @@ impl CentralConfig {
             bad.push(("broker.client_id".into(), "must be 1-64 letters, digits, '-' or '_'".into()));
         }
         if b.embedded && (b.username.is_some() || b.tls_ca_file.is_some()) {
-            bad.push(("broker.embedded".into(), "the embedded broker is plain and unauthenticated: bind it to loopback, no username/tls".into()));
+            bad.push((
+                "broker.embedded".into(),
+                "the embedded broker is plain and unauthenticated: bind it to loopback, no username/tls".into(),
+            ));
         }
         if b.keep_alive_s < 5 {
             bad.push(("broker.keep_alive_s".into(), "must be at least 5".into()));
@@ -248,7 +259,8 @@ mod tests {
 
     #[test]
     fn parses_defaults_and_names_bad_fields() {
-        let c = CentralConfig::parse("[broker]\nembedded = true\n[store]\nkind = \"sqlite\"\npath = \"x.db\"\n").unwrap();
+        let c =
+            CentralConfig::parse("[broker]\nembedded = true\n[store]\nkind = \"sqlite\"\npath = \"x.db\"\n").unwrap();
         assert!(c.validate().is_empty());
         assert_eq!(c.http.listen.port(), 8080);
         let err = CentralConfig::parse("[broker]\nembeded = true\n[store]\nkind = \"sqlite\"\n").unwrap_err();
@@ -258,12 +270,32 @@ mod tests {
         let c = CentralConfig::parse("[broker]\nclient_id = \"a/b\"\n[store]\nkind = \"postgres\"\n").unwrap();
         let fields: Vec<String> = c.validate().into_iter().map(|(f, _)| f).collect();
         assert_eq!(fields, ["broker.client_id", "store.url"]);
-        let c = CentralConfig::parse("[broker]\n[store]\nkind = \"sqlite\"\npath = \"x.db\"\n[forecast]\nstep_s = 420\n[forecast.pcu]\ncar = 1\nmotorcycle = -0.3\nbicycle = 0.2\nbus = 2\ntruck = 2\n[[forecast.approach]]\ncamera = \"c1\"\nline = \"main\"\ncapacity_pcu_per_hour = 0\nneighbours = [\"c2/main\"]\n").unwrap();
+        let c = CentralConfig::parse(
+            "[broker]\n[store]\nkind = \"sqlite\"\npath = \"x.db\"\n[forecast]\n\
+            step_s = 420\n[forecast.pcu]\ncar = 1\nmotorcycle = -0.3\nbicycle = 0.2\nbus = 2\ntruck = 2\n\
+                [[forecast.approach]]\ncamera = \"c1\"\nline = \"main\"\ncapacity_pcu_per_hour = 0\n\
+                    neighbours = [\"c2/main\"]\n",
+        )
+        .unwrap();
         let fields: Vec<String> = c.validate().into_iter().map(|(f, _)| f).collect();
-        assert_eq!(fields, ["forecast.step_s", "forecast.pcu.motorcycle", "forecast.approach[0].capacity_pcu_per_hour", "forecast.approach[0].neighbours"]);
-        let err = CentralConfig::parse("[broker]\n[store]\nkind = \"sqlite\"\n[forecast]\nalert_level = \"G\"\n").unwrap_err();
+        assert_eq!(
+            fields,
+            [
+                "forecast.step_s",
+                "forecast.pcu.motorcycle",
+                "forecast.approach[0].capacity_pcu_per_hour",
+                "forecast.approach[0].neighbours"
+            ]
+        );
+        let err = CentralConfig::parse("[broker]\n[store]\nkind = \"sqlite\"\n[forecast]\nalert_level = \"G\"\n")
+            .unwrap_err();
         assert!(err.starts_with("forecast.alert_level"), "{err}");
-        let c = CentralConfig::parse("[broker]\n[store]\nkind = \"sqlite\"\npath = \"x.db\"\n[signals]\njunctions = []\nsigning_key_file = \"k\"\nkey_id = \"a b\"\nheartbeat_s = 900\n[[signals.corridor]]\njunctions = [\"j1\", \"j2\"]\ntravel_s = []\n").unwrap();
+        let c = CentralConfig::parse(
+            "[broker]\n[store]\nkind = \"sqlite\"\npath = \"x.db\"\n[signals]\n\
+            junctions = []\nsigning_key_file = \"k\"\nkey_id = \"a b\"\nheartbeat_s = 900\n[[signals.corridor]]\n\
+                junctions = [\"j1\", \"j2\"]\ntravel_s = []\n",
+        )
+        .unwrap();
         let fields: Vec<String> = c.validate().into_iter().map(|(f, _)| f).collect();
         assert_eq!(fields, ["signals.junctions", "signals.key_id", "signals.heartbeat_s", "signals.corridor[0]"]);
     }

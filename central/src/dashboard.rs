@@ -12,10 +12,10 @@
 
 use std::path::PathBuf;
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::{Deserialize, Serialize};
 
 use crate::api::{ApiState, error, with_store};
@@ -47,7 +47,10 @@ impl MapSettings {
             let mut seen = std::collections::HashSet::new();
             for (i, p) in places.iter().enumerate() {
                 if protocol::topics::check_id(&p.id).is_err() {
-                    bad.push((format!("map.{kind}[{i}].id"), format!("{:?} must be 1-64 letters, digits, '-' or '_'", p.id)));
+                    bad.push((
+                        format!("map.{kind}[{i}].id"),
+                        format!("{:?} must be 1-64 letters, digits, '-' or '_'", p.id),
+                    ));
                 }
                 if !seen.insert(p.id.as_str()) {
                     bad.push((format!("map.{kind}[{i}].id"), format!("{:?} is placed twice", p.id)));
@@ -95,11 +98,23 @@ async fn asset(state: &ApiState, path: &str) -> Response {
         return error(StatusCode::NOT_FOUND, format!("no dashboard file {path:?}"));
     };
     let full = state.dashboard_dir.join(file);
-    match tokio::task::spawn_blocking({ let f = full.clone(); move || std::fs::read(f) }).await.unwrap_or_else(|e| Err(std::io::Error::other(e))) {
+    match tokio::task::spawn_blocking({
+        let f = full.clone();
+        move || std::fs::read(f)
+    })
+    .await
+    .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    {
         // Re-validated on every load: an upgrade of central shows at the next reload.
-        Ok(bytes) => ([(header::CONTENT_TYPE, *content_type), (header::CACHE_CONTROL, "no-cache")], bytes).into_response(),
+        Ok(bytes) => {
+            ([(header::CONTENT_TYPE, *content_type), (header::CACHE_CONTROL, "no-cache")], bytes).into_response()
+        }
         Err(e) => {
-            tracing::warn!(file = %full.display(), error = %e, "dashboard file missing (run scripts/setup.sh: it installs the npm packages)");
+            tracing::warn!(
+                file = %full.display(),
+                error = %e,
+                "dashboard file missing (run scripts/setup.sh: it installs the npm packages)"
+            );
             error(StatusCode::NOT_FOUND, format!("dashboard file {} is missing: {e}", full.display()))
         }
     }
@@ -154,7 +169,9 @@ pub async fn overview(State(state): State<ApiState>, headers: HeaderMap) -> Resp
         let row = rows.iter().find(|r| r.camera_id == id);
         let lines = forecasts.get(&id);
         let level = lines.and_then(|l| l.values().filter_map(|r| r.current_level).max());
-        let level_ahead = lines.and_then(|l| l.values().flat_map(|r| r.horizons.iter().filter(|h| h.minutes <= 30).filter_map(|h| h.level)).max());
+        let level_ahead = lines.and_then(|l| {
+            l.values().flat_map(|r| r.horizons.iter().filter(|h| h.minutes <= 30).filter_map(|h| h.level)).max()
+        });
         cameras.push(OverviewCamera {
             name: p.as_ref().map_or(String::new(), |p| p.name.clone()),
             lat: p.as_ref().map(|p| p.lat),
@@ -185,5 +202,6 @@ pub async fn overview(State(state): State<ApiState>, headers: HeaderMap) -> Resp
         }
     }
     let active_alerts = state.hub.alerts().list(true).len();
-    Json(serde_json::json!({"cameras": cameras, "junctions": junctions, "active_alerts": active_alerts, "now_ms": now})).into_response()
+    Json(serde_json::json!({"cameras": cameras, "junctions": junctions, "active_alerts": active_alerts, "now_ms": now}))
+        .into_response()
 }

@@ -50,7 +50,12 @@ struct Detector {
 /// Intervals per camera one request reads (a day of 1-minute intervals).
 const MAX_PER_CAMERA: usize = 1_440;
 
-pub async fn detectors(State(state): State<ApiState>, headers: HeaderMap, Path(id): Path<String>, Query(range): Query<Range>) -> Response {
+pub async fn detectors(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(range): Query<Range>,
+) -> Response {
     if let Err(r) = crate::auth::require(&state, &headers, crate::auth::Role::Viewer) {
         return r;
     }
@@ -69,7 +74,11 @@ pub async fn detectors(State(state): State<ApiState>, headers: HeaderMap, Path(i
         profile.approaches.iter().flat_map(|a| a.cameras.iter().map(|c| (a.id.clone(), c.clone()))).collect()
     };
     let cameras: Vec<String> = wanted.iter().map(|(_, c)| c.camera.clone()).collect();
-    let rows = match with_store(&state, move |s| cameras.iter().map(|c| s.counts(c, from, to, MAX_PER_CAMERA)).collect::<Result<Vec<_>, _>>()).await {
+    let rows = match with_store(&state, move |s| {
+        cameras.iter().map(|c| s.counts(c, from, to, MAX_PER_CAMERA)).collect::<Result<Vec<_>, _>>()
+    })
+    .await
+    {
         Ok(r) => r,
         Err(r) => return r,
     };

@@ -46,13 +46,39 @@ pub fn rows(camera: &str, intervals: &[StoredInterval], from: i64, to: i64) -> V
         for (line, d) in &i.lines {
             for (direction, counts) in [("forward", &d.forward), ("backward", &d.backward)] {
                 for class in VehicleClass::ALL {
-                    out.push((i.start_ms, Row { kind: "count", camera_id: camera.into(), start: rfc3339(i.start_ms), end: rfc3339(i.end_ms), coverage: Some(i.coverage), line: Some(line.clone()), direction: Some(direction), class: Some(class.name()), count: Some(counts.get(class)) }));
+                    out.push((
+                        i.start_ms,
+                        Row {
+                            kind: "count",
+                            camera_id: camera.into(),
+                            start: rfc3339(i.start_ms),
+                            end: rfc3339(i.end_ms),
+                            coverage: Some(i.coverage),
+                            line: Some(line.clone()),
+                            direction: Some(direction),
+                            class: Some(class.name()),
+                            count: Some(counts.get(class)),
+                        },
+                    ));
                 }
             }
         }
     }
     for (start, end) in gaps(intervals, from, to) {
-        out.push((start, Row { kind: "gap", camera_id: camera.into(), start: rfc3339(start), end: rfc3339(end), coverage: Some(0.0), line: None, direction: None, class: None, count: None }));
+        out.push((
+            start,
+            Row {
+                kind: "gap",
+                camera_id: camera.into(),
+                start: rfc3339(start),
+                end: rfc3339(end),
+                coverage: Some(0.0),
+                line: None,
+                direction: None,
+                class: None,
+                count: None,
+            },
+        ));
     }
     out.sort_by_key(|(t, _)| *t);
     out.into_iter().map(|(_, r)| r).collect()
@@ -77,12 +103,16 @@ pub async fn counts(State(state): State<ApiState>, Query(q): Query<ExportQuery>)
         Err(r) => return r,
     };
     if intervals.len() > MAX_INTERVALS {
-        return error(StatusCode::UNPROCESSABLE_ENTITY, format!("more than {MAX_INTERVALS} intervals: ask for a shorter period"));
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("more than {MAX_INTERVALS} intervals: ask for a shorter period"),
+        );
     }
     let rows = rows(&q.camera, &intervals, from, to);
     let name = format!("counts_{}_{}_{}", q.camera, from, to);
     if !csv {
-        return ([(header::CONTENT_DISPOSITION, format!("inline; filename=\"{name}.json\""))], axum::Json(rows)).into_response();
+        return ([(header::CONTENT_DISPOSITION, format!("inline; filename=\"{name}.json\""))], axum::Json(rows))
+            .into_response();
     }
     let mut w = csv::Writer::from_writer(Vec::new());
     for r in &rows {
@@ -91,7 +121,14 @@ pub async fn counts(State(state): State<ApiState>, Query(q): Query<ExportQuery>)
         }
     }
     match w.into_inner() {
-        Ok(body) => ([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}.csv\""))], body).into_response(),
+        Ok(body) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}.csv\"")),
+            ],
+            body,
+        )
+            .into_response(),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }
@@ -113,7 +150,15 @@ mod tests {
             model_id: "m".into(),
             model_sha256: "ab".repeat(32),
             received_ms: start_ms,
-            interval: IntervalCounts { start_ms, end_ms: start_ms + 60_000, coverage: 0.5, fps: 10.0, frames: 300, lines, ..Default::default() },
+            interval: IntervalCounts {
+                start_ms,
+                end_ms: start_ms + 60_000,
+                coverage: 0.5,
+                fps: 10.0,
+                frames: 300,
+                lines,
+                ..Default::default()
+            },
         }
     }
 
@@ -122,8 +167,15 @@ mod tests {
         let r = rows("c", &[interval(0, 7), interval(120_000, 3)], 0, 180_000);
         assert_eq!(r.len(), 2 * 10 + 1);
         let gap = r.iter().find(|x| x.kind == "gap").unwrap();
-        assert_eq!((gap.start.as_str(), gap.end.as_str(), gap.count), ("1970-01-01T00:01:00.000Z", "1970-01-01T00:02:00.000Z", None));
-        let m: Vec<u32> = r.iter().filter(|x| x.class == Some("motorcycle") && x.direction == Some("forward")).filter_map(|x| x.count).collect();
+        assert_eq!(
+            (gap.start.as_str(), gap.end.as_str(), gap.count),
+            ("1970-01-01T00:01:00.000Z", "1970-01-01T00:02:00.000Z", None)
+        );
+        let m: Vec<u32> = r
+            .iter()
+            .filter(|x| x.class == Some("motorcycle") && x.direction == Some("forward"))
+            .filter_map(|x| x.count)
+            .collect();
         assert_eq!(m, [7, 3]);
         let mut w = csv::Writer::from_writer(Vec::new());
         for row in &r {

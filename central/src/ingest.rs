@@ -82,22 +82,28 @@ impl Writer {
         let mut acks: Vec<Option<(String, Vec<u8>)>> = vec![None; batch.len()];
         for (idx, job) in batch.iter().enumerate() {
             match check(&job.publish.topic, &job.publish.payload, now_ms(), self.max_skew_ms) {
-                Ok(Message::Counts(env)) => reports.push((idx, StoredInterval {
-                    agent_id: env.agent_id,
-                    epoch: env.epoch,
-                    seq: env.seq,
-                    camera_id: env.body.camera_id,
-                    model_id: env.body.model.id,
-                    model_sha256: env.body.model.sha256,
-                    received_ms: job.received_ms,
-                    interval: env.body.interval,
-                })),
+                Ok(Message::Counts(env)) => reports.push((
+                    idx,
+                    StoredInterval {
+                        agent_id: env.agent_id,
+                        epoch: env.epoch,
+                        seq: env.seq,
+                        camera_id: env.body.camera_id,
+                        model_id: env.body.model.id,
+                        model_sha256: env.body.model.sha256,
+                        received_ms: job.received_ms,
+                        interval: env.body.interval,
+                    },
+                )),
                 Ok(Message::Status(env)) => {
                     let s = &env.body;
                     let update = StatusUpdate {
                         camera_id: s.camera_id.clone(),
                         agent_id: env.agent_id.clone(),
-                        state: serde_json::to_value(s.state).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+                        state: serde_json::to_value(s.state)
+                            .ok()
+                            .and_then(|v| v.as_str().map(String::from))
+                            .unwrap_or_default(),
                         fps: s.fps,
                         coverage: s.coverage,
                         outbox_depth: s.outbox_depth,
@@ -114,7 +120,12 @@ impl Writer {
                     self.hub.incident(&env.body, job.received_ms);
                 }
                 Err(r) => {
-                    tracing::warn!(topic = %job.publish.topic, reason = r.reason, detail = %r.detail, "message rejected");
+                    tracing::warn!(
+                        topic = %job.publish.topic,
+                        reason = r.reason,
+                        detail = %r.detail,
+                        "message rejected"
+                    );
                     self.metrics.reject(r.reason);
                 }
             }
@@ -172,7 +183,11 @@ impl Writer {
                 Ok(v) => return v,
                 Err(e) => {
                     self.metrics.store_errors.inc();
-                    tracing::warn!(error = %e, retry_in_ms = wait.as_millis() as u64, "store write failed; holding the messages");
+                    tracing::warn!(
+                        error = %e,
+                        retry_in_ms = wait.as_millis() as u64,
+                        "store write failed; holding the messages"
+                    );
                     std::thread::sleep(wait);
                     wait = (wait * 2).min(Duration::from_secs(5));
                 }

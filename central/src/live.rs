@@ -30,7 +30,15 @@ use crate::store::StoredInterval;
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LiveEvent {
     /// An interval was stored: its totals per class over all the camera's lines.
-    Interval { camera_id: String, start_ms: i64, end_ms: i64, coverage: f64, fps: f64, totals: ClassCounts, received_ms: i64 },
+    Interval {
+        camera_id: String,
+        start_ms: i64,
+        end_ms: i64,
+        coverage: f64,
+        fps: f64,
+        totals: ClassCounts,
+        received_ms: i64,
+    },
     /// An agent's status changed between up and offline.
     Status { camera_id: String, up: bool, at_ms: i64 },
     /// An alert was raised, cleared or acknowledged.
@@ -49,7 +57,12 @@ pub struct Hub {
 
 impl Hub {
     pub fn new(police: Option<Arc<PoliceFeed>>) -> Arc<Hub> {
-        Arc::new(Hub { police, alerts: Mutex::default(), seen_incidents: Mutex::default(), tx: broadcast::channel(4096).0 })
+        Arc::new(Hub {
+            police,
+            alerts: Mutex::default(),
+            seen_incidents: Mutex::default(),
+            tx: broadcast::channel(4096).0,
+        })
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
@@ -82,7 +95,15 @@ impl Hub {
             totals.merge(&line.backward);
         }
         let i = &s.interval;
-        self.send(LiveEvent::Interval { camera_id: s.camera_id.clone(), start_ms: i.start_ms, end_ms: i.end_ms, coverage: i.coverage, fps: i.fps, totals, received_ms: s.received_ms });
+        self.send(LiveEvent::Interval {
+            camera_id: s.camera_id.clone(),
+            start_ms: i.start_ms,
+            end_ms: i.end_ms,
+            coverage: i.coverage,
+            fps: i.fps,
+            totals,
+            received_ms: s.received_ms,
+        });
     }
 
     /// An agent's status arrived: `up` false for offline (its last will included).
@@ -92,7 +113,16 @@ impl Hub {
         }
         let changed = {
             let mut book = self.alerts();
-            if up { book.clear(AlertKind::CameraOffline, camera, at_ms) } else { book.raise(AlertKind::CameraOffline, camera, "the agent reported offline (or its connection dropped)".into(), at_ms) }
+            if up {
+                book.clear(AlertKind::CameraOffline, camera, at_ms)
+            } else {
+                book.raise(
+                    AlertKind::CameraOffline,
+                    camera,
+                    "the agent reported offline (or its connection dropped)".into(),
+                    at_ms,
+                )
+            }
         };
         if changed.is_some() {
             self.send(LiveEvent::Status { camera_id: camera.into(), up, at_ms });
@@ -108,7 +138,11 @@ impl Hub {
         let now = now_ms();
         let changed = if r.alert {
             let level = r.horizons.iter().filter(|h| h.minutes <= 30).filter_map(|h| h.level).max();
-            let detail = format!("forecast level {} within 30 minutes{}", level.map_or("?".into(), |l| format!("{l:?}")), if r.area.is_empty() { String::new() } else { format!(" ({})", r.area) });
+            let detail = format!(
+                "forecast level {} within 30 minutes{}",
+                level.map_or("?".into(), |l| format!("{l:?}")),
+                if r.area.is_empty() { String::new() } else { format!(" ({})", r.area) }
+            );
             self.alerts().raise(AlertKind::Congestion, &subject, detail, now)
         } else {
             self.alerts().clear(AlertKind::Congestion, &subject, now)
@@ -133,16 +167,32 @@ impl Hub {
             p.incident(i);
         }
         let what = match i.kind {
-            protocol::messages::IncidentKind::WrongWay => format!("wrong-way {} over line {}", class_name(i.class), i.line.as_deref().unwrap_or("?")),
-            protocol::messages::IncidentKind::CameraMoved => format!("camera moved: {}", i.detail.as_deref().unwrap_or("view changed")),
+            protocol::messages::IncidentKind::WrongWay => {
+                format!("wrong-way {} over line {}", class_name(i.class), i.line.as_deref().unwrap_or("?"))
+            }
+            protocol::messages::IncidentKind::CameraMoved => {
+                format!("camera moved: {}", i.detail.as_deref().unwrap_or("view changed"))
+            }
             protocol::messages::IncidentKind::StoppedVehicle => {
-                format!("{} stopped {:.0} s in no-stopping zone {}", class_name(i.class), i.stopped_s.unwrap_or(0.0), i.zone.as_deref().unwrap_or("?"))
+                format!(
+                    "{} stopped {:.0} s in no-stopping zone {}",
+                    class_name(i.class),
+                    i.stopped_s.unwrap_or(0.0),
+                    i.zone.as_deref().unwrap_or("?")
+                )
             }
         };
         let raised = match i.kind {
             // One active per camera: a view moved twice before anyone looked is one job.
-            protocol::messages::IncidentKind::CameraMoved => self.alerts().raise(AlertKind::CameraMoved, &i.camera_id, what, received_ms),
-            _ => self.alerts().raise(AlertKind::Incident, &format!("{}/{}", i.camera_id, i.incident_id), what, received_ms),
+            protocol::messages::IncidentKind::CameraMoved => {
+                self.alerts().raise(AlertKind::CameraMoved, &i.camera_id, what, received_ms)
+            }
+            _ => self.alerts().raise(
+                AlertKind::Incident,
+                &format!("{}/{}", i.camera_id, i.incident_id),
+                what,
+                received_ms,
+            ),
         };
         self.alert_changed(raised);
     }
@@ -152,7 +202,13 @@ impl Hub {
         let now = now_ms();
         let changed = match ack.outcome {
             PlanOutcome::Rejected => {
-                let detail = format!("plan {} v{}: {}{}", ack.plan_id, ack.version, ack.reason.as_deref().unwrap_or("rejected"), ack.detail.as_ref().map_or(String::new(), |d| format!(" ({d})")));
+                let detail = format!(
+                    "plan {} v{}: {}{}",
+                    ack.plan_id,
+                    ack.version,
+                    ack.reason.as_deref().unwrap_or("rejected"),
+                    ack.detail.as_ref().map_or(String::new(), |d| format!(" ({d})"))
+                );
                 self.alerts().raise(AlertKind::PlanRejected, &ack.junction_id, detail, now)
             }
             PlanOutcome::Accepted => self.alerts().clear(AlertKind::PlanRejected, &ack.junction_id, now),
@@ -206,7 +262,14 @@ mod tests {
     fn a_rejected_plan_raises_an_alert_that_a_later_acceptance_clears() {
         let hub = Hub::new(None);
         let mut rx = hub.subscribe();
-        let ack = |outcome, reason: Option<&str>| PlanAck { junction_id: "j1".into(), plan_id: "central".into(), version: 7, outcome, reason: reason.map(String::from), detail: None };
+        let ack = |outcome, reason: Option<&str>| PlanAck {
+            junction_id: "j1".into(),
+            plan_id: "central".into(),
+            version: 7,
+            outcome,
+            reason: reason.map(String::from),
+            detail: None,
+        };
         hub.plan_ack(&ack(PlanOutcome::Rejected, Some("unsafe:short_green")));
         let LiveEvent::Alert { alert } = rx.try_recv().unwrap() else { panic!("alert first") };
         assert_eq!((alert.kind, alert.subject.as_str(), alert.active), (AlertKind::PlanRejected, "j1", true));

@@ -78,7 +78,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut seed = [0u8; 32];
             std::fs::File::open("/dev/urandom")?.read_exact(&mut seed)?;
             let key = ed25519_dalek::SigningKey::from_bytes(&seed);
-            let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&out).map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&out)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
             writeln!(f, "{}", base64::engine::general_purpose::STANDARD.encode(seed))?;
             println!("{}", base64::engine::general_purpose::STANDARD.encode(key.verifying_key().to_bytes()));
             Ok(ExitCode::SUCCESS)
@@ -97,7 +102,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 return Ok(ExitCode::from(2));
             }
-            let printer: Option<central::server::OnStored> = print_intervals.then(|| Box::new(print_interval) as central::server::OnStored);
+            let printer: Option<central::server::OnStored> =
+                print_intervals.then(|| Box::new(print_interval) as central::server::OnStored);
             central::server::run(&cfg, config.parent(), printer)?;
             Ok(ExitCode::SUCCESS)
         }

@@ -49,20 +49,45 @@ impl Metrics {
         let mqtt_connected = Gauge::default();
         let camera_up = Family::<Labels, Gauge>::default();
         let camera_last_seen = Family::<Labels, Gauge<f64, AtomicU64>>::default();
-        let (forecasts, forecast_alerts, forecast_updates_dropped) = (Counter::default(), Counter::default(), Counter::default());
+        let (forecasts, forecast_alerts, forecast_updates_dropped) =
+            (Counter::default(), Counter::default(), Counter::default());
         registry.register("messages_accepted", "Count reports stored (first copies)", accepted.clone());
         registry.register("messages_rejected", "Messages refused, by reason", rejected.clone());
-        registry.register("duplicates", "Count reports already stored (acknowledged again, not stored twice)", duplicates.clone());
+        registry.register(
+            "duplicates",
+            "Count reports already stored (acknowledged again, not stored twice)",
+            duplicates.clone(),
+        );
         registry.register("status_messages", "Status heartbeats and last wills recorded", statuses.clone());
-        registry.register("incidents", "Incidents reported by agents (stopped vehicle, wrong way), repeats included", incidents.clone());
-        registry.register("store_errors", "Store transactions that failed (messages are redelivered)", store_errors.clone());
-        registry.register("ingest_latency_seconds", "From receiving a count report to its durable commit", ingest_latency.clone());
+        registry.register(
+            "incidents",
+            "Incidents reported by agents (stopped vehicle, wrong way), repeats included",
+            incidents.clone(),
+        );
+        registry.register(
+            "store_errors",
+            "Store transactions that failed (messages are redelivered)",
+            store_errors.clone(),
+        );
+        registry.register(
+            "ingest_latency_seconds",
+            "From receiving a count report to its durable commit",
+            ingest_latency.clone(),
+        );
         registry.register("mqtt_connected", "1 while central's MQTT session is up", mqtt_connected.clone());
         registry.register("camera_up", "1 when the camera's agent last reported online", camera_up.clone());
-        registry.register("camera_last_seen_seconds", "Unix time of the last message from the camera's agent", camera_last_seen.clone());
+        registry.register(
+            "camera_last_seen_seconds",
+            "Unix time of the last message from the camera's agent",
+            camera_last_seen.clone(),
+        );
         registry.register("forecasts", "Approach forecasts computed and published", forecasts.clone());
         registry.register("forecast_alerts", "Forecasts at or past the alert level", forecast_alerts.clone());
-        registry.register("forecast_updates_dropped", "Stored intervals not passed to forecasting (its queue was full; the count itself is stored)", forecast_updates_dropped.clone());
+        registry.register(
+            "forecast_updates_dropped",
+            "Stored intervals not passed to forecasting (its queue was full; the count itself is stored)",
+            forecast_updates_dropped.clone(),
+        );
         Metrics {
             registry,
             accepted,

@@ -61,7 +61,11 @@ const PLAIN_FILTERS: [&str; 3] = ["tac/v1/cameras/+/counts", "tac/v1/cameras/+/s
 impl Session {
     pub fn new(settings: &BrokerSettings) -> anyhow::Result<Session> {
         let (client, eventloop) = AsyncClient::new(options(settings)?, 65_536);
-        let filters = if settings.embedded { PLAIN_FILTERS } else { [SHARED_COUNTS_SUBSCRIPTION, SHARED_STATUS_SUBSCRIPTION, SHARED_EVENTS_SUBSCRIPTION] };
+        let filters = if settings.embedded {
+            PLAIN_FILTERS
+        } else {
+            [SHARED_COUNTS_SUBSCRIPTION, SHARED_STATUS_SUBSCRIPTION, SHARED_EVENTS_SUBSCRIPTION]
+        };
         Ok(Session { client, eventloop, connection: Arc::new(AtomicU64::new(0)), filters })
     }
 
@@ -86,7 +90,11 @@ async fn receive(
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                 let n = connection.fetch_add(1, Ordering::SeqCst) + 1;
-                tracing::info!(session_present = ack.session_present, connection = n, "central connected to the broker");
+                tracing::info!(
+                    session_present = ack.session_present,
+                    connection = n,
+                    "central connected to the broker"
+                );
                 metrics.mqtt_connected.set(1);
                 backoff = Duration::from_millis(250);
                 for filter in filters {
@@ -96,7 +104,12 @@ async fn receive(
                 }
             }
             Ok(Event::Incoming(Packet::Publish(publish))) => {
-                let job = Job { publish, connection: connection.load(Ordering::SeqCst), received: Instant::now(), received_ms: now_ms() };
+                let job = Job {
+                    publish,
+                    connection: connection.load(Ordering::SeqCst),
+                    received: Instant::now(),
+                    received_ms: now_ms(),
+                };
                 if jobs.send(job).await.is_err() {
                     return;
                 }

@@ -44,10 +44,16 @@ impl PoliceSettings {
     pub fn validate(&self, bad: &mut Vec<(String, String)>) {
         for (i, c) in self.consumers.iter().enumerate() {
             if protocol::topics::check_id(&c.id).is_err() {
-                bad.push((format!("police.consumers[{i}].id"), format!("{:?} must be 1-64 letters, digits, '-' or '_'", c.id)));
+                bad.push((
+                    format!("police.consumers[{i}].id"),
+                    format!("{:?} must be 1-64 letters, digits, '-' or '_'", c.id),
+                ));
             }
             if c.token_sha256.len() != 64 || !c.token_sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-                bad.push((format!("police.consumers[{i}].token_sha256"), "must be 64 hex digits (the SHA-256 of the token)".into()));
+                bad.push((
+                    format!("police.consumers[{i}].token_sha256"),
+                    "must be 64 hex digits (the SHA-256 of the token)".into(),
+                ));
             }
         }
     }
@@ -96,11 +102,17 @@ impl PoliceFeed {
             .consumers
             .iter()
             .filter_map(|c| {
-                let bytes: Option<Vec<u8>> = (0..32).map(|i| u8::from_str_radix(c.token_sha256.get(2 * i..2 * i + 2)?, 16).ok()).collect();
+                let bytes: Option<Vec<u8>> =
+                    (0..32).map(|i| u8::from_str_radix(c.token_sha256.get(2 * i..2 * i + 2)?, 16).ok()).collect();
                 Some((c.id.clone(), bytes?.try_into().ok()?))
             })
             .collect();
-        Arc::new(PoliceFeed { tx: broadcast::channel(1024).0, consumers, cameras: Mutex::default(), alerts: Mutex::default() })
+        Arc::new(PoliceFeed {
+            tx: broadcast::channel(1024).0,
+            consumers,
+            cameras: Mutex::default(),
+            alerts: Mutex::default(),
+        })
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<PoliceEvent> {
@@ -138,7 +150,19 @@ impl PoliceFeed {
             (Some(false), true) => "camera_online",
             _ => return,
         };
-        let _ = self.tx.send(PoliceEvent { kind, camera_id: camera.into(), at_ms, line: None, area: None, level: None, incident_id: None, zone: None, class: None, stopped_s: None, detail: None });
+        let _ = self.tx.send(PoliceEvent {
+            kind,
+            camera_id: camera.into(),
+            at_ms,
+            line: None,
+            area: None,
+            level: None,
+            incident_id: None,
+            zone: None,
+            class: None,
+            stopped_s: None,
+            detail: None,
+        });
     }
 
     /// A forecast was made: an alert is announced when it starts, not every interval.
@@ -147,16 +171,36 @@ impl PoliceFeed {
         let was = self.alerts.lock().unwrap_or_else(|e| e.into_inner()).insert(key, r.alert).unwrap_or(false);
         if r.alert && !was {
             let level = r.horizons.iter().filter(|h| h.minutes <= 30).filter_map(|h| h.level).max();
-            let _ = self.tx.send(PoliceEvent { kind: "congestion_alert", camera_id: r.camera_id.clone(), at_ms: r.made_at_ms, line: Some(r.line.clone()), area: Some(r.area.clone()), level, incident_id: None, zone: None, class: None, stopped_s: None, detail: None });
+            let _ = self.tx.send(PoliceEvent {
+                kind: "congestion_alert",
+                camera_id: r.camera_id.clone(),
+                at_ms: r.made_at_ms,
+                line: Some(r.line.clone()),
+                area: Some(r.area.clone()),
+                level,
+                incident_id: None,
+                zone: None,
+                class: None,
+                stopped_s: None,
+                detail: None,
+            });
         }
     }
 }
 
 pub async fn stream(State(state): State<ApiState>, headers: HeaderMap) -> Response {
-    let Some(feed) = state.police.clone() else { return error(StatusCode::NOT_FOUND, "no police feed ([police] is not configured)") };
-    let token = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let Some(feed) = state.police.clone() else {
+        return error(StatusCode::NOT_FOUND, "no police feed ([police] is not configured)");
+    };
+    let token =
+        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
     let Some(consumer) = token.and_then(|t| feed.consumer(t)).map(str::to_string) else {
-        return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], "a valid consumer token is required\n").into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "a valid consumer token is required\n",
+        )
+            .into_response();
     };
     tracing::info!(%consumer, "police feed consumer connected");
     let rx = feed.subscribe();
@@ -164,10 +208,15 @@ pub async fn stream(State(state): State<ApiState>, headers: HeaderMap) -> Respon
         loop {
             match rx.recv().await {
                 Ok(ev) => {
-                    let event = Event::default().event(ev.kind).json_data(&ev).unwrap_or_else(|_| Event::default().comment("unencodable event"));
+                    let event = Event::default()
+                        .event(ev.kind)
+                        .json_data(&ev)
+                        .unwrap_or_else(|_| Event::default().comment("unencodable event"));
                     return Some((Ok::<Event, Infallible>(event), rx));
                 }
-                Err(broadcast::error::RecvError::Lagged(n)) => tracing::warn!(missed = n, "police feed consumer too slow; events skipped"),
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(missed = n, "police feed consumer too slow; events skipped")
+                }
                 Err(broadcast::error::RecvError::Closed) => return None,
             }
         }

@@ -75,16 +75,31 @@ fn trend(r: &ForecastReport) -> Option<Trend> {
 
 pub fn segment(r: &ForecastReport) -> Segment {
     let level = |m: u32| r.horizons.iter().find(|h| h.minutes == m).and_then(|h| h.level);
-    Segment { camera_id: r.camera_id.clone(), line: r.line.clone(), area: r.area.clone(), level: r.current_level, trend: trend(r), level_15_min: level(15), level_30_min: level(30), forecast_made_at_ms: r.made_at_ms }
+    Segment {
+        camera_id: r.camera_id.clone(),
+        line: r.line.clone(),
+        area: r.area.clone(),
+        level: r.current_level,
+        trend: trend(r),
+        level_15_min: level(15),
+        level_30_min: level(30),
+        forecast_made_at_ms: r.made_at_ms,
+    }
 }
 
 pub async fn congestion(State(state): State<ApiState>, request: Request) -> Response {
     if let Some(feed) = &state.public {
         // Behind no proxy the peer address is the client; unknown peers share one bucket.
-        let client = request.extensions().get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+        let client =
+            request.extensions().get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
         if let Err(not_until) = feed.limiter.check_key(&client) {
             let wait = not_until.wait_time_from(DefaultClock::default().now()).as_secs().max(1);
-            return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, wait.to_string())], "rate limit: try again later\n").into_response();
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, wait.to_string())],
+                "rate limit: try again later\n",
+            )
+                .into_response();
         }
     }
     let segments: Vec<Segment> = {
@@ -98,10 +113,20 @@ pub async fn congestion(State(state): State<ApiState>, request: Request) -> Resp
     let digest = Sha256::digest(&body);
     let etag = format!("\"{}\"", digest.iter().take(16).map(|b| format!("{b:02x}")).collect::<String>());
     let cache = format!("public, max-age={MAX_AGE_S}");
-    let matches = request.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
-    let mut response = if matches { StatusCode::NOT_MODIFIED.into_response() } else { ([(header::CONTENT_TYPE, "application/json")], body).into_response() };
+    let matches = request
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let mut response = if matches {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+    };
     let headers = response.headers_mut();
-    for (name, value) in [(header::ETAG, etag), (header::CACHE_CONTROL, cache), (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*".to_string())] {
+    for (name, value) in
+        [(header::ETAG, etag), (header::CACHE_CONTROL, cache), (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*".to_string())]
+    {
         if let Ok(v) = HeaderValue::from_str(&value) {
             headers.insert(name, v);
         }

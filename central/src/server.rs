@@ -56,7 +56,8 @@ pub fn run(config: &CentralConfig, base: Option<&Path>, on_stored: Option<OnStor
         on_stored,
         hub: hub.clone(),
     };
-    let writer_thread = std::thread::Builder::new().name("store-writer".into()).spawn(move || writer.run(jobs_rx, done_tx))?;
+    let writer_thread =
+        std::thread::Builder::new().name("store-writer".into()).spawn(move || writer.run(jobs_rx, done_tx))?;
 
     // Held here too so the last reference (a PostgreSQL client, which blocks on close)
     // is dropped outside the async runtime.
@@ -103,18 +104,24 @@ pub fn run(config: &CentralConfig, base: Option<&Path>, on_stored: Option<OnStor
                     match rx.recv().await {
                         Ok(ev) => {
                             let body = serde_json::to_vec(&ev).unwrap_or_default();
-                            if let Err(e) = client.publish("tac/v1/feeds/police/alerts", rumqttc::QoS::AtLeastOnce, false, body).await {
+                            if let Err(e) = client
+                                .publish("tac/v1/feeds/police/alerts", rumqttc::QoS::AtLeastOnce, false, body)
+                                .await
+                            {
                                 tracing::warn!(error = %e, "police feed event not queued for MQTT");
                             }
                         }
-                        Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => tracing::warn!(missed = n, "police feed MQTT publisher fell behind"),
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                            tracing::warn!(missed = n, "police feed MQTT publisher fell behind")
+                        }
                         Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
                     }
                 }
             });
         }
         session.spawn(jobs_tx, done_rx, metrics);
-        let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("http.listen {listen}: {e}"))?;
+        let listener =
+            tokio::net::TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("http.listen {listen}: {e}"))?;
         tracing::info!(%listen, "HTTP API listening");
         let app = router(api).into_make_service_with_connect_info::<std::net::SocketAddr>();
         axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
@@ -138,17 +145,38 @@ async fn shutdown_signal() {
 }
 
 /// Loads the junction profiles and the signing key, and starts the retiming thread.
-fn start_signals(config: &CentralConfig, settings: &crate::signals::SignalSettings, base: Option<&Path>, forecasts: crate::forecast::Latest, hub: Arc<crate::live::Hub>, stop: Arc<std::sync::atomic::AtomicBool>) -> anyhow::Result<crate::api::SignalsApi> {
+fn start_signals(
+    config: &CentralConfig,
+    settings: &crate::signals::SignalSettings,
+    base: Option<&Path>,
+    forecasts: crate::forecast::Latest,
+    hub: Arc<crate::live::Hub>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> anyhow::Result<crate::api::SignalsApi> {
     use crate::signals::{Corridor, RetimeSettings, Retimer, SignalWorker, settings::read_signing_key};
-    let profiles = crate::signals::settings::load_profiles(settings, base).map_err(|(field, e)| anyhow::anyhow!("{field}: {e}"))?;
+    let profiles = crate::signals::settings::load_profiles(settings, base)
+        .map_err(|(field, e)| anyhow::anyhow!("{field}: {e}"))?;
     let key = read_signing_key(&settings.resolve(base, &settings.signing_key_file))?;
-    let retime = RetimeSettings { max_step_ms: (settings.max_step_s * 1000.0) as u32, valid_for_ms: settings.plan_valid_s as i64 * 1000, heartbeat_ms: settings.heartbeat_s as i64 * 1000, ..RetimeSettings::default() };
-    let corridors = settings.corridors.iter().map(|c| Corridor { junctions: c.junctions.clone(), travel_ms: c.travel_s.iter().map(|t| (t * 1000.0) as u32).collect() }).collect();
+    let retime = RetimeSettings {
+        max_step_ms: (settings.max_step_s * 1000.0) as u32,
+        valid_for_ms: settings.plan_valid_s as i64 * 1000,
+        heartbeat_ms: settings.heartbeat_s as i64 * 1000,
+        ..RetimeSettings::default()
+    };
+    let corridors = settings
+        .corridors
+        .iter()
+        .map(|c| Corridor {
+            junctions: c.junctions.clone(),
+            travel_ms: c.travel_s.iter().map(|t| (t * 1000.0) as u32).collect(),
+        })
+        .collect();
     let junctions: crate::signals::Junctions = Default::default();
     {
         let mut views = junctions.lock().unwrap_or_else(|e| e.into_inner());
         for p in &profiles {
-            views.insert(p.id.clone(), crate::signals::JunctionView { junction_id: p.id.clone(), ..Default::default() });
+            views
+                .insert(p.id.clone(), crate::signals::JunctionView { junction_id: p.id.clone(), ..Default::default() });
         }
     }
     let retimer = Arc::new(Mutex::new(Retimer::new(retime, profiles, corridors, &settings.key_id, key)));
@@ -158,8 +186,17 @@ fn start_signals(config: &CentralConfig, settings: &crate::signals::SignalSettin
     mqtt.set_manual_acks(false);
     mqtt.set_clean_session(true);
     let round_now: Arc<std::sync::atomic::AtomicBool> = Default::default();
-    let worker = SignalWorker { retimer: retimer.clone(), forecasts, junctions: junctions.clone(), mqtt, retime_every: std::time::Duration::from_secs(settings.retime_every_s), round_now: round_now.clone(), hub };
+    let worker = SignalWorker {
+        retimer: retimer.clone(),
+        forecasts,
+        junctions: junctions.clone(),
+        mqtt,
+        retime_every: std::time::Duration::from_secs(settings.retime_every_s),
+        round_now: round_now.clone(),
+        hub,
+    };
     std::thread::Builder::new().name("signals".into()).spawn(move || worker.run(stop))?;
-    let override_token = settings.override_token_env.as_ref().and_then(|v| std::env::var(v).ok()).filter(|t| !t.is_empty());
+    let override_token =
+        settings.override_token_env.as_ref().and_then(|v| std::env::var(v).ok()).filter(|t| !t.is_empty());
     Ok(crate::api::SignalsApi { junctions, retimer, override_token, round_now })
 }

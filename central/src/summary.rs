@@ -38,9 +38,13 @@ pub fn summarize(input: impl BufRead) -> Result<BTreeMap<String, CameraTotals>, 
         if line.trim().is_empty() {
             continue;
         }
-        let report: AgentLine = serde_json::from_str(&line).map_err(|e| SummaryError::BadReport { line: i + 1, message: e.to_string() })?;
+        let report: AgentLine =
+            serde_json::from_str(&line).map_err(|e| SummaryError::BadReport { line: i + 1, message: e.to_string() })?;
         if !(0.0..=1.0).contains(&report.interval.coverage) || report.interval.end_ms <= report.interval.start_ms {
-            return Err(SummaryError::BadReport { line: i + 1, message: "coverage outside 0..=1 or empty interval".into() });
+            return Err(SummaryError::BadReport {
+                line: i + 1,
+                message: "coverage outside 0..=1 or empty interval".into(),
+            });
         }
         let t = totals.entry(report.camera).or_default();
         t.intervals += 1;
@@ -58,7 +62,12 @@ mod tests {
 
     #[test]
     fn totals_per_camera_and_rejects_bad_reports() {
-        let line = r#"{"camera":"c1","interval":{"start_ms":0,"end_ms":10000,"coverage":0.5,"fps":25.0,"frames":125,"lines":{"l":{"forward":{"car":2,"motorcycle":5,"bus":0,"truck":0,"bicycle":0},"backward":{"car":0,"motorcycle":0,"bus":0,"truck":0,"bicycle":0}}},"zones":{},"movements":[]},"stream":{}}"#;
+        let line = concat!(
+            r#"{"camera":"c1","interval":{"start_ms":0,"end_ms":10000,"coverage":0.5,"fps":25.0,"#,
+            r#""frames":125,"lines":{"l":{"forward":{"car":2,"motorcycle":5,"bus":0,"truck":0,"#,
+            r#""bicycle":0},"backward":{"car":0,"motorcycle":0,"bus":0,"truck":0,"bicycle":0}}},"#,
+            r#""zones":{},"movements":[]},"stream":{}}"#,
+        );
         let input = format!("{line}\n{line}\n");
         let t = summarize(input.as_bytes()).unwrap();
         assert_eq!(t["c1"].intervals, 2);

@@ -43,7 +43,10 @@ pub fn check(topic: &str, payload: &[u8], now_ms: i64, max_skew_ms: i64) -> Resu
             let msg = decode::<Status>(payload)?;
             same_camera(&camera, &msg.body.camera_id, &msg.agent_id)?;
             if !(0.0..=1.0).contains(&msg.body.coverage) || !msg.body.fps.is_finite() || msg.body.fps < 0.0 {
-                return Err(Rejection { reason: "invalid", detail: "status: coverage outside 0..=1 or bad fps".into() });
+                return Err(Rejection {
+                    reason: "invalid",
+                    detail: "status: coverage outside 0..=1 or bad fps".into(),
+                });
             }
             Ok(Message::Status(msg))
         }
@@ -53,11 +56,18 @@ pub fn check(topic: &str, payload: &[u8], now_ms: i64, max_skew_ms: i64) -> Resu
             let i = &msg.body;
             let place_ok = match i.kind {
                 protocol::messages::IncidentKind::WrongWay => i.line.is_some(),
-                protocol::messages::IncidentKind::StoppedVehicle => i.zone.is_some() && i.stopped_s.is_some_and(|s| s.is_finite() && s >= 0.0),
+                protocol::messages::IncidentKind::StoppedVehicle => {
+                    i.zone.is_some() && i.stopped_s.is_some_and(|s| s.is_finite() && s >= 0.0)
+                }
                 protocol::messages::IncidentKind::CameraMoved => i.detail.as_ref().is_none_or(|d| d.len() <= 500),
             };
             if !place_ok || i.incident_id.is_empty() || i.incident_id.len() > 200 || i.at_ms > now_ms + max_skew_ms {
-                return Err(Rejection { reason: "invalid", detail: "incident: needs a line (wrong_way) or a zone and stopped_s (stopped_vehicle), an id, and a time not in the future".into() });
+                return Err(Rejection {
+                    reason: "invalid",
+                    detail: "incident: needs a line (wrong_way) or a zone and stopped_s (stopped_vehicle), an id, and \
+                        a time not in the future"
+                        .into(),
+                });
             }
             Ok(Message::Incident(msg))
         }
@@ -83,8 +93,19 @@ mod tests {
     use protocol::messages::ModelRef;
 
     fn payload(camera: &str, agent: &str, end_ms: i64) -> Vec<u8> {
-        let interval = IntervalCounts { start_ms: end_ms - 10_000, end_ms, coverage: 1.0, fps: 10.0, frames: 100, ..Default::default() };
-        let body = CountReport { camera_id: camera.into(), model: ModelRef { id: "m".into(), sha256: "0".repeat(64) }, interval };
+        let interval = IntervalCounts {
+            start_ms: end_ms - 10_000,
+            end_ms,
+            coverage: 1.0,
+            fps: 10.0,
+            frames: 100,
+            ..Default::default()
+        };
+        let body = CountReport {
+            camera_id: camera.into(),
+            model: ModelRef { id: "m".into(), sha256: "0".repeat(64) },
+            interval,
+        };
         serde_json::to_vec(&Envelope::new(agent, 1, 0, body)).unwrap()
     }
 

@@ -36,7 +36,10 @@ fn start_broker(users: &[&str]) -> Broker {
         if i == 0 {
             cmd.arg("-c");
         }
-        let ok = cmd.args(["-b", passwd.to_str().unwrap(), u, PASSWORD]).status().expect("mosquitto_passwd (make setup installs mosquitto)");
+        let ok = cmd
+            .args(["-b", passwd.to_str().unwrap(), u, PASSWORD])
+            .status()
+            .expect("mosquitto_passwd (make setup installs mosquitto)");
         assert!(ok.success());
     }
     // Run as root, Mosquitto reads its ACL as the `mosquitto` user: give it a readable
@@ -52,13 +55,18 @@ fn start_broker(users: &[&str]) -> Broker {
     std::fs::write(
         &conf,
         format!(
-            "per_listener_settings false\nallow_anonymous false\npassword_file {}\nacl_file {}\nlistener {port} 127.0.0.1\n",
+            "per_listener_settings false\nallow_anonymous false\npassword_file {}\nacl_file {}\n\
+                listener {port} 127.0.0.1\n",
             passwd.display(),
             acl.display()
         ),
     )
     .unwrap();
-    let child = Command::new("mosquitto").args(["-c", conf.to_str().unwrap()]).stderr(Stdio::null()).spawn().expect("start mosquitto");
+    let child = Command::new("mosquitto")
+        .args(["-c", conf.to_str().unwrap()])
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start mosquitto");
     let broker = Broker { child, port, _dir: dir };
     for _ in 0..100 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -82,7 +90,22 @@ fn subscribe(b: &Broker, user: &str, filter: &str, seconds: u32) -> Child {
 
 fn publish(b: &Broker, user: &str, topic: &str, message: &str) {
     let status = Command::new("mosquitto_pub")
-        .args(["-h", "127.0.0.1", "-p", &b.port.to_string(), "-u", user, "-P", PASSWORD, "-q", "1", "-t", topic, "-m", message])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &b.port.to_string(),
+            "-u",
+            user,
+            "-P",
+            PASSWORD,
+            "-q",
+            "1",
+            "-t",
+            topic,
+            "-m",
+            message,
+        ])
         .status()
         .unwrap();
     assert!(status.success(), "{user} could not connect and publish");
@@ -146,5 +169,9 @@ fn the_police_feed_reads_its_feed_and_cannot_publish() {
     let central = received(central);
     assert!(central.contains("alert-from-central") && !central.contains("forged"), "{central}");
     let police = received(police);
-    assert_eq!(police.trim(), "tac/v1/feeds/police/alerts alert-from-central", "the feed reads its alerts and nothing else");
+    assert_eq!(
+        police.trim(),
+        "tac/v1/feeds/police/alerts alert-from-central",
+        "the feed reads its alerts and nothing else"
+    );
 }

@@ -16,9 +16,20 @@ fn now_ms() -> i64 {
 
 fn report(camera: &str, agent: &str, end_ms: i64, seq: u64) -> String {
     format!(
-        r#"{{"schema_version":"1.0","agent_id":"{agent}","epoch":77,"seq":{seq},"camera_id":"{camera}","model":{{"id":"yolox_nano_416","sha256":"{sha}"}},"interval":{{"start_ms":{start},"end_ms":{end_ms},"coverage":1.0,"fps":12.0,"frames":120,"lines":{{"stop":{{"forward":{{"car":2,"motorcycle":9,"bus":0,"truck":1,"bicycle":0}},"backward":{{"car":0,"motorcycle":1,"bus":0,"truck":0,"bicycle":0}}}}}},"zones":{{}},"movements":[]}}}}"#,
+        concat!(
+            r#"{{"schema_version":"1.0","agent_id":"{agent}","epoch":77,"seq":{seq},"#,
+            r#""camera_id":"{camera}","model":{{"id":"yolox_nano_416","sha256":"{sha}"}},"#,
+            r#""interval":{{"start_ms":{start},"end_ms":{end_ms},"coverage":1.0,"fps":12.0,"frames":120,"#,
+            r#""lines":{{"stop":{{"forward":{{"car":2,"motorcycle":9,"bus":0,"truck":1,"bicycle":0}},"#,
+            r#""backward":{{"car":0,"motorcycle":1,"bus":0,"truck":0,"bicycle":0}}}}}},"zones":{{}},"#,
+            r#""movements":[]}}}}"#,
+        ),
+        agent = agent,
+        seq = seq,
+        camera = camera,
         sha = "ab".repeat(32),
-        start = end_ms - 10_000
+        start = end_ms - 10_000,
+        end_ms = end_ms,
     )
 }
 
@@ -37,11 +48,25 @@ fn every_bad_message_is_rejected_by_reason_and_good_data_survives() {
     let dir = tempfile::tempdir().unwrap();
     let broker = Mosquitto::start(dir.path(), "");
     let pg = Postgres::start();
-    let mut central = Central::start(dir.path(), broker.port, &format!("kind = \"postgres\"\nurl = \"{}\"", pg.url), "");
+    let mut central =
+        Central::start(dir.path(), broker.port, &format!("kind = \"postgres\"\nurl = \"{}\"", pg.url), "");
     central.wait_healthy(Duration::from_secs(20));
 
     let acks = Command::new("mosquitto_sub")
-        .args(["-h", "127.0.0.1", "-p", &broker.port.to_string(), "-q", "1", "-t", "tac/v1/cameras/cam-r/counts/ack", "-C", "2", "-W", "30"])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &broker.port.to_string(),
+            "-q",
+            "1",
+            "-t",
+            "tac/v1/cameras/cam-r/counts/ack",
+            "-C",
+            "2",
+            "-W",
+            "30",
+        ])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -74,7 +99,11 @@ fn every_bad_message_is_rejected_by_reason_and_good_data_survives() {
     let t = Instant::now();
     let text = loop {
         let (_, text) = central.get("/metrics");
-        if metric(&text, "central_duplicates_total") >= 1.0 && expected.iter().all(|(r, n)| metric(&text, &format!("central_messages_rejected_total{{reason=\"{r}\"}}")) >= *n) {
+        if metric(&text, "central_duplicates_total") >= 1.0
+            && expected
+                .iter()
+                .all(|(r, n)| metric(&text, &format!("central_messages_rejected_total{{reason=\"{r}\"}}")) >= *n)
+        {
             break text;
         }
         assert!(t.elapsed() < Duration::from_secs(20), "metrics never showed every rejection:\n{text}");
@@ -109,7 +138,10 @@ fn every_bad_message_is_rejected_by_reason_and_good_data_survives() {
     let counts: serde_json::Value = serde_json::from_str(&body).unwrap();
     let intervals = counts["intervals"].as_array().unwrap();
     assert_eq!(intervals.len(), 1, "{body}");
-    assert_eq!((intervals[0]["agent_id"].as_str(), intervals[0]["epoch"].as_u64(), intervals[0]["seq"].as_u64()), (Some("cam-r"), Some(77), Some(1)));
+    assert_eq!(
+        (intervals[0]["agent_id"].as_str(), intervals[0]["epoch"].as_u64(), intervals[0]["seq"].as_u64()),
+        (Some("cam-r"), Some(77), Some(1))
+    );
     assert_eq!(intervals[0]["lines"]["stop"]["forward"]["motorcycle"], 9);
     assert_eq!(counts["gaps"].as_array().unwrap().len(), 2, "before and after the one interval: {body}");
 

@@ -5,7 +5,11 @@ use std::process::Command;
 
 fn central(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_central")).args(args).output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 #[test]
@@ -24,7 +28,8 @@ fn bad_configs_are_refused_with_the_field_named() {
     assert_ne!(code, 0);
     assert!(err.contains("c.toml") && err.contains("listen_port"), "{err}");
 
-    std::fs::write(&conf, "[broker]\nclient_id = \"x y\"\n[store]\nkind = \"postgres\"\n[ingest]\nmax_batch = 0\n").unwrap();
+    std::fs::write(&conf, "[broker]\nclient_id = \"x y\"\n[store]\nkind = \"postgres\"\n[ingest]\nmax_batch = 0\n")
+        .unwrap();
     for cmd in ["validate", "run"] {
         let (code, _, err) = central(&[cmd, "--config", path]);
         assert_eq!(code, 2, "{cmd}: {err}");
@@ -38,7 +43,12 @@ fn bad_configs_are_refused_with_the_field_named() {
     assert!(err.contains("/nonexistent/central.toml"), "{err}");
 
     // A store that cannot be opened stops `run` before it listens anywhere.
-    std::fs::write(&conf, "[broker]\nport = 1\n[store]\nkind = \"sqlite\"\npath = \"/nonexistent/dir/c.db\"\n[http]\nlisten = \"127.0.0.1:0\"\n").unwrap();
+    std::fs::write(
+        &conf,
+        "[broker]\nport = 1\n[store]\nkind = \"sqlite\"\npath = \"/nonexistent/dir/c.db\"\n[http]\n\
+            listen = \"127.0.0.1:0\"\n",
+    )
+    .unwrap();
     let (code, _, err) = central(&["run", "--config", path]);
     assert_ne!(code, 0);
     assert!(err.contains("store") && err.contains("/nonexistent/dir/c.db"), "{err}");

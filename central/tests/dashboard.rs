@@ -18,21 +18,45 @@ use common::{Central, Killed, Mosquitto, sibling_binary};
 const CAMERAS: [&str; 4] = ["cam-n", "cam-s", "cam-e", "cam-w"];
 
 fn publish(port: u16, topic: &str, msg: &str) {
-    let ok = Command::new("mosquitto_pub").args(["-h", "127.0.0.1", "-p", &port.to_string(), "-q", "1", "-t", topic, "-m", msg]).status().unwrap();
+    let ok = Command::new("mosquitto_pub")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-q", "1", "-t", topic, "-m", msg])
+        .status()
+        .unwrap();
     assert!(ok.success());
 }
 
 fn status(camera: &str, seq: u64, state: &str) -> String {
-    serde_json::json!({"schema_version": "1.0", "agent_id": camera, "epoch": 1, "seq": seq, "camera_id": camera, "state": state, "fps": 12.5, "coverage": 1.0, "outbox_depth": 0, "dropped": 0, "uptime_s": 5, "model": null}).to_string()
+    serde_json::json!({
+        "schema_version": "1.0",
+        "agent_id": camera,
+        "epoch": 1,
+        "seq": seq,
+        "camera_id": camera,
+        "state": state,
+        "fps": 12.5,
+        "coverage": 1.0,
+        "outbox_depth": 0,
+        "dropped": 0,
+        "uptime_s": 5,
+        "model": null
+    })
+    .to_string()
 }
 
 fn report(camera: &str, seq: u64, cars: u32, motorcycles: u32) -> String {
-    let end = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64 / 60_000 * 60_000;
+    let end = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64 / 60_000
+        * 60_000;
     serde_json::json!({
         "schema_version": "1.0", "agent_id": camera, "epoch": 1, "seq": seq, "camera_id": camera,
         "model": {"id": "yolox_nano_416", "sha256": "cd".repeat(32)},
         "interval": {"start_ms": end - 60_000, "end_ms": end, "coverage": 1.0, "fps": 12.5, "frames": 750,
-            "lines": {"stopline": {"forward": {"car": cars, "motorcycle": motorcycles, "bus": 1, "truck": 0, "bicycle": 0},
+            "lines": {"stopline": {"forward": {
+                "car": cars,
+                "motorcycle": motorcycles,
+                "bus": 1,
+                "truck": 0,
+                "bicycle": 0
+            },
                                    "backward": {"car": 0, "motorcycle": 2, "bus": 0, "truck": 0, "bicycle": 0}}},
             "zones": {}, "movements": []}
     })
@@ -41,42 +65,85 @@ fn report(camera: &str, seq: u64, cars: u32, motorcycles: u32) -> String {
 
 fn login(port: u16, user: &str, password: &str) -> String {
     let body = serde_json::json!({"username": user, "password": password}).to_string();
-    let out = Command::new("curl").args(["-s", "-X", "POST", "-H", "content-type: application/json", "-d", &body, &format!("http://127.0.0.1:{port}/api/v1/auth/login")]).output().unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("login {user}: {e}: {}", String::from_utf8_lossy(&out.stdout)));
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "-X",
+            "POST",
+            "-H",
+            "content-type: application/json",
+            "-d",
+            &body,
+            &format!("http://127.0.0.1:{port}/api/v1/auth/login"),
+        ])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("login {user}: {e}: {}", String::from_utf8_lossy(&out.stdout)));
     v["token"].as_str().unwrap_or_else(|| panic!("login {user}: {v}")).to_string()
 }
 
 #[test]
 fn dashboard_in_headless_chromium() {
     let web = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web");
-    assert!(web.join("node_modules/playwright-core").exists(), "run scripts/setup.sh first: it installs the dashboard's npm packages (central/web/node_modules)");
-    assert!(std::path::Path::new("/usr/bin/chromium").exists(), "run scripts/setup.sh first: it installs Debian's chromium");
+    assert!(
+        web.join("node_modules/playwright-core").exists(),
+        "run scripts/setup.sh first: it installs the dashboard's npm packages (central/web/node_modules)"
+    );
+    assert!(
+        std::path::Path::new("/usr/bin/chromium").exists(),
+        "run scripts/setup.sh first: it installs Debian's chromium"
+    );
     let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("test-output/dashboard");
     let _ = std::fs::remove_dir_all(&out);
 
     let dir = tempfile::tempdir().unwrap();
     let broker = Mosquitto::start(dir.path(), "");
-    let keygen = Command::new(env!("CARGO_BIN_EXE_central")).args(["keygen", "--out", dir.path().join("plan.key").to_str().unwrap()]).output().unwrap();
+    let keygen = Command::new(env!("CARGO_BIN_EXE_central"))
+        .args(["keygen", "--out", dir.path().join("plan.key").to_str().unwrap()])
+        .output()
+        .unwrap();
     let public = String::from_utf8(keygen.stdout).unwrap().trim().to_string();
     let (operator_pw, viewer_pw, admin_pw) = ("op-pass-4821", "view-pass-9917", "admin-pass-3310");
-    let users: String = [("admin", "admin", admin_pw), ("operator", "operator", operator_pw), ("viewer", "viewer", viewer_pw)]
-        .iter()
-        .map(|(name, role, pw)| format!("[[auth.users]]\nname = \"{name}\"\nrole = \"{role}\"\npassword_argon2 = \"{}\"\n", central::auth::hash_password(pw).unwrap()))
-        .collect();
+    let users: String =
+        [("admin", "admin", admin_pw), ("operator", "operator", operator_pw), ("viewer", "viewer", viewer_pw)]
+            .iter()
+            .map(|(name, role, pw)| {
+                format!(
+                    "[[auth.users]]\nname = \"{name}\"\nrole = \"{role}\"\npassword_argon2 = \"{}\"\n",
+                    central::auth::hash_password(pw).unwrap()
+                )
+            })
+            .collect();
     let places: String = CAMERAS
         .iter()
         .zip([(10.7800, 106.7000), (10.7760, 106.7002), (10.7781, 106.7025), (10.7779, 106.6975)])
-        .map(|(id, (lat, lon))| format!("[[map.camera]]\nid = \"{id}\"\nname = \"{id} approach\"\nlat = {lat}\nlon = {lon}\n"))
+        .map(|(id, (lat, lon))| {
+            format!("[[map.camera]]\nid = \"{id}\"\nname = \"{id} approach\"\nlat = {lat}\nlon = {lon}\n")
+        })
         .collect();
     let extra = format!(
-        "[signals]\njunctions = [\"hcmc_sample_4arm\"]\nsigning_key_file = \"plan.key\"\nkey_id = \"central-test\"\nretime_every_s = 10\n\
-         [auth]\nlogin_per_minute = 30\n{users}\n{places}\n[[map.junction]]\nid = \"hcmc_sample_4arm\"\nname = \"Sample junction\"\nlat = 10.7780\nlon = 106.7000\n"
+        "[signals]\njunctions = [\"hcmc_sample_4arm\"]\nsigning_key_file = \"plan.key\"\nkey_id = \"central-test\"\n\
+            retime_every_s = 10\n\
+         [auth]\nlogin_per_minute = 30\n{users}\n{places}\n[[map.junction]]\nid = \"hcmc_sample_4arm\"\n\
+             name = \"Sample junction\"\nlat = 10.7780\nlon = 106.7000\n"
     );
     let central = Central::start(dir.path(), broker.port, "kind = \"sqlite\"\npath = \"c.db\"", &extra);
     central.wait_healthy(Duration::from_secs(20));
     let _junction = Killed(
         Command::new(sibling_binary("edge-agent"))
-            .args(["junction", "--profile", "hcmc_sample_4arm", "--port", &broker.port.to_string(), "--trust", &format!("central-test={public}"), "--dry-run", "--status-interval-s", "1"])
+            .args([
+                "junction",
+                "--profile",
+                "hcmc_sample_4arm",
+                "--port",
+                &broker.port.to_string(),
+                "--trust",
+                &format!("central-test={public}"),
+                "--dry-run",
+                "--status-interval-s",
+                "1",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -107,27 +174,50 @@ fn dashboard_in_headless_chromium() {
     let log = format!("{}{}", String::from_utf8_lossy(&node.stdout), String::from_utf8_lossy(&node.stderr));
     println!("{log}");
     assert!(node.status.success(), "browser steps failed:\n{log}");
-    for shot in ["02-overview.png", "03-camera-live.png", "04-junction-override.png", "05-audit.png", "06-alerts-acked.png", "07-viewer-junction.png", "08-overview-vi.png"] {
+    for shot in [
+        "02-overview.png",
+        "03-camera-live.png",
+        "04-junction-override.png",
+        "05-audit.png",
+        "06-alerts-acked.png",
+        "07-viewer-junction.png",
+        "08-overview-vi.png",
+    ] {
         assert!(out.join(shot).metadata().is_ok_and(|m| m.len() > 10_000), "screenshot {shot} missing or empty");
     }
 
     // The audit log, read by an admin through the API: the override and the ack, by the
     // operator, and the viewer's refused override is not in it as accepted.
     let token = login(central.http_port, "admin", admin_pw);
-    let (code, _, body) = common::http_request(central.http_port, "/api/v1/audit", &format!("Authorization: Bearer {token}\r\n"));
+    let (code, _, body) =
+        common::http_request(central.http_port, "/api/v1/audit", &format!("Authorization: Bearer {token}\r\n"));
     assert_eq!(code, 200, "{body}");
     let log: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
-    let has = |action: &str, actor: &str| log.iter().any(|e| e["action"] == action && e["actor"] == actor && e["outcome"] == "accepted");
+    let has = |action: &str, actor: &str| {
+        log.iter().any(|e| e["action"] == action && e["actor"] == actor && e["outcome"] == "accepted")
+    };
     assert!(has("override", "operator"), "override audited: {body}");
     assert!(has("alert_ack", "operator"), "ack audited: {body}");
     assert!(has("login", "viewer"));
     assert!(!has("override", "viewer"));
     // The NTCIP-style volume/occupancy view: cam-n's line carried the published count;
     // cam-w never reported, so its whole span is a gap, not a zero volume.
-    let (code, _, body) = common::http_request(central.http_port, "/api/v1/junctions/hcmc_sample_4arm/detectors", &format!("Authorization: Bearer {token}\r\n"));
+    let (code, _, body) = common::http_request(
+        central.http_port,
+        "/api/v1/junctions/hcmc_sample_4arm/detectors",
+        &format!("Authorization: Bearer {token}\r\n"),
+    );
     assert_eq!(code, 200, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let detector = |camera: &str| v["detectors"].as_array().unwrap().iter().find(|d| d["camera_id"] == camera).cloned().unwrap_or_else(|| panic!("{camera}: {body}"));
+    let detector = |camera: &str| {
+        v["detectors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["camera_id"] == camera)
+            .cloned()
+            .unwrap_or_else(|| panic!("{camera}: {body}"))
+    };
     let north = detector("cam-n");
     assert_eq!((north["approach"].as_str(), north["line"].as_str()), (Some("north"), Some("stopline")));
     assert_eq!(north["periods"][0]["volume"], cars + bikes + 1 + 2);
@@ -138,5 +228,8 @@ fn dashboard_in_headless_chromium() {
     // Without a session the operator API answers 401, and a viewer's token is refused 403.
     assert_eq!(central.get("/api/v1/cameras").0, 401);
     let viewer = login(central.http_port, "viewer", viewer_pw);
-    assert_eq!(common::http_request(central.http_port, "/api/v1/audit", &format!("Authorization: Bearer {viewer}\r\n")).0, 403);
+    assert_eq!(
+        common::http_request(central.http_port, "/api/v1/audit", &format!("Authorization: Bearer {viewer}\r\n")).0,
+        403
+    );
 }

@@ -29,7 +29,9 @@ fn counts(start_ms: i64) -> ClassCounts {
 }
 
 fn stored(start_ms: i64) -> StoredInterval {
-    let lines = [("main".to_string(), DirectionCounts { forward: counts(start_ms), backward: ClassCounts::default() })].into_iter().collect();
+    let lines = [("main".to_string(), DirectionCounts { forward: counts(start_ms), backward: ClassCounts::default() })]
+        .into_iter()
+        .collect();
     StoredInterval {
         agent_id: "cam-f".into(),
         epoch: 1,
@@ -38,7 +40,16 @@ fn stored(start_ms: i64) -> StoredInterval {
         model_id: "yolox_nano_416".into(),
         model_sha256: "cd".repeat(32),
         received_ms: start_ms + STEP_MS,
-        interval: IntervalCounts { start_ms, end_ms: start_ms + STEP_MS, coverage: 1.0, fps: 10.0, frames: 3000, lines, zones: Default::default(), movements: vec![] },
+        interval: IntervalCounts {
+            start_ms,
+            end_ms: start_ms + STEP_MS,
+            coverage: 1.0,
+            fps: 10.0,
+            frames: 3000,
+            lines,
+            zones: Default::default(),
+            movements: vec![],
+        },
     }
 }
 
@@ -53,7 +64,8 @@ fn central_forecasts_an_approach_from_stored_history_and_live_counts() {
         store.insert_batch(&history).unwrap();
     }
     let broker = Mosquitto::start(dir.path(), "");
-    let approach = "public_per_minute = 5\n[forecast]\n[[forecast.approach]]\ncamera = \"cam-f\"\nline = \"main\"\ncapacity_pcu_per_hour = 2000\narea = \"district-7\"\n";
+    let approach = "public_per_minute = 5\n[forecast]\n[[forecast.approach]]\ncamera = \"cam-f\"\nline = \"main\"\n\
+        capacity_pcu_per_hour = 2000\narea = \"district-7\"\n";
     let central = Central::start(dir.path(), broker.port, "kind = \"sqlite\"\npath = \"c.db\"", approach);
     central.wait_healthy(Duration::from_secs(20));
     let state = dir.path().join("forecast-state.json");
@@ -66,7 +78,20 @@ fn central_forecasts_an_approach_from_stored_history_and_live_counts() {
     assert!(saved["model"].is_object(), "eight days of history fit a model");
 
     let sub = Command::new("mosquitto_sub")
-        .args(["-h", "127.0.0.1", "-p", &broker.port.to_string(), "-q", "1", "-t", "tac/v1/forecasts/district-7", "-C", "1", "-W", "30"])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &broker.port.to_string(),
+            "-q",
+            "1",
+            "-t",
+            "tac/v1/forecasts/district-7",
+            "-C",
+            "1",
+            "-W",
+            "30",
+        ])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -78,12 +103,24 @@ fn central_forecasts_an_approach_from_stored_history_and_live_counts() {
         "interval": live.interval,
     });
     let ok = Command::new("mosquitto_pub")
-        .args(["-h", "127.0.0.1", "-p", &broker.port.to_string(), "-q", "1", "-t", "tac/v1/cameras/cam-f/counts", "-m", &report.to_string()])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &broker.port.to_string(),
+            "-q",
+            "1",
+            "-t",
+            "tac/v1/cameras/cam-f/counts",
+            "-m",
+            &report.to_string(),
+        ])
         .status()
         .unwrap();
     assert!(ok.success());
     let out = sub.wait_with_output().unwrap();
-    let published: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("no forecast published: {:?}", String::from_utf8_lossy(&out.stdout)));
+    let published: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("no forecast published: {:?}", String::from_utf8_lossy(&out.stdout)));
     assert_eq!(published["camera_id"], "cam-f");
     assert_eq!(published["made_at_ms"], live_start + STEP_MS);
     let horizons = published["horizons"].as_array().unwrap();
@@ -114,14 +151,29 @@ fn central_forecasts_an_approach_from_stored_history_and_live_counts() {
     assert_eq!(code, 200, "{head}\n{body}");
     let feed: serde_json::Value = serde_json::from_str(&body).unwrap();
     let segment = &feed["segments"][0];
-    assert_eq!((segment["camera_id"].as_str(), segment["area"].as_str()), (Some("cam-f"), Some("district-7")), "{feed}");
-    assert!(segment["level_15_min"].is_string() && segment["level_30_min"].is_string() && segment["trend"].is_string(), "{segment}");
-    let allowed = ["camera_id", "line", "area", "level", "trend", "level_15_min", "level_30_min", "forecast_made_at_ms"];
-    assert!(segment.as_object().unwrap().keys().all(|k| allowed.contains(&k.as_str())), "only aggregate fields: {segment}");
+    assert_eq!(
+        (segment["camera_id"].as_str(), segment["area"].as_str()),
+        (Some("cam-f"), Some("district-7")),
+        "{feed}"
+    );
+    assert!(
+        segment["level_15_min"].is_string() && segment["level_30_min"].is_string() && segment["trend"].is_string(),
+        "{segment}"
+    );
+    let allowed =
+        ["camera_id", "line", "area", "level", "trend", "level_15_min", "level_30_min", "forecast_made_at_ms"];
+    assert!(
+        segment.as_object().unwrap().keys().all(|k| allowed.contains(&k.as_str())),
+        "only aggregate fields: {segment}"
+    );
     for per_vehicle in ["motorcycle", "car", "track", "pcu", "counts", "image"] {
         assert!(!body.contains(per_vehicle), "{per_vehicle} in the public feed: {body}");
     }
-    let header = |head: &str, name: &str| head.lines().find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_string()));
+    let header = |head: &str, name: &str| {
+        head.lines().find_map(|l| {
+            l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_string())
+        })
+    };
     let etag = header(&head, "etag").expect("ETag");
     assert!(header(&head, "cache-control").is_some_and(|c| c.contains("public") && c.contains("max-age=")), "{head}");
     // A conditional request for the same content: 304 and no body.
@@ -133,23 +185,35 @@ fn central_forecasts_an_approach_from_stored_history_and_live_counts() {
     }
     let (code, head, _) = http_request(central.http_port, path, "");
     assert_eq!(code, 429, "{head}");
-    assert!(header(&head, "retry-after").and_then(|v| v.parse::<u64>().ok()).is_some_and(|s| (1..=60).contains(&s)), "{head}");
+    assert!(
+        header(&head, "retry-after").and_then(|v| v.parse::<u64>().ok()).is_some_and(|s| (1..=60).contains(&s)),
+        "{head}"
+    );
     // The rest of the API is not limited by it.
     assert_eq!(http_get(central.http_port, "/api/v1/cameras/cam-f/forecast").0, 200);
 
     // Open data: the stored counts as CSV rows (interval × line × direction × class), and
     // the span after the live interval, which no report covers, as a gap row.
     let (from, to) = (live_start - 2 * STEP_MS, live_start + 2 * STEP_MS);
-    let (code, head, csv) = http_request(central.http_port, &format!("/api/v1/export/counts?camera=cam-f&from={from}&to={to}"), "");
+    let (code, head, csv) =
+        http_request(central.http_port, &format!("/api/v1/export/counts?camera=cam-f&from={from}&to={to}"), "");
     assert_eq!(code, 200, "{head}\n{csv}");
     assert!(header(&head, "content-type").is_some_and(|c| c.starts_with("text/csv")), "{head}");
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines[0], "kind,camera_id,start,end,coverage,line,direction,class,count");
     assert_eq!(lines.len(), 1 + 3 * 10 + 1, "{csv}");
-    let motorcycle_rows: Vec<u32> = lines.iter().filter(|l| l.contains(",main,forward,motorcycle,")).map(|l| l.rsplit(',').next().unwrap().parse().unwrap()).collect();
+    let motorcycle_rows: Vec<u32> = lines
+        .iter()
+        .filter(|l| l.contains(",main,forward,motorcycle,"))
+        .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
+        .collect();
     assert_eq!(motorcycle_rows, [0, 1, 2].map(|k| motorcycles(live_start + (k - 2) * STEP_MS)));
     assert!(lines.last().unwrap().starts_with("gap,cam-f,"), "{csv}");
-    let (code, _, json) = http_request(central.http_port, &format!("/api/v1/export/counts?camera=cam-f&from={from}&to={to}&format=json"), "");
+    let (code, _, json) = http_request(
+        central.http_port,
+        &format!("/api/v1/export/counts?camera=cam-f&from={from}&to={to}&format=json"),
+        "",
+    );
     assert_eq!(code, 200);
     assert_eq!(serde_json::from_str::<serde_json::Value>(&json).unwrap().as_array().unwrap().len(), 3 * 10 + 1);
     assert_eq!(http_request(central.http_port, "/api/v1/export/counts?camera=cam-f&format=xml", "").0, 400);
@@ -167,9 +231,13 @@ fn central_forecasts_an_approach_from_stored_history_and_live_counts() {
         if ops.get("get").is_none() || path == "/api/v1/live" {
             continue;
         }
-        let url = path.replace("{id}", "cam-f").replace("{path}", "app.js") + if path == "/api/v1/export/counts" { "?camera=cam-f" } else { "" };
+        let url = path.replace("{id}", "cam-f").replace("{path}", "app.js")
+            + if path == "/api/v1/export/counts" { "?camera=cam-f" } else { "" };
         let (code, _, body) = http_request(central.http_port, &url, "");
         assert!(code < 500 && !body.is_empty(), "GET {url}: {code} {body:?}");
-        assert!(ops["get"]["responses"].get(code.to_string()).is_some(), "GET {url} answered {code}, which the document does not list");
+        assert!(
+            ops["get"]["responses"].get(code.to_string()).is_some(),
+            "GET {url} answered {code}, which the document does not list"
+        );
     }
 }

@@ -30,7 +30,12 @@ fn wrong_way_crossings_on_real_video_become_one_alert_each() {
         ),
     )
     .unwrap();
-    let agent = Command::new(sibling_binary("edge-agent")).args(["run", "--config", config.to_str().unwrap()]).stdout(Stdio::piped()).stderr(Stdio::null()).output().unwrap();
+    let agent = Command::new(sibling_binary("edge-agent"))
+        .args(["run", "--config", config.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
     assert!(agent.status.success());
     // What the agent counted against the one-way direction, from its printed intervals.
     let backward: u64 = String::from_utf8_lossy(&agent.stdout)
@@ -54,7 +59,9 @@ fn wrong_way_crossings_on_real_video_become_one_alert_each() {
         std::thread::sleep(Duration::from_millis(200));
     };
     assert_eq!(incidents.len() as u64, backward, "one alert per wrong-way crossing: {incidents:#?}");
-    assert!(incidents.iter().all(|a| a["active"] == true && a["subject"].as_str().is_some_and(|s| s.starts_with("vn-cam/")) && a["detail"].as_str().is_some_and(|d| d.starts_with("wrong-way "))));
+    assert!(incidents.iter().all(|a| a["active"] == true
+        && a["subject"].as_str().is_some_and(|s| s.starts_with("vn-cam/"))
+        && a["detail"].as_str().is_some_and(|d| d.starts_with("wrong-way "))));
     let (_, metrics) = central.get("/metrics");
     assert_eq!(common::metric(&metrics, "central_incidents_total") as u64, backward);
 }

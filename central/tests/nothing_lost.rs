@@ -36,7 +36,8 @@ impl Agent {
             for line in BufReader::new(out).lines().map_while(Result::ok) {
                 let v: serde_json::Value = serde_json::from_str(&line).expect("agent prints JSON lines");
                 let stored = &v["stored"];
-                let key = (stored["epoch"].as_u64().expect("stored.epoch"), stored["seq"].as_u64().expect("stored.seq"));
+                let key =
+                    (stored["epoch"].as_u64().expect("stored.epoch"), stored["seq"].as_u64().expect("stored.seq"));
                 let previous = log.lock().unwrap().insert(key, v["interval"].clone());
                 assert!(previous.is_none(), "agent logged {key:?} twice");
             }
@@ -62,11 +63,14 @@ impl Drop for Agent {
     }
 }
 
-
 fn wait_for_intervals(log: &Log, n: usize) {
     let t = Instant::now();
     while log.lock().unwrap().len() < n {
-        assert!(t.elapsed() < Duration::from_secs(120), "agent logged only {} of {n} intervals", log.lock().unwrap().len());
+        assert!(
+            t.elapsed() < Duration::from_secs(120),
+            "agent logged only {} of {n} intervals",
+            log.lock().unwrap().len()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -78,19 +82,32 @@ fn every_interval_reaches_central_exactly_once_through_crashes() {
         dir.path(),
         &format!("persistence true\npersistence_location {}/\nautosave_interval 60\n", dir.path().display()),
     );
-    let central = Central::start(dir.path(), broker.port, &format!("kind = \"sqlite\"\npath = \"{}\"", dir.path().join("central.db").display()), "");
+    let central = Central::start(
+        dir.path(),
+        broker.port,
+        &format!("kind = \"sqlite\"\npath = \"{}\"", dir.path().join("central.db").display()),
+        "",
+    );
     central.wait_healthy(Duration::from_secs(20));
 
     let clip = assets_dir().join("clips/multilane_road_360p.mp4");
-    let mut rtsp = Killed(Command::new(sibling_binary("clip-rtsp-server")).args(["--clip", clip.to_str().unwrap(), "--loop"]).stdout(Stdio::piped()).spawn().unwrap());
+    let mut rtsp = Killed(
+        Command::new(sibling_binary("clip-rtsp-server"))
+            .args(["--clip", clip.to_str().unwrap(), "--loop"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let mut url = String::new();
     BufReader::new(rtsp.0.stdout.take().unwrap()).read_line(&mut url).unwrap();
     let config = dir.path().join("agent.toml");
     std::fs::write(
         &config,
         format!(
-            "[camera]\nid = \"cam-nl\"\nsource = \"{}\"\ninterval_s = 1\n[[lines]]\nname = \"right_cw\"\na = [125, 200]\nb = [600, 200]\n\
-             [mqtt]\nhost = \"127.0.0.1\"\nport = {}\nkeep_alive_s = 5\nstatus_interval_s = 5\nack_timeout_s = 3\n[outbox]\ndir = \"{}\"\n",
+            "[camera]\nid = \"cam-nl\"\nsource = \"{}\"\ninterval_s = 1\n[[lines]]\nname = \"right_cw\"\n\
+                a = [125, 200]\nb = [600, 200]\n\
+             [mqtt]\nhost = \"127.0.0.1\"\nport = {}\nkeep_alive_s = 5\nstatus_interval_s = 5\nack_timeout_s = 3\n\
+                 [outbox]\ndir = \"{}\"\n",
             url.trim(),
             broker.port,
             dir.path().join("outbox").display()
@@ -172,7 +189,12 @@ fn every_interval_reaches_central_exactly_once_through_crashes() {
         }
     }
     let epochs: BTreeSet<u64> = logged.keys().map(|k| k.0).collect();
-    println!("lost={} duplicated={duplicated} intervals={} unlogged={unlogged} agent_runs={}", lost.len(), logged.len(), epochs.len());
+    println!(
+        "lost={} duplicated={duplicated} intervals={} unlogged={unlogged} agent_runs={}",
+        lost.len(),
+        logged.len(),
+        epochs.len()
+    );
     assert!(lost.is_empty(), "lost: {lost:?}");
     assert_eq!(duplicated, 0);
     assert_eq!(differing, 0, "stored counts differ from what the agent reported");

@@ -17,8 +17,33 @@ use sha2::{Digest, Sha256};
 const TOKEN: &str = "police-7f3a-test-token";
 
 fn status(port: u16, camera: &str, seq: u64, state: &str) {
-    let msg = serde_json::json!({"schema_version": "1.0", "agent_id": camera, "epoch": 1, "seq": seq, "camera_id": camera, "state": state, "fps": 10.0, "coverage": 1.0, "outbox_depth": 0, "dropped": 0, "uptime_s": 5, "model": null});
-    let ok = Command::new("mosquitto_pub").args(["-p", &port.to_string(), "-q", "1", "-t", &format!("tac/v1/cameras/{camera}/status"), "-m", &msg.to_string()]).status().unwrap();
+    let msg = serde_json::json!({
+        "schema_version": "1.0",
+        "agent_id": camera,
+        "epoch": 1,
+        "seq": seq,
+        "camera_id": camera,
+        "state": state,
+        "fps": 10.0,
+        "coverage": 1.0,
+        "outbox_depth": 0,
+        "dropped": 0,
+        "uptime_s": 5,
+        "model": null
+    });
+    let ok = Command::new("mosquitto_pub")
+        .args([
+            "-p",
+            &port.to_string(),
+            "-q",
+            "1",
+            "-t",
+            &format!("tac/v1/cameras/{camera}/status"),
+            "-m",
+            &msg.to_string(),
+        ])
+        .status()
+        .unwrap();
     assert!(ok.success());
 }
 
@@ -36,7 +61,11 @@ fn police_consumer_gets_camera_offline_within_two_seconds_and_bad_tokens_get_401
     assert_eq!(http_request(central.http_port, path, "Authorization: Bearer not-the-token\r\n").0, 401);
 
     status(broker.port, "cam-p", 1, "online");
-    let mut sub = Command::new("mosquitto_sub").args(["-p", &broker.port.to_string(), "-q", "1", "-t", "tac/v1/feeds/police/alerts", "-C", "1", "-W", "20"]).stdout(Stdio::piped()).spawn().unwrap();
+    let mut sub = Command::new("mosquitto_sub")
+        .args(["-p", &broker.port.to_string(), "-q", "1", "-t", "tac/v1/feeds/police/alerts", "-C", "1", "-W", "20"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
     let mut s = TcpStream::connect(("127.0.0.1", central.http_port)).unwrap();
     write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n\r\n").unwrap();
     let (tx, rx) = mpsc::channel();
@@ -70,11 +99,34 @@ fn police_consumer_gets_camera_offline_within_two_seconds_and_bad_tokens_get_401
 
     // An incident an agent reports reaches the consumer too, once, though the agent's
     // QoS 1 resend delivers it twice.
-    let incident = serde_json::json!({"schema_version": "1.0", "agent_id": "cam-p", "epoch": 1, "seq": 1, "camera_id": "cam-p",
-        "incident_id": "1-42-wrong_way-main", "kind": "wrong_way", "at_ms": 1_000, "line": "main", "zone": null, "class": "motorcycle", "stopped_s": null});
+    let incident = serde_json::json!({
+        "schema_version": "1.0",
+        "agent_id": "cam-p",
+        "epoch": 1,
+        "seq": 1,
+        "camera_id": "cam-p",
+        "incident_id": "1-42-wrong_way-main",
+        "kind": "wrong_way",
+        "at_ms": 1_000,
+        "line": "main",
+        "zone": null,
+        "class": "motorcycle",
+        "stopped_s": null});
     let sent = Instant::now();
     for _ in 0..2 {
-        let ok = Command::new("mosquitto_pub").args(["-p", &broker.port.to_string(), "-q", "1", "-t", "tac/v1/cameras/cam-p/events", "-m", &incident.to_string()]).status().unwrap();
+        let ok = Command::new("mosquitto_pub")
+            .args([
+                "-p",
+                &broker.port.to_string(),
+                "-q",
+                "1",
+                "-t",
+                "tac/v1/cameras/cam-p/events",
+                "-m",
+                &incident.to_string(),
+            ])
+            .status()
+            .unwrap();
         assert!(ok.success());
     }
     let mut seen = Vec::new();
@@ -88,10 +140,20 @@ fn police_consumer_gets_camera_offline_within_two_seconds_and_bad_tokens_get_401
     assert_eq!(seen.len(), 1, "one wrong_way event: {seen:?}");
     assert!(seen[0].0 < Duration::from_secs(2), "{:?}", seen[0].0);
     let v: serde_json::Value = serde_json::from_str(seen[0].1.strip_prefix("data: ").unwrap()).unwrap();
-    assert_eq!((v["camera_id"].as_str(), v["line"].as_str(), v["class"].as_str()), (Some("cam-p"), Some("main"), Some("motorcycle")), "{v}");
+    assert_eq!(
+        (v["camera_id"].as_str(), v["line"].as_str(), v["class"].as_str()),
+        (Some("cam-p"), Some("main"), Some("motorcycle")),
+        "{v}"
+    );
     // An incident whose topic names another camera is refused (no event).
     let forged = incident.to_string().replace("1-42", "1-43");
-    assert!(Command::new("mosquitto_pub").args(["-p", &broker.port.to_string(), "-q", "1", "-t", "tac/v1/cameras/cam-q/events", "-m", &forged]).status().unwrap().success());
+    assert!(
+        Command::new("mosquitto_pub")
+            .args(["-p", &broker.port.to_string(), "-q", "1", "-t", "tac/v1/cameras/cam-q/events", "-m", &forged])
+            .status()
+            .unwrap()
+            .success()
+    );
     let t = Instant::now();
     while t.elapsed() < Duration::from_secs(1) {
         if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
@@ -104,6 +166,7 @@ fn police_consumer_gets_camera_offline_within_two_seconds_and_bad_tokens_get_401
         std::thread::sleep(Duration::from_millis(100));
     }
     let out = sub.wait_with_output().unwrap();
-    let on_mqtt: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("no MQTT event: {:?}", String::from_utf8_lossy(&out.stdout)));
+    let on_mqtt: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("no MQTT event: {:?}", String::from_utf8_lossy(&out.stdout)));
     assert_eq!(on_mqtt["kind"], "camera_offline");
 }

@@ -16,7 +16,13 @@ use common::{Central, Killed, Mosquitto, sibling_binary};
 fn post(port: u16, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    write!(s, "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\n\
+            Connection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
     let mut buf = String::new();
     s.read_to_string(&mut buf).unwrap();
     let code = buf.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
@@ -25,7 +31,8 @@ fn post(port: u16, path: &str, token: Option<&str>, body: &str) -> (u16, String)
 
 fn report(camera: &str, seq: u64, motorcycles: u32) -> String {
     // The last complete 5-minute step: forecasts start from complete steps only.
-    let end = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64 / 300_000 * 300_000;
+    let end = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64 / 300_000
+        * 300_000;
     serde_json::json!({
         "schema_version": "1.0", "agent_id": camera, "epoch": 1, "seq": seq, "camera_id": camera,
         "model": {"id": "yolox_nano_416", "sha256": "cd".repeat(32)},
@@ -37,7 +44,13 @@ fn report(camera: &str, seq: u64, motorcycles: u32) -> String {
     .to_string()
 }
 
-fn wait_json(central: &Central, path: &str, what: &str, limit: Duration, ok: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+fn wait_json(
+    central: &Central,
+    path: &str,
+    what: &str,
+    limit: Duration,
+    ok: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
     let t = Instant::now();
     loop {
         let (code, body) = central.get(path);
@@ -56,44 +69,94 @@ fn wait_json(central: &Central, path: &str, what: &str, limit: Duration, ok: imp
 fn counts_become_signed_plans_that_the_junction_runs_and_overrides_need_the_token() {
     let dir = tempfile::tempdir().unwrap();
     let broker = Mosquitto::start(dir.path(), "");
-    let keygen = Command::new(env!("CARGO_BIN_EXE_central")).args(["keygen", "--out", dir.path().join("plan.key").to_str().unwrap()]).output().unwrap();
+    let keygen = Command::new(env!("CARGO_BIN_EXE_central"))
+        .args(["keygen", "--out", dir.path().join("plan.key").to_str().unwrap()])
+        .output()
+        .unwrap();
     assert!(keygen.status.success());
     let public = String::from_utf8(keygen.stdout).unwrap().trim().to_string();
     // SAFETY: set before any thread of this test binary reads the environment.
     unsafe { std::env::set_var("TAC_TEST_OVERRIDE_TOKEN", "s3cret") };
-    let signals = "[signals]\njunctions = [\"hcmc_sample_4arm\"]\nsigning_key_file = \"plan.key\"\nkey_id = \"central-test\"\nretime_every_s = 10\noverride_token_env = \"TAC_TEST_OVERRIDE_TOKEN\"\n";
+    let signals = "[signals]\njunctions = [\"hcmc_sample_4arm\"]\nsigning_key_file = \"plan.key\"\n\
+        key_id = \"central-test\"\nretime_every_s = 10\noverride_token_env = \"TAC_TEST_OVERRIDE_TOKEN\"\n";
     let central = Central::start(dir.path(), broker.port, "kind = \"sqlite\"\npath = \"c.db\"", signals);
     central.wait_healthy(Duration::from_secs(20));
     let _junction = Killed(
         Command::new(sibling_binary("edge-agent"))
-            .args(["junction", "--profile", "hcmc_sample_4arm", "--port", &broker.port.to_string(), "--trust", &format!("central-test={public}"), "--dry-run", "--status-interval-s", "1"])
+            .args([
+                "junction",
+                "--profile",
+                "hcmc_sample_4arm",
+                "--port",
+                &broker.port.to_string(),
+                "--trust",
+                &format!("central-test={public}"),
+                "--dry-run",
+                "--status-interval-s",
+                "1",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap(),
     );
     // Heavy north-south, light east-west.
-    for (seq, (camera, bikes)) in [("cam-n", 600), ("cam-s", 560), ("cam-e", 30), ("cam-w", 25)].into_iter().enumerate() {
+    for (seq, (camera, bikes)) in [("cam-n", 600), ("cam-s", 560), ("cam-e", 30), ("cam-w", 25)].into_iter().enumerate()
+    {
         let ok = Command::new("mosquitto_pub")
-            .args(["-h", "127.0.0.1", "-p", &broker.port.to_string(), "-q", "1", "-t", &format!("tac/v1/cameras/{camera}/counts"), "-m", &report(camera, seq as u64 + 1, bikes)])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &broker.port.to_string(),
+                "-q",
+                "1",
+                "-t",
+                &format!("tac/v1/cameras/{camera}/counts"),
+                "-m",
+                &report(camera, seq as u64 + 1, bikes),
+            ])
             .status()
             .unwrap();
         assert!(ok.success());
     }
-    let v = wait_json(&central, "/api/v1/junctions/hcmc_sample_4arm", "plan issued, accepted and running", Duration::from_secs(60), |v| {
-        v["acks"].as_array().is_some_and(|a| a.iter().any(|a| a["outcome"] == "accepted")) && v["status"]["source"] == "central"
-    });
-    let greens = v["issued"]["plan"]["stages"].as_array().unwrap().iter().map(|s| s["green_ms"].as_u64().unwrap()).collect::<Vec<_>>();
+    let v = wait_json(
+        &central,
+        "/api/v1/junctions/hcmc_sample_4arm",
+        "plan issued, accepted and running",
+        Duration::from_secs(60),
+        |v| {
+            v["acks"].as_array().is_some_and(|a| a.iter().any(|a| a["outcome"] == "accepted"))
+                && v["status"]["source"] == "central"
+        },
+    );
+    let greens = v["issued"]["plan"]["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["green_ms"].as_u64().unwrap())
+        .collect::<Vec<_>>();
     assert!(greens[0] > greens[2], "north-south through gets more green than east-west: {greens:?}");
     assert_eq!(v["status"]["version"], v["issued"]["plan"]["version"]);
 
     let body = r#"{"greens_ms": [45000, 10000, 25000], "duration_s": 600}"#;
     assert_eq!(post(central.http_port, "/api/v1/junctions/hcmc_sample_4arm/override", None, body).0, 401);
     assert_eq!(post(central.http_port, "/api/v1/junctions/hcmc_sample_4arm/override", Some("wrong"), body).0, 401);
-    let (code, text) = post(central.http_port, "/api/v1/junctions/hcmc_sample_4arm/override", Some("s3cret"), r#"{"greens_ms": [45000, 10000, 5000], "duration_s": 600}"#);
+    let (code, text) = post(
+        central.http_port,
+        "/api/v1/junctions/hcmc_sample_4arm/override",
+        Some("s3cret"),
+        r#"{"greens_ms": [45000, 10000, 5000], "duration_s": 600}"#,
+    );
     assert_eq!(code, 422, "an override too short for the crossing's pedestrians is refused: {text}");
     assert!(text.contains("unsafe"), "{text}");
     assert_eq!(post(central.http_port, "/api/v1/junctions/hcmc_sample_4arm/override", Some("s3cret"), body).0, 202);
-    let v = wait_json(&central, "/api/v1/junctions/hcmc_sample_4arm", "override running at the junction", Duration::from_secs(60), |v| v["status"]["plan_id"] == "operator-override");
+    let v = wait_json(
+        &central,
+        "/api/v1/junctions/hcmc_sample_4arm",
+        "override running at the junction",
+        Duration::from_secs(60),
+        |v| v["status"]["plan_id"] == "operator-override",
+    );
     assert_eq!(v["status"]["greens_ms"][0], 45_000);
 }

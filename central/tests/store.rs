@@ -9,7 +9,14 @@ use protocol::{DirectionCounts, IntervalCounts, VehicleClass};
 fn report(camera: &str, epoch: u64, seq: u64, start_ms: i64) -> StoredInterval {
     let mut line = DirectionCounts::default();
     line.forward.add(VehicleClass::Motorcycle, seq as u32 + 1);
-    let mut interval = IntervalCounts { start_ms, end_ms: start_ms + 10_000, coverage: 0.9, fps: 12.5, frames: 112, ..Default::default() };
+    let mut interval = IntervalCounts {
+        start_ms,
+        end_ms: start_ms + 10_000,
+        coverage: 0.9,
+        fps: 12.5,
+        frames: 112,
+        ..Default::default()
+    };
     interval.lines.insert("stop_line".into(), line);
     StoredInterval {
         agent_id: camera.into(),

@@ -87,7 +87,17 @@ pub fn run(
         if last_status.elapsed() > Duration::from_secs(30) {
             let h = health.snapshot();
             let (depth, dropped, published, connected) = reporter.as_ref().map(|r| r.status()).unwrap_or_default();
-            tracing::info!(camera = %config.camera.id, up = h.up, fps = h.fps, reconnects = h.reconnects, outbox_depth = depth, dropped, published, mqtt_connected = connected, "status");
+            tracing::info!(
+                camera = %config.camera.id,
+                up = h.up,
+                fps = h.fps,
+                reconnects = h.reconnects,
+                outbox_depth = depth,
+                dropped,
+                published,
+                mqtt_connected = connected,
+                "status"
+            );
             last_status = Instant::now();
         }
     }

@@ -15,8 +15,8 @@ use crate::config::{AgentConfig, resolve_model};
 use crate::count::LineDef;
 use crate::detect::OnnxDetector;
 use crate::ingest::{Reader, ReconnectPolicy, SourceSpec};
-use crate::stages::{PrepStage, Staged};
 use crate::pipeline::{Pipeline, PipelineSettings};
+use crate::stages::{PrepStage, Staged};
 
 /// `NAME:x1,y1,x2,y2` → a line.
 pub fn parse_line_arg(s: &str) -> Result<LineDef, String> {
@@ -37,7 +37,11 @@ pub fn parse_line_arg(s: &str) -> Result<LineDef, String> {
 
 /// Detector + pipeline from a config, with `lines` replacing the config's lines when
 /// given. Model and box profile come from the config.
-pub fn build_pipeline(config: &AgentConfig, lines: Option<Vec<LineDef>>, base: Option<&std::path::Path>) -> anyhow::Result<Pipeline<OnnxDetector>> {
+pub fn build_pipeline(
+    config: &AgentConfig,
+    lines: Option<Vec<LineDef>>,
+    base: Option<&std::path::Path>,
+) -> anyhow::Result<Pipeline<OnnxDetector>> {
     let (manifest, model_path) = resolve_model(&config.camera.model, base).map_err(anyhow::Error::msg)?;
     let profile = EdgeBoxProfile::builtin(&config.camera.box_profile)?;
     crate::ingest::gst::prefer_decoders(&profile.decoders);
@@ -46,7 +50,8 @@ pub fn build_pipeline(config: &AgentConfig, lines: Option<Vec<LineDef>>, base: O
     if let Some(given) = &lines {
         // Lines given on the command line replace the config's; a one-way rule follows
         // its line by name.
-        incidents.one_way = given.iter().map(|l| config.lines.iter().find(|c| c.name == l.name).and_then(|c| c.one_way)).collect();
+        incidents.one_way =
+            given.iter().map(|l| config.lines.iter().find(|c| c.name == l.name).and_then(|c| c.one_way)).collect();
         incidents.line_names = given.iter().map(|l| l.name.clone()).collect();
     }
     let settings = PipelineSettings {
@@ -156,7 +161,8 @@ pub fn count_clip(job: &CountJob, mut progress: impl FnMut(u64)) -> anyhow::Resu
     let views_per_frame = detect_times.inferences as f64 / (frames - repeats).max(1) as f64;
     intervals.extend(pipeline.finish(last_ms + 1));
     incidents.extend(pipeline.take_incidents());
-    let mut lines: BTreeMap<String, DirectionCounts> = job.lines.iter().map(|l| (l.name.clone(), DirectionCounts::default())).collect();
+    let mut lines: BTreeMap<String, DirectionCounts> =
+        job.lines.iter().map(|l| (l.name.clone(), DirectionCounts::default())).collect();
     for i in &intervals {
         for (name, c) in &i.lines {
             lines.entry(name.clone()).or_default().merge(c);

@@ -235,7 +235,9 @@ impl AgentConfig {
         }
         match (&c.source, &c.device) {
             (None, None) => bad("camera.source".into(), "set `source` or `[camera.device]`".into()),
-            (Some(_), Some(_)) => bad("camera.device".into(), "set either `source` or `[camera.device]`, not both".into()),
+            (Some(_), Some(_)) => {
+                bad("camera.device".into(), "set either `source` or `[camera.device]`, not both".into())
+            }
             (Some(s), None) => {
                 if let Err(e) = SourceSpec::parse(s) {
                     bad("camera.source".into(), e.to_string());
@@ -299,19 +301,33 @@ impl AgentConfig {
         }
         let unit = |v: f32| v > 0.0 && v < 1.0;
         let d = &self.detect;
-        for (f, v) in [("min_score", d.min_score), ("nms_iou", d.nms_iou), ("view_merge_ios", d.view_merge_ios), ("cross_class_iou", d.cross_class_iou)] {
+        for (f, v) in [
+            ("min_score", d.min_score),
+            ("nms_iou", d.nms_iou),
+            ("view_merge_ios", d.view_merge_ios),
+            ("cross_class_iou", d.cross_class_iou),
+        ] {
             if !unit(v) {
                 bad(format!("detect.{f}"), format!("{v} is outside (0, 1)"));
             }
         }
         if !(0.0..=64.0).contains(&d.repeat_max_diff) {
-            bad("detect.repeat_max_diff".into(), format!("{} is outside 0..=64 (grey levels; 0 looks at every frame)", d.repeat_max_diff));
+            bad(
+                "detect.repeat_max_diff".into(),
+                format!("{} is outside 0..=64 (grey levels; 0 looks at every frame)", d.repeat_max_diff),
+            );
         }
         let t = &self.tracker;
         if !(0.0..=2.0).contains(&t.tentative_buffer) {
             bad("tracker.tentative_buffer".into(), format!("{} is outside 0..=2", t.tentative_buffer));
         }
-        for (f, v) in [("high_score", t.high_score), ("new_track_score", t.new_track_score), ("match_iou", t.match_iou), ("low_match_iou", t.low_match_iou), ("tentative_match_iou", t.tentative_match_iou)] {
+        for (f, v) in [
+            ("high_score", t.high_score),
+            ("new_track_score", t.new_track_score),
+            ("match_iou", t.match_iou),
+            ("low_match_iou", t.low_match_iou),
+            ("tentative_match_iou", t.tentative_match_iou),
+        ] {
             if !unit(v) {
                 bad(format!("tracker.{f}"), format!("{v} is outside (0, 1)"));
             }
@@ -333,7 +349,10 @@ impl AgentConfig {
                 bad("mqtt.keep_alive_s".into(), format!("{} is below 5", m.keep_alive_s));
             }
             if m.presence_interval_ms != 0 && !(100..=60_000).contains(&m.presence_interval_ms) {
-                bad("mqtt.presence_interval_ms".into(), format!("{} is neither 0 (off) nor within 100..=60000", m.presence_interval_ms));
+                bad(
+                    "mqtt.presence_interval_ms".into(),
+                    format!("{} is neither 0 (off) nor within 100..=60000", m.presence_interval_ms),
+                );
             }
             if !(1..=3600).contains(&m.ack_timeout_s) {
                 bad("mqtt.ack_timeout_s".into(), format!("{} is outside 1..=3600", m.ack_timeout_s));
@@ -344,7 +363,11 @@ impl AgentConfig {
                 bad("mqtt.client_id".into(), format!("{id:?} must be 1-64 ASCII letters, digits, '-' or '_'"));
             }
             if let Some(tls) = &m.tls {
-                let files = [("ca_file", Some(&tls.ca_file)), ("client_cert_file", tls.client_cert_file.as_ref()), ("client_key_file", tls.client_key_file.as_ref())];
+                let files = [
+                    ("ca_file", Some(&tls.ca_file)),
+                    ("client_cert_file", tls.client_cert_file.as_ref()),
+                    ("client_key_file", tls.client_key_file.as_ref()),
+                ];
                 for (field, path) in files {
                     if let Some(p) = path
                         && !resolve(base, p).is_file()
@@ -361,7 +384,18 @@ impl AgentConfig {
             bad("outbox.max_mb".into(), format!("{} is outside 1..=1000000", self.outbox.max_mb));
         }
         let k = &self.count;
-        for (f, v, max) in [("min_travel", k.min_travel, 2.0), ("min_travel_px", k.min_travel_px, 500.0), ("end_tolerance", k.end_tolerance, 0.5), ("decision_delay_s", k.decision_delay_s, 10.0), ("rider_min_speed", k.rider_min_speed, 100.0), ("two_wheeler_vote_share", k.two_wheeler_vote_share, 10.0), ("queue_max_speed", k.queue_max_speed, 100.0), ("twin_window_s", k.twin_window_s, 5.0), ("twin_distance", k.twin_distance, 2.0), ("car_min_width_ratio", k.car_min_width_ratio, 5.0)] {
+        for (f, v, max) in [
+            ("min_travel", k.min_travel, 2.0),
+            ("min_travel_px", k.min_travel_px, 500.0),
+            ("end_tolerance", k.end_tolerance, 0.5),
+            ("decision_delay_s", k.decision_delay_s, 10.0),
+            ("rider_min_speed", k.rider_min_speed, 100.0),
+            ("two_wheeler_vote_share", k.two_wheeler_vote_share, 10.0),
+            ("queue_max_speed", k.queue_max_speed, 100.0),
+            ("twin_window_s", k.twin_window_s, 5.0),
+            ("twin_distance", k.twin_distance, 2.0),
+            ("car_min_width_ratio", k.car_min_width_ratio, 5.0),
+        ] {
             if !(0.0..=max).contains(&v) {
                 bad(format!("count.{f}"), format!("{v} is outside 0..={max}"));
             }
@@ -398,7 +432,10 @@ impl AgentConfig {
     pub fn zone_defs(&self) -> Vec<ZoneDef> {
         self.zones
             .iter()
-            .map(|z| ZoneDef { name: z.name.clone(), polygon: Polygon { points: z.polygon.iter().map(|v| Point::new(v[0], v[1])).collect() } })
+            .map(|z| ZoneDef {
+                name: z.name.clone(),
+                polygon: Polygon { points: z.polygon.iter().map(|v| Point::new(v[0], v[1])).collect() },
+            })
             .collect()
     }
 
@@ -407,7 +444,9 @@ impl AgentConfig {
     pub fn source(&self, base: Option<&Path>) -> Result<SourceSpec, String> {
         match (&self.camera.source, &self.camera.device) {
             (Some(s), _) => match SourceSpec::parse(s).map_err(|e| e.to_string())? {
-                SourceSpec::File(p) if p.is_relative() && base.is_some() => Ok(SourceSpec::File(base.unwrap_or(Path::new(".")).join(p))),
+                SourceSpec::File(p) if p.is_relative() && base.is_some() => {
+                    Ok(SourceSpec::File(base.unwrap_or(Path::new(".")).join(p)))
+                }
                 other => Ok(other),
             },
             (None, Some(d)) => device_url(d).map(SourceSpec::Rtsp),
@@ -422,7 +461,14 @@ fn device_url(d: &DeviceConfig) -> Result<String, String> {
         Some(var) => std::env::var(var).map_err(|_| format!("password_env: environment variable {var} is not set"))?,
         None => d.password.clone(),
     };
-    let addr = CameraAddress { host: &d.host, port: d.port, user: &d.user, password: &password, channel: d.channel, path: d.path.as_deref() };
+    let addr = CameraAddress {
+        host: &d.host,
+        port: d.port,
+        user: &d.user,
+        password: &password,
+        channel: d.channel,
+        path: d.path.as_deref(),
+    };
     profile.url(&addr, d.stream).map_err(|e| e.to_string())
 }
 

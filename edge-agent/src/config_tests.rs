@@ -55,7 +55,16 @@ fn every_semantic_problem_is_reported() {
     let paths: Vec<String> = c.validate(None).into_iter().map(|i| i.path).collect();
     assert_eq!(
         paths,
-        vec!["camera.id", "camera.box_profile", "camera.model", "camera.interval_s", "lines[0].b", "lines[1].name", "views.tiles", "tracker.birth_hits"]
+        vec![
+            "camera.id",
+            "camera.box_profile",
+            "camera.model",
+            "camera.interval_s",
+            "lines[0].b",
+            "lines[1].name",
+            "views.tiles",
+            "tracker.birth_hits"
+        ]
     );
 }
 
@@ -63,7 +72,8 @@ fn every_semantic_problem_is_reported() {
 fn a_camera_device_renders_its_profile_url() {
     let text = GOOD.replace(
         "source = \"rtsp://10.0.0.7/stream\"",
-        "[camera.device]\nprofile = \"hikvision\"\nhost = \"10.0.0.9\"\nuser = \"admin\"\npassword = \"pw\"\nstream = \"main\"",
+        "[camera.device]\nprofile = \"hikvision\"\nhost = \"10.0.0.9\"\nuser = \"admin\"\npassword = \"pw\"\n\
+            stream = \"main\"",
     );
     let c = AgentConfig::parse(&text).unwrap();
     assert_eq!(c.source(None).unwrap(), SourceSpec::Rtsp("rtsp://admin:pw@10.0.0.9:554/Streaming/Channels/101".into()));
@@ -78,21 +88,41 @@ proptest::proptest! {
     }
 
     #[test]
-    fn lines_with_random_points_validate_without_panicking(ax in -10f32..3000.0, ay in -10f32..3000.0, bx in -10f32..3000.0, by in -10f32..3000.0) {
-        let text = format!("[camera]\nid = \"c\"\nsource = \"x.mp4\"\n[[lines]]\nname = \"l\"\na = [{ax}, {ay}]\nb = [{bx}, {by}]\n");
+    fn lines_with_random_points_validate_without_panicking(
+        ax in -10f32..3000.0,
+        ay in -10f32..3000.0,
+        bx in -10f32..3000.0,
+        by in -10f32..3000.0
+    ) {
+        let text = format!("[camera]\nid = \"c\"\nsource = \"x.mp4\"\n[[lines]]\nname = \"l\"\na = [{ax}, {ay}]\n\
+            b = [{bx}, {by}]\n");
         let c = AgentConfig::parse(&text).unwrap();
         let issues = c.validate(None);
-        let bad_point = ax < 0.0 || ay < 0.0 || bx < 0.0 || by < 0.0 || ((ax - bx).powi(2) + (ay - by).powi(2)).sqrt() < 2.0;
+        let bad_point = ax < 0.0 || ay < 0.0 || bx < 0.0 || by < 0.0
+            || ((ax - bx).powi(2) + (ay - by).powi(2)).sqrt() < 2.0;
         proptest::prop_assert_eq!(issues.is_empty(), !bad_point, "{:?}", issues);
     }
 }
 
 #[test]
 fn mqtt_settings_are_checked_with_their_paths() {
-    let text = format!("{GOOD}\n[mqtt]\nhost = \"broker\"\nack = \"central\"\nack_timeout_s = 0\npresence_interval_ms = 5\nclient_id = \"a/b\"\n[mqtt.tls]\nca_file = \"missing-ca.crt\"\nclient_cert_file = \"c.crt\"\n");
+    let text = format!(
+        "{GOOD}\n[mqtt]\nhost = \"broker\"\nack = \"central\"\nack_timeout_s = 0\npresence_interval_ms = 5\n\
+            client_id = \"a/b\"\n[mqtt.tls]\nca_file = \"missing-ca.crt\"\nclient_cert_file = \"c.crt\"\n"
+    );
     let c = AgentConfig::parse(&text).unwrap();
     let paths: Vec<String> = c.validate(Some(Path::new("/nonexistent"))).into_iter().map(|i| i.path).collect();
-    assert_eq!(paths, ["mqtt.presence_interval_ms", "mqtt.ack_timeout_s", "mqtt.client_id", "mqtt.tls.ca_file", "mqtt.tls.client_cert_file", "mqtt.tls"]);
+    assert_eq!(
+        paths,
+        [
+            "mqtt.presence_interval_ms",
+            "mqtt.ack_timeout_s",
+            "mqtt.client_id",
+            "mqtt.tls.ca_file",
+            "mqtt.tls.client_cert_file",
+            "mqtt.tls"
+        ]
+    );
     let e = AgentConfig::parse(&format!("{GOOD}\n[mqtt]\nhost = \"b\"\nack = \"maybe\"\n")).unwrap_err();
     assert_eq!(e.path, "mqtt.ack");
     let resolved = c.mqtt_resolved(Some(Path::new("/etc/tac"))).unwrap();
@@ -102,10 +132,17 @@ fn mqtt_settings_are_checked_with_their_paths() {
 #[test]
 fn dense_traffic_settings_are_checked_with_their_path() {
     let text = GOOD.replace("tiles = [2, 2]", "tiles = [2, 2]\nline_tiles = 40")
-        + "\n[detect]\nrepeat_max_diff = -1\n[count]\ntwin_distance = 9\nsize_min_tracks = 0\n[tracker]\ntentative_buffer = 3\n";
+        + "\n[detect]\nrepeat_max_diff = -1\n[count]\ntwin_distance = 9\nsize_min_tracks = 0\n[tracker]\n\
+            tentative_buffer = 3\n";
     let c = AgentConfig::parse(&text).unwrap();
     let paths: Vec<String> = c.validate(None).into_iter().map(|i| i.path).collect();
-    for p in ["views.line_tiles", "detect.repeat_max_diff", "count.twin_distance", "count.size_min_tracks", "tracker.tentative_buffer"] {
+    for p in [
+        "views.line_tiles",
+        "detect.repeat_max_diff",
+        "count.twin_distance",
+        "count.size_min_tracks",
+        "tracker.tentative_buffer",
+    ] {
         assert!(paths.iter().any(|q| q == p), "{p} missing from {paths:?}");
     }
 }

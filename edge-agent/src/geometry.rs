@@ -77,7 +77,12 @@ impl BBox {
     }
 
     pub fn clamp(&self, width: f32, height: f32) -> BBox {
-        BBox::new(self.x1.clamp(0.0, width), self.y1.clamp(0.0, height), self.x2.clamp(0.0, width), self.y2.clamp(0.0, height))
+        BBox::new(
+            self.x1.clamp(0.0, width),
+            self.y1.clamp(0.0, height),
+            self.x2.clamp(0.0, width),
+            self.y2.clamp(0.0, height),
+        )
     }
 
     /// (centre x, centre y, aspect w/h, height): the Kalman filter's measurement space.
@@ -179,7 +184,9 @@ mod tests {
 
     #[test]
     fn polygon_contains() {
-        let p = Polygon { points: vec![Point::new(0.0, 0.0), Point::new(10.0, 0.0), Point::new(10.0, 10.0), Point::new(0.0, 10.0)] };
+        let p = Polygon {
+            points: vec![Point::new(0.0, 0.0), Point::new(10.0, 0.0), Point::new(10.0, 10.0), Point::new(0.0, 10.0)],
+        };
         assert!(p.contains(Point::new(5.0, 5.0)));
         assert!(!p.contains(Point::new(15.0, 5.0)));
         assert_eq!(p.area(), 100.0);

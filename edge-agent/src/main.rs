@@ -100,7 +100,8 @@ enum Command {
 }
 
 fn init_logging(default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 }
 
@@ -116,7 +117,21 @@ fn main() -> ExitCode {
             run(config)
         }
         Command::Validate { config } => validate(config),
-        Command::Junction { profile, host, port, trust, backup_time_s, dry_run, status_interval_s, no_actuation, gap_out_s, max_wait_s, presence_max_age_s, ntcip_target, ntcip_community_env } => {
+        Command::Junction {
+            profile,
+            host,
+            port,
+            trust,
+            backup_time_s,
+            dry_run,
+            status_interval_s,
+            no_actuation,
+            gap_out_s,
+            max_wait_s,
+            presence_max_age_s,
+            ntcip_target,
+            ntcip_community_env,
+        } => {
             let actuation = (!no_actuation).then_some((gap_out_s, presence_max_age_s));
             init_logging("info");
             let ntcip = ntcip_target
@@ -125,7 +140,20 @@ fn main() -> ExitCode {
                     Err(_) => Err(anyhow::anyhow!("--ntcip-community-env: {ntcip_community_env} is not set")),
                 })
                 .transpose();
-            ntcip.and_then(|ntcip| junction(profile, host, port, trust, backup_time_s, dry_run, status_interval_s, actuation, max_wait_s, ntcip))
+            ntcip.and_then(|ntcip| {
+                junction(
+                    profile,
+                    host,
+                    port,
+                    trust,
+                    backup_time_s,
+                    dry_run,
+                    status_interval_s,
+                    actuation,
+                    max_wait_s,
+                    ntcip,
+                )
+            })
         }
         Command::GenerateConfig => {
             print!("{}", include_str!("../example-config.toml"));
@@ -141,7 +169,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn count(source: String, lines: Vec<String>, model: Option<String>, box_profile: Option<String>, config: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
+fn count(
+    source: String,
+    lines: Vec<String>,
+    model: Option<String>,
+    box_profile: Option<String>,
+    config: Option<PathBuf>,
+    json: bool,
+) -> anyhow::Result<()> {
     let source = SourceSpec::parse(&source)?;
     let lines = lines.iter().map(|l| parse_line_arg(l)).collect::<Result<Vec<_>, _>>().map_err(anyhow::Error::msg)?;
     let (mut cfg, config_dir) = match &config {
@@ -163,7 +198,10 @@ fn count(source: String, lines: Vec<String>, model: Option<String>, box_profile:
     let job = CountJob { source, lines, config: cfg, config_dir };
     let bar = (!json && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
-        bar.set_style(indicatif::ProgressStyle::with_template("{spinner} {pos} frames  {per_sec}  {elapsed}").expect("valid template"));
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {pos} frames  {per_sec}  {elapsed}")
+                .expect("valid template"),
+        );
         bar
     });
     let report = count_clip(&job, |n| {
@@ -184,10 +222,23 @@ fn count(source: String, lines: Vec<String>, model: Option<String>, box_profile:
 
 fn print_table(r: &CountReport) {
     println!("{}: {} frames, {:.1} s, model {}", r.source, r.frames, r.seconds, r.model);
-    println!("{:<14} {:<9} {:>6} {:>11} {:>6} {:>6} {:>8} {:>6}", "line", "direction", "car", "motorcycle", "bus", "truck", "bicycle", "total");
+    println!(
+        "{:<14} {:<9} {:>6} {:>11} {:>6} {:>6} {:>8} {:>6}",
+        "line", "direction", "car", "motorcycle", "bus", "truck", "bicycle", "total"
+    );
     for (name, c) in &r.lines {
         for (dir, k) in [("forward", &c.forward), ("backward", &c.backward)] {
-            println!("{:<14} {:<9} {:>6} {:>11} {:>6} {:>6} {:>8} {:>6}", name, dir, k.car, k.motorcycle, k.bus, k.truck, k.bicycle, k.total());
+            println!(
+                "{:<14} {:<9} {:>6} {:>11} {:>6} {:>6} {:>8} {:>6}",
+                name,
+                dir,
+                k.car,
+                k.motorcycle,
+                k.bus,
+                k.truck,
+                k.bicycle,
+                k.total()
+            );
         }
     }
 }
@@ -201,7 +252,8 @@ fn run(config: PathBuf) -> anyhow::Result<()> {
     edge_agent::agent::run(&cfg, config.parent(), stop, |interval, health, stored| {
         // `stored`: the (epoch, seq) the report went into the outbox under, once it is
         // fsynced; absent when the config has no [mqtt].
-        let line = serde_json::json!({ "camera": cfg.camera.id, "interval": interval, "stream": health, "stored": stored });
+        let line =
+            serde_json::json!({ "camera": cfg.camera.id, "interval": interval, "stream": health, "stored": stored });
         println!("{line}");
     })
 }
@@ -209,7 +261,13 @@ fn run(config: PathBuf) -> anyhow::Result<()> {
 fn validate(config: PathBuf) -> anyhow::Result<()> {
     match AgentConfig::load(&config) {
         Ok(cfg) => {
-            println!("{}: OK (camera {}, {} lines, {} zones)", config.display(), cfg.camera.id, cfg.lines.len(), cfg.zones.len());
+            println!(
+                "{}: OK (camera {}, {} lines, {} zones)",
+                config.display(),
+                cfg.camera.id,
+                cfg.lines.len(),
+                cfg.zones.len()
+            );
             Ok(())
         }
         Err(edge_agent::config::ConfigError::Invalid { file, issues }) => {
@@ -223,7 +281,18 @@ fn validate(config: PathBuf) -> anyhow::Result<()> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn junction(profile: String, host: String, port: u16, trust: Vec<String>, backup_time_s: Option<f64>, dry_run: bool, status_interval_s: u64, actuation: Option<(f64, f64)>, max_wait_s: Option<f64>, ntcip: Option<edge_agent::junction::driver::NtcipTarget>) -> anyhow::Result<()> {
+fn junction(
+    profile: String,
+    host: String,
+    port: u16,
+    trust: Vec<String>,
+    backup_time_s: Option<f64>,
+    dry_run: bool,
+    status_interval_s: u64,
+    actuation: Option<(f64, f64)>,
+    max_wait_s: Option<f64>,
+    ntcip: Option<edge_agent::junction::driver::NtcipTarget>,
+) -> anyhow::Result<()> {
     use edge_agent::junction::presence::PresenceFeed;
     use edge_agent::junction::{Actuation, Controller, driver, run};
     use firmware_profiles::JunctionProfile;
@@ -235,7 +304,11 @@ fn junction(profile: String, host: String, port: u16, trust: Vec<String>, backup
     };
     let pairs = trust
         .iter()
-        .map(|t| t.split_once('=').map(|(a, b)| (a.to_string(), b.to_string())).ok_or_else(|| anyhow::anyhow!("--trust {t:?}: expected KEY_ID=BASE64")))
+        .map(|t| {
+            t.split_once('=')
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .ok_or_else(|| anyhow::anyhow!("--trust {t:?}: expected KEY_ID=BASE64"))
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let keys = protocol::plan::PlanKeys::from_base64(&pairs).map_err(|e| anyhow::anyhow!("--trust: {e}"))?;
     let backup = backup_time_s.unwrap_or(profile.limits.backup_time_s);
@@ -243,7 +316,13 @@ fn junction(profile: String, host: String, port: u16, trust: Vec<String>, backup
     let driver = driver::for_profile(&profile.controller_profile()?.driver, dry_run, ntcip.as_ref())?;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
     let minute = run::local_minute(now, profile.utc_offset_s);
-    let link = run::JunctionLink { host, port, client_id: format!("junction-{}", profile.id), status_interval: std::time::Duration::from_secs(status_interval_s.max(1)), utc_offset_s: profile.utc_offset_s };
+    let link = run::JunctionLink {
+        host,
+        port,
+        client_id: format!("junction-{}", profile.id),
+        status_interval: std::time::Duration::from_secs(status_interval_s.max(1)),
+        utc_offset_s: profile.utc_offset_s,
+    };
     // Actuation when asked for and every approach has a camera zone; otherwise as timed.
     let mut presence = None;
     let mut controller = Controller::new(profile.clone(), keys, (backup * 1000.0) as i64, now, minute);
@@ -252,11 +331,19 @@ fn junction(profile: String, host: String, port: u16, trust: Vec<String>, backup
         controller = controller.with_max_wait((s * 1000.0) as i64);
     }
     if let Some((gap_out_s, max_age_s)) = actuation {
-        anyhow::ensure!(gap_out_s.is_finite() && gap_out_s > 0.0 && max_age_s.is_finite() && max_age_s > 0.0, "--gap-out-s and --presence-max-age-s must be positive");
+        anyhow::ensure!(
+            gap_out_s.is_finite() && gap_out_s > 0.0 && max_age_s.is_finite() && max_age_s > 0.0,
+            "--gap-out-s and --presence-max-age-s must be positive"
+        );
         match PresenceFeed::from_profile(&profile, std::time::Duration::from_secs_f64(max_age_s)) {
             Ok(feed) => {
-                tracing::info!(junction = %profile.id, cameras = ?feed.topics(), "local actuation from camera presence");
-                controller = controller.with_actuation(Actuation { gap_out_ms: (gap_out_s * 1000.0) as u32, ..Actuation::default() });
+                tracing::info!(
+                    junction = %profile.id,
+                    cameras = ?feed.topics(),
+                    "local actuation from camera presence"
+                );
+                controller = controller
+                    .with_actuation(Actuation { gap_out_ms: (gap_out_s * 1000.0) as u32, ..Actuation::default() });
                 presence = Some(feed);
             }
             Err(why) => tracing::info!(junction = %profile.id, %why, "no local actuation: plans run as timed"),

@@ -190,7 +190,9 @@ impl<D: Detector> Pipeline<D> {
         // Tracker steps in frame periods of real time: a frame after a dropped or skipped
         // one moves the prediction two periods ahead, not one.
         let steps = match (self.tracked_pts, self.period_ns) {
-            (Some(prev), Some(period)) if meta.pts_ns > prev => ((meta.pts_ns - prev) as f64 / period).clamp(0.25, 30.0) as f32,
+            (Some(prev), Some(period)) if meta.pts_ns > prev => {
+                ((meta.pts_ns - prev) as f64 / period).clamp(0.25, 30.0) as f32
+            }
             _ => 1.0,
         };
         self.tracked_pts = Some(meta.pts_ns);
@@ -224,13 +226,32 @@ impl<D: Detector> Pipeline<D> {
         self.times.detect += t1 - t0;
         self.times.track += t2 - t1;
         self.times.count += t3 - t2;
-        tracing::trace!(frame = meta.index, detections = self.dets.len(), tracks = self.tracker.tracks().len(), "frame processed");
+        tracing::trace!(
+            frame = meta.index,
+            detections = self.dets.len(),
+            tracks = self.tracker.tracks().len(),
+            "frame processed"
+        );
         if tracing::enabled!(target: "edge_agent::boxes", tracing::Level::TRACE) {
             for d in &self.dets {
-                tracing::trace!(target: "edge_agent::boxes", frame = meta.index, class = ?d.class, score = d.score, bbox = ?[d.bbox.x1, d.bbox.y1, d.bbox.x2, d.bbox.y2], "detection");
+                tracing::trace!(
+                    target: "edge_agent::boxes",
+                    frame = meta.index,
+                    class = ?d.class,
+                    score = d.score,
+                    bbox = ?[d.bbox.x1, d.bbox.y1, d.bbox.x2, d.bbox.y2],
+                    "detection"
+                );
             }
             for t in self.tracker.tracks().iter().filter(|t| t.observed) {
-                tracing::trace!(target: "edge_agent::boxes", frame = meta.index, track = t.id, state = ?t.state, bbox = ?[t.bbox.x1, t.bbox.y1, t.bbox.x2, t.bbox.y2], "track");
+                tracing::trace!(
+                    target: "edge_agent::boxes",
+                    frame = meta.index,
+                    track = t.id,
+                    state = ?t.state,
+                    bbox = ?[t.bbox.x1, t.bbox.y1, t.bbox.x2, t.bbox.y2],
+                    "track"
+                );
             }
         }
         Ok(())
@@ -250,7 +271,14 @@ impl<D: Detector> Pipeline<D> {
             self.aggregator.event(&ev);
         }
         for incident in self.incidents.drain() {
-            tracing::info!(kind = incident.kind.as_str(), at_ms = incident.at_ms, line = ?incident.line, zone = ?incident.zone, class = ?incident.class, "incident");
+            tracing::info!(
+                kind = incident.kind.as_str(),
+                at_ms = incident.at_ms,
+                line = ?incident.line,
+                zone = ?incident.zone,
+                class = ?incident.class,
+                "incident"
+            );
             self.new_incidents.push(incident);
         }
     }
@@ -271,7 +299,9 @@ impl<D: Detector> Pipeline<D> {
             .iter()
             .zip(self.counter.occupancy())
             .zip(self.counter.last_entry())
-            .map(|((z, &(inside, stationary)), &last)| (z.name.clone(), protocol::messages::ZoneNow { inside, stationary, last_entry_ms: last }))
+            .map(|((z, &(inside, stationary)), &last)| {
+                (z.name.clone(), protocol::messages::ZoneNow { inside, stationary, last_entry_ms: last })
+            })
             .collect();
         Some((at_ms, zones))
     }

@@ -52,7 +52,12 @@ fn run(frames: Vec<Vec<Detection>>) -> (ClassCounts, ClassCounts) {
 
 /// As `run`, with each frame's pts, its 4×4 RGB pixels (equal pixels make a repeat) and
 /// the repeat threshold. Also returns the pipeline, finished.
-fn run_timed(frames: Vec<Vec<Detection>>, pts: Vec<u64>, pixels: impl Fn(usize) -> Vec<u8>, repeat_max_diff: f32) -> (ClassCounts, ClassCounts, Pipeline<Scripted>) {
+fn run_timed(
+    frames: Vec<Vec<Detection>>,
+    pts: Vec<u64>,
+    pixels: impl Fn(usize) -> Vec<u8>,
+    repeat_max_diff: f32,
+) -> (ClassCounts, ClassCounts, Pipeline<Scripted>) {
     let settings = PipelineSettings {
         lines: vec![LineDef::new("l", [100.0, 200.0], [500.0, 200.0])],
         interval: Duration::from_secs(10),
@@ -63,7 +68,8 @@ fn run_timed(frames: Vec<Vec<Detection>>, pts: Vec<u64>, pixels: impl Fn(usize) 
     let mut intervals = Vec::new();
     let base = UNIX_EPOCH + Duration::from_secs(1_000_000);
     for (i, &pts) in pts.iter().enumerate() {
-        let frame = Frame::from_rgb(4, 4, pixels(i)).unwrap().with_timing(i as u64, pts, base + Duration::from_nanos(pts));
+        let frame =
+            Frame::from_rgb(4, 4, pixels(i)).unwrap().with_timing(i as u64, pts, base + Duration::from_nanos(pts));
         p.process(&frame).unwrap();
         intervals.extend(p.poll(crate::ingest::health::unix_ms(base + Duration::from_nanos(pts))));
     }
@@ -105,7 +111,8 @@ fn car_and_truck_boxes_on_one_vehicle_count_once() {
 #[test]
 fn a_queue_straddling_the_line_counts_when_it_moves() {
     // First seen stopped with the line through its body (bottom 40 px below the line).
-    let mut frames: Vec<Vec<Detection>> = (0..50).map(|_| vec![det(ObjectClass::Bus, 0.9, 150.0, 240.0, 120.0, 100.0)]).collect();
+    let mut frames: Vec<Vec<Detection>> =
+        (0..50).map(|_| vec![det(ObjectClass::Bus, 0.9, 150.0, 240.0, 120.0, 100.0)]).collect();
     frames.extend(drive(ObjectClass::Bus, 150.0, 240.0, 120.0, 4.0, 120.0, 100.0));
     let (_, bwd) = run(frames);
     assert_eq!(bwd.bus, 1);
@@ -215,8 +222,11 @@ fn a_new_id_born_on_the_line_right_after_a_crossing_is_the_same_vehicle() {
 fn a_box_growing_over_a_static_object_is_not_a_crossing() {
     // Top edge fixed at y=150; the bottom edge creeps from 190 to 260 (a detection
     // swallowing the road below a parked van), and back.
-    let mut frames: Vec<Vec<Detection>> = (0..70).map(|i| vec![det(ObjectClass::Car, 0.8, 200.0, 190.0 + i as f32, 60.0, 40.0 + i as f32)]).collect();
-    frames.extend((0..70).rev().map(|i| vec![det(ObjectClass::Car, 0.8, 200.0, 190.0 + i as f32, 60.0, 40.0 + i as f32)]));
+    let mut frames: Vec<Vec<Detection>> =
+        (0..70).map(|i| vec![det(ObjectClass::Car, 0.8, 200.0, 190.0 + i as f32, 60.0, 40.0 + i as f32)]).collect();
+    frames.extend(
+        (0..70).rev().map(|i| vec![det(ObjectClass::Car, 0.8, 200.0, 190.0 + i as f32, 60.0, 40.0 + i as f32)]),
+    );
     let (fwd, bwd) = run(frames);
     assert_eq!(fwd.total() + bwd.total(), 0);
 }
@@ -236,14 +246,16 @@ fn zones_report_queue_dwell_and_movements() {
         ..Default::default()
     };
     // A car waits 2 s in the stop zone, then drives up across the line.
-    let mut frames: Vec<Vec<Detection>> = (0..50).map(|_| vec![det(ObjectClass::Car, 0.9, 200.0, 300.0, 60.0, 50.0)]).collect();
+    let mut frames: Vec<Vec<Detection>> =
+        (0..50).map(|_| vec![det(ObjectClass::Car, 0.9, 200.0, 300.0, 60.0, 50.0)]).collect();
     frames.extend(drive(ObjectClass::Car, 200.0, 300.0, 100.0, 5.0, 60.0, 50.0));
     let n = frames.len();
     let mut p = Pipeline::new(Scripted { frames, next: 0 }, settings);
     let base = UNIX_EPOCH + Duration::from_secs(1_000_020);
     for i in 0..n as u64 {
         let pts = i * 40_000_000;
-        p.process(&Frame::from_rgb(4, 4, vec![0; 48]).unwrap().with_timing(i, pts, base + Duration::from_nanos(pts))).unwrap();
+        p.process(&Frame::from_rgb(4, 4, vec![0; 48]).unwrap().with_timing(i, pts, base + Duration::from_nanos(pts)))
+            .unwrap();
     }
     let out = p.finish(crate::ingest::health::unix_ms(base) + n as i64 * 40);
     let zone = &out[0].zones["stop"];
@@ -292,7 +304,10 @@ fn two_motorbikes_side_by_side_count_twice() {
 fn a_motorbike_sized_car_box_is_a_motorcycle_once_the_camera_knows_motorbikes() {
     let mut frames: Vec<Vec<Detection>> = vec![Vec::new(); 41];
     for k in 0..6 {
-        for (i, f) in drive(ObjectClass::Motorcycle, 110.0 + 60.0 * k as f32, 300.0, 100.0, 5.0, 30.0, 60.0).into_iter().enumerate() {
+        for (i, f) in drive(ObjectClass::Motorcycle, 110.0 + 60.0 * k as f32, 300.0, 100.0, 5.0, 30.0, 60.0)
+            .into_iter()
+            .enumerate()
+        {
             frames[i].extend(f);
         }
     }
@@ -348,7 +363,10 @@ fn the_frame_rate_comes_from_timestamps_not_the_container() {
         t += if k % 2 == 0 { 33_333_333 } else { 66_666_667 };
     }
     // 300 px/s up the image: the position follows time, not the frame index.
-    let frames = pts.iter().map(|&p| vec![det(ObjectClass::Car, 0.8, 200.0, 300.0 - 50.0 * p as f32 / 1e9 * 6.0, 60.0, 50.0)]).collect();
+    let frames = pts
+        .iter()
+        .map(|&p| vec![det(ObjectClass::Car, 0.8, 200.0, 300.0 - 50.0 * p as f32 / 1e9 * 6.0, 60.0, 50.0)])
+        .collect();
     let (_, bwd, p) = run_timed(frames, pts, |i| vec![i as u8; 48], 0.0);
     assert_eq!(bwd.car, 1);
     assert!((p.fps() - 20.0).abs() < 1.5, "fps {}", p.fps());

@@ -236,7 +236,9 @@ impl Publisher {
             let deadline = std::time::Instant::now() + Duration::from_secs(1);
             while std::time::Instant::now() < deadline {
                 match self.connection.recv_timeout(Duration::from_millis(100)) {
-                    Ok(Ok(Event::Outgoing(Outgoing::Disconnect))) | Ok(Err(_)) | Err(RecvTimeoutError::Disconnected) => break,
+                    Ok(Ok(Event::Outgoing(Outgoing::Disconnect)))
+                    | Ok(Err(_))
+                    | Err(RecvTimeoutError::Disconnected) => break,
                     _ => {}
                 }
             }
@@ -262,7 +264,11 @@ impl Publisher {
             Ok(Ok(event)) => self.on_event(event),
             Ok(Err(e)) => {
                 if self.connected {
-                    tracing::warn!(camera = %self.camera, error = %e, "MQTT connection lost; reports wait in the outbox");
+                    tracing::warn!(
+                        camera = %self.camera,
+                        error = %e,
+                        "MQTT connection lost; reports wait in the outbox"
+                    );
                 }
                 self.connected = false;
                 self.stats.connected.store(false, Ordering::Relaxed);
@@ -345,7 +351,9 @@ impl Publisher {
                 self.inflight = None;
                 self.stats.published.fetch_add(1, Ordering::Relaxed);
             }
-            Err(e) => tracing::error!(error = %e, seq, "could not record an acknowledgement; the report will be sent again"),
+            Err(e) => {
+                tracing::error!(error = %e, seq, "could not record an acknowledgement; the report will be sent again")
+            }
         }
     }
 }

@@ -40,7 +40,13 @@ impl Reporter {
         let (manifest, _) = resolve_model(&config.camera.model, base).map_err(anyhow::Error::msg)?;
         let dir = crate::config::resolve(base, &config.outbox.dir);
         let (outbox, recovery) = Outbox::open(&dir, config.outbox.max_mb * 1024 * 1024)?;
-        tracing::info!(dir = %dir.display(), pending = recovery.pending, truncated = recovery.truncated_bytes, lost = recovery.lost_records, "outbox opened");
+        tracing::info!(
+            dir = %dir.display(),
+            pending = recovery.pending,
+            truncated = recovery.truncated_bytes,
+            lost = recovery.lost_records,
+            "outbox opened"
+        );
         if recovery.lost_records > 0 {
             tracing::error!(lost = recovery.lost_records, "outbox damage: reports lost");
         }
@@ -60,7 +66,13 @@ impl Reporter {
         let mut publisher = Publisher::new(&mqtt, &camera, epoch, outbox.clone(), status.clone())?;
         let stats = publisher.stats();
         let presence = (mqtt.presence_interval_ms > 0 && !config.zones.is_empty())
-            .then(|| Ok::<_, anyhow::Error>((publisher.client(), Topic::CameraPresence { camera: camera.clone() }.to_topic()?, mqtt.presence_interval_ms as i64)))
+            .then(|| {
+                Ok::<_, anyhow::Error>((
+                    publisher.client(),
+                    Topic::CameraPresence { camera: camera.clone() }.to_topic()?,
+                    mqtt.presence_interval_ms as i64,
+                ))
+            })
             .transpose()?;
         let events = (publisher.client(), Topic::CameraEvents { camera: camera.clone() }.to_topic()?);
         let stop = Arc::new(AtomicBool::new(false));
@@ -88,7 +100,8 @@ impl Reporter {
     pub fn store(&self, interval: &IntervalCounts) -> anyhow::Result<u64> {
         let mut outbox = self.outbox.lock().unwrap_or_else(|e| e.into_inner());
         let seq = outbox.next_seq();
-        let body = CountReport { camera_id: self.camera.clone(), model: self.model.clone(), interval: interval.clone() };
+        let body =
+            CountReport { camera_id: self.camera.clone(), model: self.model.clone(), interval: interval.clone() };
         // The envelope's agent id is the camera id: what the broker ACL and central check
         // the topic against. `[mqtt] client_id` only names the MQTT session.
         let payload = serde_json::to_vec(&Envelope::new(&self.camera, self.epoch, seq, body))?;

@@ -87,7 +87,10 @@ fn ncc(a: &[f32], b: &[f32], dx: i32, dy: i32) -> f32 {
     let m = MAX_SHIFT + 1;
     let (mut sa, mut sb, mut n) = (0.0f64, 0.0f64, 0.0f64);
     let pairs = || {
-        (m..THUMB_H as i32 - m).flat_map(move |y| (m..THUMB_W as i32 - m).map(move |x| (a[(y * THUMB_W as i32 + x) as usize], b[((y + dy) * THUMB_W as i32 + x + dx) as usize])))
+        (m..THUMB_H as i32 - m).flat_map(move |y| {
+            (m..THUMB_W as i32 - m)
+                .map(move |x| (a[(y * THUMB_W as i32 + x) as usize], b[((y + dy) * THUMB_W as i32 + x + dx) as usize]))
+        })
     };
     for (p, q) in pairs() {
         sa += p as f64;
@@ -153,7 +156,17 @@ pub struct SceneWatch {
 
 impl SceneWatch {
     pub fn new(settings: SceneSettings) -> SceneWatch {
-        SceneWatch { settings, prev: None, energy_sum: 0.0, learnt: 0, baseline: None, candidate: None, dark_checks: 0, in_change: false, moves: 0 }
+        SceneWatch {
+            settings,
+            prev: None,
+            energy_sum: 0.0,
+            learnt: 0,
+            baseline: None,
+            candidate: None,
+            dark_checks: 0,
+            in_change: false,
+            moves: 0,
+        }
     }
 
     pub fn check_every_ms(&self) -> u64 {
@@ -208,7 +221,10 @@ impl SceneWatch {
             return None;
         }
         self.in_change = true;
-        Some(format!("view lost: {:.0} % of its normal detail (covered, dark or fogged); counting is unreliable", 100.0 * energy / baseline))
+        Some(format!(
+            "view lost: {:.0} % of its normal detail (covered, dark or fogged); counting is unreliable",
+            100.0 * energy / baseline
+        ))
     }
 
     /// A jump between consecutive checks that the following `confirm` checks keep.
@@ -225,7 +241,8 @@ impl SceneWatch {
             }
             let c = self.candidate.take().expect("checked above");
             return Some(format!(
-                "view shifted by about {:.0} % of the width and {:.0} % of the height (match {:.2} shifted, {:.2} in place); counting lines and zones may no longer fit",
+                "view shifted by about {:.0} % of the width and {:.0} % of the height (match {:.2} shifted, {:.2} in \
+                    place); counting lines and zones may no longer fit",
                 -c.shift.0 as f32 * 100.0 / THUMB_W as f32,
                 -c.shift.1 as f32 * 100.0 / THUMB_H as f32,
                 c.best,
@@ -252,7 +269,9 @@ mod tests {
         for y in 0..THUMB_H as i32 {
             for x in 0..THUMB_W as i32 {
                 let (u, v) = (x - sx, y - sy);
-                let structure = (u.rem_euclid(17) < 2) as i32 * 90 + (v.rem_euclid(11) < 1) as i32 * 70 + ((u / 9 + v / 7) % 3 == 0) as i32 * 25;
+                let structure = (u.rem_euclid(17) < 2) as i32 * 90
+                    + (v.rem_euclid(11) < 1) as i32 * 70
+                    + ((u / 9 + v / 7) % 3 == 0) as i32 * 25;
                 luma[(y * THUMB_W as i32 + x) as usize] += structure as f32;
             }
         }
@@ -265,7 +284,13 @@ mod tests {
     }
 
     fn watch() -> SceneWatch {
-        SceneWatch::new(SceneSettings { moved_alert: true, check_every_s: 1.0, learn_s: 10.0, confirm: 3, min_shift: 2 })
+        SceneWatch::new(SceneSettings {
+            moved_alert: true,
+            check_every_s: 1.0,
+            learn_s: 10.0,
+            confirm: 3,
+            min_shift: 2,
+        })
     }
 
     #[test]
@@ -298,7 +323,11 @@ mod tests {
         let mut w = watch();
         let mut reports = 0;
         for t in 0..40i64 {
-            let thumb = if t >= 15 { Thumb { at_ms: t * 1000, luma: vec![12.0; THUMB_W * THUMB_H] } } else { scene(0, 0, 10, t * 1000) };
+            let thumb = if t >= 15 {
+                Thumb { at_ms: t * 1000, luma: vec![12.0; THUMB_W * THUMB_H] }
+            } else {
+                scene(0, 0, 10, t * 1000)
+            };
             reports += w.observe(&thumb).is_some() as u32;
         }
         assert_eq!(reports, 1);

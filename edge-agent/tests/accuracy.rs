@@ -27,7 +27,8 @@ fn count_with(config: &str, clip: &str, model: &str, adjust: impl FnOnce(&mut Ag
 /// The shipped defaults with only the ground truth's lines, as `edge-agent count
 /// --source CLIP --line NAME:x1,y1,x2,y2 …` runs them.
 fn count_defaults(clip: &str, groundtruth: &str) -> CountReport {
-    let gt: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(common::asset(groundtruth)).unwrap()).unwrap();
+    let gt: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(common::asset(groundtruth)).unwrap()).unwrap();
     let lines = gt["lines"]
         .as_array()
         .unwrap()
@@ -116,7 +117,9 @@ fn vn_intersection_yolox() {
 /// over-detects at the higher resolution (0.714 here; see the README).
 #[test]
 fn vn_intersection_nanodet() {
-    let r = count_with("vn_intersection_1080p.toml", "clips/vn_intersection_1080p.mp4", "nanodet_m_416", |c| c.views.line_tiles = 0);
+    let r = count_with("vn_intersection_1080p.toml", "clips/vn_intersection_1080p.mp4", "nanodet_m_416", |c| {
+        c.views.line_tiles = 0
+    });
     assert_close(&r, "groundtruth/vn_intersection_1080p.json", 0.92);
 }
 
@@ -131,12 +134,22 @@ fn vn_intersection_incidents() {
     cfg.lines[0].one_way = Some(edge_agent::count::Direction::Forward);
     cfg.zones[0].no_stopping_s = Some(1.0);
     let lines = cfg.line_defs();
-    let job = CountJob { source: SourceSpec::File(common::asset("clips/vn_intersection_1080p.mp4")), lines, config: cfg, config_dir: None };
+    let job = CountJob {
+        source: SourceSpec::File(common::asset("clips/vn_intersection_1080p.mp4")),
+        lines,
+        config: cfg,
+        config_dir: None,
+    };
     let r = count_clip(&job, |_| {}).unwrap();
     use protocol::messages::IncidentKind;
     let wrong: Vec<_> = r.incidents.iter().filter(|i| i.kind == IncidentKind::WrongWay).collect();
     let stopped: Vec<_> = r.incidents.iter().filter(|i| i.kind == IncidentKind::StoppedVehicle).collect();
-    eprintln!("wrong way: {}, stopped: {} ({:?})", wrong.len(), stopped.len(), stopped.iter().map(|i| (i.class, i.stopped_s)).collect::<Vec<_>>());
+    eprintln!(
+        "wrong way: {}, stopped: {} ({:?})",
+        wrong.len(),
+        stopped.len(),
+        stopped.iter().map(|i| (i.class, i.stopped_s)).collect::<Vec<_>>()
+    );
     let backward = r.lines["main"].backward;
     assert_eq!(wrong.len() as u32, backward.total(), "one wrong-way incident per crossing against the one-way line");
     for class in protocol::VehicleClass::ALL {
@@ -148,5 +161,7 @@ fn vn_intersection_incidents() {
     ids.dedup();
     assert_eq!(ids.len(), r.incidents.len(), "incident ids are unique");
     assert!(!stopped.is_empty(), "vehicles wait at the stop line as the clip starts");
-    assert!(stopped.iter().all(|i| i.zone.as_deref() == Some("stop_queue") && i.stopped_s.is_some_and(|s| s >= 1.0) && i.class.is_some()));
+    assert!(stopped.iter().all(|i| i.zone.as_deref() == Some("stop_queue")
+        && i.stopped_s.is_some_and(|s| s >= 1.0)
+        && i.class.is_some()));
 }

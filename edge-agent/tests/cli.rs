@@ -95,7 +95,11 @@ fn model_with_the_wrong_sha256() {
 fn malformed_config() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("camera.toml");
-    std::fs::write(&path, "[camera]\nid = \"c1\"\nsource = \"x.mp4\"\n[[lines]]\nname = \"l\"\na = [0, 1]\nb = [10, 1]\nwidth = 3\n").unwrap();
+    std::fs::write(
+        &path,
+        "[camera]\nid = \"c1\"\nsource = \"x.mp4\"\n[[lines]]\nname = \"l\"\na = [0, 1]\nb = [10, 1]\nwidth = 3\n",
+    )
+    .unwrap();
     let out = edge_agent(&["validate", "--config", path.to_str().unwrap()]);
     assert_clean_failure(&out, &["camera.toml", "1 problem"]);
     let stderr = String::from_utf8_lossy(&out.stderr);

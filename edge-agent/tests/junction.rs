@@ -34,7 +34,11 @@ fn broker(dir: &std::path::Path, port: u16) -> Killed {
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
     let conf = dir.join("mosquitto.conf");
     std::fs::write(&conf, format!("listener {port} 127.0.0.1\nallow_anonymous true\n")).unwrap();
-    let child = Command::new("mosquitto").args(["-c", conf.to_str().unwrap()]).stderr(Stdio::null()).spawn().expect("mosquitto");
+    let child = Command::new("mosquitto")
+        .args(["-c", conf.to_str().unwrap()])
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mosquitto");
     let t = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(t.elapsed() < Duration::from_secs(5), "mosquitto did not start");
@@ -46,7 +50,17 @@ fn broker(dir: &std::path::Path, port: u16) -> Killed {
 /// Lines of `mosquitto_sub -v` on the junction's topics, as (topic, JSON).
 fn watch(port: u16) -> (Killed, mpsc::Receiver<(String, serde_json::Value)>) {
     let mut child = Command::new("mosquitto_sub")
-        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-q", "1", "-v", "-t", "tac/v1/junctions/hcmc_sample_4arm/#"])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-q",
+            "1",
+            "-v",
+            "-t",
+            "tac/v1/junctions/hcmc_sample_4arm/#",
+        ])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -65,7 +79,12 @@ fn watch(port: u16) -> (Killed, mpsc::Receiver<(String, serde_json::Value)>) {
     (Killed(child), rx)
 }
 
-fn wait_for(rx: &mpsc::Receiver<(String, serde_json::Value)>, what: &str, limit: Duration, ok: impl Fn(&str, &serde_json::Value) -> bool) -> serde_json::Value {
+fn wait_for(
+    rx: &mpsc::Receiver<(String, serde_json::Value)>,
+    what: &str,
+    limit: Duration,
+    ok: impl Fn(&str, &serde_json::Value) -> bool,
+) -> serde_json::Value {
     let t = Instant::now();
     while t.elapsed() < limit {
         if let Ok((topic, v)) = rx.recv_timeout(Duration::from_millis(200))
@@ -79,7 +98,19 @@ fn wait_for(rx: &mpsc::Receiver<(String, serde_json::Value)>, what: &str, limit:
 
 fn publish(port: u16, signed: &SignedPlan) {
     let ok = Command::new("mosquitto_pub")
-        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-q", "1", "-r", "-t", "tac/v1/junctions/hcmc_sample_4arm/plan", "-m", &serde_json::to_string(signed).unwrap()])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-q",
+            "1",
+            "-r",
+            "-t",
+            "tac/v1/junctions/hcmc_sample_4arm/plan",
+            "-m",
+            &serde_json::to_string(signed).unwrap(),
+        ])
         .status()
         .unwrap();
     assert!(ok.success());
@@ -111,16 +142,32 @@ fn junction_takes_central_plans_refuses_bad_ones_and_falls_back_when_cut_off() {
     let central = SigningKey::from_bytes(&[11; 32]);
     let public = base64::engine::general_purpose::STANDARD.encode(central.verifying_key().to_bytes());
     let mut junction = Command::new(env!("CARGO_BIN_EXE_edge-agent"))
-        .args(["junction", "--profile", "hcmc_sample_4arm", "--port", &port.to_string(), "--trust", &format!("central-2026={public}"), "--backup-time-s", "8", "--dry-run", "--status-interval-s", "1"])
+        .args([
+            "junction",
+            "--profile",
+            "hcmc_sample_4arm",
+            "--port",
+            &port.to_string(),
+            "--trust",
+            &format!("central-2026={public}"),
+            "--backup-time-s",
+            "8",
+            "--dry-run",
+            "--status-interval-s",
+            "1",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let lamps_out = junction.stdout.take().unwrap();
     let junction = Killed(junction);
-    let lamps = std::thread::spawn(move || BufReader::new(lamps_out).lines().map_while(Result::ok).collect::<Vec<String>>());
+    let lamps =
+        std::thread::spawn(move || BufReader::new(lamps_out).lines().map_while(Result::ok).collect::<Vec<String>>());
     let (_sub, rx) = watch(port);
-    let status = |source: &'static str, plan_id: &'static str| move |t: &str, v: &serde_json::Value| t.ends_with("/status") && v["source"] == source && v["plan_id"] == plan_id;
+    let status = |source: &'static str, plan_id: &'static str| {
+        move |t: &str, v: &serde_json::Value| t.ends_with("/status") && v["source"] == source && v["plan_id"] == plan_id
+    };
     wait_for(&rx, "local plan status at start", Duration::from_secs(10), status("local", "local:day"));
 
     let far = now_ms() + 3_600_000;
@@ -135,7 +182,10 @@ fn junction_takes_central_plans_refuses_bad_ones_and_falls_back_when_cut_off() {
         let ack = wait_for(&rx, reason, Duration::from_secs(5), |t, _| t.ends_with("/plan/ack"));
         assert_eq!((ack["outcome"].as_str(), ack["reason"].as_str()), (Some("rejected"), Some(reason)), "{ack}");
     };
-    rejected(sign(plan(&profile, [40_000, 10_000, 20_000], 11, far), "central-2026", &SigningKey::from_bytes(&[12; 32])), "bad_signature");
+    rejected(
+        sign(plan(&profile, [40_000, 10_000, 20_000], 11, far), "central-2026", &SigningKey::from_bytes(&[12; 32])),
+        "bad_signature",
+    );
     rejected(sign(plan(&profile, [40_000, 10_000, 20_000], 12, now_ms() - 1), "central-2026", &central), "expired");
     rejected(sign(plan(&profile, [40_000, 10_000, 20_000], 9, far), "central-2026", &central), "replayed");
 
@@ -194,21 +244,33 @@ fn junction_actuates_from_live_camera_presence_and_runs_the_plan_as_timed_withou
     let port = free_port();
     let _mqtt = broker(dir.path(), port);
     // The sample junction with a queue zone on every approach camera.
-    let text = firmware_profiles::junction::BUILTIN[0].1.replace("line = \"stopline\" }", "line = \"stopline\", zone = \"queue\" }");
+    let text = firmware_profiles::junction::BUILTIN[0]
+        .1
+        .replace("line = \"stopline\" }", "line = \"stopline\", zone = \"queue\" }");
     let profile_path = dir.path().join("junction.toml");
     std::fs::write(&profile_path, &text).unwrap();
     let profile = JunctionProfile::from_toml("junction.toml", &text).unwrap();
     let central = SigningKey::from_bytes(&[11; 32]);
     let public = base64::engine::general_purpose::STANDARD.encode(central.verifying_key().to_bytes());
     let mut junction = Command::new(env!("CARGO_BIN_EXE_edge-agent"))
-        .args(["junction", "--profile", profile_path.to_str().unwrap(), "--port", &port.to_string(), "--trust", &format!("central-2026={public}"), "--dry-run"])
+        .args([
+            "junction",
+            "--profile",
+            profile_path.to_str().unwrap(),
+            "--port",
+            &port.to_string(),
+            "--trust",
+            &format!("central-2026={public}"),
+            "--dry-run",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let lamps_out = junction.stdout.take().unwrap();
     let junction = Killed(junction);
-    let lamps = std::thread::spawn(move || BufReader::new(lamps_out).lines().map_while(Result::ok).collect::<Vec<String>>());
+    let lamps =
+        std::thread::spawn(move || BufReader::new(lamps_out).lines().map_while(Result::ok).collect::<Vec<String>>());
     std::thread::sleep(Duration::from_secs(1));
     publish(port, &sign(plan(&profile, [20_000, 10_000, 20_000], 10, now_ms() + 3_600_000), "central-2026", &central));
     // Cameras for 60 s: a queue standing on every approach and nobody arriving (the last
@@ -223,10 +285,16 @@ fn junction_actuates_from_live_camera_presence_and_runs_the_plan_as_timed_withou
         for (camera, inside, stationary) in [("cam-n", 2, 2), ("cam-s", 1, 1), ("cam-e", 2, 2), ("cam-w", 1, 1)] {
             seq += 1;
             let at_ms = now_ms();
-            let zones = [("queue".to_string(), protocol::messages::ZoneNow { inside, stationary, last_entry_ms: Some(at_ms - 60_000) })].into();
+            let zones = [(
+                "queue".to_string(),
+                protocol::messages::ZoneNow { inside, stationary, last_entry_ms: Some(at_ms - 60_000) },
+            )]
+            .into();
             let body = protocol::messages::Presence { camera_id: camera.into(), at_ms, zones };
             let payload = serde_json::to_vec(&protocol::messages::Envelope::new(camera, 1, seq, body)).unwrap();
-            client.publish(format!("tac/v1/cameras/{camera}/presence"), rumqttc::QoS::AtMostOnce, false, payload).unwrap();
+            client
+                .publish(format!("tac/v1/cameras/{camera}/presence"), rumqttc::QoS::AtMostOnce, false, payload)
+                .unwrap();
         }
         std::thread::sleep(Duration::from_millis(500));
     }
@@ -236,17 +304,25 @@ fn junction_actuates_from_live_camera_presence_and_runs_the_plan_as_timed_withou
     drop(junction);
     let lines = lamps.join().unwrap();
     let runs = green_runs(&lines, "N_T");
-    let actuated: Vec<i64> = runs.iter().filter(|(s, _)| *s < feed_stopped - 10_000 && *s > feed_stopped - 50_000).map(|r| r.1).collect();
+    let actuated: Vec<i64> =
+        runs.iter().filter(|(s, _)| *s < feed_stopped - 10_000 && *s > feed_stopped - 50_000).map(|r| r.1).collect();
     let timed: Vec<i64> = runs.iter().filter(|(s, _)| *s > feed_stopped + 5_000).map(|r| r.1).collect();
     // North-south gaps out at its 7 s minimum; as timed it gets its 20 s, give or take
     // the fifth the controller may move it to keep the cycle on the plan's offset.
-    assert!(!actuated.is_empty() && actuated.iter().all(|&g| (6_900..=8_000).contains(&g)), "actuated N_T greens {actuated:?} (all runs {runs:?})");
-    assert!(!timed.is_empty() && timed.iter().all(|&g| (15_900..=25_000).contains(&g)), "timed N_T greens {timed:?} (all runs {runs:?})");
+    assert!(
+        !actuated.is_empty() && actuated.iter().all(|&g| (6_900..=8_000).contains(&g)),
+        "actuated N_T greens {actuated:?} (all runs {runs:?})"
+    );
+    assert!(
+        !timed.is_empty() && timed.iter().all(|&g| (15_900..=25_000).contains(&g)),
+        "timed N_T greens {timed:?} (all runs {runs:?})"
+    );
     let rules = profile.rules();
     let mut monitor = protocol::plan::Monitor::new(rules.clone());
     for line in &lines {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        let lamps: Vec<char> = rules.movements.iter().map(|m| v["lamps"][m].as_str().unwrap().chars().next().unwrap()).collect();
+        let lamps: Vec<char> =
+            rules.movements.iter().map(|m| v["lamps"][m].as_str().unwrap().chars().next().unwrap()).collect();
         let breaches = monitor.observe(v["t_ms"].as_i64().unwrap(), &lamps);
         assert!(breaches.is_empty(), "{breaches:?}");
     }

@@ -37,7 +37,11 @@ fn table_when(store: &std::path::Path, what: &str, ok: impl Fn(&serde_json::Valu
         {
             return v;
         }
-        assert!(t.elapsed() < Duration::from_secs(30), "{what}: the controller's table never showed it: {:?}", std::fs::read_to_string(store).ok());
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "{what}: the controller's table never showed it: {:?}",
+            std::fs::read_to_string(store).ok()
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }
@@ -49,18 +53,43 @@ fn ntcip_driver_downloads_local_and_central_plans_over_snmp() {
     let snmp_port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let agent = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ntcip_agent.py");
     let conf = dir.path().join("snmpd.conf");
-    std::fs::write(&conf, format!("rwcommunity s3cret 127.0.0.1\npass_persist .1.3.6.1.4.1.1206 {agent} {}\n", store.display())).unwrap();
+    std::fs::write(
+        &conf,
+        format!("rwcommunity s3cret 127.0.0.1\npass_persist .1.3.6.1.4.1.1206 {agent} {}\n", store.display()),
+    )
+    .unwrap();
     let _snmpd = Killed(
-        Command::new("snmpd").args(["-f", "-Lo", "-C", "-c", conf.to_str().unwrap(), &format!("udp:127.0.0.1:{snmp_port}")]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("snmpd (apt install snmpd)"),
+        Command::new("snmpd")
+            .args(["-f", "-Lo", "-C", "-c", conf.to_str().unwrap(), &format!("udp:127.0.0.1:{snmp_port}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("snmpd (apt install snmpd)"),
     );
     let mqtt_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let _mosquitto = Killed(Command::new("mosquitto").args(["-p", &mqtt_port.to_string()]).stderr(Stdio::null()).spawn().expect("mosquitto"));
+    let _mosquitto = Killed(
+        Command::new("mosquitto")
+            .args(["-p", &mqtt_port.to_string()])
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mosquitto"),
+    );
     let central = SigningKey::from_bytes(&[21; 32]);
     let public = base64::engine::general_purpose::STANDARD.encode(central.verifying_key().to_bytes());
     std::thread::sleep(Duration::from_millis(500));
     let _junction = Killed(
         Command::new(env!("CARGO_BIN_EXE_edge-agent"))
-            .args(["junction", "--profile", "hcmc_sample_4arm", "--port", &mqtt_port.to_string(), "--trust", &format!("central={public}"), "--ntcip-target", &format!("127.0.0.1:{snmp_port}")])
+            .args([
+                "junction",
+                "--profile",
+                "hcmc_sample_4arm",
+                "--port",
+                &mqtt_port.to_string(),
+                "--trust",
+                &format!("central={public}"),
+                "--ntcip-target",
+                &format!("127.0.0.1:{snmp_port}"),
+            ])
             .env("NTCIP_COMMUNITY", "s3cret")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -74,8 +103,16 @@ fn ntcip_driver_downloads_local_and_central_plans_over_snmp() {
     assert_eq!(get(&local, format!("{SPLIT}.2")), 17);
     assert_eq!(get(&local, format!("{SPLIT}.3")), 30);
     assert_eq!(get(&local, CYCLE.into()), 92);
-    assert_eq!((get(&local, format!("{PHASE}.4.1")), get(&local, format!("{PHASE}.8.1")), get(&local, format!("{PHASE}.9.1"))), (7, 30, 20), "min green s, yellow and red clear in tenths");
-    assert_eq!((get(&local, format!("{PHASE}.2.3")), get(&local, format!("{PHASE}.3.3"))), (7, 12), "walk and ped clear of the third phase");
+    assert_eq!(
+        (get(&local, format!("{PHASE}.4.1")), get(&local, format!("{PHASE}.8.1")), get(&local, format!("{PHASE}.9.1"))),
+        (7, 30, 20),
+        "min green s, yellow and red clear in tenths"
+    );
+    assert_eq!(
+        (get(&local, format!("{PHASE}.2.3")), get(&local, format!("{PHASE}.3.3"))),
+        (7, 12),
+        "walk and ped clear of the third phase"
+    );
 
     // Central's plan, once the junction has taken it over.
     let profile = JunctionProfile::builtin("hcmc_sample_4arm").unwrap();
@@ -84,13 +121,27 @@ fn ntcip_driver_downloads_local_and_central_plans_over_snmp() {
         s.green_ms = g;
     }
     plan.cycle_ms = plan.stages.iter().map(|s| s.length_ms()).sum::<u64>() as u32;
-    (plan.plan_id, plan.version, plan.valid_from_ms, plan.valid_until_ms, plan.offset_ms) = ("central".into(), 5, now_ms(), now_ms() + 600_000, 12_000);
+    (plan.plan_id, plan.version, plan.valid_from_ms, plan.valid_until_ms, plan.offset_ms) =
+        ("central".into(), 5, now_ms(), now_ms() + 600_000, 12_000);
     let ok = Command::new("mosquitto_pub")
-        .args(["-p", &mqtt_port.to_string(), "-q", "1", "-r", "-t", "tac/v1/junctions/hcmc_sample_4arm/plan", "-m", &serde_json::to_string(&sign(plan, "central", &central)).unwrap()])
+        .args([
+            "-p",
+            &mqtt_port.to_string(),
+            "-q",
+            "1",
+            "-r",
+            "-t",
+            "tac/v1/junctions/hcmc_sample_4arm/plan",
+            "-m",
+            &serde_json::to_string(&sign(plan, "central", &central)).unwrap(),
+        ])
         .status()
         .unwrap();
     assert!(ok.success());
     let taken = table_when(&store, "central plan", |v| v[format!("{SPLIT}.1")] == 35);
-    assert_eq!((get(&taken, format!("{SPLIT}.2")), get(&taken, format!("{SPLIT}.3")), get(&taken, CYCLE.into())), (15, 30, 80));
+    assert_eq!(
+        (get(&taken, format!("{SPLIT}.2")), get(&taken, format!("{SPLIT}.3")), get(&taken, CYCLE.into())),
+        (15, 30, 80)
+    );
     assert_eq!(get(&taken, ".1.3.6.1.4.1.1206.4.2.1.4.7.1.3.1".into()), 12, "offset");
 }

@@ -29,12 +29,17 @@ impl Broker {
         std::fs::write(
             &conf,
             format!(
-                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\nautosave_interval 1\nautosave_on_changes true\n",
+                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\n\
+                    autosave_interval 1\nautosave_on_changes true\n",
                 dir.display()
             ),
         )
         .unwrap();
-        let child = Command::new("mosquitto").args(["-c", conf.to_str().unwrap()]).stderr(Stdio::null()).spawn().expect("mosquitto");
+        let child = Command::new("mosquitto")
+            .args(["-c", conf.to_str().unwrap()])
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mosquitto");
         let t = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(t.elapsed() < Duration::from_secs(5), "mosquitto did not start");
@@ -70,8 +75,16 @@ fn subscriber(port: u16, count: usize, seconds: u32) -> Child {
 }
 
 fn report(seq: u64) -> Vec<u8> {
-    let interval = IntervalCounts { start_ms: seq as i64 * 1000, end_ms: seq as i64 * 1000 + 1000, coverage: 1.0, fps: 25.0, frames: 25, ..Default::default() };
-    let body = CountReport { camera_id: "cam-1".into(), model: ModelRef { id: "m".into(), sha256: "0".repeat(64) }, interval };
+    let interval = IntervalCounts {
+        start_ms: seq as i64 * 1000,
+        end_ms: seq as i64 * 1000 + 1000,
+        coverage: 1.0,
+        fps: 25.0,
+        frames: 25,
+        ..Default::default()
+    };
+    let body =
+        CountReport { camera_id: "cam-1".into(), model: ModelRef { id: "m".into(), sha256: "0".repeat(64) }, interval };
     serde_json::to_vec(&Envelope::new("cam-1", 7, seq, body)).unwrap()
 }
 
@@ -109,7 +122,13 @@ fn reports_queued_while_the_broker_is_down_arrive_once_in_order() {
         assert_eq!(ob.append(&report(seq)).unwrap(), seq);
     }
     let outbox = Arc::new(Mutex::new(ob));
-    let settings = MqttSettings { host: "127.0.0.1".into(), port, client_id: None, username: None, password_env: None, keep_alive_s: 5,
+    let settings = MqttSettings {
+        host: "127.0.0.1".into(),
+        port,
+        client_id: None,
+        username: None,
+        password_env: None,
+        keep_alive_s: 5,
         status_interval_s: 30,
         // No central here: the broker's PUBACK is the delivery this test checks.
         ack: AckMode::Broker,
@@ -139,10 +158,8 @@ fn reports_queued_while_the_broker_is_down_arrive_once_in_order() {
     let _ = sub.wait();
     let mut out = String::new();
     sub.stdout.take().unwrap().read_to_string(&mut out).unwrap();
-    let seqs: Vec<u64> = out
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["seq"].as_u64().unwrap())
-        .collect();
+    let seqs: Vec<u64> =
+        out.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["seq"].as_u64().unwrap()).collect();
     assert_eq!(seqs, (0..15).collect::<Vec<_>>(), "in order, each once");
 
     // A restarted agent resends nothing already acknowledged.
@@ -161,7 +178,9 @@ fn the_agent_publishes_every_interval_it_reports() {
     let broker = Broker::start(dir.path(), port);
     let clip = edge_agent::assets::assets_dir().join("clips/overhead_road_short.mp4");
     let text = format!(
-        "[camera]\nid = \"cam-2\"\nsource = \"{}\"\ninterval_s = 1\n[[lines]]\nname = \"mid\"\na = [0, 200]\nb = [639, 200]\n[mqtt]\nhost = \"127.0.0.1\"\nport = {port}\nstatus_interval_s = 1\nack = \"broker\"\n[outbox]\ndir = \"{}\"\n",
+        "[camera]\nid = \"cam-2\"\nsource = \"{}\"\ninterval_s = 1\n[[lines]]\nname = \"mid\"\na = [0, 200]\n\
+            b = [639, 200]\n[mqtt]\nhost = \"127.0.0.1\"\nport = {port}\nstatus_interval_s = 1\nack = \"broker\"\n\
+                [outbox]\ndir = \"{}\"\n",
         clip.display(),
         dir.path().join("agent-outbox").display()
     );
@@ -177,7 +196,10 @@ fn the_agent_publishes_every_interval_it_reports() {
     let printed = Arc::new(Mutex::new(Vec::new()));
     {
         let printed = printed.clone();
-        edge_agent::agent::run(&config, None, Arc::new(AtomicBool::new(false)), move |i, _, _| printed.lock().unwrap().push(i.clone())).unwrap();
+        edge_agent::agent::run(&config, None, Arc::new(AtomicBool::new(false)), move |i, _, _| {
+            printed.lock().unwrap().push(i.clone())
+        })
+        .unwrap();
     }
     // At the end of the file the agent waits (up to 5 s) for its outbox to drain.
     let printed = printed.lock().unwrap().clone();
@@ -205,12 +227,14 @@ fn the_agent_publishes_every_interval_it_reports() {
         .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-t", "tac/v1/cameras/cam-2/status", "-C", "1", "-W", "5"])
         .output()
         .unwrap();
-    let status: Envelope<protocol::messages::Status> = protocol::messages::decode(&status.stdout).expect("a retained status");
+    let status: Envelope<protocol::messages::Status> =
+        protocol::messages::decode(&status.stdout).expect("a retained status");
     assert_eq!(status.body.camera_id, "cam-2");
     assert_eq!(status.body.model.as_ref().unwrap().id, "yolox_nano_416");
     assert!(status.seq >= 2, "heartbeats came before the goodbye: seq {}", status.seq);
     assert_eq!(status.body.state, protocol::messages::AgentState::Offline);
-    let reports: Vec<Envelope<CountReport>> = out.lines().map(|l| protocol::messages::decode(l.as_bytes()).unwrap()).collect();
+    let reports: Vec<Envelope<CountReport>> =
+        out.lines().map(|l| protocol::messages::decode(l.as_bytes()).unwrap()).collect();
     eprintln!("{} intervals printed, {} reports received in {:?}", printed.len(), reports.len(), t.elapsed());
     assert!(!printed.is_empty());
     assert_eq!(reports.len(), printed.len());
@@ -229,10 +253,55 @@ fn make_certs(dir: &std::path::Path) {
         let out = Command::new("openssl").args(args).current_dir(dir).output().expect("openssl");
         assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     };
-    run(&["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=tac-test-ca"]);
-    run(&["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "broker.key", "-out", "broker.csr", "-subj", "/CN=127.0.0.1"]);
-    std::fs::write(dir.join("ext.cnf"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n").unwrap();
-    run(&["x509", "-req", "-in", "broker.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "broker.crt", "-days", "2", "-extfile", "ext.cnf"]);
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=tac-test-ca",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "broker.key",
+        "-out",
+        "broker.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "broker.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "broker.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
     use std::os::unix::fs::PermissionsExt;
     for f in ["ca.crt", "broker.crt", "broker.key"] {
         std::fs::set_permissions(dir.join(f), std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -258,17 +327,35 @@ fn reports_travel_over_tls_with_a_password() {
     let d = dir.path().display();
     std::fs::write(
         dir.path().join("mosquitto.conf"),
-        format!("per_listener_settings false\nallow_anonymous false\npassword_file {d}/passwd\nlistener {port} 127.0.0.1\ncafile {d}/ca.crt\ncertfile {d}/broker.crt\nkeyfile {d}/broker.key\n"),
+        format!(
+            "per_listener_settings false\nallow_anonymous false\npassword_file {d}/passwd\n\
+            listener {port} 127.0.0.1\ncafile {d}/ca.crt\ncertfile {d}/broker.crt\nkeyfile {d}/broker.key\n"
+        ),
     )
     .unwrap();
-    let mut broker = Command::new("mosquitto").args(["-c", dir.path().join("mosquitto.conf").to_str().unwrap()]).stderr(Stdio::null()).spawn().unwrap();
+    let mut broker = Command::new("mosquitto")
+        .args(["-c", dir.path().join("mosquitto.conf").to_str().unwrap()])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let t = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(t.elapsed() < Duration::from_secs(5), "mosquitto did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
     let sub = Command::new("mosquitto_sub")
-        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "--cafile", dir.path().join("ca.crt").to_str().unwrap(), "-u", "reader", "-P", "r3ad"])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "--cafile",
+            dir.path().join("ca.crt").to_str().unwrap(),
+            "-u",
+            "reader",
+            "-P",
+            "r3ad",
+        ])
         .args(["-q", "1", "-t", "tac/v1/cameras/cam-t/counts", "-C", "1", "-W", "15"])
         .stdout(Stdio::piped())
         .spawn()
@@ -276,8 +363,10 @@ fn reports_travel_over_tls_with_a_password() {
     std::thread::sleep(Duration::from_millis(500));
 
     let (mut ob, _) = Outbox::open(&dir.path().join("outbox"), DEFAULT_MAX_BYTES).unwrap();
-    let interval = IntervalCounts { start_ms: 0, end_ms: 1000, coverage: 1.0, fps: 25.0, frames: 25, ..Default::default() };
-    let body = CountReport { camera_id: "cam-t".into(), model: ModelRef { id: "m".into(), sha256: "0".repeat(64) }, interval };
+    let interval =
+        IntervalCounts { start_ms: 0, end_ms: 1000, coverage: 1.0, fps: 25.0, frames: 25, ..Default::default() };
+    let body =
+        CountReport { camera_id: "cam-t".into(), model: ModelRef { id: "m".into(), sha256: "0".repeat(64) }, interval };
     ob.append(&serde_json::to_vec(&Envelope::new("cam-t", 9, 0, body)).unwrap()).unwrap();
     let outbox = Arc::new(Mutex::new(ob));
     // SAFETY: set before any thread of this test reads the environment.
@@ -293,7 +382,11 @@ fn reports_travel_over_tls_with_a_password() {
         ack: AckMode::Broker,
         ack_timeout_s: 30,
         presence_interval_ms: 0,
-        tls: Some(edge_agent::publish::TlsSettings { ca_file: dir.path().join("ca.crt"), client_cert_file: None, client_key_file: None }),
+        tls: Some(edge_agent::publish::TlsSettings {
+            ca_file: dir.path().join("ca.crt"),
+            client_cert_file: None,
+            client_key_file: None,
+        }),
     };
     let mut publisher = Publisher::new(&settings, "cam-t", 9, outbox.clone(), initial_status("cam-t")).unwrap();
     let stop = Arc::new(AtomicBool::new(false));

@@ -46,7 +46,8 @@ fn the_agent_reconnects_after_the_server_is_killed() {
     let mut server = common::RtspServer::start(&common::asset(CLIP), 0);
     let port = server.port;
     let text = format!(
-        "[camera]\nid = \"rtsp-test\"\nsource = \"{}\"\ninterval_s = 1\nrtsp_tcp_only = true\n[[lines]]\nname = \"right_cw\"\na = [125, 200]\nb = [600, 200]\n",
+        "[camera]\nid = \"rtsp-test\"\nsource = \"{}\"\ninterval_s = 1\nrtsp_tcp_only = true\n[[lines]]\n\
+            name = \"right_cw\"\na = [125, 200]\nb = [600, 200]\n",
         server.url
     );
     let config = AgentConfig::parse(&text).unwrap();
@@ -90,7 +91,11 @@ fn the_agent_reconnects_after_the_server_is_killed() {
         .unwrap();
     let reconnect_s = restarted.elapsed().as_secs_f64().min((first_frame_ms - restarted_ms) as f64 / 1000.0);
     eprintln!("first frame {reconnect_s:.2} s after the restart (bounded by the health snapshot)");
-    assert!((first_frame_ms - restarted_ms) as f64 / 1000.0 <= 5.0, "reconnected {} ms after restart", first_frame_ms - restarted_ms);
+    assert!(
+        (first_frame_ms - restarted_ms) as f64 / 1000.0 <= 5.0,
+        "reconnected {} ms after restart",
+        first_frame_ms - restarted_ms
+    );
 
     std::thread::sleep(Duration::from_millis(1500));
     stop.store(true, Ordering::Relaxed);

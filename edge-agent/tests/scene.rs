@@ -13,7 +13,13 @@ use protocol::messages::IncidentKind;
 fn moved_reports(clip: &std::path::Path) -> Vec<protocol::messages::Incident> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/vn_intersection_1080p.toml");
     let mut cfg = AgentConfig::read(&path).unwrap();
-    cfg.scene = edge_agent::scene::SceneSettings { moved_alert: true, check_every_s: 0.5, learn_s: 2.0, confirm: 3, min_shift: 2 };
+    cfg.scene = edge_agent::scene::SceneSettings {
+        moved_alert: true,
+        check_every_s: 0.5,
+        learn_s: 2.0,
+        confirm: 3,
+        min_shift: 2,
+    };
     let lines = cfg.line_defs();
     let job = CountJob { source: SourceSpec::File(clip.to_path_buf()), lines, config: cfg, config_dir: None };
     let r = count_clip(&job, |_| {}).unwrap();

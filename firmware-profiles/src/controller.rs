@@ -5,7 +5,8 @@ use serde::Deserialize;
 
 use crate::{ProfileError, builtin_text, check_id, invalid, parse};
 
-pub const BUILTIN: &[(&str, &str)] = &[("ntcip1202", include_str!("../controllers/ntcip1202.toml")), ("sumo", include_str!("../controllers/sumo.toml"))];
+pub const BUILTIN: &[(&str, &str)] =
+    &[("ntcip1202", include_str!("../controllers/ntcip1202.toml")), ("sumo", include_str!("../controllers/sumo.toml"))];
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -42,7 +43,11 @@ impl ControllerProfile {
         if let Driver::Ntcip1202 { max_phases, .. } = p.driver
             && (max_phases as usize) < p.max_stages
         {
-            return Err(invalid(origin, "driver.max_phases", format!("{max_phases} phases cannot carry {} stages", p.max_stages)));
+            return Err(invalid(
+                origin,
+                "driver.max_phases",
+                format!("{max_phases} phases cannot carry {} stages", p.max_stages),
+            ));
         }
         Ok(p)
     }

@@ -76,11 +76,19 @@ impl EdgeBoxProfile {
         check_id(origin, &self.id)?;
         for (i, d) in self.decoders.iter().enumerate() {
             if d.is_empty() || !d.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-                return Err(invalid(origin, &format!("decoders[{i}]"), format!("{d:?} is not a GStreamer element name")));
+                return Err(invalid(
+                    origin,
+                    &format!("decoders[{i}]"),
+                    format!("{d:?} is not a GStreamer element name"),
+                ));
             }
         }
         if self.execution_providers.last() != Some(&ExecutionProvider::Cpu) {
-            return Err(invalid(origin, "execution_providers", "must end with \"cpu\", the fallback that always exists"));
+            return Err(invalid(
+                origin,
+                "execution_providers",
+                "must end with \"cpu\", the fallback that always exists",
+            ));
         }
         if !(1..=64).contains(&self.intra_op_threads) {
             return Err(invalid(origin, "intra_op_threads", format!("{} is outside 1..=64", self.intra_op_threads)));

@@ -137,7 +137,8 @@ pub struct LocalStage {
 /// Seconds → ms, refusing what the controller cannot represent.
 fn ms(origin: &str, field: &str, s: f64, resolution_ms: u32) -> Result<u32, ProfileError> {
     let v = (s * 1000.0).round();
-    if !s.is_finite() || s < 0.0 || v > 3_600_000.0 || (v as u32) % resolution_ms != 0 || (v - s * 1000.0).abs() > 1e-6 {
+    if !s.is_finite() || s < 0.0 || v > 3_600_000.0 || (v as u32) % resolution_ms != 0 || (v - s * 1000.0).abs() > 1e-6
+    {
         return Err(invalid(origin, field, format!("{s} s is not a non-negative multiple of {resolution_ms} ms")));
     }
     Ok(v as u32)
@@ -196,7 +197,12 @@ impl JunctionProfile {
             crossings: self
                 .crossings
                 .iter()
-                .map(|c| CrossingRule { id: c.id.clone(), min_walk_ms: ms(c.min_walk_s), min_clearance_ms: ms(c.min_clearance_s), conflicting_movements: c.conflicting_movements.clone() })
+                .map(|c| CrossingRule {
+                    id: c.id.clone(),
+                    min_walk_ms: ms(c.min_walk_s),
+                    min_clearance_ms: ms(c.min_clearance_s),
+                    conflicting_movements: c.conflicting_movements.clone(),
+                })
                 .collect(),
         }
     }
@@ -216,11 +222,25 @@ impl JunctionProfile {
                 max_green_ms: ms(l.max_green_s),
                 yellow_ms: ms(s.yellow_s),
                 all_red_ms: ms(s.all_red_s),
-                pedestrian: (!s.walk.is_empty()).then(|| PedestrianTiming { crossings: s.walk.clone(), walk_ms: ms(s.walk_s), clearance_ms: ms(s.ped_clearance_s) }),
+                pedestrian: (!s.walk.is_empty()).then(|| PedestrianTiming {
+                    crossings: s.walk.clone(),
+                    walk_ms: ms(s.walk_s),
+                    clearance_ms: ms(s.ped_clearance_s),
+                }),
             })
             .collect();
         let cycle_ms = stages.iter().map(|s| s.length_ms()).sum::<u64>() as u32;
-        TimingPlan { junction_id: self.id.clone(), plan_id: format!("local:{}", lp.id), version: 0, valid_from_ms: i64::MIN, valid_until_ms: i64::MAX, cycle_ms, offset_ms: 0, stages, rules_id: self.rules_id() }
+        TimingPlan {
+            junction_id: self.id.clone(),
+            plan_id: format!("local:{}", lp.id),
+            version: 0,
+            valid_from_ms: i64::MIN,
+            valid_until_ms: i64::MAX,
+            cycle_ms,
+            offset_ms: 0,
+            stages,
+            rules_id: self.rules_id(),
+        }
     }
 
     /// Names this revision of the junction's rules; plans carry it.
@@ -241,11 +261,15 @@ impl JunctionProfile {
         let controller = self.controller_profile().map_err(|e| invalid(origin, "controller", e.to_string()))?;
         let r = controller.resolution_ms;
         let l = &self.limits;
-        let yellow = (ms(origin, "limits.min_yellow_s", l.min_yellow_s, r)?, ms(origin, "limits.max_yellow_s", l.max_yellow_s, r)?);
+        let yellow = (
+            ms(origin, "limits.min_yellow_s", l.min_yellow_s, r)?,
+            ms(origin, "limits.max_yellow_s", l.max_yellow_s, r)?,
+        );
         if yellow.0 < 3000 || yellow.1 > 6000 || yellow.0 > yellow.1 {
             return Err(invalid(origin, "limits.min_yellow_s", "yellow must lie within 3–6 s, min ≤ max"));
         }
-        let green = (ms(origin, "limits.min_green_s", l.min_green_s, r)?, ms(origin, "limits.max_green_s", l.max_green_s, r)?);
+        let green =
+            (ms(origin, "limits.min_green_s", l.min_green_s, r)?, ms(origin, "limits.max_green_s", l.max_green_s, r)?);
         if green.0 == 0 || green.0 > green.1 {
             return Err(invalid(origin, "limits.min_green_s", "must be positive and ≤ max_green_s"));
         }
@@ -266,23 +290,44 @@ impl JunctionProfile {
         }
         for (i, m) in self.movements.iter().enumerate() {
             if !approach_ids.contains(&m.approach.as_str()) {
-                return Err(invalid(origin, &format!("movement[{i}].approach"), format!("{:?} is not an approach", m.approach)));
+                return Err(invalid(
+                    origin,
+                    &format!("movement[{i}].approach"),
+                    format!("{:?} is not an approach", m.approach),
+                ));
             }
             if m.lanes == 0 || !(m.saturation_pcu_per_lane > 0.0 && m.saturation_pcu_per_lane <= 3000.0) {
-                return Err(invalid(origin, &format!("movement[{i}]"), "needs lanes ≥ 1 and saturation_pcu_per_lane in (0, 3000]"));
+                return Err(invalid(
+                    origin,
+                    &format!("movement[{i}]"),
+                    "needs lanes ≥ 1 and saturation_pcu_per_lane in (0, 3000]",
+                ));
             }
         }
         for a in &self.approaches {
-            let shares: Vec<Option<f64>> = self.movements.iter().filter(|m| m.approach == a.id).map(|m| m.turn_share).collect();
+            let shares: Vec<Option<f64>> =
+                self.movements.iter().filter(|m| m.approach == a.id).map(|m| m.turn_share).collect();
             if shares.iter().any(Option::is_some) {
                 let all: Option<Vec<f64>> = shares.iter().copied().collect();
-                let ok = all.is_some_and(|v| v.iter().all(|s| (0.0..=1.0).contains(s)) && (v.iter().sum::<f64>() - 1.0).abs() < 1e-6);
+                let ok = all.is_some_and(|v| {
+                    v.iter().all(|s| (0.0..=1.0).contains(s)) && (v.iter().sum::<f64>() - 1.0).abs() < 1e-6
+                });
                 if !ok {
-                    return Err(invalid(origin, &format!("approach {:?} turn_share", a.id), "give every movement of the approach a share in [0, 1], summing to 1"));
+                    return Err(invalid(
+                        origin,
+                        &format!("approach {:?} turn_share", a.id),
+                        "give every movement of the approach a share in [0, 1], summing to 1",
+                    ));
                 }
             }
         }
-        let known = |field: String, id: &str| if movement_ids.contains(&id) { Ok(()) } else { Err(invalid(origin, &field, format!("{id:?} is not a movement"))) };
+        let known = |field: String, id: &str| {
+            if movement_ids.contains(&id) {
+                Ok(())
+            } else {
+                Err(invalid(origin, &field, format!("{id:?} is not a movement")))
+            }
+        };
         for (i, [a, b]) in self.conflicts.iter().enumerate() {
             known(format!("conflicts[{i}]"), a)?;
             known(format!("conflicts[{i}]"), b)?;
@@ -309,10 +354,20 @@ impl JunctionProfile {
                 covered[minute as usize] |= covers(from, to, minute);
             }
             if p.stages.len() > controller.max_stages {
-                return Err(invalid(origin, &field("stages"), format!("{} stages; controller {} takes {}", p.stages.len(), controller.id, controller.max_stages)));
+                return Err(invalid(
+                    origin,
+                    &field("stages"),
+                    format!("{} stages; controller {} takes {}", p.stages.len(), controller.id, controller.max_stages),
+                ));
             }
             for (j, s) in p.stages.iter().enumerate() {
-                for (name, v) in [("green_s", s.green_s), ("yellow_s", s.yellow_s), ("all_red_s", s.all_red_s), ("walk_s", s.walk_s), ("ped_clearance_s", s.ped_clearance_s)] {
+                for (name, v) in [
+                    ("green_s", s.green_s),
+                    ("yellow_s", s.yellow_s),
+                    ("all_red_s", s.all_red_s),
+                    ("walk_s", s.walk_s),
+                    ("ped_clearance_s", s.ped_clearance_s),
+                ] {
                     ms(origin, &format!("local_plan[{i}].stages[{j}].{name}"), v, r)?;
                 }
             }
@@ -352,7 +407,11 @@ mod tests {
             ("controller = \"ntcip1202\"", "controller = \"ntcip9999\"", "controller"),
             ("green_s = 12,", "green_s = 12.05,", "local_plan[0].stages[1].green_s"),
             // A plan that lets north left turns run with the southbound through.
-            ("{ movements = [\"N_L\", \"S_L\"], green_s = 12", "{ movements = [\"N_L\", \"S_T\"], green_s = 12", "local_plan[0].stages"),
+            (
+                "{ movements = [\"N_L\", \"S_L\"], green_s = 12",
+                "{ movements = [\"N_L\", \"S_T\"], green_s = 12",
+                "local_plan[0].stages",
+            ),
             ("to = \"06:00\"", "to = \"05:00\"", "no local plan covers 05:00"),
             ("turn_share = 0.2", "turn_share = 0.3", "approach \"north\" turn_share"),
             ("turn_share = 0.8\n", "turn_share = 0.8\nspeed = 50\n", "speed"),

@@ -42,7 +42,11 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(origin: &str, text: &str) ->
 }
 
 /// The text of built-in profile `id` from `table`, or an error listing the known ids.
-pub(crate) fn builtin_text(kind: &'static str, table: &[(&str, &'static str)], id: &str) -> Result<&'static str, ProfileError> {
+pub(crate) fn builtin_text(
+    kind: &'static str,
+    table: &[(&str, &'static str)],
+    id: &str,
+) -> Result<&'static str, ProfileError> {
     table.iter().find(|(n, _)| *n == id).map(|(_, text)| *text).ok_or_else(|| ProfileError::Unknown {
         kind,
         id: id.to_string(),

@@ -70,7 +70,14 @@ pub struct Built {
 impl FeatureBuilder {
     /// Writes the features for a forecast made at `origin` for `origin + horizon` into
     /// `out` (cleared first). `None` when the profile knows nothing about the target slot.
-    pub fn build(&self, own: &SeriesInput, neighbours: &[(SeriesInput, f64)], origin: i64, horizon: usize, out: &mut Vec<f64>) -> Option<Built> {
+    pub fn build(
+        &self,
+        own: &SeriesInput,
+        neighbours: &[(SeriesInput, f64)],
+        origin: i64,
+        horizon: usize,
+        out: &mut Vec<f64>,
+    ) -> Option<Built> {
         out.clear();
         let target = origin + horizon as i64;
         let expected_target = own.profile.expected(target)?;
@@ -84,7 +91,9 @@ impl FeatureBuilder {
         out.push(1.0 - observed as f64 / self.spec.lags.max(1) as f64);
         // The older background: mean deviation over the three hours before the lags.
         let long = self.spec.lags as i64 * 4;
-        let (sum, n) = (self.spec.lags as i64..long).filter_map(|k| own.deviation(origin - k, origin)).fold((0.0, 0usize), |a, d| (a.0 + d, a.1 + 1));
+        let (sum, n) = (self.spec.lags as i64..long)
+            .filter_map(|k| own.deviation(origin - k, origin))
+            .fold((0.0, 0usize), |a, d| (a.0 + d, a.1 + 1));
         out.push(if n > 0 { sum / n as f64 } else { 0.0 });
         for k in 0..self.spec.neighbour_lags as i64 {
             let (sum, weight) = neighbours
@@ -142,7 +151,8 @@ mod tests {
             let first = 10 * 288;
             let origin = first + 60 + origin_offset as i64;
             let cut = (origin - first) as usize + 1;
-            let future_changed: Vec<Option<f64>> = values[..cut].iter().copied().chain(noise[cut..].iter().copied()).collect();
+            let future_changed: Vec<Option<f64>> =
+                values[..cut].iter().copied().chain(noise[cut..].iter().copied()).collect();
             let build = |own: &[Option<f64>], neighbour: &[Option<f64>]| {
                 let own = SeriesInput { values: own, first_index: first, profile: &profile, scale: 55.0 };
                 let n = SeriesInput { values: neighbour, first_index: first, profile: &profile, scale: 40.0 };
@@ -167,7 +177,8 @@ mod tests {
         let built = builder.build(&own, &[], 2880 + 19, 3, &mut out).unwrap();
         assert_eq!(built.observed_lags, 0);
         assert_eq!(&out[..5], &[0.0, 0.0, 0.0, 0.0, 1.0]);
-        let level_now = out[4 + 1 + 1 + 2 + 2]; // lags, missing fraction, background, two profile values, |d|, min(d, 0)
+        // lags, missing fraction, background, two profile values, |d|, min(d, 0)
+        let level_now = out[4 + 1 + 1 + 2 + 2];
         assert!(level_now > 0.9, "a missing value is the usual level, not zero: {level_now}");
     }
 }

@@ -32,7 +32,8 @@ impl LevelThresholds {
 
     pub fn level(&self, demand: f64, capacity: f64) -> CongestionLevel {
         let ratio = demand / capacity;
-        const LEVELS: [CongestionLevel; 5] = [CongestionLevel::A, CongestionLevel::B, CongestionLevel::C, CongestionLevel::D, CongestionLevel::E];
+        const LEVELS: [CongestionLevel; 5] =
+            [CongestionLevel::A, CongestionLevel::B, CongestionLevel::C, CongestionLevel::D, CongestionLevel::E];
         LEVELS.iter().zip(self.0).find(|(_, bound)| ratio <= *bound).map_or(CongestionLevel::F, |(level, _)| *level)
     }
 }

@@ -35,7 +35,15 @@ pub struct ModelSpec {
 
 impl Default for ModelSpec {
     fn default() -> Self {
-        ModelSpec { features: FeatureSpec { lags: 12, neighbour_lags: 3 }, horizons: vec![3, 6, 12], ridge: vec![1e-6, 1e-5, 1e-4, 1e-3, 1e-2], validation_fraction: 0.2, l1_iterations: 20, min_observed_lags: 3, max_samples: 400_000 }
+        ModelSpec {
+            features: FeatureSpec { lags: 12, neighbour_lags: 3 },
+            horizons: vec![3, 6, 12],
+            ridge: vec![1e-6, 1e-5, 1e-4, 1e-3, 1e-2],
+            validation_fraction: 0.2,
+            l1_iterations: 20,
+            min_observed_lags: 3,
+            max_samples: 400_000,
+        }
     }
 }
 
@@ -76,7 +84,14 @@ pub struct TrainingSet {
 impl TrainingSet {
     pub fn new(spec: &ModelSpec, slots_per_day: usize) -> Self {
         let n = spec.horizons.len();
-        TrainingSet { builder: FeatureBuilder { spec: spec.features, slots_per_day: slots_per_day as i64 }, horizons: spec.horizons.clone(), rows: vec![Vec::new(); n], targets: vec![Vec::new(); n], origins: vec![Vec::new(); n], scratch: Vec::new() }
+        TrainingSet {
+            builder: FeatureBuilder { spec: spec.features, slots_per_day: slots_per_day as i64 },
+            horizons: spec.horizons.clone(),
+            rows: vec![Vec::new(); n],
+            targets: vec![Vec::new(); n],
+            origins: vec![Vec::new(); n],
+            scratch: Vec::new(),
+        }
     }
 
     /// Adds the samples whose origin is `origin` and whose targets are observed.
@@ -147,19 +162,35 @@ impl LagModel {
     }
 
     /// Forecasts every horizon from `origin`; horizons the profile knows nothing about are left out.
-    pub fn predict(&self, own: &SeriesInput, neighbours: &[(SeriesInput, f64)], origin: i64, scratch: &mut Vec<f64>) -> Vec<Prediction> {
+    pub fn predict(
+        &self,
+        own: &SeriesInput,
+        neighbours: &[(SeriesInput, f64)],
+        origin: i64,
+        scratch: &mut Vec<f64>,
+    ) -> Vec<Prediction> {
         let builder = self.builder();
         let mut out = Vec::with_capacity(self.spec.horizons.len());
         for (h, &horizon) in self.spec.horizons.iter().enumerate() {
             let Some(built) = builder.build(own, neighbours, origin, horizon, scratch) else { continue };
             let expected = built.expected_at_target;
             let (deviation, band, method) = if built.observed_lags >= self.spec.min_observed_lags {
-                (scratch.iter().zip(&self.coefficients[h]).map(|(x, b)| x * b).sum::<f64>(), self.model_band[h], Method::Model)
+                (
+                    scratch.iter().zip(&self.coefficients[h]).map(|(x, b)| x * b).sum::<f64>(),
+                    self.model_band[h],
+                    Method::Model,
+                )
             } else {
                 (0.0, self.profile_band[h], Method::Profile)
             };
             let value = (expected + own.scale * deviation).max(0.0);
-            out.push(Prediction { horizon_steps: horizon, value, low: (value + own.scale * band[0]).max(0.0), high: value + own.scale * band[1], method });
+            out.push(Prediction {
+                horizon_steps: horizon,
+                value,
+                low: (value + own.scale * band[0]).max(0.0),
+                high: value + own.scale * band[1],
+                method,
+            });
         }
         out
     }
@@ -192,7 +223,8 @@ fn choose_ridge(spec: &ModelSpec, x: &Array2<f64>, y: &Array1<f64>, origins: &[i
     }
     let mut sorted = origins.to_vec();
     sorted.sort_unstable();
-    let split = sorted[((sorted.len() as f64) * (1.0 - spec.validation_fraction)).clamp(0.0, (sorted.len() - 1) as f64) as usize];
+    let split = sorted
+        [((sorted.len() as f64) * (1.0 - spec.validation_fraction)).clamp(0.0, (sorted.len() - 1) as f64) as usize];
     let (fit_rows, check_rows): (Vec<usize>, Vec<usize>) = (0..origins.len()).partition(|&i| origins[i] < split);
     if fit_rows.len() < 4 * x.ncols() || check_rows.is_empty() {
         return spec.ridge.iter().copied().fold(None, |a: Option<f64>, r| Some(a.map_or(r, |a| a.max(r))));
@@ -201,7 +233,9 @@ fn choose_ridge(spec: &ModelSpec, x: &Array2<f64>, y: &Array1<f64>, origins: &[i
     let (xc, yc) = (x.select(Axis(0), &check_rows), y.select(Axis(0), &check_rows));
     spec.ridge
         .iter()
-        .filter_map(|&r| irls(&xf, &yf, r, spec.l1_iterations.max(1)).map(|b| (r, (&yc - &xc.dot(&b)).mapv(f64::abs).sum())))
+        .filter_map(|&r| {
+            irls(&xf, &yf, r, spec.l1_iterations.max(1)).map(|b| (r, (&yc - &xc.dot(&b)).mapv(f64::abs).sum()))
+        })
         .min_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(r, _)| r)
 }

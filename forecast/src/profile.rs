@@ -86,7 +86,10 @@ impl Profile {
 
     /// Number of days of history behind the best-covered slot.
     pub fn depth(&self) -> usize {
-        (0..self.grid.slots_per_day()).map(|s| self.history.iter().map(|g| g[s].len()).sum::<usize>()).max().unwrap_or(0)
+        (0..self.grid.slots_per_day())
+            .map(|s| self.history.iter().map(|g| g[s].len()).sum::<usize>())
+            .max()
+            .unwrap_or(0)
     }
 
     /// Days of history behind the best-covered slot of `index`'s own day group.
@@ -106,8 +109,10 @@ impl Profile {
                 ProfileStat::Median => median(&mut values),
             })
         };
-        let by_group: Vec<Vec<Option<f64>>> = self.history.iter().map(|g| (0..slots).map(|s| raw(&[&g[s]])).collect()).collect();
-        let all: Vec<Option<f64>> = (0..slots).map(|s| raw(&self.history.iter().map(|g| &g[s]).collect::<Vec<_>>())).collect();
+        let by_group: Vec<Vec<Option<f64>>> =
+            self.history.iter().map(|g| (0..slots).map(|s| raw(&[&g[s]])).collect()).collect();
+        let all: Vec<Option<f64>> =
+            (0..slots).map(|s| raw(&self.history.iter().map(|g| &g[s]).collect::<Vec<_>>())).collect();
         let smooth = |row: Vec<Option<f64>>| smooth_ring(&row, self.smoothing);
         ProfileTable {
             grid: self.grid,
@@ -135,7 +140,10 @@ fn smooth_ring(row: &[Option<f64>], w: f64) -> Vec<Option<f64>> {
         .map(|s| {
             row[s]?;
             let parts = [(row[(s + n - 1) % n], w), (row[s], 1.0 - 2.0 * w), (row[(s + 1) % n], w)];
-            let (sum, weight) = parts.iter().filter_map(|(v, w)| v.map(|v| (v * w, *w))).fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
+            let (sum, weight) = parts
+                .iter()
+                .filter_map(|(v, w)| v.map(|v| (v * w, *w)))
+                .fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
             Some(sum / weight)
         })
         .collect()

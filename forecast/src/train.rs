@@ -66,8 +66,18 @@ pub struct Fitted {
 }
 
 /// Fits one model pooled over all `series` on origins and targets inside `range`.
-pub fn fit(grid: Grid, spec: &ModelSpec, config: &ProfileConfig, series: &[History], neighbours: &[Vec<(usize, f64)>], range: Range<i64>) -> Result<Fitted, FitError> {
-    let scales: Vec<Option<f64>> = series.iter().map(|h| h.profile(grid, config, range.clone(), None).table().level().filter(|l| *l > 0.0)).collect();
+pub fn fit(
+    grid: Grid,
+    spec: &ModelSpec,
+    config: &ProfileConfig,
+    series: &[History],
+    neighbours: &[Vec<(usize, f64)>],
+    range: Range<i64>,
+) -> Result<Fitted, FitError> {
+    let scales: Vec<Option<f64>> = series
+        .iter()
+        .map(|h| h.profile(grid, config, range.clone(), None).table().level().filter(|l| *l > 0.0))
+        .collect();
     let cut: Vec<History> = series
         .iter()
         .map(|h| {
@@ -79,7 +89,8 @@ pub fn fit(grid: Grid, spec: &ModelSpec, config: &ProfileConfig, series: &[Histo
     let candidates = series.len() as u64 * (range.end - range.start).max(0) as u64;
     let stride = candidates.div_ceil(spec.max_samples.max(1) as u64).max(1) as i64;
     for day in grid.day(range.start)..=grid.day(range.end - 1) {
-        let day_range = (day * grid.slots_per_day() as i64).max(range.start)..((day + 1) * grid.slots_per_day() as i64).min(range.end);
+        let day_range = (day * grid.slots_per_day() as i64).max(range.start)
+            ..((day + 1) * grid.slots_per_day() as i64).min(range.end);
         if !cut.iter().any(|h| day_range.clone().any(|i| h.get(i).is_some())) {
             continue;
         }
@@ -94,13 +105,21 @@ pub fn fit(grid: Grid, spec: &ModelSpec, config: &ProfileConfig, series: &[Histo
             .iter()
             .zip(&tables)
             .zip(&scales)
-            .map(|((h, t), s)| s.map(|scale| SeriesInput { values: h.values, first_index: h.first_index, profile: t, scale }))
+            .map(|((h, t), s)| {
+                s.map(|scale| SeriesInput { values: h.values, first_index: h.first_index, profile: t, scale })
+            })
             .collect();
         let mut inputs_n = Vec::new();
         for (s, own) in inputs.iter().enumerate() {
             let Some(own) = own else { continue };
             inputs_n.clear();
-            inputs_n.extend(neighbours.get(s).into_iter().flatten().filter_map(|&(n, w)| inputs.get(n).copied().flatten().map(|i| (i, w))));
+            inputs_n.extend(
+                neighbours
+                    .get(s)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|&(n, w)| inputs.get(n).copied().flatten().map(|i| (i, w))),
+            );
             for origin in day_range.clone().filter(|o| (o + s as i64).rem_euclid(stride) == 0) {
                 set.add(own, &inputs_n, origin, spec.min_observed_lags);
             }

@@ -185,7 +185,10 @@ impl Manifest {
             DecoderKind::Nanodet => s <= input.width.min(input.height),
         };
         if out.strides.is_empty() || out.strides.iter().any(|s| *s == 0 || !fits(*s)) {
-            return Err(bad("output.strides", "must be non-empty and divide the input size (YOLOX) or fit inside it (NanoDet)".into()));
+            return Err(bad(
+                "output.strides",
+                "must be non-empty and divide the input size (YOLOX) or fit inside it (NanoDet)".into(),
+            ));
         }
         let expected_tensors = match out.decoder {
             DecoderKind::Yolox => 1,
@@ -198,7 +201,9 @@ impl Manifest {
             ));
         }
         match (out.decoder, out.reg_bins) {
-            (DecoderKind::Nanodet, None) => return Err(bad("output.reg_bins", "required by the nanodet decoder".into())),
+            (DecoderKind::Nanodet, None) => {
+                return Err(bad("output.reg_bins", "required by the nanodet decoder".into()));
+            }
             (DecoderKind::Nanodet, Some(b)) if !(2..=64).contains(&b) => {
                 return Err(bad("output.reg_bins", format!("{b} is outside 2..=64")));
             }

@@ -67,10 +67,9 @@ impl std::fmt::Display for ObjectClass {
 impl std::str::FromStr for ObjectClass {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ObjectClass::ALL
-            .into_iter()
-            .find(|c| c.name() == s)
-            .ok_or_else(|| format!("unknown class {s:?} (expected one of person, bicycle, car, motorcycle, bus, truck)"))
+        ObjectClass::ALL.into_iter().find(|c| c.name() == s).ok_or_else(|| {
+            format!("unknown class {s:?} (expected one of person, bicycle, car, motorcycle, bus, truck)")
+        })
     }
 }
 
@@ -86,13 +85,8 @@ pub enum VehicleClass {
 }
 
 impl VehicleClass {
-    pub const ALL: [VehicleClass; 5] = [
-        VehicleClass::Car,
-        VehicleClass::Motorcycle,
-        VehicleClass::Bus,
-        VehicleClass::Truck,
-        VehicleClass::Bicycle,
-    ];
+    pub const ALL: [VehicleClass; 5] =
+        [VehicleClass::Car, VehicleClass::Motorcycle, VehicleClass::Bus, VehicleClass::Truck, VehicleClass::Bicycle];
 
     pub fn name(self) -> &'static str {
         match self {

@@ -137,10 +137,9 @@ mod tests {
 
     #[test]
     fn unknown_class_key_is_rejected() {
-        let err = serde_json::from_str::<ClassCounts>(
-            r#"{"car":0,"motorcycle":0,"bus":0,"truck":0,"bicycle":0,"tram":1}"#,
-        )
-        .unwrap_err();
+        let err =
+            serde_json::from_str::<ClassCounts>(r#"{"car":0,"motorcycle":0,"bus":0,"truck":0,"bicycle":0,"tram":1}"#)
+                .unwrap_err();
         assert!(err.to_string().contains("tram"));
     }
 }

@@ -7,9 +7,9 @@
 
 pub mod class;
 pub mod counts;
-pub mod plan;
 pub mod forecast;
 pub mod messages;
+pub mod plan;
 pub mod topics;
 
 pub use class::{ObjectClass, VehicleClass};

@@ -197,7 +197,8 @@ pub fn decode<T: DeserializeOwned>(payload: &[u8]) -> Result<Envelope<T>, Decode
     if payload.len() > MAX_PAYLOAD {
         return Err(DecodeError::TooLarge(payload.len(), MAX_PAYLOAD));
     }
-    let value: serde_json::Value = serde_json::from_slice(payload).map_err(|e| DecodeError::Malformed(e.to_string()))?;
+    let value: serde_json::Value =
+        serde_json::from_slice(payload).map_err(|e| DecodeError::Malformed(e.to_string()))?;
     let version = value.get("schema_version").and_then(|v| v.as_str()).ok_or(DecodeError::NoVersion)?;
     let major = version.split('.').next().and_then(|m| m.parse::<u32>().ok()).ok_or(DecodeError::NoVersion)?;
     if major != SCHEMA_MAJOR {
@@ -223,7 +224,9 @@ impl CountReport {
         let non_negative = |x: f64| x.is_finite() && x >= 0.0;
         for (name, z) in &i.zones {
             if ![z.occupancy_mean, z.dwell_mean_s, z.dwell_max_s].into_iter().all(non_negative) {
-                return Err(DecodeError::Invalid(format!("zone {name:?}: occupancy and dwell must be finite and non-negative")));
+                return Err(DecodeError::Invalid(format!(
+                    "zone {name:?}: occupancy and dwell must be finite and non-negative"
+                )));
             }
         }
         crate::topics::check_id(&self.camera_id).map_err(|e| DecodeError::Invalid(e.to_string()))?;
@@ -248,15 +251,27 @@ mod tests {
     use super::*;
 
     fn report() -> Envelope<CountReport> {
-        let mut interval = IntervalCounts { start_ms: 60_000, end_ms: 120_000, coverage: 0.98, fps: 25.0, frames: 1470, ..Default::default() };
+        let mut interval = IntervalCounts {
+            start_ms: 60_000,
+            end_ms: 120_000,
+            coverage: 0.98,
+            fps: 25.0,
+            frames: 1470,
+            ..Default::default()
+        };
         let mut main = crate::counts::DirectionCounts::default();
         main.forward.add(crate::VehicleClass::Car, 2);
         interval.lines.insert("main".into(), main);
-        Envelope::new("edge-07", 1_700_000_000_000, 42, CountReport {
-            camera_id: "cam-07".into(),
-            model: ModelRef { id: "yolox_nano_416".into(), sha256: "ab".repeat(32) },
-            interval,
-        })
+        Envelope::new(
+            "edge-07",
+            1_700_000_000_000,
+            42,
+            CountReport {
+                camera_id: "cam-07".into(),
+                model: ModelRef { id: "yolox_nano_416".into(), sha256: "ab".repeat(32) },
+                interval,
+            },
+        )
     }
 
     #[test]

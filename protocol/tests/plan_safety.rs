@@ -23,7 +23,12 @@ fn rules() -> JunctionRules {
             }
         }
     }
-    let crossing = |id: &str, with: &[&str]| CrossingRule { id: id.into(), min_walk_ms: 5_000, min_clearance_ms: 8_000, conflicting_movements: with.iter().map(|s| s.to_string()).collect() };
+    let crossing = |id: &str, with: &[&str]| CrossingRule {
+        id: id.into(),
+        min_walk_ms: 5_000,
+        min_clearance_ms: 8_000,
+        conflicting_movements: with.iter().map(|s| s.to_string()).collect(),
+    };
     JunctionRules {
         junction_id: "j1".into(),
         rules_id: "r1".into(),
@@ -126,7 +131,13 @@ fn check_states(rules: &JunctionRules, states: &[(Vec<char>, Vec<char>)], cyclic
                     break;
                 }
                 for (a, b) in &rules.conflicts {
-                    let other = if a == m { b } else if b == m { a } else { continue };
+                    let other = if a == m {
+                        b
+                    } else if b == m {
+                        a
+                    } else {
+                        continue;
+                    };
                     if states[t].0[idx(other)] == 'G' {
                         return Err(format!("{other} green {k} s after {m}'s yellow"));
                     }
@@ -150,16 +161,33 @@ fn secs(range: std::ops::RangeInclusive<u32>) -> impl Strategy<Value = u32> {
 fn any_stage() -> impl Strategy<Value = Stage> {
     const GROUPS: [u8; 6] = [0b0000_0101, 0b0000_1010, 0b0000_0011, 0b0101_0000, 0b1010_0000, 0b0011_0000];
     let movements = prop_oneof![3 => (0..GROUPS.len()).prop_map(|g| GROUPS[g]), 1 => 1u8..=255];
-    (movements, secs(3..=40), secs(3..=8), secs(20..=95), secs(2..=7), secs(1..=4), proptest::option::of((0u8..4, secs(4..=6), secs(7..=9))))
+    (
+        movements,
+        secs(3..=40),
+        secs(3..=8),
+        secs(20..=95),
+        secs(2..=7),
+        secs(1..=4),
+        proptest::option::of((0u8..4, secs(4..=6), secs(7..=9))),
+    )
         .prop_map(|(mask, green_ms, min_green_ms, max_green_ms, yellow_ms, all_red_ms, ped)| Stage {
-            movements: MOVES.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, m)| m.to_string()).collect(),
+            movements: MOVES
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| mask & (1 << i) != 0)
+                .map(|(_, m)| m.to_string())
+                .collect(),
             green_ms,
             min_green_ms,
             max_green_ms,
             yellow_ms,
             all_red_ms,
             pedestrian: ped.map(|(which, walk_ms, clearance_ms)| PedestrianTiming {
-                crossings: [("X_N", 1u8), ("X_E", 2)].iter().filter(|(_, b)| which & b != 0).map(|(c, _)| c.to_string()).collect(),
+                crossings: [("X_N", 1u8), ("X_E", 2)]
+                    .iter()
+                    .filter(|(_, b)| which & b != 0)
+                    .map(|(c, _)| c.to_string())
+                    .collect(),
                 walk_ms,
                 clearance_ms,
             }),
@@ -192,19 +220,25 @@ fn safe_stage() -> impl Strategy<Value = Stage> {
         (&["E_T", "W_T"], Some("X_N")),
         (&["N_T", "S_T"], Some("X_E")),
     ];
-    (0..groups.len(), secs(5..=10), secs(0..=40), secs(3..=6), secs(2..=4), any::<bool>()).prop_map(move |(g, min_green_ms, extra, yellow_ms, all_red_ms, ped)| {
-        let (moves, crossing) = groups[g];
-        let green_ms = (min_green_ms + extra).max(13_000 * u32::from(ped && crossing.is_some()));
-        Stage {
-            movements: moves.iter().map(|s| s.to_string()).collect(),
-            green_ms,
-            min_green_ms,
-            max_green_ms: 90_000,
-            yellow_ms,
-            all_red_ms,
-            pedestrian: crossing.filter(|_| ped).map(|c| PedestrianTiming { crossings: vec![c.into()], walk_ms: 5_000, clearance_ms: 8_000 }),
-        }
-    })
+    (0..groups.len(), secs(5..=10), secs(0..=40), secs(3..=6), secs(2..=4), any::<bool>()).prop_map(
+        move |(g, min_green_ms, extra, yellow_ms, all_red_ms, ped)| {
+            let (moves, crossing) = groups[g];
+            let green_ms = (min_green_ms + extra).max(13_000 * u32::from(ped && crossing.is_some()));
+            Stage {
+                movements: moves.iter().map(|s| s.to_string()).collect(),
+                green_ms,
+                min_green_ms,
+                max_green_ms: 90_000,
+                yellow_ms,
+                all_red_ms,
+                pedestrian: crossing.filter(|_| ped).map(|c| PedestrianTiming {
+                    crossings: vec![c.into()],
+                    walk_ms: 5_000,
+                    clearance_ms: 8_000,
+                }),
+            }
+        },
+    )
 }
 
 fn safe_plan() -> impl Strategy<Value = TimingPlan> {
@@ -218,7 +252,12 @@ proptest! {
 
     /// 10^5 transitions between safe plans at any moment of the running plan.
     #[test]
-    fn transitions_never_cut_a_minimum(a in safe_plan(), b in safe_plan(), at in 0u32..10_000, stage_pick in 0usize..4) {
+    fn transitions_never_cut_a_minimum(
+        a in safe_plan(),
+        b in safe_plan(),
+        at in 0u32..10_000,
+        stage_pick in 0usize..4
+    ) {
         let rules = rules();
         prop_assert_eq!(validate(&a, &rules), Ok(()));
         prop_assert_eq!(validate(&b, &rules), Ok(()));
@@ -234,16 +273,44 @@ proptest! {
         for _ in 0..a.stages[prev].length_ms() / 1000 { states.push(state_at(&a, &rules, t_prev)); t_prev += 1; }
         let entry = &b.stages[change.entry_stage];
         let green_s = (elapsed + change.hold_green_ms) / 1000;
-        let lamp = |c: char| -> Vec<char> { rules.movements.iter().map(|m| if running.movements.contains(m) { c } else { 'R' }).collect() };
+        let lamp = |c: char| -> Vec<char> {
+            rules.movements.iter().map(|m| if running.movements.contains(m) { c } else { 'R' }).collect()
+        };
         for _ in 0..green_s { states.push((lamp('G'), vec!['D'; 2])); }
         for _ in 0..change.yellow_ms / 1000 {
-            states.push((rules.movements.iter().map(|m| if !running.movements.contains(m) { 'R' } else if entry.movements.contains(m) { 'G' } else { 'Y' }).collect(), vec!['D'; 2]));
+            states.push((
+                rules
+                    .movements
+                    .iter()
+                    .map(|m| {
+                        if !running.movements.contains(m) {
+                            'R'
+                        } else if entry.movements.contains(m) {
+                            'G'
+                        } else {
+                            'Y'
+                        }
+                    })
+                    .collect(),
+                vec!['D'; 2]
+            ));
         }
         for _ in 0..change.all_red_ms / 1000 {
-            states.push((rules.movements.iter().map(|m| if running.movements.contains(m) && entry.movements.contains(m) { 'G' } else { 'R' }).collect(), vec!['D'; 2]));
+            states.push((
+                rules
+                    .movements
+                    .iter()
+                    .map(|m| if running.movements.contains(m) && entry.movements.contains(m) { 'G' } else { 'R' })
+                    .collect(),
+                vec!['D'; 2]
+            ));
         }
         let b_start = b.stages[..change.entry_stage].iter().map(|s| s.length_ms()).sum::<u64>() / 1000;
-        for k in 0..b.cycle_ms as u64 / 1000 { states.push(state_at(&b, &rules, (b_start + k) % (b.cycle_ms as u64 / 1000))); }
+        for k in 0..b.cycle_ms as u64 / 1000 { states.push(state_at(
+            &b,
+            &rules,
+            (b_start + k) % (b.cycle_ms as u64 / 1000)
+        )); }
         prop_assert!(green_s * 1000 >= running.min_green_ms, "running green {} s below its minimum", green_s);
         prop_assert!(change.all_red_ms >= rules.min_all_red_ms);
         prop_assert_eq!(check_states(&rules, &states, false), Ok(()));
@@ -265,7 +332,11 @@ fn no_unsafe_plan_is_accepted() {
         let plan = plan_of(stages, offset, cycle_fix);
         if validate(&plan, &rules).is_ok() {
             accepted += 1;
-            assert_eq!(check_states(&rules, &cycle_states(&plan, &rules), true), Ok(()), "accepted an unsafe plan: {plan:#?}");
+            assert_eq!(
+                check_states(&rules, &cycle_states(&plan, &rules), true),
+                Ok(()),
+                "accepted an unsafe plan: {plan:#?}"
+            );
         }
     }
     println!("{accepted} of {cases} generated plans accepted, all safe");
@@ -275,7 +346,15 @@ fn no_unsafe_plan_is_accepted() {
 #[test]
 fn safe_by_construction_plans_are_accepted_and_a_conflict_is_named() {
     let rules = rules();
-    let stage = |moves: &[&str]| Stage { movements: moves.iter().map(|s| s.to_string()).collect(), green_ms: 20_000, min_green_ms: 5_000, max_green_ms: 60_000, yellow_ms: 3_000, all_red_ms: 2_000, pedestrian: None };
+    let stage = |moves: &[&str]| Stage {
+        movements: moves.iter().map(|s| s.to_string()).collect(),
+        green_ms: 20_000,
+        min_green_ms: 5_000,
+        max_green_ms: 60_000,
+        yellow_ms: 3_000,
+        all_red_ms: 2_000,
+        pedestrian: None,
+    };
     let ok = plan_of(vec![stage(&["N_T", "S_T"]), stage(&["E_T", "W_T"])], 0, true);
     assert_eq!(validate(&ok, &rules), Ok(()));
     let bad = plan_of(vec![stage(&["N_T", "E_T"]), stage(&["S_T"])], 0, true);
@@ -286,7 +365,8 @@ fn safe_by_construction_plans_are_accepted_and_a_conflict_is_named() {
     short_yellow.cycle_ms -= 500;
     assert!(validate(&short_yellow, &rules).unwrap_err().iter().any(|v| v.to_string().contains("yellow_ms")));
     let mut ped = ok.clone();
-    ped.stages[1].pedestrian = Some(PedestrianTiming { crossings: vec!["X_N".into()], walk_ms: 5_000, clearance_ms: 8_000 });
+    ped.stages[1].pedestrian =
+        Some(PedestrianTiming { crossings: vec!["X_N".into()], walk_ms: 5_000, clearance_ms: 8_000 });
     assert_eq!(validate(&ped, &rules), Ok(()), "X_N walks with the east-west stage");
     ped.stages[0].pedestrian = ped.stages[1].pedestrian.clone();
     assert!(validate(&ped, &rules).unwrap_err().iter().any(|v| v.code() == "pedestrian_conflict"));

@@ -11,20 +11,45 @@ fn rules() -> JunctionRules {
         junction_id: "j1".into(),
         rules_id: "r1".into(),
         movements: ["N", "S", "E", "W"].map(String::from).to_vec(),
-        conflicts: [("N", "E"), ("N", "W"), ("S", "E"), ("S", "W")].map(|(a, b)| (a.to_string(), b.to_string())).to_vec(),
+        conflicts: [("N", "E"), ("N", "W"), ("S", "E"), ("S", "W")]
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .to_vec(),
         min_green_ms: 5_000,
         max_green_ms: 90_000,
         min_yellow_ms: 3_000,
         max_yellow_ms: 6_000,
         min_all_red_ms: 2_000,
         max_cycle_ms: 180_000,
-        crossings: vec![CrossingRule { id: "X".into(), min_walk_ms: 5_000, min_clearance_ms: 8_000, conflicting_movements: vec!["N".into(), "S".into()] }],
+        crossings: vec![CrossingRule {
+            id: "X".into(),
+            min_walk_ms: 5_000,
+            min_clearance_ms: 8_000,
+            conflicting_movements: vec!["N".into(), "S".into()],
+        }],
     }
 }
 
 fn plan(version: u64) -> TimingPlan {
-    let stage = |m: [&str; 2]| Stage { movements: m.map(String::from).to_vec(), green_ms: 25_000, min_green_ms: 5_000, max_green_ms: 60_000, yellow_ms: 3_000, all_red_ms: 2_000, pedestrian: None };
-    TimingPlan { junction_id: "j1".into(), plan_id: "am-peak".into(), version, valid_from_ms: 1_000, valid_until_ms: 10_000, cycle_ms: 60_000, offset_ms: 12_000, stages: vec![stage(["N", "S"]), stage(["E", "W"])], rules_id: "r1".into() }
+    let stage = |m: [&str; 2]| Stage {
+        movements: m.map(String::from).to_vec(),
+        green_ms: 25_000,
+        min_green_ms: 5_000,
+        max_green_ms: 60_000,
+        yellow_ms: 3_000,
+        all_red_ms: 2_000,
+        pedestrian: None,
+    };
+    TimingPlan {
+        junction_id: "j1".into(),
+        plan_id: "am-peak".into(),
+        version,
+        valid_from_ms: 1_000,
+        valid_until_ms: 10_000,
+        cycle_ms: 60_000,
+        offset_ms: 12_000,
+        stages: vec![stage(["N", "S"]), stage(["E", "W"])],
+        rules_id: "r1".into(),
+    }
 }
 
 fn keys(central: &SigningKey) -> PlanKeys {
@@ -63,18 +88,31 @@ fn only_central_newer_unexpired_safe_plans_are_accepted() {
     // Correctly signed by central and still unsafe: refused all the same.
     let mut unsafe_plan = plan(7);
     unsafe_plan.stages[1].movements = vec!["E".into(), "N".into()];
-    assert_eq!(reason(accept(&sign(unsafe_plan, "central-2026", &central), &keys, &rules, None, 2_000)), "unsafe:conflicting_movements");
+    assert_eq!(
+        reason(accept(&sign(unsafe_plan, "central-2026", &central), &keys, &rules, None, 2_000)),
+        "unsafe:conflicting_movements"
+    );
     let mut fields = serde_json::to_value(&good).unwrap();
     fields["plan"]["priority"] = serde_json::json!("override");
-    assert!(serde_json::from_value::<protocol::plan::SignedPlan>(fields).is_err(), "unknown fields cannot ride along unsigned");
+    assert!(
+        serde_json::from_value::<protocol::plan::SignedPlan>(fields).is_err(),
+        "unknown fields cannot ride along unsigned"
+    );
 }
 
 proptest::proptest! {
-    #![proptest_config(proptest::prelude::ProptestConfig { cases: 20_000, failure_persistence: None, ..Default::default() })]
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: 20_000,
+        failure_persistence: None,
+        ..Default::default()
+    })]
 
     /// The decoder never panics and never accepts a mutated message as central's.
     #[test]
-    fn decoding_mutated_plans_never_panics_or_verifies(flips in proptest::collection::vec((0usize..4096, proptest::prelude::any::<u8>()), 1..8), cut in 0usize..4096) {
+    fn decoding_mutated_plans_never_panics_or_verifies(
+        flips in proptest::collection::vec((0usize..4096, proptest::prelude::any::<u8>()), 1..8),
+        cut in 0usize..4096
+    ) {
         let central = SigningKey::from_bytes(&[7; 32]);
         let mut bytes = serde_json::to_vec(&sign(plan(5), "central-2026", &central)).unwrap();
         for (at, byte) in flips {

@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use protocol::forecast::ForecastReport;
-use protocol::plan::{JunctionStatus, PlanAck, SignedPlan};
 use protocol::messages::{CountAck, CountReport, Envelope, Incident, Presence, Status};
+use protocol::plan::{JunctionStatus, PlanAck, SignedPlan};
 
 fn check(name: &str, mut schema: serde_json::Value, failures: &mut Vec<String>) {
     schema["$id"] = format!("https://tac.invalid/schemas/{name}.json").into();
@@ -26,9 +26,16 @@ fn schemas_in_docs_match_the_types() {
     check("count_ack", serde_json::to_value(schemars::schema_for!(Envelope<CountAck>)).unwrap(), &mut failures);
     check("signed_plan", serde_json::to_value(schemars::schema_for!(SignedPlan)).unwrap(), &mut failures);
     check("plan_ack", serde_json::to_value(schemars::schema_for!(Envelope<PlanAck>)).unwrap(), &mut failures);
-    check("junction_status", serde_json::to_value(schemars::schema_for!(Envelope<JunctionStatus>)).unwrap(), &mut failures);
+    check(
+        "junction_status",
+        serde_json::to_value(schemars::schema_for!(Envelope<JunctionStatus>)).unwrap(),
+        &mut failures,
+    );
     check("incident", serde_json::to_value(schemars::schema_for!(Envelope<Incident>)).unwrap(), &mut failures);
     check("presence", serde_json::to_value(schemars::schema_for!(Envelope<Presence>)).unwrap(), &mut failures);
     check("forecast", serde_json::to_value(schemars::schema_for!(Envelope<ForecastReport>)).unwrap(), &mut failures);
-    assert!(failures.is_empty(), "stale schemas (regenerate with UPDATE_SCHEMAS=1 cargo test -p protocol): {failures:?}");
+    assert!(
+        failures.is_empty(),
+        "stale schemas (regenerate with UPDATE_SCHEMAS=1 cargo test -p protocol): {failures:?}"
+    );
 }

@@ -61,7 +61,13 @@ struct Reference {
 fn run_reference(python: &std::path::Path, model: &std::path::Path, args: &Args) -> anyhow::Result<Reference> {
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("reference/pipeline.py");
     let mut cmd = std::process::Command::new(python);
-    cmd.arg(&script).arg("--model").arg(model).arg("--clip").arg(&args.clip).arg("--threads").arg(args.threads.to_string());
+    cmd.arg(&script)
+        .arg("--model")
+        .arg(model)
+        .arg("--clip")
+        .arg(&args.clip)
+        .arg("--threads")
+        .arg(args.threads.to_string());
     for l in &args.lines {
         cmd.arg("--line").arg(l);
     }
@@ -84,7 +90,11 @@ fn score(clip: &std::path::Path, lines: &std::collections::BTreeMap<String, prot
         let counts = lines.get(name).copied().unwrap_or_default();
         for (dir, ours) in [("up", counts.backward), ("down", counts.forward)] {
             for class in protocol::VehicleClass::ALL {
-                let truth = gt["events"].as_array()?.iter().filter(|e| e["line"] == name && e["direction"] == dir && e["class"] == class.name()).count() as i64;
+                let truth = gt["events"]
+                    .as_array()?
+                    .iter()
+                    .filter(|e| e["line"] == name && e["direction"] == dir && e["class"] == class.name())
+                    .count() as i64;
                 total += truth;
                 err += (ours.get(class) as i64 - truth).abs();
             }
@@ -96,19 +106,28 @@ fn score(clip: &std::path::Path, lines: &std::collections::BTreeMap<String, prot
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<f64>().unwrap_or(0.0)))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<f64>().unwrap_or(0.0))
+        })
         .unwrap_or(0.0)
         / 1024.0
 }
 
 fn reader(clip: &std::path::Path) -> anyhow::Result<Reader> {
-    Ok(Reader::open(SourceSpec::File(clip.to_path_buf()), OpenOptions::default(), ReconnectPolicy { reconnect: false, ..Default::default() })?)
+    Ok(Reader::open(
+        SourceSpec::File(clip.to_path_buf()),
+        OpenOptions::default(),
+        ReconnectPolicy { reconnect: false, ..Default::default() },
+    )?)
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let mut config = default_config(Some(&args.model), None);
-    let lines = args.lines.iter().map(|l| parse_line_arg(l)).collect::<Result<Vec<_>, _>>().map_err(anyhow::Error::msg)?;
+    let lines =
+        args.lines.iter().map(|l| parse_line_arg(l)).collect::<Result<Vec<_>, _>>().map_err(anyhow::Error::msg)?;
 
     // 1. Decode only.
     let t = Instant::now();
@@ -125,54 +144,60 @@ fn main() -> anyhow::Result<()> {
     let (manifest, model_path) = edge_agent::config::resolve_model(&args.model, None).map_err(anyhow::Error::msg)?;
     let mut profile = EdgeBoxProfile::builtin("generic_x86")?;
     profile.intra_op_threads = args.threads;
-    let mut detector = OnnxDetector::load(&manifest, &model_path, &profile, DetectSettings::default()).context("loading detector")?;
+    let mut detector =
+        OnnxDetector::load(&manifest, &model_path, &profile, DetectSettings::default()).context("loading detector")?;
     // Inference alone on the views and frames the pipeline looks at: decoding and
     // pre-processing happen between the timed calls. Frames per second of stream.
-    let limit_run = |detector: &mut OnnxDetector, views: &ViewPlan, repeat_max_diff: f32| -> anyhow::Result<(f64, f64)> {
-        let mut r = reader(&args.clip)?;
-        let mut plan = views.clone();
-        plan.lines = lines.iter().map(|l| (l.segment.a, l.segment.b)).collect();
-        plan.min_tile = manifest.input.width.max(manifest.input.height) as f32;
-        let mut preparer = Preparer::new(detector.input_spec(), plan).with_repeat_check(repeat_max_diff);
-        let mut prepared = PreparedFrame::default();
-        let (mut infer, mut prep, mut frames) = (Duration::ZERO, Duration::ZERO, 0u64);
-        loop {
-            match r.next()? {
-                IngestEvent::Frame(frame) => {
-                    let t = Instant::now();
-                    preparer.prepare(&frame, &mut prepared);
-                    prep += t.elapsed();
-                    frames += 1;
-                    if prepared.repeat {
-                        continue;
+    let limit_run =
+        |detector: &mut OnnxDetector, views: &ViewPlan, repeat_max_diff: f32| -> anyhow::Result<(f64, f64)> {
+            let mut r = reader(&args.clip)?;
+            let mut plan = views.clone();
+            plan.lines = lines.iter().map(|l| (l.segment.a, l.segment.b)).collect();
+            plan.min_tile = manifest.input.width.max(manifest.input.height) as f32;
+            let mut preparer = Preparer::new(detector.input_spec(), plan).with_repeat_check(repeat_max_diff);
+            let mut prepared = PreparedFrame::default();
+            let (mut infer, mut prep, mut frames) = (Duration::ZERO, Duration::ZERO, 0u64);
+            loop {
+                match r.next()? {
+                    IngestEvent::Frame(frame) => {
+                        let t = Instant::now();
+                        preparer.prepare(&frame, &mut prepared);
+                        prep += t.elapsed();
+                        frames += 1;
+                        if prepared.repeat {
+                            continue;
+                        }
+                        let t = Instant::now();
+                        for tensor in &prepared.tensors[..prepared.views.len()] {
+                            detector.run_tensor(tensor)?;
+                        }
+                        infer += t.elapsed();
                     }
-                    let t = Instant::now();
-                    for tensor in &prepared.tensors[..prepared.views.len()] {
-                        detector.run_tensor(tensor)?;
-                    }
-                    infer += t.elapsed();
+                    IngestEvent::End => break,
+                    _ => {}
                 }
-                IngestEvent::End => break,
-                _ => {}
             }
-        }
-        // Pre-processing here runs alone on its thread (in the pipeline it shares a core
-        // with decoding): ms per frame of stream.
-        Ok((frames as f64 / infer.as_secs_f64(), prep.as_secs_f64() * 1000.0 / frames.max(1) as f64))
-    };
+            // Pre-processing here runs alone on its thread (in the pipeline it shares a core
+            // with decoding): ms per frame of stream.
+            Ok((frames as f64 / infer.as_secs_f64(), prep.as_secs_f64() * 1000.0 / frames.max(1) as f64))
+        };
 
     // 3. Full pipeline, for each view plan.
     config.camera.box_profile = "generic_x86".into();
     let threads = args.threads;
     // The profile's thread count is used by build_pipeline; the generic box has 1.
-    anyhow::ensure!(threads == 1 || std::env::var("BENCH_ALLOW_THREADS").is_ok(), "the pipeline run uses the generic_x86 profile (1 thread); pass --threads 1");
+    anyhow::ensure!(
+        threads == 1 || std::env::var("BENCH_ALLOW_THREADS").is_ok(),
+        "the pipeline run uses the generic_x86 profile (1 thread); pass --threads 1"
+    );
     let mut whole = config.clone();
     whole.views.line_tiles = 0;
     whole.detect.repeat_max_diff = 0.0;
     let variants = [("default (dense: line tiles)", config), ("whole frame (line_tiles = 0)", whole)];
     let mut results = Vec::new();
     for (name, config) in variants {
-        let job = CountJob { source: SourceSpec::File(args.clip.clone()), lines: lines.clone(), config, config_dir: None };
+        let job =
+            CountJob { source: SourceSpec::File(args.clip.clone()), lines: lines.clone(), config, config_dir: None };
         // The limit and the pipeline alternate `--repeat` times and each keeps its best
         // run: the ratio then compares both at this machine's best, not at whatever else
         // the machine was doing during one of them.
@@ -196,7 +221,10 @@ fn main() -> anyhow::Result<()> {
     let (limit_fps, pipeline_fps) = (*limit_fps, *pipeline_fps);
     let ratio = pipeline_fps / limit_fps;
     let rss = peak_rss_mb();
-    let python = args.reference_python.clone().unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv-reference/bin/python"));
+    let python = args
+        .reference_python
+        .clone()
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv-reference/bin/python"));
     let reference = if python.exists() { Some(run_reference(&python, &model_path, &args)?) } else { None };
     let ours_score = score(&args.clip, &report.lines);
     let (_, whole_limit, whole_fps, whole_report, _) = &results[1];
@@ -207,10 +235,16 @@ fn main() -> anyhow::Result<()> {
         let out = serde_json::json!({
             "clip": clip, "frames": report.frames,
             "decode_fps": round(decode_fps), "limit_fps": round(limit_fps), "pipeline_fps": round(pipeline_fps),
-            "ratio": (ratio * 1000.0).round() / 1000.0, "reference_fps": reference.as_ref().map(|r| round(r.fps)), "peak_rss_mb": round(rss),
-            "score": ours_score.map(|s| (s * 1000.0).round() / 1000.0), "reference_score": reference_score.map(|s| (s * 1000.0).round() / 1000.0),
+            "ratio": (ratio * 1000.0).round() / 1000.0,
+            "reference_fps": reference.as_ref().map(|r| round(r.fps)),
+            "peak_rss_mb": round(rss),
+            "score": ours_score.map(|s| (s * 1000.0).round() / 1000.0),
+            "reference_score": reference_score.map(|s| (s * 1000.0).round() / 1000.0),
             "views": report.views_per_frame, "repeats": report.repeats,
-            "whole_frame": {"limit_fps": round(*whole_limit), "pipeline_fps": round(*whole_fps), "ratio": (whole_fps / whole_limit * 1000.0).round() / 1000.0,
+            "whole_frame": {
+                "limit_fps": round(*whole_limit),
+                "pipeline_fps": round(*whole_fps),
+                "ratio": (whole_fps / whole_limit * 1000.0).round() / 1000.0,
                 "score": whole_score.map(|s| (s * 1000.0).round() / 1000.0)},
         });
         println!("{out}");
@@ -218,11 +252,26 @@ fn main() -> anyhow::Result<()> {
         println!("clip {clip} ({} frames, model {}, {} inference thread)", report.frames, args.model, args.threads);
         println!("{:<34} {:>10.1} fps", "decode only (GStreamer)", decode_fps);
         let fmt = |s: Option<f64>| s.map_or("no hand count".to_string(), |s| format!("{s:.3}"));
-        println!("{:<30} {:>6} {:>8} {:>12} {:>10} {:>8} {:>10}", "views", "views", "repeats", "limit fps", "pipeline", "ratio", "score");
+        println!(
+            "{:<30} {:>6} {:>8} {:>12} {:>10} {:>8} {:>10}",
+            "views", "views", "repeats", "limit fps", "pipeline", "ratio", "score"
+        );
         for (name, limit, fps, r, _) in &results {
-            println!("{:<30} {:>6.2} {:>8} {:>12.1} {:>10.1} {:>8.3} {:>10}", name, r.views_per_frame, r.repeats, limit, fps, fps / limit, fmt(score(&args.clip, &r.lines)));
+            println!(
+                "{:<30} {:>6.2} {:>8} {:>12.1} {:>10.1} {:>8.3} {:>10}",
+                name,
+                r.views_per_frame,
+                r.repeats,
+                limit,
+                fps,
+                fps / limit,
+                fmt(score(&args.clip, &r.lines))
+            );
         }
-        println!("(limit: bare ORT inference on the views and frames that pipeline looks at; the rows below are for the default)");
+        println!(
+            "(limit: bare ORT inference on the views and frames that pipeline looks at; the rows below are for the \
+                default)"
+        );
         println!("{:<34} {:>10.1}", "peak RSS (MB, whole bench)", rss);
         match &reference {
             Some(r) => {
@@ -232,23 +281,36 @@ fn main() -> anyhow::Result<()> {
             }
             None => println!("Python reference: skipped ({} missing; scripts/setup-reference.sh)", python.display()),
         }
-        println!("counting score vs hand count: this pipeline {}, Python reference {}", fmt(ours_score), fmt(reference_score));
+        println!(
+            "counting score vs hand count: this pipeline {}, Python reference {}",
+            fmt(ours_score),
+            fmt(reference_score)
+        );
         let n = report.frames.max(1) as f64;
         let ms = |d: Duration| d.as_secs_f64() * 1000.0 / n;
         let dt = &report.detect_times;
-        println!("per frame in the pipeline (ms): pre-process {:.2}, inference {:.2}, NMS+merge {:.2}, track {:.3}, count {:.3}",
-            ms(dt.preprocess), ms(dt.inference), ms(dt.postprocess), ms(report.times.track), ms(report.times.count));
+        println!(
+            "per frame in the pipeline (ms): pre-process {:.2}, inference {:.2}, NMS+merge {:.2}, track {:.3}, count \
+                {:.3}",
+            ms(dt.preprocess),
+            ms(dt.inference),
+            ms(dt.postprocess),
+            ms(report.times.track),
+            ms(report.times.count)
+        );
         let on_thread = dt.postprocess + report.times.track + report.times.count;
         let all = on_thread + dt.preprocess;
         let pct = |d: Duration| 100.0 * d.as_secs_f64() / dt.inference.as_secs_f64();
         println!(
-            "work besides inference: {:.1} % of inference time in all ({:.1} % on the inference thread; pre-processing runs on the ingest thread)",
+            "work besides inference: {:.1} % of inference time in all ({:.1} % on the inference thread; pre-processing \
+                runs on the ingest thread)",
             pct(all),
             pct(on_thread)
         );
         let alone = (*prep_alone_ms + ms(on_thread)) / ms(dt.inference) * 100.0;
         println!(
-            "pre-processing alone on its thread (not sharing a core with decoding): {:.2} ms per frame; work besides inference then {:.1} % of inference time",
+            "pre-processing alone on its thread (not sharing a core with decoding): {:.2} ms per frame; work besides \
+                inference then {:.1} % of inference time",
             prep_alone_ms, alone
         );
         let _ = frames;

@@ -64,8 +64,18 @@ fn mosquitto(dir: &Path) -> (Killed, u16) {
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
     let port = free_port();
     let conf = dir.join("mosquitto.conf");
-    std::fs::write(&conf, format!("listener {port} 127.0.0.1\nallow_anonymous true\nmax_inflight_messages 100\nmax_queued_messages 1000000\n")).unwrap();
-    let child = Command::new("mosquitto").args(["-c", conf.to_str().unwrap()]).stderr(Stdio::null()).spawn().expect("mosquitto");
+    std::fs::write(
+        &conf,
+        format!(
+            "listener {port} 127.0.0.1\nallow_anonymous true\nmax_inflight_messages 100\nmax_queued_messages 1000000\n"
+        ),
+    )
+    .unwrap();
+    let child = Command::new("mosquitto")
+        .args(["-c", conf.to_str().unwrap()])
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mosquitto");
     wait_port(port);
     (Killed(child), port)
 }
@@ -77,10 +87,15 @@ fn central(dir: &Path, broker: u16) -> Killed {
     let conf = dir.join("central.toml");
     std::fs::write(
         &conf,
-        format!("[broker]\nport = {broker}\nclient_id = \"central-bench\"\n[store]\nkind = \"sqlite\"\npath = \"{}\"\n[http]\nlisten = \"127.0.0.1:{http}\"\n", dir.join("c.db").display()),
+        format!(
+            "[broker]\nport = {broker}\nclient_id = \"central-bench\"\n[store]\nkind = \"sqlite\"\npath = \"{}\"\n\
+                [http]\nlisten = \"127.0.0.1:{http}\"\n",
+            dir.join("c.db").display()
+        ),
     )
     .unwrap();
-    let child = Command::new(exe).args(["run", "--config", conf.to_str().unwrap()]).env("RUST_LOG", "error").spawn().unwrap();
+    let child =
+        Command::new(exe).args(["run", "--config", conf.to_str().unwrap()]).env("RUST_LOG", "error").spawn().unwrap();
     wait_port(http);
     Killed(child)
 }
@@ -95,7 +110,12 @@ fn process_usage(pid: u32) -> (f64, f64) {
     let cpu = (ticks(11) + ticks(12)) / 100.0;
     let rss = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<f64>().ok())
+        })
         .unwrap_or(0.0)
         / 1024.0;
     (cpu, rss)
@@ -103,7 +123,14 @@ fn process_usage(pid: u32) -> (f64, f64) {
 
 fn payload(camera: &str, seq: u64) -> Vec<u8> {
     let end_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
-    let mut interval = IntervalCounts { start_ms: end_ms - 60_000, end_ms, coverage: 1.0, fps: 12.0, frames: 720, ..Default::default() };
+    let mut interval = IntervalCounts {
+        start_ms: end_ms - 60_000,
+        end_ms,
+        coverage: 1.0,
+        fps: 12.0,
+        frames: 720,
+        ..Default::default()
+    };
     for (name, n) in [("north_in", 41), ("south_in", 37)] {
         let mut d = DirectionCounts::default();
         d.forward.add(VehicleClass::Motorcycle, n);
@@ -111,13 +138,31 @@ fn payload(camera: &str, seq: u64) -> Vec<u8> {
         d.backward.add(VehicleClass::Motorcycle, n / 2);
         interval.lines.insert(name.into(), d);
     }
-    interval.zones.insert("stop_queue".into(), ZoneStats { occupancy_mean: 7.5, occupancy_max: 19, queue_max: 12, dwell_mean_s: 21.0, dwell_max_s: 64.0, ..Default::default() });
-    let body = CountReport { camera_id: camera.into(), model: ModelRef { id: "yolox_nano_416".into(), sha256: "ab".repeat(32) }, interval };
+    interval.zones.insert(
+        "stop_queue".into(),
+        ZoneStats {
+            occupancy_mean: 7.5,
+            occupancy_max: 19,
+            queue_max: 12,
+            dwell_mean_s: 21.0,
+            dwell_max_s: 64.0,
+            ..Default::default()
+        },
+    );
+    let body = CountReport {
+        camera_id: camera.into(),
+        model: ModelRef { id: "yolox_nano_416".into(), sha256: "ab".repeat(32) },
+        interval,
+    };
     serde_json::to_vec(&Envelope::new(camera, 1, seq, body)).unwrap()
 }
 
 /// Connects one client and drives its event loop in a task.
-async fn client(port: u16, id: &str, on_publish: Option<tokio::sync::mpsc::UnboundedSender<rumqttc::Publish>>) -> AsyncClient {
+async fn client(
+    port: u16,
+    id: &str,
+    on_publish: Option<tokio::sync::mpsc::UnboundedSender<rumqttc::Publish>>,
+) -> AsyncClient {
     let mut opts = MqttOptions::new(id, "127.0.0.1", port);
     opts.set_keep_alive(Duration::from_secs(60));
     opts.set_max_packet_size(1 << 20, 1 << 20);
@@ -157,9 +202,15 @@ async fn agents(port: u16, n: usize, tag: &str) -> Vec<(String, AsyncClient)> {
 
 /// Every agent publishes `per_agent` reports as fast as it can; returns messages/s
 /// counted by `received` between the first and the last arrival.
-async fn saturate(agents: &[(String, AsyncClient)], per_agent: usize, received: Arc<AtomicU64>, first_last: Arc<Mutex<(Option<Instant>, Option<Instant>)>>) -> f64 {
+async fn saturate(
+    agents: &[(String, AsyncClient)],
+    per_agent: usize,
+    received: Arc<AtomicU64>,
+    first_last: Arc<Mutex<(Option<Instant>, Option<Instant>)>>,
+) -> f64 {
     let total = (agents.len() * per_agent) as u64;
-    let payloads: Vec<Vec<Vec<u8>>> = agents.iter().map(|(cam, _)| (0..per_agent as u64).map(|s| payload(cam, 100_000 + s)).collect()).collect();
+    let payloads: Vec<Vec<Vec<u8>>> =
+        agents.iter().map(|(cam, _)| (0..per_agent as u64).map(|s| payload(cam, 100_000 + s)).collect()).collect();
     for (seq, _) in (0..per_agent).enumerate() {
         for ((cam, c), p) in agents.iter().zip(&payloads) {
             c.publish(format!("tac/v1/cameras/{cam}/counts"), QoS::AtLeastOnce, false, p[seq].clone()).await.unwrap();
@@ -177,7 +228,11 @@ async fn saturate(agents: &[(String, AsyncClient)], per_agent: usize, received: 
     }
 }
 
-fn counter() -> (Arc<AtomicU64>, Arc<Mutex<(Option<Instant>, Option<Instant>)>>, tokio::sync::mpsc::UnboundedSender<rumqttc::Publish>) {
+fn counter() -> (
+    Arc<AtomicU64>,
+    Arc<Mutex<(Option<Instant>, Option<Instant>)>>,
+    tokio::sync::mpsc::UnboundedSender<rumqttc::Publish>,
+) {
     let received = Arc::new(AtomicU64::new(0));
     let fl = Arc::new(Mutex::new((None, None)));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<rumqttc::Publish>();
@@ -206,7 +261,10 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let dir = tempfile::tempdir()?;
     let total = args.agents * args.per_agent;
-    println!("ingest benchmark: {} agents, {} reports per saturation phase, {} msg/s for {} s latency phase", args.agents, total, args.rate, args.latency_seconds);
+    println!(
+        "ingest benchmark: {} agents, {} reports per saturation phase, {} msg/s for {} s latency phase",
+        args.agents, total, args.rate, args.latency_seconds
+    );
 
     // 1. Mosquitto alone.
     let bdir = dir.path().join("broker-only");

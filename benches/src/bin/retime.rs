@@ -27,8 +27,17 @@ fn main() -> Result<()> {
     let args = Args::parse();
     let template = firmware_profiles::junction::BUILTIN[0].1;
     let ids: Vec<String> = (0..args.junctions).map(|i| format!("j{i:04}")).collect();
-    let profiles = ids.iter().map(|id| JunctionProfile::from_toml(id, &template.replacen("id = \"hcmc_sample_4arm\"", &format!("id = \"{id}\""), 1))).collect::<Result<Vec<_>, _>>()?;
-    let corridors = ids.chunks(5).map(|c| Corridor { junctions: c.to_vec(), travel_ms: vec![30_000; c.len() - 1] }).collect();
+    let profiles = ids
+        .iter()
+        .map(|id| {
+            JunctionProfile::from_toml(
+                id,
+                &template.replacen("id = \"hcmc_sample_4arm\"", &format!("id = \"{id}\""), 1),
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let corridors =
+        ids.chunks(5).map(|c| Corridor { junctions: c.to_vec(), travel_ms: vec![30_000; c.len() - 1] }).collect();
     let settings = RetimeSettings { material_ms: 0, ..RetimeSettings::default() };
     let mut retimer = Retimer::new(settings, profiles, corridors, "central", SigningKey::from_bytes(&[1; 32]));
     let mut seed = 0x2545_f491_4f6c_dd1du64;
@@ -61,10 +70,20 @@ fn main() -> Result<()> {
     times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2];
     if args.json {
-        println!("{}", serde_json::json!({"junctions": args.junctions, "rounds": args.rounds, "median_ms": median, "max_ms": times[times.len() - 1], "plans_issued": issued}));
+        println!(
+            "{}",
+            serde_json::json!({
+                "junctions": args.junctions,
+                "rounds": args.rounds,
+                "median_ms": median,
+                "max_ms": times[times.len() - 1],
+                "plans_issued": issued
+            })
+        );
     } else {
         println!(
-            "retiming {} junctions (Webster, smoothing, corridors of 5, validation, ed25519 signing): {:.1} ms per round (median of {}; slowest {:.1} ms); {} plans issued",
+            "retiming {} junctions (Webster, smoothing, corridors of 5, validation, ed25519 signing): {:.1} ms per \
+                round (median of {}; slowest {:.1} ms); {} plans issued",
             args.junctions,
             median,
             args.rounds,

@@ -3,7 +3,8 @@
 //! session (one intra-op thread) behind a lock — the layout an agent serving N cameras
 //! would use. For each N, in a fresh child process so its peak RSS is its own:
 //! aggregate fps, fps per stream, latency from a prepared frame being ready to its counts
-//! being updated (the wait for the shared session included; p50 / p99), and peak RSS. Frames are not batched across streams: the
+//! being updated (the wait for the shared session included; p50 / p99), and peak RSS. Frames are not batched across
+//! streams: the
 //! shared session runs one frame at a time.
 //!
 //! `streams --clip C --line NAME:x1,y1,x2,y2 [--streams 1,2,4]`
@@ -65,7 +66,12 @@ impl Detector for Shared {
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<f64>().ok())
+        })
         .unwrap_or(0.0)
         / 1024.0
 }
@@ -80,21 +86,28 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 fn child(args: &Args, n: usize) -> anyhow::Result<serde_json::Value> {
     let (manifest, model_path) = edge_agent::config::resolve_model(&args.model, None).map_err(anyhow::Error::msg)?;
     let profile = EdgeBoxProfile::builtin("generic_x86")?;
-    let detector = OnnxDetector::load(&manifest, &model_path, &profile, DetectSettings::default()).context("loading detector")?;
+    let detector =
+        OnnxDetector::load(&manifest, &model_path, &profile, DetectSettings::default()).context("loading detector")?;
     let spec = detector.input_spec().cloned();
     let id = detector.model_id().to_string();
     let shared = Arc::new(Mutex::new(detector));
-    let lines = args.lines.iter().map(|l| parse_line_arg(l)).collect::<Result<Vec<_>, _>>().map_err(anyhow::Error::msg)?;
+    let lines =
+        args.lines.iter().map(|l| parse_line_arg(l)).collect::<Result<Vec<_>, _>>().map_err(anyhow::Error::msg)?;
     let start = Instant::now();
     let handles: Vec<_> = (0..n)
         .map(|_| {
             let det = Shared { inner: shared.clone(), spec: spec.clone(), id: id.clone() };
-            let settings = PipelineSettings { lines: lines.clone(), interval: Duration::from_secs(10), ..Default::default() };
+            let settings =
+                PipelineSettings { lines: lines.clone(), interval: Duration::from_secs(10), ..Default::default() };
             let clip = args.clip.clone();
             let realtime = args.realtime;
             std::thread::spawn(move || -> anyhow::Result<(u64, Vec<f64>)> {
                 let mut pipeline = Pipeline::new(det, settings);
-                let reader = Reader::open(SourceSpec::File(clip), OpenOptions::default(), ReconnectPolicy { reconnect: false, ..Default::default() })?;
+                let reader = Reader::open(
+                    SourceSpec::File(clip),
+                    OpenOptions::default(),
+                    ReconnectPolicy { reconnect: false, ..Default::default() },
+                )?;
                 let stage = PrepStage::spawn(reader, pipeline.preparer(), 2);
                 let (mut frames, mut latency) = (0u64, Vec::new());
                 let (t0, mut first_pts) = (Instant::now(), None);
@@ -152,8 +165,15 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let exe = std::env::current_exe()?;
-    let pace = if args.realtime { "each fed at the clip's frame rate, like a live camera" } else { "each fed as fast as it decodes" };
-    println!("clip {} — N streams sharing one ONNX Runtime session (1 intra-op thread, no batching), {pace}", args.clip.display());
+    let pace = if args.realtime {
+        "each fed at the clip's frame rate, like a live camera"
+    } else {
+        "each fed as fast as it decodes"
+    };
+    println!(
+        "clip {} — N streams sharing one ONNX Runtime session (1 intra-op thread, no batching), {pace}",
+        args.clip.display()
+    );
     println!("| streams | aggregate fps | fps per stream | frame ready → counted p50 / p99 (ms) | peak RSS (MB) |");
     println!("|---|---|---|---|---|");
     for n in args.streams.split(',').map(|s| s.trim().parse::<usize>()) {

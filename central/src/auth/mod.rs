@@ -73,13 +73,19 @@ impl AuthSettings {
         let mut seen = std::collections::HashSet::new();
         for (i, u) in self.users.iter().enumerate() {
             if protocol::topics::check_id(&u.name).is_err() {
-                bad.push((format!("auth.users[{i}].name"), format!("{:?} must be 1-64 letters, digits, '-' or '_'", u.name)));
+                bad.push((
+                    format!("auth.users[{i}].name"),
+                    format!("{:?} must be 1-64 letters, digits, '-' or '_'", u.name),
+                ));
             }
             if !seen.insert(u.name.as_str()) {
                 bad.push((format!("auth.users[{i}].name"), format!("{:?} is listed twice", u.name)));
             }
             if let Err(e) = argon2::PasswordHash::new(&u.password_argon2) {
-                bad.push((format!("auth.users[{i}].password_argon2"), format!("not an argon2 PHC string ({e}); make one with `central passwd`")));
+                bad.push((
+                    format!("auth.users[{i}].password_argon2"),
+                    format!("not an argon2 PHC string ({e}); make one with `central passwd`"),
+                ));
             } else if !u.password_argon2.starts_with("$argon2") {
                 bad.push((format!("auth.users[{i}].password_argon2"), "must be an argon2 hash ($argon2id$…)".into()));
             }
@@ -103,7 +109,8 @@ pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Er
 /// Constant-time check of a password against a PHC string.
 pub fn verify_password(password: &str, phc: &str) -> bool {
     use argon2::PasswordVerifier;
-    argon2::PasswordHash::new(phc).is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    argon2::PasswordHash::new(phc)
+        .is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
 
 #[cfg(test)]
@@ -135,7 +142,10 @@ mod tests {
         let mut bad = Vec::new();
         s.validate(&mut bad);
         let fields: Vec<&str> = bad.iter().map(|(f, _)| f.as_str()).collect();
-        assert_eq!(fields, ["auth.users[0].name", "auth.users[0].password_argon2", "auth.users[2].name", "auth.session_hours"]);
+        assert_eq!(
+            fields,
+            ["auth.users[0].name", "auth.users[0].password_argon2", "auth.users[2].name", "auth.session_hours"]
+        );
     }
 
     #[test]

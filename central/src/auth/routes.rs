@@ -3,10 +3,10 @@
 
 use std::net::SocketAddr;
 
+use axum::Json;
 use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::Deserialize;
 
 use super::{Principal, Role};
@@ -18,7 +18,12 @@ pub const COOKIE: &str = "tac_session";
 
 /// The session token a request carries: the dashboard's cookie, else a bearer token.
 fn presented_token(headers: &HeaderMap) -> Option<&str> {
-    let cookie = headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|kv| kv.trim().strip_prefix("tac_session="));
+    let cookie = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| kv.trim().strip_prefix("tac_session="));
     cookie.or_else(|| bearer(headers))
 }
 
@@ -30,14 +35,17 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// session is needed (401). The signals override token (for scripts and the SCATS-style
 /// bridge) stands for an operator either way.
 pub fn principal(state: &ApiState, headers: &HeaderMap) -> Result<Principal, Response> {
-    if let (Some(token), Some(presented)) = (state.signals.as_ref().and_then(|s| s.override_token.as_deref()), bearer(headers))
+    if let (Some(token), Some(presented)) =
+        (state.signals.as_ref().and_then(|s| s.override_token.as_deref()), bearer(headers))
         && token == presented
     {
         return Ok(Principal { name: "override-token".into(), role: Role::Operator });
     }
     match &state.auth {
         None => Ok(Principal { name: "anonymous".into(), role: Role::Viewer }),
-        Some(sessions) => presented_token(headers).and_then(|t| sessions.check(t, now_ms())).ok_or_else(|| error(StatusCode::UNAUTHORIZED, "log in first (POST /api/v1/auth/login)")),
+        Some(sessions) => presented_token(headers)
+            .and_then(|t| sessions.check(t, now_ms()))
+            .ok_or_else(|| error(StatusCode::UNAUTHORIZED, "log in first (POST /api/v1/auth/login)")),
     }
 }
 
@@ -45,17 +53,42 @@ pub fn principal(state: &ApiState, headers: &HeaderMap) -> Result<Principal, Res
 pub fn require(state: &ApiState, headers: &HeaderMap, role: Role) -> Result<Principal, Response> {
     let p = principal(state, headers)?;
     if p.role < role && state.auth.is_none() {
-        return Err(error(StatusCode::UNAUTHORIZED, format!("the {} role is needed: present the override token as a bearer token ([auth] is not configured)", role.as_str())));
+        return Err(error(
+            StatusCode::UNAUTHORIZED,
+            format!(
+                "the {} role is needed: present the override token as a bearer token ([auth] is not configured)",
+                role.as_str()
+            ),
+        ));
     }
     if p.role < role {
-        return Err(error(StatusCode::FORBIDDEN, format!("the {} role is needed; {} is a {}", role.as_str(), p.name, p.role.as_str())));
+        return Err(error(
+            StatusCode::FORBIDDEN,
+            format!("the {} role is needed; {} is a {}", role.as_str(), p.name, p.role.as_str()),
+        ));
     }
     Ok(p)
 }
 
 /// Appends to the audit log; `Err` (503) when it could not be stored.
-pub async fn audit(state: &ApiState, who: &Principal, action: &str, target: &str, outcome: &str, detail: serde_json::Value) -> Result<(), Response> {
-    let entry = AuditEntry { id: 0, at_ms: now_ms(), actor: who.name.clone(), role: who.role.as_str().into(), action: action.into(), target: target.into(), outcome: outcome.into(), detail: detail.to_string() };
+pub async fn audit(
+    state: &ApiState,
+    who: &Principal,
+    action: &str,
+    target: &str,
+    outcome: &str,
+    detail: serde_json::Value,
+) -> Result<(), Response> {
+    let entry = AuditEntry {
+        id: 0,
+        at_ms: now_ms(),
+        actor: who.name.clone(),
+        role: who.role.as_str().into(),
+        action: action.into(),
+        target: target.into(),
+        outcome: outcome.into(),
+        detail: detail.to_string(),
+    };
     let result = with_store(state, move |s| s.append_audit(&entry)).await;
     if result.is_err() {
         tracing::error!(actor = %who.name, action, target, "audit entry not stored; the action is refused");
@@ -73,11 +106,22 @@ struct LoginRequest {
 /// `POST /api/v1/auth/login` `{"username","password"}` → session cookie and token.
 pub async fn login(State(state): State<ApiState>, request: Request) -> Response {
     let Some(sessions) = state.auth.clone() else {
-        return error(StatusCode::NOT_FOUND, "logins are not configured ([auth] is absent); the API is open on its listen address");
+        return error(
+            StatusCode::NOT_FOUND,
+            "logins are not configured ([auth] is absent); the API is open on its listen address",
+        );
     };
-    let client = request.extensions().get::<ConnectInfo<SocketAddr>>().map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+    let client = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
     if sessions.login_limiter.check_key(&client).is_err() {
-        return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, HeaderValue::from_static("60"))], Json(serde_json::json!({"error": "too many login attempts; wait a minute"}))).into_response();
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, HeaderValue::from_static("60"))],
+            Json(serde_json::json!({"error": "too many login attempts; wait a minute"})),
+        )
+            .into_response();
     }
     let body = match axum::body::to_bytes(request.into_body(), 16 * 1024).await {
         Ok(b) => b,
@@ -89,13 +133,25 @@ pub async fn login(State(state): State<ApiState>, request: Request) -> Response 
     };
     let name = req.username.clone();
     let checker = sessions.clone();
-    let outcome = tokio::task::spawn_blocking(move || checker.login(&req.username, &req.password, now_ms())).await.ok().flatten();
+    let outcome =
+        tokio::task::spawn_blocking(move || checker.login(&req.username, &req.password, now_ms())).await.ok().flatten();
     let Some((token, who)) = outcome else {
-        let shown: String = name.chars().filter(|c| c.is_ascii_alphanumeric() || "-_.@".contains(*c)).take(64).collect();
-        let _ = audit(&state, &Principal { name: shown, role: Role::Viewer }, "login_failed", "", "bad name or password", serde_json::json!({"client": client.to_string()})).await;
+        let shown: String =
+            name.chars().filter(|c| c.is_ascii_alphanumeric() || "-_.@".contains(*c)).take(64).collect();
+        let _ = audit(
+            &state,
+            &Principal { name: shown, role: Role::Viewer },
+            "login_failed",
+            "",
+            "bad name or password",
+            serde_json::json!({"client": client.to_string()}),
+        )
+        .await;
         return error(StatusCode::UNAUTHORIZED, "wrong user name or password");
     };
-    if let Err(r) = audit(&state, &who, "login", &who.name, "accepted", serde_json::json!({"client": client.to_string()})).await {
+    if let Err(r) =
+        audit(&state, &who, "login", &who.name, "accepted", serde_json::json!({"client": client.to_string()})).await
+    {
         sessions.logout(&token);
         return r;
     }
@@ -121,7 +177,9 @@ pub async fn logout(State(state): State<ApiState>, headers: HeaderMap) -> Respon
 /// `GET /api/v1/auth/me`: who the session is, and whether logins are on.
 pub async fn me(State(state): State<ApiState>, headers: HeaderMap) -> Response {
     match principal(&state, &headers) {
-        Ok(p) => Json(serde_json::json!({"user": p.name, "role": p.role, "auth": state.auth.is_some()})).into_response(),
+        Ok(p) => {
+            Json(serde_json::json!({"user": p.name, "role": p.role, "auth": state.auth.is_some()})).into_response()
+        }
         Err(r) => r,
     }
 }

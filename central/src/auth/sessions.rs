@@ -106,7 +106,11 @@ mod tests {
 
     fn sessions() -> Arc<Sessions> {
         Sessions::new(&AuthSettings {
-            users: vec![User { name: "lan".into(), role: Role::Operator, password_argon2: hash_password("s3cret").unwrap() }],
+            users: vec![User {
+                name: "lan".into(),
+                role: Role::Operator,
+                password_argon2: hash_password("s3cret").unwrap(),
+            }],
             session_hours: 1,
             login_per_minute: 10,
         })

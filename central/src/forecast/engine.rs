@@ -9,7 +9,9 @@
 use std::collections::BTreeMap;
 
 use forecast::model::Method;
-use forecast::{Grid, Grouping, LagModel, LevelThresholds, ModelSpec, ProfileConfig, ProfileStat, ProfileTable, SeriesInput};
+use forecast::{
+    Grid, Grouping, LagModel, LevelThresholds, ModelSpec, ProfileConfig, ProfileStat, ProfileTable, SeriesInput,
+};
 use protocol::forecast::{CongestionLevel, ForecastMethod, ForecastReport, HorizonForecast};
 use serde::{Deserialize, Serialize};
 
@@ -67,13 +69,29 @@ impl Engine {
         let grid = Grid::new(settings.step_s, settings.utc_offset_s);
         let steps = |m: u32| (m * 60 / settings.step_s) as usize;
         let spec = ModelSpec { horizons: HORIZONS_MIN.iter().map(|m| steps(*m)).collect(), ..ModelSpec::default() };
-        let approaches = settings.approaches.iter().map(|a| (format!("{}/{}", a.camera, a.line), Approach { settings: a.clone(), cells: Cells::default(), alert: false })).collect();
+        let approaches = settings
+            .approaches
+            .iter()
+            .map(|a| {
+                (
+                    format!("{}/{}", a.camera, a.line),
+                    Approach { settings: a.clone(), cells: Cells::default(), alert: false },
+                )
+            })
+            .collect();
         Engine { settings, grid, spec, approaches, trained: None }
     }
 
     fn approach(&mut self, camera: &str, line: &str) -> &mut Approach {
         self.approaches.entry(format!("{camera}/{line}")).or_insert_with(|| Approach {
-            settings: ApproachSettings { camera: camera.into(), line: line.into(), direction: Default::default(), capacity_pcu_per_hour: None, area: None, neighbours: vec![] },
+            settings: ApproachSettings {
+                camera: camera.into(),
+                line: line.into(),
+                direction: Default::default(),
+                capacity_pcu_per_hour: None,
+                area: None,
+                neighbours: vec![],
+            },
             cells: Cells::default(),
             alert: false,
         })
@@ -105,7 +123,12 @@ impl Engine {
         let approach = self.approaches.get(key)?;
         let own_values = series(&approach.cells);
         let current = *own_values.last()?;
-        let neighbour_values: Vec<(Vec<Option<f64>>, String)> = approach.settings.neighbours.iter().filter_map(|n| self.approaches.get(n).map(|a| (series(&a.cells), n.clone()))).collect();
+        let neighbour_values: Vec<(Vec<Option<f64>>, String)> = approach
+            .settings
+            .neighbours
+            .iter()
+            .filter_map(|n| self.approaches.get(n).map(|a| (series(&a.cells), n.clone())))
+            .collect();
         let capacity = approach.settings.capacity_pcu_per_hour;
         let thresholds = LevelThresholds::default();
         let level = |v: f64| capacity.map(|c| to_level(thresholds.level(v, c)));
@@ -117,16 +140,41 @@ impl Engine {
                 let trained = self.trained.as_ref().expect("profile implies trained");
                 let neighbours: Vec<(SeriesInput, f64)> = neighbour_values
                     .iter()
-                    .filter_map(|(v, k)| trained.profiles.get(k).map(|(t, s)| (SeriesInput { values: v, first_index: window.start, profile: t, scale: *s }, 1.0)))
+                    .filter_map(|(v, k)| {
+                        trained.profiles.get(k).map(|(t, s)| {
+                            (SeriesInput { values: v, first_index: window.start, profile: t, scale: *s }, 1.0)
+                        })
+                    })
                     .collect();
                 let predictions = match model {
                     Some(m) => m.predict(&own, &neighbours, origin, &mut Vec::new()),
-                    None => self.spec.horizons.iter().filter_map(|&h| table.expected(origin + h as i64).map(|v| forecast::Prediction { horizon_steps: h, value: v, low: v, high: v, method: Method::Profile })).collect(),
+                    None => self
+                        .spec
+                        .horizons
+                        .iter()
+                        .filter_map(|&h| {
+                            table.expected(origin + h as i64).map(|v| forecast::Prediction {
+                                horizon_steps: h,
+                                value: v,
+                                low: v,
+                                high: v,
+                                method: Method::Profile,
+                            })
+                        })
+                        .collect(),
                 };
                 for p in predictions {
                     let minutes = (p.horizon_steps as u32 * grid.step_s) / 60;
-                    let method = if p.method == Method::Model { ForecastMethod::Model } else { ForecastMethod::Profile };
-                    horizons.push(HorizonForecast { minutes, pcu_per_hour: p.value, low: p.low, high: p.high, level: level(p.value), method });
+                    let method =
+                        if p.method == Method::Model { ForecastMethod::Model } else { ForecastMethod::Profile };
+                    horizons.push(HorizonForecast {
+                        minutes,
+                        pcu_per_hour: p.value,
+                        low: p.low,
+                        high: p.high,
+                        level: level(p.value),
+                        method,
+                    });
                 }
             }
             (None, _) => {}
@@ -135,7 +183,14 @@ impl Engine {
         if let Some(v) = current {
             for m in HORIZONS_MIN {
                 if !horizons.iter().any(|h| h.minutes == m) {
-                    horizons.push(HorizonForecast { minutes: m, pcu_per_hour: v, low: v, high: v, level: level(v), method: ForecastMethod::LastValue });
+                    horizons.push(HorizonForecast {
+                        minutes: m,
+                        pcu_per_hour: v,
+                        low: v,
+                        high: v,
+                        level: level(v),
+                        method: ForecastMethod::LastValue,
+                    });
                 }
             }
             horizons.sort_by_key(|h| h.minutes);
@@ -179,9 +234,24 @@ impl Engine {
         let keys: Vec<String> = self.approaches.keys().cloned().collect();
         let starts: Vec<i64> = keys.iter().map(|k| self.approaches[k].cells.first_index().unwrap_or(end)).collect();
         let first = starts.iter().copied().min().unwrap_or(end).min(end);
-        let values: Vec<Vec<Option<f64>>> = keys.iter().map(|k| self.approaches[k].cells.values(&grid, first..end, self.settings.min_coverage)).collect();
-        let histories: Vec<forecast::History> = values.iter().map(|v| forecast::History { values: v, first_index: first }).collect();
-        let neighbours: Vec<Vec<(usize, f64)>> = keys.iter().map(|k| self.approaches[k].settings.neighbours.iter().filter_map(|n| keys.iter().position(|x| x == n)).map(|i| (i, 1.0)).collect()).collect();
+        let values: Vec<Vec<Option<f64>>> = keys
+            .iter()
+            .map(|k| self.approaches[k].cells.values(&grid, first..end, self.settings.min_coverage))
+            .collect();
+        let histories: Vec<forecast::History> =
+            values.iter().map(|v| forecast::History { values: v, first_index: first }).collect();
+        let neighbours: Vec<Vec<(usize, f64)>> = keys
+            .iter()
+            .map(|k| {
+                self.approaches[k]
+                    .settings
+                    .neighbours
+                    .iter()
+                    .filter_map(|n| keys.iter().position(|x| x == n))
+                    .map(|i| (i, 1.0))
+                    .collect()
+            })
+            .collect();
         let mut profiles = BTreeMap::new();
         for (k, h) in keys.iter().zip(&histories) {
             let table = h.profile(grid, &config, first..end, None).table();
@@ -218,7 +288,8 @@ pub(crate) mod tests {
         let mut forward = ClassCounts::default();
         forward.add(VehicleClass::Motorcycle, motorcycles);
         forward.add(VehicleClass::Car, cars);
-        let lines = [("main".to_string(), DirectionCounts { forward, backward: ClassCounts::default() })].into_iter().collect();
+        let lines =
+            [("main".to_string(), DirectionCounts { forward, backward: ClassCounts::default() })].into_iter().collect();
         StoredInterval {
             agent_id: camera.into(),
             epoch: 1,
@@ -227,7 +298,16 @@ pub(crate) mod tests {
             model_id: "m".into(),
             model_sha256: "0".repeat(64),
             received_ms: start_ms + 300_000,
-            interval: IntervalCounts { start_ms, end_ms: start_ms + 300_000, coverage, fps: 10.0, frames: 3000, lines, zones: Default::default(), movements: vec![] },
+            interval: IntervalCounts {
+                start_ms,
+                end_ms: start_ms + 300_000,
+                coverage,
+                fps: 10.0,
+                frames: 3000,
+                lines,
+                zones: Default::default(),
+                movements: vec![],
+            },
         }
     }
 
@@ -239,7 +319,14 @@ pub(crate) mod tests {
 
     fn settings() -> ForecastSettings {
         let mut s = ForecastSettings::default();
-        s.approaches.push(ApproachSettings { camera: "c1".into(), line: "main".into(), direction: Default::default(), capacity_pcu_per_hour: Some(1000.0), area: Some("d1".into()), neighbours: vec![] });
+        s.approaches.push(ApproachSettings {
+            camera: "c1".into(),
+            line: "main".into(),
+            direction: Default::default(),
+            capacity_pcu_per_hour: Some(1000.0),
+            area: Some("d1".into()),
+            neighbours: vec![],
+        });
         s
     }
 
@@ -258,7 +345,11 @@ pub(crate) mod tests {
         let r = &reports[0];
         assert_eq!((r.area.as_str(), r.made_at_ms), ("d1", now + 300_000));
         assert_eq!(r.horizons.iter().map(|h| h.minutes).collect::<Vec<_>>(), [15, 30, 60]);
-        assert!(r.horizons.iter().all(|h| h.method == ForecastMethod::Model && h.low <= h.pcu_per_hour && h.pcu_per_hour <= h.high));
+        assert!(
+            r.horizons
+                .iter()
+                .all(|h| h.method == ForecastMethod::Model && h.low <= h.pcu_per_hour && h.pcu_per_hour <= h.high)
+        );
         // Heading into the 08:00 peak (≈ 0.3 × 500 + 20 = 170 PCU per 5 min ≈ 2,000 PCU/h > capacity).
         let truth = |m: i64| (0.3 * daily_motorcycles(now + m * 60_000) as f64 + 20.0) * 12.0;
         for h in &r.horizons {
@@ -278,7 +369,11 @@ pub(crate) mod tests {
         let mut engine = Engine::new(settings());
         let now = 1_795_453_200_000;
         let r = engine.on_interval(&interval("new", now, 1.0, 100, 0));
-        assert!(r[0].horizons.iter().all(|h| h.method == ForecastMethod::LastValue && (h.pcu_per_hour - 360.0).abs() < 1e-9));
+        assert!(
+            r[0].horizons
+                .iter()
+                .all(|h| h.method == ForecastMethod::LastValue && (h.pcu_per_hour - 360.0).abs() < 1e-9)
+        );
         assert_eq!(r[0].horizons[0].level, None, "no capacity configured: no level");
         // One day of history: a profile, but nothing to fit the model on (each day's
         // features need a profile of the other days).

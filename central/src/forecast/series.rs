@@ -58,7 +58,14 @@ impl Cells {
     /// Demand (PCU/h) of each step in `range`; `None` where too little was watched.
     pub fn values(&self, grid: &Grid, range: std::ops::Range<i64>, min_coverage: f64) -> Vec<Option<f64>> {
         let needed = grid.step_s as f64 * min_coverage;
-        range.map(|i| self.0.get(&i).filter(|c| c.watched_s >= needed && c.watched_s > 0.0).map(|c| c.pcu / c.watched_s * 3600.0)).collect()
+        range
+            .map(|i| {
+                self.0
+                    .get(&i)
+                    .filter(|c| c.watched_s >= needed && c.watched_s > 0.0)
+                    .map(|c| c.pcu / c.watched_s * 3600.0)
+            })
+            .collect()
     }
 
     /// Forgets steps before `index`.

@@ -122,7 +122,9 @@ impl ForecastSettings {
             push("min_coverage", "must be in (0, 1]");
         }
         let p = self.pcu;
-        for (name, v) in [("car", p.car), ("motorcycle", p.motorcycle), ("bicycle", p.bicycle), ("bus", p.bus), ("truck", p.truck)] {
+        for (name, v) in
+            [("car", p.car), ("motorcycle", p.motorcycle), ("bicycle", p.bicycle), ("bus", p.bus), ("truck", p.truck)]
+        {
             if !(v.is_finite() && v >= 0.0) {
                 push(&format!("pcu.{name}"), "must be a non-negative number");
             }

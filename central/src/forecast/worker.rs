@@ -41,9 +41,15 @@ impl Worker {
     pub fn run(self, intervals: Receiver<StoredInterval>) {
         let mut engine = Engine::new(self.settings.clone());
         match std::fs::read(&self.state_file).map(|b| serde_json::from_slice::<Trained>(&b)) {
-            Ok(Ok(t)) if t.grid.step_s == self.settings.step_s && t.grid.utc_offset_s == self.settings.utc_offset_s => engine.trained = Some(t),
-            Ok(Ok(_)) => tracing::info!(file = %self.state_file.display(), "forecast state is for another grid; retraining"),
-            Ok(Err(e)) => tracing::warn!(file = %self.state_file.display(), error = %e, "forecast state unreadable; retraining"),
+            Ok(Ok(t)) if t.grid.step_s == self.settings.step_s && t.grid.utc_offset_s == self.settings.utc_offset_s => {
+                engine.trained = Some(t)
+            }
+            Ok(Ok(_)) => {
+                tracing::info!(file = %self.state_file.display(), "forecast state is for another grid; retraining")
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(file = %self.state_file.display(), error = %e, "forecast state unreadable; retraining")
+            }
             Err(_) => {}
         }
         let (epoch, mut seq) = (now_ms() as u64, 0u64);
@@ -103,9 +109,18 @@ impl Worker {
             }
         };
         let trained = engine.finish_retrain(started);
-        tracing::info!(intervals, approaches = trained.profiles.len(), model = trained.model.is_some(), seconds = (now_ms() - started) as f64 / 1e3, "forecast model retrained");
+        tracing::info!(
+            intervals,
+            approaches = trained.profiles.len(),
+            model = trained.model.is_some(),
+            seconds = (now_ms() - started) as f64 / 1e3,
+            "forecast model retrained"
+        );
         let tmp = self.state_file.with_extension("json.tmp");
-        let written = serde_json::to_vec(&trained).map_err(std::io::Error::other).and_then(|b| std::fs::write(&tmp, b)).and_then(|_| std::fs::rename(&tmp, &self.state_file));
+        let written = serde_json::to_vec(&trained)
+            .map_err(std::io::Error::other)
+            .and_then(|b| std::fs::write(&tmp, b))
+            .and_then(|_| std::fs::rename(&tmp, &self.state_file));
         if let Err(e) = written {
             tracing::warn!(file = %self.state_file.display(), error = %e, "forecast state not saved");
         }

@@ -29,7 +29,8 @@ pub fn predicted_delay_s(profile: &JunctionProfile, stages: &[Stage], demand_pcu
         if v <= 0.0 {
             continue;
         }
-        let green_s = stages.iter().filter(|s| s.movements.contains(&m.id)).map(|s| s.green_ms as f64 / 1000.0).sum::<f64>();
+        let green_s =
+            stages.iter().filter(|s| s.movements.contains(&m.id)).map(|s| s.green_ms as f64 / 1000.0).sum::<f64>();
         if green_s <= 0.0 {
             return f64::INFINITY;
         }

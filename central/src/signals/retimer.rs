@@ -74,12 +74,27 @@ pub enum RetimeError {
 }
 
 impl Retimer {
-    pub fn new(settings: RetimeSettings, profiles: Vec<JunctionProfile>, corridors: Vec<Corridor>, key_id: &str, key: SigningKey) -> Retimer {
+    pub fn new(
+        settings: RetimeSettings,
+        profiles: Vec<JunctionProfile>,
+        corridors: Vec<Corridor>,
+        key_id: &str,
+        key: SigningKey,
+    ) -> Retimer {
         let junctions = profiles
             .into_iter()
             .map(|p| {
                 let resolution_ms = p.controller_profile().map_or(1_000, |c| c.resolution_ms);
-                (p.id.clone(), Junction { template: p.local_plan(0), profile: p, resolution_ms, running: None, override_until: None })
+                (
+                    p.id.clone(),
+                    Junction {
+                        template: p.local_plan(0),
+                        profile: p,
+                        resolution_ms,
+                        running: None,
+                        override_until: None,
+                    },
+                )
             })
             .collect();
         Retimer { settings, junctions, corridors, key_id: key_id.into(), key }
@@ -99,22 +114,37 @@ impl Retimer {
     /// After a restart central knows nothing it issued: take what a junction reports it
     /// runs (central's plan) as the starting point, so the next plan is a smooth step
     /// from it rather than a jump.
-    pub fn adopt_running(&mut self, junction: &str, greens_ms: &[u32], offset_ms: u32, version: u64, valid_from_ms: i64) {
+    pub fn adopt_running(
+        &mut self,
+        junction: &str,
+        greens_ms: &[u32],
+        offset_ms: u32,
+        version: u64,
+        valid_from_ms: i64,
+    ) {
         let Some(j) = self.junctions.get_mut(junction) else { return };
         if j.running.is_some() || greens_ms.len() != j.template.stages.len() {
             return;
         }
-        let mut plan = build(&j.template, greens_ms, offset_ms, valid_from_ms, valid_from_ms + self.settings.valid_for_ms, None);
+        let mut plan =
+            build(&j.template, greens_ms, offset_ms, valid_from_ms, valid_from_ms + self.settings.valid_for_ms, None);
         plan.version = version;
         j.running = Some(plan);
     }
 
     /// Operator override: `greens_ms` per stage of the template, until `until_ms`.
-    pub fn set_override(&mut self, junction: &str, greens_ms: &[u32], until_ms: i64, now_ms: i64) -> Result<(), RetimeError> {
+    pub fn set_override(
+        &mut self,
+        junction: &str,
+        greens_ms: &[u32],
+        until_ms: i64,
+        now_ms: i64,
+    ) -> Result<(), RetimeError> {
         let j = self.junctions.get_mut(junction).ok_or_else(|| RetimeError::UnknownJunction(junction.into()))?;
         let mut plan = build(&j.template, greens_ms, 0, now_ms, until_ms, j.running.as_ref());
         plan.plan_id = "operator-override".into();
-        validate(&plan, &j.profile.rules()).map_err(|violations| RetimeError::Unsafe { junction: junction.into(), violations })?;
+        validate(&plan, &j.profile.rules())
+            .map_err(|violations| RetimeError::Unsafe { junction: junction.into(), violations })?;
         j.override_until = Some((plan, until_ms));
         j.running = None; // forces the override out at the next round
         Ok(())
@@ -134,7 +164,11 @@ impl Retimer {
     /// One retiming round: `demand` maps junction id → PCU/h per movement (profile
     /// order). Returns the signed plans to publish (only junctions whose plan changed
     /// materially, nears expiry, or is overridden).
-    pub fn retime_all(&mut self, demand: &BTreeMap<String, Vec<f64>>, now_ms: i64) -> Vec<Result<SignedPlan, RetimeError>> {
+    pub fn retime_all(
+        &mut self,
+        demand: &BTreeMap<String, Vec<f64>>,
+        now_ms: i64,
+    ) -> Vec<Result<SignedPlan, RetimeError>> {
         let mut greens: BTreeMap<String, Vec<u32>> = BTreeMap::new();
         for (id, j) in &self.junctions {
             let Some(d) = demand.get(id) else { continue };
@@ -155,7 +189,10 @@ impl Retimer {
         for (id, g) in greens.iter_mut() {
             let (Some(j), Some(d)) = (self.junctions.get(id), demand.get(id)) else { continue };
             if let Some(local) = no_worse_than_local(j, g, d, now_ms) {
-                tracing::info!(junction = %id, "computed plan predicted worse than the local plan; issuing the local plan's greens");
+                tracing::info!(
+                    junction = %id,
+                    "computed plan predicted worse than the local plan; issuing the local plan's greens"
+                );
                 *g = local;
                 offsets.remove(id);
             }
@@ -183,7 +220,10 @@ impl Retimer {
                 let stepped = match running {
                     Some(r) => {
                         let was = r.stages[i].green_ms;
-                        t.clamp(was.saturating_sub(self.settings.max_step_ms), was.saturating_add(self.settings.max_step_ms))
+                        t.clamp(
+                            was.saturating_sub(self.settings.max_step_ms),
+                            was.saturating_add(self.settings.max_step_ms),
+                        )
                     }
                     None => t,
                 };
@@ -191,10 +231,20 @@ impl Retimer {
             })
             .collect();
         // Limiting each stage's step can leave the sum above the cycle maximum.
-        fit_within(stepped, &floors, (rules.max_cycle_ms as u64).saturating_sub(intergreens)).into_iter().zip(&floors).map(|(g, f)| to_resolution(g, j.resolution_ms, *f)).collect()
+        fit_within(stepped, &floors, (rules.max_cycle_ms as u64).saturating_sub(intergreens))
+            .into_iter()
+            .zip(&floors)
+            .map(|(g, f)| to_resolution(g, j.resolution_ms, *f))
+            .collect()
     }
 
-    fn issue(&mut self, id: &str, greens: &[u32], offset_ms: u32, now_ms: i64) -> Option<Result<SignedPlan, RetimeError>> {
+    fn issue(
+        &mut self,
+        id: &str,
+        greens: &[u32],
+        offset_ms: u32,
+        now_ms: i64,
+    ) -> Option<Result<SignedPlan, RetimeError>> {
         let settings = self.settings.clone();
         let j = self.junctions.get_mut(id)?;
         if let Some((_, until)) = &j.override_until
@@ -204,7 +254,10 @@ impl Retimer {
         }
         let plan = match &j.override_until {
             Some((plan, _)) => {
-                let fresh = j.running.as_ref().is_some_and(|r| r.plan_id == plan.plan_id && now_ms - r.valid_from_ms < settings.heartbeat_ms);
+                let fresh = j
+                    .running
+                    .as_ref()
+                    .is_some_and(|r| r.plan_id == plan.plan_id && now_ms - r.valid_from_ms < settings.heartbeat_ms);
                 if fresh {
                     return None;
                 }
@@ -216,7 +269,8 @@ impl Retimer {
             None => {
                 if let Some(r) = &j.running {
                     let same_shape = r.stages.len() == greens.len() && r.offset_ms == offset_ms % r.cycle_ms.max(1);
-                    let small = same_shape && r.stages.iter().zip(greens).all(|(s, g)| s.green_ms.abs_diff(*g) < settings.material_ms);
+                    let small = same_shape
+                        && r.stages.iter().zip(greens).all(|(s, g)| s.green_ms.abs_diff(*g) < settings.material_ms);
                     if small && r.plan_id != "operator-override" && now_ms - r.valid_from_ms < settings.heartbeat_ms {
                         return None;
                     }
@@ -225,7 +279,11 @@ impl Retimer {
             }
         };
         if let Err(violations) = validate(&plan, &j.profile.rules()) {
-            tracing::error!(junction = id, ?violations, "computed plan is unsafe; not issued (the junction keeps its plan)");
+            tracing::error!(
+                junction = id,
+                ?violations,
+                "computed plan is unsafe; not issued (the junction keeps its plan)"
+            );
             return Some(Err(RetimeError::Unsafe { junction: id.into(), violations }));
         }
         j.running = Some(plan.clone());
@@ -246,7 +304,8 @@ fn no_worse_than_local(j: &Junction, greens: &[u32], demand: &[f64], now_ms: i64
     }
     let ours = super::delay::predicted_delay_s(&j.profile, &candidate, demand);
     let theirs = super::delay::predicted_delay_s(&j.profile, &local.stages, demand);
-    let same_sequence = local.stages.len() == j.template.stages.len() && local.stages.iter().zip(&j.template.stages).all(|(a, b)| a.movements == b.movements);
+    let same_sequence = local.stages.len() == j.template.stages.len()
+        && local.stages.iter().zip(&j.template.stages).all(|(a, b)| a.movements == b.movements);
     (ours > theirs && same_sequence).then(|| local.stages.iter().map(|s| s.green_ms).collect())
 }
 
@@ -254,7 +313,14 @@ fn next_version(running: Option<&TimingPlan>, now_ms: i64) -> u64 {
     (now_ms.max(0) as u64).max(running.map_or(0, |r| r.version + 1))
 }
 
-fn build(template: &TimingPlan, greens: &[u32], offset_ms: u32, now_ms: i64, until_ms: i64, running: Option<&TimingPlan>) -> TimingPlan {
+fn build(
+    template: &TimingPlan,
+    greens: &[u32],
+    offset_ms: u32,
+    now_ms: i64,
+    until_ms: i64,
+    running: Option<&TimingPlan>,
+) -> TimingPlan {
     let mut plan = template.clone();
     for (s, g) in plan.stages.iter_mut().zip(greens) {
         s.green_ms = *g;
@@ -272,9 +338,17 @@ fn build(template: &TimingPlan, greens: &[u32], offset_ms: u32, now_ms: i64, unt
 /// Common cycle (the longest member's) and cumulative offsets along a corridor; a
 /// member that cannot stretch to the common cycle within its maximum greens keeps its
 /// own cycle and is left uncoordinated (logged).
-fn coordinate(junctions: &BTreeMap<String, Junction>, corridor: &Corridor, greens: &mut BTreeMap<String, Vec<u32>>, offsets: &mut BTreeMap<String, u32>) {
-    let cycle = |id: &String, g: &[u32]| junctions[id].template.stages.iter().map(|s| s.yellow_ms + s.all_red_ms).sum::<u32>() + g.iter().sum::<u32>();
-    let members: Vec<&String> = corridor.junctions.iter().filter(|id| greens.contains_key(*id) && junctions.contains_key(*id)).collect();
+fn coordinate(
+    junctions: &BTreeMap<String, Junction>,
+    corridor: &Corridor,
+    greens: &mut BTreeMap<String, Vec<u32>>,
+    offsets: &mut BTreeMap<String, u32>,
+) {
+    let cycle = |id: &String, g: &[u32]| {
+        junctions[id].template.stages.iter().map(|s| s.yellow_ms + s.all_red_ms).sum::<u32>() + g.iter().sum::<u32>()
+    };
+    let members: Vec<&String> =
+        corridor.junctions.iter().filter(|id| greens.contains_key(*id) && junctions.contains_key(*id)).collect();
     let Some(common) = members.iter().map(|id| cycle(id, &greens[*id])).max() else { return };
     let mut offset = 0u32;
     for (i, id) in corridor.junctions.iter().enumerate() {
@@ -284,7 +358,8 @@ fn coordinate(junctions: &BTreeMap<String, Junction>, corridor: &Corridor, green
             let mut extra = common - cycle(id, g).min(common);
             // Spread the extra green over the stages that still have room, largest first.
             while extra > 0 {
-                let room: Vec<usize> = (0..g.len()).filter(|&k| g[k] < j.template.stages[k].max_green_ms.min(rules_max)).collect();
+                let room: Vec<usize> =
+                    (0..g.len()).filter(|&k| g[k] < j.template.stages[k].max_green_ms.min(rules_max)).collect();
                 if room.is_empty() {
                     tracing::warn!(junction = %id, "cannot stretch to the corridor's cycle; not coordinated");
                     break;
@@ -310,7 +385,11 @@ mod tests {
     use super::*;
 
     fn profile(id: &str) -> JunctionProfile {
-        let text = firmware_profiles::junction::BUILTIN[0].1.replacen("id = \"hcmc_sample_4arm\"", &format!("id = \"{id}\""), 1);
+        let text = firmware_profiles::junction::BUILTIN[0].1.replacen(
+            "id = \"hcmc_sample_4arm\"",
+            &format!("id = \"{id}\""),
+            1,
+        );
         JunctionProfile::from_toml("test", &text).unwrap()
     }
 
@@ -385,7 +464,10 @@ mod tests {
         let now = 5_000_000;
         assert!(!r.cancel_override("j1").unwrap());
         r.set_override("j1", &[50_000, 10_000, 20_000], now + 600_000, now).unwrap();
-        assert_eq!(r.retime_all(&[("j1".to_string(), demand(1.0))].into(), now + 1_000)[0].as_ref().unwrap().plan.plan_id, "operator-override");
+        assert_eq!(
+            r.retime_all(&[("j1".to_string(), demand(1.0))].into(), now + 1_000)[0].as_ref().unwrap().plan.plan_id,
+            "operator-override"
+        );
         assert!(r.cancel_override("j1").unwrap());
         let after = r.retime_all(&[("j1".to_string(), demand(1.0))].into(), now + 2_000);
         assert_eq!(after[0].as_ref().unwrap().plan.plan_id, "central");
@@ -423,7 +505,11 @@ mod tests {
         let balanced = vec![700.0, 200.0, 700.0, 200.0, 900.0, 900.0];
         let out = r.retime_all(&[("j1".to_string(), balanced)].into(), now);
         let p = &out[0].as_ref().unwrap().plan;
-        assert_eq!(p.stages.iter().map(|s| s.green_ms).collect::<Vec<_>>(), [40_000, 12_000, 25_000], "the local plan's greens");
+        assert_eq!(
+            p.stages.iter().map(|s| s.green_ms).collect::<Vec<_>>(),
+            [40_000, 12_000, 25_000],
+            "the local plan's greens"
+        );
         // Light demand: the smoothed step from the local plan is predicted better; it stands.
         let (mut r, _) = retimer(vec![]);
         r.adopt_running("j1", &[40_000, 12_000, 25_000], 0, 500, now - 1_000);

@@ -90,19 +90,26 @@ impl SignalSettings {
 
 /// Loads the junction profiles named in `junctions` (built-in ids or files relative to
 /// `base`); errors name the list entry.
-pub fn load_profiles(settings: &SignalSettings, base: Option<&Path>) -> Result<Vec<firmware_profiles::JunctionProfile>, (String, String)> {
+pub fn load_profiles(
+    settings: &SignalSettings,
+    base: Option<&Path>,
+) -> Result<Vec<firmware_profiles::JunctionProfile>, (String, String)> {
     use firmware_profiles::JunctionProfile;
     let mut profiles = Vec::new();
     for (i, j) in settings.junctions.iter().enumerate() {
         let field = format!("signals.junctions[{i}]");
         let path = settings.resolve(base, Path::new(j));
         let loaded = if path.exists() {
-            std::fs::read_to_string(&path).map_err(|e| e.to_string()).and_then(|text| JunctionProfile::from_toml(&path.display().to_string(), &text).map_err(|e| e.to_string()))
+            std::fs::read_to_string(&path).map_err(|e| e.to_string()).and_then(|text| {
+                JunctionProfile::from_toml(&path.display().to_string(), &text).map_err(|e| e.to_string())
+            })
         } else {
             JunctionProfile::builtin(j).map_err(|e| format!("not a file, and {e}"))
         };
         match loaded {
-            Ok(p) if profiles.iter().any(|q: &JunctionProfile| q.id == p.id) => return Err((field, format!("junction {:?} is listed twice", p.id))),
+            Ok(p) if profiles.iter().any(|q: &JunctionProfile| q.id == p.id) => {
+                return Err((field, format!("junction {:?} is listed twice", p.id)));
+            }
             Ok(p) => profiles.push(p),
             Err(e) => return Err((field, e)),
         }
@@ -118,7 +125,10 @@ pub fn check_files(settings: &SignalSettings, base: Option<&Path>) -> Vec<(Strin
     }
     if let Err(e) = read_signing_key(&settings.resolve(base, &settings.signing_key_file)) {
         let text = e.to_string();
-        bad.push(("signals.signing_key_file".into(), text.strip_prefix("signals.signing_key_file ").unwrap_or(&text).to_string()));
+        bad.push((
+            "signals.signing_key_file".into(),
+            text.strip_prefix("signals.signing_key_file ").unwrap_or(&text).to_string(),
+        ));
     }
     bad
 }
@@ -126,8 +136,13 @@ pub fn check_files(settings: &SignalSettings, base: Option<&Path>) -> Vec<(Strin
 /// Reads a base64 ed25519 seed file.
 pub fn read_signing_key(path: &Path) -> anyhow::Result<ed25519_dalek::SigningKey> {
     use base64::Engine as _;
-    let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("signals.signing_key_file {}: {e}", path.display()))?;
-    let bytes = base64::engine::general_purpose::STANDARD.decode(text.trim()).map_err(|e| anyhow::anyhow!("signals.signing_key_file {}: not base64: {e}", path.display()))?;
-    let seed: [u8; 32] = bytes.try_into().map_err(|_| anyhow::anyhow!("signals.signing_key_file {}: an ed25519 seed is 32 bytes", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("signals.signing_key_file {}: {e}", path.display()))?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|e| anyhow::anyhow!("signals.signing_key_file {}: not base64: {e}", path.display()))?;
+    let seed: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("signals.signing_key_file {}: an ed25519 seed is 32 bytes", path.display()))?;
     Ok(ed25519_dalek::SigningKey::from_bytes(&seed))
 }

@@ -29,7 +29,8 @@ pub fn splits(profile: &JunctionProfile, template: &TimingPlan, demand_pcu_h: &[
                 .filter_map(|m| profile.movements.iter().position(|x| &x.id == m))
                 .map(|i| {
                     let mv = &profile.movements[i];
-                    demand_pcu_h.get(i).copied().unwrap_or(0.0).max(0.0) / (mv.lanes as f64 * mv.saturation_pcu_per_lane)
+                    demand_pcu_h.get(i).copied().unwrap_or(0.0).max(0.0)
+                        / (mv.lanes as f64 * mv.saturation_pcu_per_lane)
                 })
                 .fold(0.0, f64::max)
         })
@@ -37,10 +38,12 @@ pub fn splits(profile: &JunctionProfile, template: &TimingPlan, demand_pcu_h: &[
     let lost: u64 = template.stages.iter().map(|s| s.yellow_ms as u64 + s.all_red_ms as u64 + STARTUP_LOSS_MS).sum();
     let total_y: f64 = y.iter().sum();
     let max_cycle = rules.max_cycle_ms as u64;
-    let cycle = if total_y >= 0.9 { max_cycle } else { ((1.5 * lost as f64 + 5_000.0) / (1.0 - total_y)) as u64 }.clamp(MIN_CYCLE_MS.min(max_cycle), max_cycle);
+    let cycle = if total_y >= 0.9 { max_cycle } else { ((1.5 * lost as f64 + 5_000.0) / (1.0 - total_y)) as u64 }
+        .clamp(MIN_CYCLE_MS.min(max_cycle), max_cycle);
     let intergreens: u64 = template.stages.iter().map(|s| s.yellow_ms as u64 + s.all_red_ms as u64).sum();
     let green_total = cycle.saturating_sub(intergreens) as f64;
-    let weights: Vec<f64> = if total_y > 0.0 { y.iter().map(|v| v / total_y).collect() } else { vec![1.0 / y.len() as f64; y.len()] };
+    let weights: Vec<f64> =
+        if total_y > 0.0 { y.iter().map(|v| v / total_y).collect() } else { vec![1.0 / y.len() as f64; y.len()] };
     let greens: Vec<u32> = template
         .stages
         .iter()
@@ -61,7 +64,10 @@ pub fn splits(profile: &JunctionProfile, template: &TimingPlan, demand_pcu_h: &[
 pub fn fit_within(mut greens: Vec<u32>, floors: &[u32], budget: u64) -> Vec<u32> {
     let mut excess = greens.iter().map(|g| *g as u64).sum::<u64>().saturating_sub(budget);
     while excess > 0 {
-        let Some(k) = (0..greens.len()).filter(|&k| greens[k] > floors[k]).max_by_key(|&k| greens[k] - floors[k]) else { break };
+        let Some(k) = (0..greens.len()).filter(|&k| greens[k] > floors[k]).max_by_key(|&k| greens[k] - floors[k])
+        else {
+            break;
+        };
         let take = ((greens[k] - floors[k]) as u64).min(excess).min(1_000).max(1) as u32;
         greens[k] -= take;
         excess -= take as u64;
@@ -95,9 +101,24 @@ mod tests {
     fn greens_follow_critical_flow_ratios_within_limits() {
         let p = JunctionProfile::builtin("hcmc_sample_4arm").unwrap();
         let template = p.local_plan(0); // N-S through, N-S left, E-W through (+ walk)
-        let light = splits(&p, &template, &demand(&p, &[("N_T", 600.0), ("S_T", 500.0), ("N_L", 100.0), ("S_L", 80.0), ("E_T", 300.0), ("W_T", 250.0)]));
-        let heavy = splits(&p, &template, &demand(&p, &[("N_T", 2_600.0), ("S_T", 2_400.0), ("N_L", 300.0), ("S_L", 250.0), ("E_T", 500.0), ("W_T", 450.0)]));
-        let cycle = |g: &[u32]| g.iter().sum::<u32>() + template.stages.iter().map(|s| s.yellow_ms + s.all_red_ms).sum::<u32>();
+        let light = splits(
+            &p,
+            &template,
+            &demand(
+                &p,
+                &[("N_T", 600.0), ("S_T", 500.0), ("N_L", 100.0), ("S_L", 80.0), ("E_T", 300.0), ("W_T", 250.0)],
+            ),
+        );
+        let heavy = splits(
+            &p,
+            &template,
+            &demand(
+                &p,
+                &[("N_T", 2_600.0), ("S_T", 2_400.0), ("N_L", 300.0), ("S_L", 250.0), ("E_T", 500.0), ("W_T", 450.0)],
+            ),
+        );
+        let cycle =
+            |g: &[u32]| g.iter().sum::<u32>() + template.stages.iter().map(|s| s.yellow_ms + s.all_red_ms).sum::<u32>();
         assert!(cycle(&heavy) > cycle(&light), "more demand, longer cycle: {light:?} {heavy:?}");
         assert!(heavy[0] > heavy[2], "the heavy N-S through stage gets the most green: {heavy:?}");
         // The E-W stage carries the north crossing: walk 7 s + clearance 12 s at least.
@@ -108,8 +129,15 @@ mod tests {
 
     #[test]
     fn greens_fit_the_budget_without_going_below_a_floor() {
-        assert_eq!(fit_within(vec![60_000, 20_000, 19_000], &[7_000, 7_000, 19_000], 95_000), vec![56_000, 20_000, 19_000]);
-        assert_eq!(fit_within(vec![8_000, 8_000], &[7_000, 7_000], 10_000), vec![7_000, 7_000], "floors win over the budget");
+        assert_eq!(
+            fit_within(vec![60_000, 20_000, 19_000], &[7_000, 7_000, 19_000], 95_000),
+            vec![56_000, 20_000, 19_000]
+        );
+        assert_eq!(
+            fit_within(vec![8_000, 8_000], &[7_000, 7_000], 10_000),
+            vec![7_000, 7_000],
+            "floors win over the budget"
+        );
     }
 
     #[test]

@@ -71,7 +71,9 @@ pub fn demand_for(profile: &JunctionProfile, forecasts: &Latest) -> Option<Vec<f
             .cameras
             .iter()
             .filter_map(|cam| latest.get(&cam.camera).and_then(|lines| lines.get(&cam.line)))
-            .filter_map(|report| report.horizons.iter().find(|h| h.minutes == 15).map(|h| h.pcu_per_hour).or(report.current_pcu_per_hour))
+            .filter_map(|report| {
+                report.horizons.iter().find(|h| h.minutes == 15).map(|h| h.pcu_per_hour).or(report.current_pcu_per_hour)
+            })
             .collect();
         (!flows.is_empty()).then(|| flows.iter().sum())
     })
@@ -80,13 +82,20 @@ pub fn demand_for(profile: &JunctionProfile, forecasts: &Latest) -> Option<Vec<f
 /// Movement demand (PCU/h, profile order) from each approach's flow (`None`: not
 /// measured): by the movements' turning shares, else in proportion to lanes ×
 /// saturation flow. `None` when no approach is measured.
-pub fn split_approach_flows(profile: &JunctionProfile, flow_of: impl Fn(&firmware_profiles::junction::Approach) -> Option<f64>) -> Option<Vec<f64>> {
+pub fn split_approach_flows(
+    profile: &JunctionProfile,
+    flow_of: impl Fn(&firmware_profiles::junction::Approach) -> Option<f64>,
+) -> Option<Vec<f64>> {
     let mut any = false;
     let mut demand = vec![0.0; profile.movements.len()];
     for approach in &profile.approaches {
         let flow = flow_of(approach).inspect(|_| any = true).unwrap_or(0.0);
-        let members: Vec<usize> = (0..profile.movements.len()).filter(|&i| profile.movements[i].approach == approach.id).collect();
-        let capacity: f64 = members.iter().map(|&i| profile.movements[i].lanes as f64 * profile.movements[i].saturation_pcu_per_lane).sum();
+        let members: Vec<usize> =
+            (0..profile.movements.len()).filter(|&i| profile.movements[i].approach == approach.id).collect();
+        let capacity: f64 = members
+            .iter()
+            .map(|&i| profile.movements[i].lanes as f64 * profile.movements[i].saturation_pcu_per_lane)
+            .sum();
         for i in members {
             let m = &profile.movements[i];
             demand[i] = flow * m.turn_share.unwrap_or(m.lanes as f64 * m.saturation_pcu_per_lane / capacity);
@@ -125,17 +134,34 @@ impl SignalWorker {
     pub fn round(&self, client: &Client) -> usize {
         let mut retimer = self.retimer.lock().unwrap_or_else(|e| e.into_inner());
         let ids: Vec<String> = self.junctions.lock().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect();
-        let demand: BTreeMap<String, Vec<f64>> = ids.iter().filter_map(|id| retimer.profile(id).and_then(|p| demand_for(p, &self.forecasts)).map(|d| (id.clone(), d))).collect();
+        let demand: BTreeMap<String, Vec<f64>> = ids
+            .iter()
+            .filter_map(|id| retimer.profile(id).and_then(|p| demand_for(p, &self.forecasts)).map(|d| (id.clone(), d)))
+            .collect();
         let mut published = 0;
         for result in retimer.retime_all(&demand, now_ms()) {
             let Ok(signed) = result else { continue }; // logged at ERROR by the retimer
-            let Ok(topic) = (Topic::JunctionPlan { junction: signed.plan.junction_id.clone() }).to_topic() else { continue };
+            let Ok(topic) = (Topic::JunctionPlan { junction: signed.plan.junction_id.clone() }).to_topic() else {
+                continue;
+            };
             let payload = serde_json::to_vec(&signed).expect("serialisable");
             match client.try_publish(topic, QoS::AtLeastOnce, true, payload) {
                 Ok(()) => published += 1,
-                Err(e) => tracing::warn!(junction = %signed.plan.junction_id, error = %e, "plan not queued; the next round re-issues it"),
+                Err(e) => {
+                    tracing::warn!(
+                        junction = %signed.plan.junction_id,
+                        error = %e,
+                        "plan not queued; the next round re-issues it"
+                    )
+                }
             }
-            tracing::info!(junction = %signed.plan.junction_id, version = signed.plan.version, cycle_ms = signed.plan.cycle_ms, plan = %signed.plan.plan_id, "plan issued");
+            tracing::info!(
+                junction = %signed.plan.junction_id,
+                version = signed.plan.version,
+                cycle_ms = signed.plan.cycle_ms,
+                plan = %signed.plan.plan_id,
+                "plan issued"
+            );
             let junction = signed.plan.junction_id.clone();
             let mut views = self.junctions.lock().unwrap_or_else(|e| e.into_inner());
             let view = views.entry(junction.clone()).or_default();
@@ -167,7 +193,12 @@ impl SignalWorker {
             Ok(Topic::JunctionPlanAck { junction }) => {
                 let Ok(ack) = serde_json::from_slice::<Envelope<PlanAck>>(payload).map(|e| e.body) else { return };
                 if ack.reason.is_some() {
-                    tracing::warn!(junction = %junction, version = ack.version, reason = ?ack.reason, "junction rejected a plan");
+                    tracing::warn!(
+                        junction = %junction,
+                        version = ack.version,
+                        reason = ?ack.reason,
+                        "junction rejected a plan"
+                    );
                 }
                 self.hub.plan_ack(&ack);
                 if let Some(view) = self.junctions.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&junction) {
@@ -176,7 +207,9 @@ impl SignalWorker {
                 }
             }
             Ok(Topic::JunctionStatus { junction }) => {
-                let Ok(status) = serde_json::from_slice::<Envelope<JunctionStatus>>(payload).map(|e| e.body) else { return };
+                let Ok(status) = serde_json::from_slice::<Envelope<JunctionStatus>>(payload).map(|e| e.body) else {
+                    return;
+                };
                 if status.source == "central" {
                     let mut retimer = self.retimer.lock().unwrap_or_else(|e| e.into_inner());
                     retimer.adopt_running(&junction, &status.greens_ms, status.offset_ms, status.version, now_ms());

@@ -86,7 +86,13 @@ pub trait Store: Send {
     fn cameras(&mut self) -> Result<Vec<CameraRow>, StoreError>;
     /// Intervals of one camera that overlap `[from_ms, to_ms)`, by start time, at most
     /// `limit` of them.
-    fn counts(&mut self, camera: &str, from_ms: i64, to_ms: i64, limit: usize) -> Result<Vec<StoredInterval>, StoreError>;
+    fn counts(
+        &mut self,
+        camera: &str,
+        from_ms: i64,
+        to_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredInterval>, StoreError>;
     fn ping(&mut self) -> Result<(), StoreError>;
     /// Appends to the audit log, durably (an operator action is refused when this fails).
     fn append_audit(&mut self, entry: &AuditEntry) -> Result<(), StoreError>;
@@ -190,7 +196,8 @@ CREATE TABLE IF NOT EXISTS cameras (
 
 pub(crate) const INSERT_AUDIT: &str =
     "INSERT INTO audit (at_ms, actor, role, action, target, outcome, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)";
-pub(crate) const SELECT_AUDIT: &str = "SELECT id, at_ms, actor, role, action, target, outcome, detail FROM audit ORDER BY id DESC LIMIT $1";
+pub(crate) const SELECT_AUDIT: &str =
+    "SELECT id, at_ms, actor, role, action, target, outcome, detail FROM audit ORDER BY id DESC LIMIT $1";
 const AUDIT_COLUMNS: &str = "at_ms BIGINT NOT NULL, actor TEXT NOT NULL, role TEXT NOT NULL, action TEXT NOT NULL,
     target TEXT NOT NULL, outcome TEXT NOT NULL, detail TEXT NOT NULL";
 
@@ -199,29 +206,38 @@ pub(crate) fn audit_schema(id_column: &str) -> String {
     format!("CREATE TABLE IF NOT EXISTS audit ({id_column}, {AUDIT_COLUMNS});")
 }
 
-pub(crate) const INSERT_INTERVAL: &str = "INSERT INTO intervals (agent_id, epoch, seq, camera_id, start_ms, end_ms, coverage, fps, frames, model_id, model_sha256, received_ms, counts)
+pub(crate) const INSERT_INTERVAL: &str = "INSERT INTO intervals (agent_id, epoch, seq, camera_id, start_ms, end_ms, \
+    coverage, fps, frames, model_id, model_sha256, received_ms, counts)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING";
 
 /// After a newly stored interval: last seen never goes back, the interval count grows.
-pub(crate) const CAMERA_AFTER_INTERVAL: &str = "INSERT INTO cameras (camera_id, agent_id, state, last_seen_ms, fps, coverage, outbox_depth, dropped, intervals, last_interval_end_ms)
+pub(crate) const CAMERA_AFTER_INTERVAL: &str = "INSERT INTO cameras (camera_id, agent_id, state, last_seen_ms, fps, \
+    coverage, outbox_depth, dropped, intervals, last_interval_end_ms)
      VALUES ($1, $2, 'unknown', $3, $4, $5, 0, 0, 1, $6)
      ON CONFLICT (camera_id) DO UPDATE SET agent_id = excluded.agent_id,
-        last_seen_ms = CASE WHEN excluded.last_seen_ms > cameras.last_seen_ms THEN excluded.last_seen_ms ELSE cameras.last_seen_ms END,
+        last_seen_ms = CASE WHEN excluded.last_seen_ms > cameras.last_seen_ms THEN excluded.last_seen_ms ELSE \
+            cameras.last_seen_ms END,
         intervals = cameras.intervals + 1,
-        last_interval_end_ms = CASE WHEN cameras.last_interval_end_ms IS NULL OR excluded.last_interval_end_ms > cameras.last_interval_end_ms
+        last_interval_end_ms = CASE WHEN cameras.last_interval_end_ms IS NULL OR excluded.last_interval_end_ms > \
+            cameras.last_interval_end_ms
             THEN excluded.last_interval_end_ms ELSE cameras.last_interval_end_ms END";
 
-pub(crate) const CAMERA_STATUS: &str = "INSERT INTO cameras (camera_id, agent_id, state, last_seen_ms, fps, coverage, outbox_depth, dropped, intervals, last_interval_end_ms)
+pub(crate) const CAMERA_STATUS: &str = "INSERT INTO cameras (camera_id, agent_id, state, last_seen_ms, fps, coverage, \
+    outbox_depth, dropped, intervals, last_interval_end_ms)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, NULL)
      ON CONFLICT (camera_id) DO UPDATE SET agent_id = excluded.agent_id, state = excluded.state,
-        last_seen_ms = CASE WHEN excluded.last_seen_ms > cameras.last_seen_ms THEN excluded.last_seen_ms ELSE cameras.last_seen_ms END,
-        fps = excluded.fps, coverage = excluded.coverage, outbox_depth = excluded.outbox_depth, dropped = excluded.dropped";
+        last_seen_ms = CASE WHEN excluded.last_seen_ms > cameras.last_seen_ms THEN excluded.last_seen_ms ELSE \
+            cameras.last_seen_ms END,
+        fps = excluded.fps, coverage = excluded.coverage, outbox_depth = excluded.outbox_depth, dropped = \
+            excluded.dropped";
 
-pub(crate) const SELECT_CAMERAS: &str =
-    "SELECT camera_id, agent_id, state, last_seen_ms, fps, coverage, outbox_depth, dropped, intervals, last_interval_end_ms FROM cameras ORDER BY camera_id";
+pub(crate) const SELECT_CAMERAS: &str = "SELECT camera_id, agent_id, state, last_seen_ms, fps, coverage, outbox_depth, \
+    dropped, intervals, last_interval_end_ms FROM cameras ORDER BY camera_id";
 
-pub(crate) const SELECT_COUNTS: &str = "SELECT agent_id, epoch, seq, camera_id, start_ms, end_ms, coverage, fps, frames, model_id, model_sha256, received_ms, counts
-     FROM intervals WHERE camera_id = $1 AND end_ms > $2 AND start_ms < $3 ORDER BY start_ms, agent_id, epoch, seq LIMIT $4";
+pub(crate) const SELECT_COUNTS: &str = "SELECT agent_id, epoch, seq, camera_id, start_ms, end_ms, coverage, fps, \
+    frames, model_id, model_sha256, received_ms, counts
+     FROM intervals WHERE camera_id = $1 AND end_ms > $2 AND start_ms < $3 ORDER BY start_ms, agent_id, epoch, seq \
+         LIMIT $4";
 
 /// The JSON kept in `intervals.counts`: lines, zones and movements.
 pub(crate) fn counts_json(i: &IntervalCounts) -> String {
@@ -259,7 +275,16 @@ pub(crate) fn interval_from_row(
         model_id,
         model_sha256,
         received_ms,
-        interval: IntervalCounts { start_ms, end_ms, coverage, fps, frames: frames as u64, lines: p.lines, zones: p.zones, movements: p.movements },
+        interval: IntervalCounts {
+            start_ms,
+            end_ms,
+            coverage,
+            fps,
+            frames: frames as u64,
+            lines: p.lines,
+            zones: p.zones,
+            movements: p.movements,
+        },
     })
 }
 

@@ -5,8 +5,9 @@
 use postgres::{Client, NoTls};
 
 use super::{
-    AuditEntry, INSERT_AUDIT, SELECT_AUDIT, CAMERA_AFTER_INTERVAL, CAMERA_STATUS, CameraRow, INSERT_INTERVAL, Inserted, SCHEMA, SELECT_CAMERAS, SELECT_COUNTS, StatusUpdate, Store,
-    StoreError, StoredInterval, counts_json, interval_from_row,
+    AuditEntry, CAMERA_AFTER_INTERVAL, CAMERA_STATUS, CameraRow, INSERT_AUDIT, INSERT_INTERVAL, Inserted, SCHEMA,
+    SELECT_AUDIT, SELECT_CAMERAS, SELECT_COUNTS, StatusUpdate, Store, StoreError, StoredInterval, counts_json,
+    interval_from_row,
 };
 
 pub struct PostgresStore {
@@ -33,8 +34,19 @@ impl Store for PostgresStore {
             let n = tx.execute(
                 &insert,
                 &[
-                    &r.agent_id, &(r.epoch as i64), &(r.seq as i64), &r.camera_id, &i.start_ms, &i.end_ms, &i.coverage, &i.fps,
-                    &(i.frames as i64), &r.model_id, &r.model_sha256, &r.received_ms, &counts_json(i),
+                    &r.agent_id,
+                    &(r.epoch as i64),
+                    &(r.seq as i64),
+                    &r.camera_id,
+                    &i.start_ms,
+                    &i.end_ms,
+                    &i.coverage,
+                    &i.fps,
+                    &(i.frames as i64),
+                    &r.model_id,
+                    &r.model_sha256,
+                    &r.received_ms,
+                    &counts_json(i),
                 ],
             )?;
             if n == 1 {
@@ -49,16 +61,22 @@ impl Store for PostgresStore {
     fn record_status(&mut self, s: &StatusUpdate) -> Result<(), StoreError> {
         self.client.execute(
             CAMERA_STATUS,
-            &[&s.camera_id, &s.agent_id, &s.state, &s.at_ms, &s.fps, &s.coverage, &(s.outbox_depth as i64), &(s.dropped as i64)],
+            &[
+                &s.camera_id,
+                &s.agent_id,
+                &s.state,
+                &s.at_ms,
+                &s.fps,
+                &s.coverage,
+                &(s.outbox_depth as i64),
+                &(s.dropped as i64),
+            ],
         )?;
         Ok(())
     }
 
     fn cameras(&mut self) -> Result<Vec<CameraRow>, StoreError> {
-        let rows = self.client.query(
-            SELECT_CAMERAS,
-            &[],
-        )?;
+        let rows = self.client.query(SELECT_CAMERAS, &[])?;
         Ok(rows
             .iter()
             .map(|r| CameraRow {
@@ -76,23 +94,38 @@ impl Store for PostgresStore {
             .collect())
     }
 
-    fn counts(&mut self, camera: &str, from_ms: i64, to_ms: i64, limit: usize) -> Result<Vec<StoredInterval>, StoreError> {
-        let rows = self.client.query(
-            SELECT_COUNTS,
-            &[&camera, &from_ms, &to_ms, &(limit as i64)],
-        )?;
+    fn counts(
+        &mut self,
+        camera: &str,
+        from_ms: i64,
+        to_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredInterval>, StoreError> {
+        let rows = self.client.query(SELECT_COUNTS, &[&camera, &from_ms, &to_ms, &(limit as i64)])?;
         rows.iter()
             .map(|r| {
                 interval_from_row(
-                    r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get(6), r.get(7), r.get(8), r.get(9), r.get(10),
-                    r.get(11), r.get::<_, &str>(12),
+                    r.get(0),
+                    r.get(1),
+                    r.get(2),
+                    r.get(3),
+                    r.get(4),
+                    r.get(5),
+                    r.get(6),
+                    r.get(7),
+                    r.get(8),
+                    r.get(9),
+                    r.get(10),
+                    r.get(11),
+                    r.get::<_, &str>(12),
                 )
             })
             .collect()
     }
 
     fn append_audit(&mut self, e: &AuditEntry) -> Result<(), StoreError> {
-        self.client.execute(INSERT_AUDIT, &[&e.at_ms, &e.actor, &e.role, &e.action, &e.target, &e.outcome, &e.detail])?;
+        self.client
+            .execute(INSERT_AUDIT, &[&e.at_ms, &e.actor, &e.role, &e.action, &e.target, &e.outcome, &e.detail])?;
         Ok(())
     }
 

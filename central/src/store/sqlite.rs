@@ -8,8 +8,9 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    AuditEntry, INSERT_AUDIT, SELECT_AUDIT, CAMERA_AFTER_INTERVAL, CAMERA_STATUS, CameraRow, INSERT_INTERVAL, Inserted, SCHEMA, SELECT_CAMERAS, SELECT_COUNTS, StatusUpdate, Store,
-    StoreError, StoredInterval, counts_json, interval_from_row,
+    AuditEntry, CAMERA_AFTER_INTERVAL, CAMERA_STATUS, CameraRow, INSERT_AUDIT, INSERT_INTERVAL, Inserted, SCHEMA,
+    SELECT_AUDIT, SELECT_CAMERAS, SELECT_COUNTS, StatusUpdate, Store, StoreError, StoredInterval, counts_json,
+    interval_from_row,
 };
 
 pub struct SqliteStore {
@@ -38,8 +39,19 @@ impl Store for SqliteStore {
             for r in batch {
                 let i = &r.interval;
                 let n = insert.execute(params![
-                    r.agent_id, r.epoch as i64, r.seq as i64, r.camera_id, i.start_ms, i.end_ms, i.coverage, i.fps,
-                    i.frames as i64, r.model_id, r.model_sha256, r.received_ms, counts_json(i)
+                    r.agent_id,
+                    r.epoch as i64,
+                    r.seq as i64,
+                    r.camera_id,
+                    i.start_ms,
+                    i.end_ms,
+                    i.coverage,
+                    i.fps,
+                    i.frames as i64,
+                    r.model_id,
+                    r.model_sha256,
+                    r.received_ms,
+                    counts_json(i)
                 ])?;
                 if n == 1 {
                     camera.execute(params![r.camera_id, r.agent_id, r.received_ms, i.fps, i.coverage, i.end_ms])?;
@@ -54,7 +66,16 @@ impl Store for SqliteStore {
     fn record_status(&mut self, s: &StatusUpdate) -> Result<(), StoreError> {
         self.conn.execute(
             CAMERA_STATUS,
-            params![s.camera_id, s.agent_id, s.state, s.at_ms, s.fps, s.coverage, s.outbox_depth as i64, s.dropped as i64],
+            params![
+                s.camera_id,
+                s.agent_id,
+                s.state,
+                s.at_ms,
+                s.fps,
+                s.coverage,
+                s.outbox_depth as i64,
+                s.dropped as i64
+            ],
         )?;
         Ok(())
     }
@@ -78,15 +99,32 @@ impl Store for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn counts(&mut self, camera: &str, from_ms: i64, to_ms: i64, limit: usize) -> Result<Vec<StoredInterval>, StoreError> {
+    fn counts(
+        &mut self,
+        camera: &str,
+        from_ms: i64,
+        to_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredInterval>, StoreError> {
         let mut q = self.conn.prepare_cached(SELECT_COUNTS)?;
         let mut rows = q.query(params![camera, from_ms, to_ms, limit as i64])?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
             let counts: String = r.get(12)?;
             out.push(interval_from_row(
-                r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?,
-                r.get(10)?, r.get(11)?, &counts,
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+                r.get(9)?,
+                r.get(10)?,
+                r.get(11)?,
+                &counts,
             )?);
         }
         Ok(out)

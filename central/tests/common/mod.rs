@@ -39,7 +39,14 @@ impl Mosquitto {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
         let port = free_port();
         let conf = dir.join("mosquitto.conf");
-        std::fs::write(&conf, format!("listener {port} 127.0.0.1\nallow_anonymous true\nmax_inflight_messages 100\nmax_queued_messages 100000\n{extra}")).unwrap();
+        std::fs::write(
+            &conf,
+            format!(
+                "listener {port} 127.0.0.1\nallow_anonymous true\nmax_inflight_messages 100\n\
+                max_queued_messages 100000\n{extra}"
+            ),
+        )
+        .unwrap();
         let mut m = Mosquitto { port, conf, child: None };
         m.restart();
         m
@@ -47,7 +54,12 @@ impl Mosquitto {
 
     pub fn restart(&mut self) {
         assert!(self.child.is_none(), "already running");
-        let child = Command::new("mosquitto").args(["-c", self.conf.to_str().unwrap()]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("mosquitto (apt install mosquitto)");
+        let child = Command::new("mosquitto")
+            .args(["-c", self.conf.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mosquitto (apt install mosquitto)");
         self.child = Some(child);
         wait_for_port(self.port, "mosquitto", Duration::from_secs(10));
     }
@@ -100,11 +112,31 @@ impl Postgres {
             assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
         };
         let initdb = bin.join("initdb");
-        run(&[initdb.to_str().unwrap(), "-D", data.to_str().unwrap(), "-U", "tac", "--auth=trust", "-E", "UTF8", "--no-sync"]);
+        run(&[
+            initdb.to_str().unwrap(),
+            "-D",
+            data.to_str().unwrap(),
+            "-U",
+            "tac",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        ]);
         let opts = format!("-p {port} -c listen_addresses=127.0.0.1 -k {}", dir.path().display());
         let log = dir.path().join("pg.log");
         let pg_ctl = bin.join("pg_ctl");
-        run(&[pg_ctl.to_str().unwrap(), "-D", data.to_str().unwrap(), "-o", &opts, "-l", log.to_str().unwrap(), "-w", "start"]);
+        run(&[
+            pg_ctl.to_str().unwrap(),
+            "-D",
+            data.to_str().unwrap(),
+            "-o",
+            &opts,
+            "-l",
+            log.to_str().unwrap(),
+            "-w",
+            "start",
+        ]);
         Postgres { url: format!("host=127.0.0.1 port={port} user=tac dbname=postgres"), bin, data, _dir: dir }
     }
 }
@@ -147,7 +179,10 @@ impl Central {
         let conf = dir.join("central.toml");
         std::fs::write(
             &conf,
-            format!("[broker]\nhost = \"127.0.0.1\"\nport = {broker_port}\nkeep_alive_s = 5\n[store]\n{store}\n[http]\nlisten = \"127.0.0.1:{http_port}\"\n{extra}"),
+            format!(
+                "[broker]\nhost = \"127.0.0.1\"\nport = {broker_port}\nkeep_alive_s = 5\n[store]\n{store}\n\
+                [http]\nlisten = \"127.0.0.1:{http_port}\"\n{extra}"
+            ),
         )
         .unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_central"))
@@ -213,12 +248,16 @@ pub fn http_request(port: u16, path: &str, headers: &str) -> (u16, String, Strin
 /// A metric's value from Prometheus text (`name{labels}` exactly as printed).
 pub fn metric(text: &str, series: &str) -> f64 {
     text.lines()
-        .find_map(|l| l.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')).and_then(|v| v.trim().parse().ok()))
+        .find_map(|l| {
+            l.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')).and_then(|v| v.trim().parse().ok())
+        })
         .unwrap_or(0.0)
 }
 
 pub fn assets_dir() -> PathBuf {
-    std::env::var_os("TRAFFIC_ASSETS").map(PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/assets"))
+    std::env::var_os("TRAFFIC_ASSETS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/assets"))
 }
 
 /// A binary of the workspace's other deployable (built by `cargo test --workspace`).

@@ -50,9 +50,12 @@ fn main() -> ExitCode {
         // Each session's media reads from an appsrc fed by its own reader pipeline, which
         // starts the file again at its end while timestamps keep increasing: one unbroken
         // stream, as a camera gives.
-        factory.set_launch("( appsrc name=clipsrc format=time ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=1 )");
+        factory.set_launch(
+            "( appsrc name=clipsrc format=time ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=1 )",
+        );
         let reader_launch = format!(
-            "filesrc location=\"{location}\" ! qtdemux ! h264parse ! video/x-h264,stream-format=byte-stream,alignment=au ! appsink name=sink sync=false max-buffers=8"
+            "filesrc location=\"{location}\" ! qtdemux ! h264parse ! \
+                video/x-h264,stream-format=byte-stream,alignment=au ! appsink name=sink sync=false max-buffers=8"
         );
         factory.connect_media_configure(move |_, media| {
             let Some(src) = media
@@ -71,7 +74,9 @@ fn main() -> ExitCode {
             std::thread::spawn(move || feed_forever(&launch, &src));
         });
     } else {
-        factory.set_launch(&format!("( filesrc location=\"{location}\" ! qtdemux ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=1 )"));
+        factory.set_launch(&format!(
+            "( filesrc location=\"{location}\" ! qtdemux ! h264parse ! rtph264pay name=pay0 pt=96 config-interval=1 )"
+        ));
     }
     factory.set_shared(false);
     let Some(mounts) = server.mount_points() else {

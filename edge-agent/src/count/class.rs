@@ -42,7 +42,12 @@ pub fn decide(votes: &[f32; 6], speed: f32, s: &CountSettings) -> Option<Vehicle
 
 /// A `car` no wider than `car_min_width_ratio` two-wheelers at its rows (the camera's
 /// size model, see `size`) is a motorbike the detector saw from behind or in a crowd.
-pub fn by_size(class: Option<VehicleClass>, sizes: &SizeSamples, model: &SizeModel, s: &CountSettings) -> Option<VehicleClass> {
+pub fn by_size(
+    class: Option<VehicleClass>,
+    sizes: &SizeSamples,
+    model: &SizeModel,
+    s: &CountSettings,
+) -> Option<VehicleClass> {
     if class != Some(VehicleClass::Car) || s.car_min_width_ratio <= 0.0 {
         return class;
     }
@@ -59,7 +64,8 @@ pub fn by_size(class: Option<VehicleClass>, sizes: &SizeSamples, model: &SizeMod
 /// vehicle votes are motorbike or bicycle.
 pub fn clearly_two_wheeler(votes: &[f32; 6]) -> bool {
     let two = votes[ObjectClass::Motorcycle.index()] + votes[ObjectClass::Bicycle.index()];
-    let vehicle = two + votes[ObjectClass::Car.index()] + votes[ObjectClass::Bus.index()] + votes[ObjectClass::Truck.index()];
+    let vehicle =
+        two + votes[ObjectClass::Car.index()] + votes[ObjectClass::Bus.index()] + votes[ObjectClass::Truck.index()];
     vehicle > 0.0 && two >= 0.8 * vehicle
 }
 

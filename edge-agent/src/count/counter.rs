@@ -193,7 +193,8 @@ impl Counter {
         for t in tracks.iter().filter(|t| t.state != TrackState::Tentative) {
             let Some(st) = self.state.get(&t.id) else { continue };
             let (vx, vy) = t.velocity();
-            let stationary = (vx * vx + vy * vy).sqrt() * fps / t.bbox.height().max(1.0) < self.settings.queue_max_speed;
+            let stationary =
+                (vx * vx + vy * vy).sqrt() * fps / t.bbox.height().max(1.0) < self.settings.queue_max_speed;
             for (z, inside) in st.inside.iter().enumerate() {
                 if inside.is_some() {
                     self.occupancy[z].0 += 1;
@@ -285,7 +286,17 @@ impl Counter {
                     st.counted[i] = true;
                 } else {
                     let first_ms = st.first_ms;
-                    Self::cross(&self.settings, &self.lines, &mut self.pending, &mut self.recent, st, i, p, first_ms, t.id);
+                    Self::cross(
+                        &self.settings,
+                        &self.lines,
+                        &mut self.pending,
+                        &mut self.recent,
+                        st,
+                        i,
+                        p,
+                        first_ms,
+                        t.id,
+                    );
                 }
                 continue;
             }
@@ -322,7 +333,12 @@ impl Counter {
                 (Some(entered), false) => {
                     st.inside[z] = None;
                     let seconds = (at_ms - entered) as f64 / 1000.0;
-                    self.pending.push(Pending { kind: EventKind::ZoneDwell { zone: z, seconds }, track: t.id, at_ms, due_ms });
+                    self.pending.push(Pending {
+                        kind: EventKind::ZoneDwell { zone: z, seconds },
+                        track: t.id,
+                        at_ms,
+                        due_ms,
+                    });
                 }
                 _ => {}
             }
@@ -364,7 +380,13 @@ impl Counter {
                 && r.point.dist(p) < s.twin_distance * r.width.max(st.last_width)
         });
         if let Some(r) = twin {
-            tracing::debug!(track, line = i, dt_ms = at_ms - r.at_ms, offset = r.point.dist(p) / r.width.max(st.last_width), "crossing twins one just counted: not counted again");
+            tracing::debug!(
+                track,
+                line = i,
+                dt_ms = at_ms - r.at_ms,
+                offset = r.point.dist(p) / r.width.max(st.last_width),
+                "crossing twins one just counted: not counted again"
+            );
         }
         let twin = twin.is_some();
         recent.push(Recent { line: i, point: p, at_ms, width: st.last_width, from_side });
@@ -390,14 +412,29 @@ impl Counter {
             if let Some(entered) = st.inside[z].take() {
                 let seconds = (st.last_ms - entered) as f64 / 1000.0;
                 // Decided below with the rest of this track's events.
-                self.pending.push(Pending { kind: EventKind::ZoneDwell { zone: z, seconds }, track: id, at_ms: st.last_ms, due_ms: st.last_ms });
+                self.pending.push(Pending {
+                    kind: EventKind::ZoneDwell { zone: z, seconds },
+                    track: id,
+                    at_ms: st.last_ms,
+                    due_ms: st.last_ms,
+                });
             }
         }
         let class = decide(&st, &self.size, &self.settings);
         if st.samples >= 5 && class::clearly_two_wheeler(&st.votes) {
             self.size.learn_two_wheeler(&st.sizes);
         }
-        tracing::debug!(track = id, ?class, votes = ?st.votes, speed = st.speed(), touches = ?st.touches, first = ?st.first_anchor, last = ?st.last_anchor, samples = st.samples, "track ended");
+        tracing::debug!(
+            track = id,
+            ?class,
+            votes = ?st.votes,
+            speed = st.speed(),
+            touches = ?st.touches,
+            first = ?st.first_anchor,
+            last = ?st.last_anchor,
+            samples = st.samples,
+            "track ended"
+        );
         // Everything still pending for this track is decided now.
         let (mine, rest): (Vec<Pending>, Vec<Pending>) = self.pending.drain(..).partition(|p| p.track == id);
         self.pending = rest;
@@ -427,11 +464,18 @@ impl Counter {
             let p = self.pending.swap_remove(i);
             let Some(st) = self.state.get(&p.track) else { continue };
             let class = decide(st, &self.size, &self.settings);
-            tracing::debug!(track = p.track, ?class, kind = ?p.kind, at_ms = p.at_ms, votes = ?st.votes, speed = st.speed(), "event decided");
+            tracing::debug!(
+                track = p.track,
+                ?class,
+                kind = ?p.kind,
+                at_ms = p.at_ms,
+                votes = ?st.votes,
+                speed = st.speed(),
+                "event decided"
+            );
             if let Some(class) = class {
                 self.events.push(CountEvent { kind: p.kind, class, at_ms: p.at_ms, track: p.track });
             }
         }
     }
 }
-

@@ -133,7 +133,10 @@ mod tests {
         d.on_event(&crossing(0, Direction::Backward, 3));
         let out = d.drain();
         assert_eq!(out.len(), 1);
-        assert_eq!((out[0].kind, out[0].line.as_deref(), out[0].class), (IncidentKind::WrongWay, Some("one_way"), Some(VehicleClass::Motorcycle)));
+        assert_eq!(
+            (out[0].kind, out[0].line.as_deref(), out[0].class),
+            (IncidentKind::WrongWay, Some("one_way"), Some(VehicleClass::Motorcycle))
+        );
         assert_eq!(out[0].incident_id, "3-wrong_way-one_way");
     }
 
@@ -152,7 +155,10 @@ mod tests {
         }
         let out = d.drain();
         assert_eq!(out.len(), 1, "{out:?}");
-        assert_eq!((out[0].kind, out[0].zone.as_deref(), out[0].class), (IncidentKind::StoppedVehicle, Some("hard_shoulder"), car));
+        assert_eq!(
+            (out[0].kind, out[0].zone.as_deref(), out[0].class),
+            (IncidentKind::StoppedVehicle, Some("hard_shoulder"), car)
+        );
         assert_eq!((out[0].at_ms, out[0].stopped_s), (61_000, Some(30.0)));
         d.on_frame(&[(1, 0, car)], 90_000);
         assert!(d.drain().is_empty(), "reported once");

@@ -49,7 +49,13 @@ pub struct Aggregator {
 }
 
 impl Aggregator {
-    pub fn new(length_ms: i64, max_gap_ms: i64, lateness_ms: i64, line_names: Vec<String>, zone_names: Vec<String>) -> Aggregator {
+    pub fn new(
+        length_ms: i64,
+        max_gap_ms: i64,
+        lateness_ms: i64,
+        line_names: Vec<String>,
+        zone_names: Vec<String>,
+    ) -> Aggregator {
         assert!(length_ms > 0, "interval length must be positive");
         Aggregator {
             length_ms,
@@ -142,7 +148,9 @@ impl Aggregator {
                 z.dwell_n += 1;
                 z.dwell_max = z.dwell_max.max(*seconds);
             }
-            EventKind::Movement { from, to } => acc.movements.entry((from.clone(), to.clone())).or_default().add(ev.class, 1),
+            EventKind::Movement { from, to } => {
+                acc.movements.entry((from.clone(), to.clone())).or_default().add(ev.class, 1)
+            }
         }
     }
 
@@ -172,7 +180,10 @@ impl Aggregator {
     }
 
     fn emit(&mut self, start: i64) -> IntervalCounts {
-        let acc = self.open.remove(&start).unwrap_or_else(|| Acc { zones: vec![ZoneAcc::default(); self.zone_names.len()], ..Default::default() });
+        let acc = self
+            .open
+            .remove(&start)
+            .unwrap_or_else(|| Acc { zones: vec![ZoneAcc::default(); self.zone_names.len()], ..Default::default() });
         self.next_emit = Some(start + self.length_ms);
         let covered_s = acc.covered_ms / 1000.0;
         let mut lines = acc.lines;
@@ -261,7 +272,12 @@ mod tests {
     fn events_land_in_their_interval_until_it_is_emitted() {
         let mut a = agg();
         a.frame(9_000, &[(0, 0)]);
-        let ev = |at_ms| CountEvent { kind: EventKind::Line { line: 0, direction: Direction::Backward }, class: VehicleClass::Bus, at_ms, track: 1 };
+        let ev = |at_ms| CountEvent {
+            kind: EventKind::Line { line: 0, direction: Direction::Backward },
+            class: VehicleClass::Bus,
+            at_ms,
+            track: 1,
+        };
         a.event(&ev(9_500));
         assert!(a.poll(10_500).is_empty(), "waits for the lateness");
         let out = a.poll(11_000);

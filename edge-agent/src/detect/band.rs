@@ -43,7 +43,8 @@ pub fn line_tiles(lines: &[(Point, Point)], n: u32, overlap: f32, min_side: f32,
         let a0 = (start + i as f32 * step).min((axis_len - side).max(0.0));
         let a1 = (a0 + side).min(axis_len);
         // Across the axis: centred on the part of the lines inside this tile's span.
-        let (c_lo, c_hi) = cross_extent(lines, horizontal, a0, a1).unwrap_or(if horizontal { (y1, y2) } else { (x1, x2) });
+        let (c_lo, c_hi) =
+            cross_extent(lines, horizontal, a0, a1).unwrap_or(if horizontal { (y1, y2) } else { (x1, x2) });
         let extent = side.min(cross_len);
         let c0 = ((c_lo + c_hi) / 2.0 - extent / 2.0).clamp(0.0, (cross_len - extent).max(0.0));
         let tile = if horizontal { BBox::new(a0, c0, a1, c0 + extent) } else { BBox::new(c0, a0, c0 + extent, a1) };

@@ -62,7 +62,13 @@ pub struct DetectSettings {
 
 impl Default for DetectSettings {
     fn default() -> Self {
-        DetectSettings { min_score: 0.1, nms_iou: 0.45, view_merge_ios: 0.6, cross_class_iou: 0.55, repeat_max_diff: 3.0 }
+        DetectSettings {
+            min_score: 0.1,
+            nms_iou: 0.45,
+            view_merge_ios: 0.6,
+            cross_class_iou: 0.55,
+            repeat_max_diff: 3.0,
+        }
     }
 }
 
@@ -84,7 +90,12 @@ pub trait Detector {
     fn detect_prepared(&mut self, input: &PreparedFrame, out: &mut Vec<Detection>) -> Result<(), DetectorError>;
     /// Prepares and detects in one call, on this thread.
     fn detect(&mut self, frame: &Frame, views: &[BBox], out: &mut Vec<Detection>) -> Result<(), DetectorError> {
-        let plan = ViewPlan { full: Some(false), line_tiles: 0, crops: views.iter().map(|v| [v.x1, v.y1, v.x2, v.y2]).collect(), ..Default::default() };
+        let plan = ViewPlan {
+            full: Some(false),
+            line_tiles: 0,
+            crops: views.iter().map(|v| [v.x1, v.y1, v.x2, v.y2]).collect(),
+            ..Default::default()
+        };
         let mut prepared = PreparedFrame::default();
         Preparer::new(self.input_spec(), plan).prepare(frame, &mut prepared);
         self.detect_prepared(&prepared, out)

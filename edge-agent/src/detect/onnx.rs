@@ -22,7 +22,9 @@ use super::{DetectSettings, DetectTimes, Detection, Detector, PreparedFrame, dec
 
 #[derive(Debug, thiserror::Error)]
 pub enum DetectorError {
-    #[error("ONNX Runtime library not found: {0} (run `make setup`, or set ORT_DYLIB_PATH to libonnxruntime.so.1.31.1)")]
+    #[error(
+        "ONNX Runtime library not found: {0} (run `make setup`, or set ORT_DYLIB_PATH to libonnxruntime.so.1.31.1)"
+    )]
     RuntimeMissing(String),
     #[error("ONNX Runtime: {0}")]
     Runtime(String),
@@ -41,7 +43,8 @@ pub fn ort_library_path() -> PathBuf {
     if let Some(p) = std::env::var_os("ORT_DYLIB_PATH") {
         return PathBuf::from(p);
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/lib/python3.11/site-packages/onnxruntime/capi/libonnxruntime.so.1.31.1")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../.venv/lib/python3.11/site-packages/onnxruntime/capi/libonnxruntime.so.1.31.1")
 }
 
 static ENVIRONMENT: OnceLock<Result<ort::environment::Environment, String>> = OnceLock::new();
@@ -52,15 +55,13 @@ fn environment() -> Result<&'static ort::environment::Environment, DetectorError
         if !path.is_file() {
             return Err(format!("RUNTIME_MISSING{}", path.display()));
         }
-        ort::init_from(&path)
-            .map_err(|e| e.to_string())?
-            .with_name("edge-agent")
-            .build()
-            .map_err(|e| e.to_string())
+        ort::init_from(&path).map_err(|e| e.to_string())?.with_name("edge-agent").build().map_err(|e| e.to_string())
     });
     match env {
         Ok(env) => Ok(env),
-        Err(e) if e.starts_with("RUNTIME_MISSING") => Err(DetectorError::RuntimeMissing(e["RUNTIME_MISSING".len()..].into())),
+        Err(e) if e.starts_with("RUNTIME_MISSING") => {
+            Err(DetectorError::RuntimeMissing(e["RUNTIME_MISSING".len()..].into()))
+        }
         Err(e) => Err(DetectorError::Runtime(e.clone())),
     }
 }
@@ -177,7 +178,8 @@ impl OnnxDetector {
     /// cost, for benchmarks.
     pub fn run_tensor(&mut self, tensor: &Array4<f32>) -> Result<(), DetectorError> {
         let inf = |e: ort::Error| DetectorError::Inference(e.to_string());
-        let inputs = ort::inputs![self.manifest.input.name.as_str() => TensorRef::from_array_view(tensor).map_err(inf)?];
+        let inputs =
+            ort::inputs![self.manifest.input.name.as_str() => TensorRef::from_array_view(tensor).map_err(inf)?];
         self.session.run(inputs).map_err(inf)?;
         Ok(())
     }
@@ -186,7 +188,8 @@ impl OnnxDetector {
     fn probe_num_classes(&mut self) -> Result<usize, DetectorError> {
         let contract = |message: String| DetectorError::Contract { id: self.manifest.id.clone(), message };
         let blank = self.blank_input();
-        let inputs = ort::inputs![self.manifest.input.name.as_str() => TensorRef::from_array_view(&blank).map_err(|e| DetectorError::Inference(e.to_string()))?];
+        let blank_view = TensorRef::from_array_view(&blank).map_err(|e| DetectorError::Inference(e.to_string()))?;
+        let inputs = ort::inputs![self.manifest.input.name.as_str() => blank_view];
         let outputs = self.session.run(inputs).map_err(|e| DetectorError::Inference(e.to_string()))?;
         let (shape, _) = outputs[self.manifest.output.tensors[0].as_str()]
             .try_extract_tensor::<f32>()
@@ -197,7 +200,10 @@ impl OnnxDetector {
             DecoderKind::Nanodet => last,
         };
         if classes == 0 || classes < self.table.len() {
-            return Err(contract(format!("output shape {shape:?} has {classes} classes, class_map needs {}", self.table.len())));
+            return Err(contract(format!(
+                "output shape {shape:?} has {classes} classes, class_map needs {}",
+                self.table.len()
+            )));
         }
         Ok(classes)
     }
@@ -207,7 +213,8 @@ impl OnnxDetector {
         let (tensor, map, view) = (&input.tensors[v], &input.maps[v], &input.views[v]);
         let inf = |e: ort::Error| DetectorError::Inference(e.to_string());
         let t1 = Instant::now();
-        let inputs = ort::inputs![self.manifest.input.name.as_str() => TensorRef::from_array_view(tensor).map_err(inf)?];
+        let inputs =
+            ort::inputs![self.manifest.input.name.as_str() => TensorRef::from_array_view(tensor).map_err(inf)?];
         let outputs = self.session.run(inputs).map_err(inf)?;
         self.times.inferences += 1;
         self.times.inference += t1.elapsed();
@@ -217,15 +224,34 @@ impl OnnxDetector {
         match m.output.decoder {
             DecoderKind::Yolox => {
                 let (_, data) = outputs[m.output.tensors[0].as_str()].try_extract_tensor::<f32>().map_err(inf)?;
-                decode::yolox(data, self.num_classes, input_size, &m.output.strides, &self.table, s.min_score, &mut self.candidates);
+                decode::yolox(
+                    data,
+                    self.num_classes,
+                    input_size,
+                    &m.output.strides,
+                    &self.table,
+                    s.min_score,
+                    &mut self.candidates,
+                );
             }
             DecoderKind::Nanodet => {
                 let n = m.output.strides.len();
                 let bins = m.output.reg_bins.unwrap_or(8) as usize;
                 for (i, &stride) in m.output.strides.iter().enumerate() {
                     let (_, cls) = outputs[m.output.tensors[i].as_str()].try_extract_tensor::<f32>().map_err(inf)?;
-                    let (_, dis) = outputs[m.output.tensors[n + i].as_str()].try_extract_tensor::<f32>().map_err(inf)?;
-                    decode::nanodet(cls, dis, self.num_classes, bins, stride, input_size, &self.table, s.min_score, &mut self.candidates);
+                    let (_, dis) =
+                        outputs[m.output.tensors[n + i].as_str()].try_extract_tensor::<f32>().map_err(inf)?;
+                    decode::nanodet(
+                        cls,
+                        dis,
+                        self.num_classes,
+                        bins,
+                        stride,
+                        input_size,
+                        &self.table,
+                        s.min_score,
+                        &mut self.candidates,
+                    );
                 }
             }
         }

@@ -62,7 +62,15 @@ pub struct Preparer {
 impl Preparer {
     /// `spec`: the model input contract, or `None` for a detector that takes no tensor.
     pub fn new(spec: Option<&InputSpec>, plan: ViewPlan) -> Preparer {
-        Preparer { pre: spec.map(Preprocessor::new), plan, views_for: (0, 0), views: Vec::new(), thumb_every_ns: None, last_thumb_pts: None, repeats: None }
+        Preparer {
+            pre: spec.map(Preprocessor::new),
+            plan,
+            views_for: (0, 0),
+            views: Vec::new(),
+            thumb_every_ns: None,
+            last_thumb_pts: None,
+            repeats: None,
+        }
     }
 
     pub fn prepare(&mut self, frame: &Frame, out: &mut PreparedFrame) {
@@ -71,7 +79,13 @@ impl Preparer {
             self.views = self.plan.views(frame.width, frame.height);
             self.views_for = (frame.width, frame.height);
         }
-        out.meta = FrameMeta { index: frame.index, pts_ns: frame.pts_ns, captured_at: frame.captured_at, width: frame.width, height: frame.height };
+        out.meta = FrameMeta {
+            index: frame.index,
+            pts_ns: frame.pts_ns,
+            captured_at: frame.captured_at,
+            width: frame.width,
+            height: frame.height,
+        };
         out.views.clone_from(&self.views);
         out.repeat = self.repeats.as_mut().is_some_and(|r| r.is_repeat(frame));
         out.thumb = None;
@@ -123,7 +137,9 @@ fn thumbnail(frame: &Frame) -> crate::scene::Thumb {
         let x = x.min(w.saturating_sub(1));
         let y = y.min(h.saturating_sub(1));
         match frame.format {
-            PixelFormat::I420 | PixelFormat::Nv12 => bytes.get(p0.offset + y * p0.stride + x).copied().unwrap_or(0) as f32,
+            PixelFormat::I420 | PixelFormat::Nv12 => {
+                bytes.get(p0.offset + y * p0.stride + x).copied().unwrap_or(0) as f32
+            }
             PixelFormat::Rgb | PixelFormat::Bgr => {
                 let i = p0.offset + y * p0.stride + 3 * x;
                 match bytes.get(i..i + 3) {
@@ -138,7 +154,10 @@ fn thumbnail(frame: &Frame) -> crate::scene::Thumb {
         for cx in 0..THUMB_W {
             let (x0, y0) = (cx * w / THUMB_W, cy * h / THUMB_H);
             let (dx, dy) = ((w / THUMB_W / 4).max(1), (h / THUMB_H / 4).max(1));
-            let sum = luma_at(x0 + dx, y0 + dy) + luma_at(x0 + 3 * dx, y0 + dy) + luma_at(x0 + dx, y0 + 3 * dy) + luma_at(x0 + 3 * dx, y0 + 3 * dy);
+            let sum = luma_at(x0 + dx, y0 + dy)
+                + luma_at(x0 + 3 * dx, y0 + dy)
+                + luma_at(x0 + dx, y0 + 3 * dy)
+                + luma_at(x0 + 3 * dx, y0 + 3 * dy);
             luma.push(sum / 4.0);
         }
     }

@@ -121,7 +121,13 @@ impl Preprocessor {
     /// `fill` into a buffer last filled with `previous`: when the letterbox is the same,
     /// its padding is still in place and is not written again (a 1080p view leaves 44 %
     /// of a 416×416 input as padding).
-    pub fn fill_over(&mut self, frame: &Frame, view: &BBox, out: &mut [f32], previous: Option<&LetterboxMap>) -> LetterboxMap {
+    pub fn fill_over(
+        &mut self,
+        frame: &Frame,
+        view: &BBox,
+        out: &mut [f32],
+        previous: Option<&LetterboxMap>,
+    ) -> LetterboxMap {
         let (iw, ih) = (self.spec.width as usize, self.spec.height as usize);
         assert_eq!(out.len(), 3 * iw * ih, "tensor buffer does not match the model input");
         let map = self.map_for(view);
@@ -226,7 +232,12 @@ impl Preprocessor {
         let (vplane, voff) = if nv12 { (pu, 1) } else { (pv, 0) };
         let row = |p: crate::frame::Plane, i: u32, extra: usize| &bytes[p.offset + i as usize * p.stride + extra..];
         // Columns the taps read: [lo, hi) in luma and chroma samples.
-        let span = |taps: &[Tap]| (taps.iter().map(|t| t.i0).min().unwrap_or(0) as usize, taps.iter().map(|t| t.i1).max().unwrap_or(0) as usize + 1);
+        let span = |taps: &[Tap]| {
+            (
+                taps.iter().map(|t| t.i0).min().unwrap_or(0) as usize,
+                taps.iter().map(|t| t.i1).max().unwrap_or(0) as usize + 1,
+            )
+        };
         let ((llo, lhi), (clo, chi)) = (span(&t.luma_x), span(&t.chroma_x));
         // Row buffers: vertically blended Y, U, V; then taps of Y, U, V.
         let mut scratch = vec![0f32; (lhi - llo) + 2 * (chi - clo) + 3 * n];
@@ -280,7 +291,9 @@ impl Preprocessor {
                     }
                     1 => {
                         for (((o, &y), &u), &v) in dst.iter_mut().zip(ly.iter()).zip(lu.iter()).zip(lv.iter()) {
-                            *o = ((1.164 * (y - 16.0) - kgu * (u - 128.0) - kgv * (v - 128.0)).clamp(0.0, 255.0) - mean) * inv_std;
+                            *o = ((1.164 * (y - 16.0) - kgu * (u - 128.0) - kgv * (v - 128.0)).clamp(0.0, 255.0)
+                                - mean)
+                                * inv_std;
                         }
                     }
                     _ => {

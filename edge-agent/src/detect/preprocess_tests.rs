@@ -100,14 +100,19 @@ fn yuv_two_pass_matches_the_one_pass_reference() {
     let data: Vec<u8> = (0..w * h + 2 * cw * ch).map(|_| rnd()).collect();
     for format in [PixelFormat::I420, PixelFormat::Nv12] {
         let planes = match format {
-            PixelFormat::I420 => [Plane { offset: 0, stride: w }, Plane { offset: w * h, stride: cw }, Plane { offset: w * h + cw * ch, stride: cw }],
+            PixelFormat::I420 => [
+                Plane { offset: 0, stride: w },
+                Plane { offset: w * h, stride: cw },
+                Plane { offset: w * h + cw * ch, stride: cw },
+            ],
             _ => [Plane { offset: 0, stride: w }, Plane { offset: w * h, stride: w }, Plane::default()],
         };
         for matrix in [YuvMatrix::Bt601, YuvMatrix::Bt709] {
             for order in [ChannelOrder::Bgr, ChannelOrder::Rgb] {
                 let frame = Frame::from_planes(w as u32, h as u32, format, matrix, planes, data.clone()).unwrap();
                 let mut s = spec(Placement::Centre, 114, 0.0, 1.0);
-                (s.width, s.height, s.channel_order, s.mean, s.std) = (40, 40, order, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]);
+                (s.width, s.height, s.channel_order, s.mean, s.std) =
+                    (40, 40, order, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]);
                 let mut pre = Preprocessor::new(&s);
                 for view in [BBox::new(0.0, 0.0, 64.0, 36.0), BBox::new(10.0, 4.0, 50.0, 30.0)] {
                     let mut fast = vec![0.0; 3 * 1600];

@@ -34,7 +34,14 @@ pub struct RepeatCheck {
 
 impl RepeatCheck {
     pub fn new(max_block_diff: f32, max_hold_ns: u64) -> RepeatCheck {
-        RepeatCheck { max_block_diff, max_hold_ns, kept: Vec::new(), kept_pts: 0, kept_size: (0, 0), sample: Vec::with_capacity(GRID_W * GRID_H) }
+        RepeatCheck {
+            max_block_diff,
+            max_hold_ns,
+            kept: Vec::new(),
+            kept_pts: 0,
+            kept_size: (0, 0),
+            sample: Vec::with_capacity(GRID_W * GRID_H),
+        }
     }
 
     /// True when `frame` repeats the last kept frame; otherwise it becomes the kept one.
@@ -82,7 +89,9 @@ fn sample_luma(frame: &Frame, out: &mut Vec<f32>) {
         for gx in 0..GRID_W {
             let x = ((2 * gx + 1) * w / (2 * GRID_W)).min(w.saturating_sub(1));
             let v = match frame.format {
-                PixelFormat::I420 | PixelFormat::Nv12 => bytes.get(p0.offset + y * p0.stride + x).copied().unwrap_or(0) as f32,
+                PixelFormat::I420 | PixelFormat::Nv12 => {
+                    bytes.get(p0.offset + y * p0.stride + x).copied().unwrap_or(0) as f32
+                }
                 PixelFormat::Rgb | PixelFormat::Bgr => {
                     let i = p0.offset + y * p0.stride + 3 * x;
                     bytes.get(i..i + 3).map_or(0.0, |px| (px[0] as f32 + 2.0 * px[1] as f32 + px[2] as f32) / 4.0)

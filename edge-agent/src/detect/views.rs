@@ -6,7 +6,8 @@
 //! Default: `line_tiles` square tiles laid along the counting lines (see `band`), and the
 //! whole frame only where those leave something counted uncovered (over a quarter of a
 //! zone, or no lines at all). Measured: adding the whole frame to the tiles costs an
-//! inference and lowers accuracy (boxes of one vehicle at two scales merge imperfectly). `full = true, line_tiles = 0` is the whole-frame behaviour of old.
+//! inference and lowers accuracy (boxes of one vehicle at two scales merge imperfectly). `full = true, line_tiles = 0`
+//! is the whole-frame behaviour of old.
 //!
 //! Invariant: every view lies inside the frame and is at least 16 px on each side.
 
@@ -63,14 +64,18 @@ impl ViewPlan {
         let (fw, fh) = (width as f32, height as f32);
         let frame = BBox::new(0.0, 0.0, fw, fh);
         let region = self.roi.map(|r| BBox::new(r[0], r[1], r[2], r[3]).clamp(fw, fh)).unwrap_or(frame);
-        let band = super::band::line_tiles(&self.lines, self.line_tiles, self.tile_overlap, self.min_tile, width, height);
+        let band =
+            super::band::line_tiles(&self.lines, self.line_tiles, self.tile_overlap, self.min_tile, width, height);
         let zone_outside = self.zones.iter().any(|z| uncovered_share(z, &band) > 0.25);
         let full = self.full.unwrap_or(band.is_empty() || zone_outside);
         let mut views = Vec::new();
         if full {
             views.push(region);
         }
-        views.extend(band.iter().map(|t| BBox::new(t.x1.max(region.x1), t.y1.max(region.y1), t.x2.min(region.x2), t.y2.min(region.y2))));
+        views
+            .extend(band.iter().map(|t| {
+                BBox::new(t.x1.max(region.x1), t.y1.max(region.y1), t.x2.min(region.x2), t.y2.min(region.y2))
+            }));
         if let Some([cols, rows]) = self.tiles {
             let (cols, rows) = (cols.max(1) as f32, rows.max(1) as f32);
             let ov = self.tile_overlap.clamp(0.0, 0.5);
@@ -95,7 +100,8 @@ impl ViewPlan {
     /// Problems with this plan, as (field, message).
     pub fn problems(&self) -> Vec<(String, String)> {
         let mut p = Vec::new();
-        let rect_ok = |r: &[f32; 4]| r.iter().all(|v| v.is_finite() && *v >= 0.0) && r[2] - r[0] >= 16.0 && r[3] - r[1] >= 16.0;
+        let rect_ok =
+            |r: &[f32; 4]| r.iter().all(|v| v.is_finite() && *v >= 0.0) && r[2] - r[0] >= 16.0 && r[3] - r[1] >= 16.0;
         if let Some(r) = &self.roi
             && !rect_ok(r)
         {
@@ -156,10 +162,16 @@ mod tests {
 
     #[test]
     fn default_with_a_line_is_tiles_along_it_and_the_frame_only_for_a_zone_outside() {
-        let mut plan = ViewPlan { lines: vec![(Point::new(0.0, 460.0), Point::new(1279.0, 460.0))], ..Default::default() };
+        let mut plan =
+            ViewPlan { lines: vec![(Point::new(0.0, 460.0), Point::new(1279.0, 460.0))], ..Default::default() };
         let v = plan.views(1280, 720);
         assert_eq!(v.len(), 2, "{v:?}");
-        plan.zones = vec![vec![Point::new(0.0, 600.0), Point::new(1280.0, 600.0), Point::new(1280.0, 719.0), Point::new(0.0, 719.0)]];
+        plan.zones = vec![vec![
+            Point::new(0.0, 600.0),
+            Point::new(1280.0, 600.0),
+            Point::new(1280.0, 719.0),
+            Point::new(0.0, 719.0),
+        ]];
         assert_eq!(plan.views(1280, 720).len(), 2, "a zone the tiles cover needs no whole frame");
         plan.zones = vec![vec![Point::new(10.0, 5.0), Point::new(100.0, 5.0), Point::new(100.0, 50.0)]];
         assert_eq!(plan.views(1280, 720).len(), 3, "a zone above the tiles brings the frame back");
@@ -171,7 +183,12 @@ mod tests {
 
     #[test]
     fn tiles_cover_the_region_with_overlap() {
-        let plan = ViewPlan { tiles: Some([2, 2]), tile_overlap: 0.2, roi: Some([0.0, 100.0, 1920.0, 1080.0]), ..Default::default() };
+        let plan = ViewPlan {
+            tiles: Some([2, 2]),
+            tile_overlap: 0.2,
+            roi: Some([0.0, 100.0, 1920.0, 1080.0]),
+            ..Default::default()
+        };
         let v = plan.views(1920, 1080);
         assert_eq!(v.len(), 5);
         let tiles = &v[1..];
@@ -183,7 +200,12 @@ mod tests {
 
     #[test]
     fn problems_name_fields() {
-        let plan = ViewPlan { full: Some(false), tiles: Some([0, 2]), crops: vec![[0.0, 0.0, 5.0, 5.0]], ..Default::default() };
+        let plan = ViewPlan {
+            full: Some(false),
+            tiles: Some([0, 2]),
+            crops: vec![[0.0, 0.0, 5.0, 5.0]],
+            ..Default::default()
+        };
         let fields: Vec<String> = plan.problems().into_iter().map(|(f, _)| f).collect();
         assert_eq!(fields, vec!["tiles", "crops[0]"]);
     }

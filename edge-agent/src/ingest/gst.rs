@@ -41,7 +41,9 @@ pub fn prefer_decoders(names: &[String]) -> Vec<String> {
                 factory.set_rank(gst::Rank::PRIMARY + 100 - i as i32);
                 found.push(name.clone());
             }
-            None => tracing::info!(decoder = %name, "hardware decoder not present; software decoding stays the fallback"),
+            None => {
+                tracing::info!(decoder = %name, "hardware decoder not present; software decoding stays the fallback")
+            }
         }
     }
     found
@@ -61,7 +63,12 @@ pub struct OpenOptions {
 
 impl Default for OpenOptions {
     fn default() -> Self {
-        OpenOptions { rtsp_latency_ms: 200, rtsp_tcp_only: false, rtsp_tcp_timeout: Duration::from_secs(3), file_queue: 4 }
+        OpenOptions {
+            rtsp_latency_ms: 200,
+            rtsp_tcp_only: false,
+            rtsp_tcp_timeout: Duration::from_secs(3),
+            file_queue: 4,
+        }
     }
 }
 
@@ -114,9 +121,11 @@ impl GstSource {
             }
             SourceSpec::Usb(_) => return Err(open_err("USB cameras are read through nokhwa (ingest::usb)".into())),
         };
-        let queue = if live { "max-buffers=1 drop=true" } else { &format!("max-buffers={} drop=false", opts.file_queue) };
+        let queue =
+            if live { "max-buffers=1 drop=true" } else { &format!("max-buffers={} drop=false", opts.file_queue) };
         let description = format!(
-            "{src} ! decodebin ! videoconvert ! video/x-raw,format={{I420,NV12}} ! appsink name=sink sync=false emit-signals=false {queue}"
+            "{src} ! decodebin ! videoconvert ! video/x-raw,format={{I420,NV12}} ! appsink name=sink sync=false \
+                emit-signals=false {queue}"
         );
         let pipeline = gst::parse::launch(&description)
             .map_err(|e| IngestError::Gstreamer(e.to_string()))?

@@ -18,7 +18,9 @@ pub enum IngestEvent {
     /// No frame yet, source still up (lets callers advance wall-clock intervals).
     Idle,
     /// The live source is down and a reconnect is pending.
-    Down { error: String },
+    Down {
+        error: String,
+    },
     /// A finite source is finished.
     End,
 }
@@ -89,7 +91,12 @@ impl Reader {
         Ok(Reader::with_source(spec, opts, policy, Some(source)))
     }
 
-    fn with_source(spec: SourceSpec, opts: OpenOptions, policy: ReconnectPolicy, source: Option<Box<dyn FrameSource>>) -> Reader {
+    fn with_source(
+        spec: SourceSpec,
+        opts: OpenOptions,
+        policy: ReconnectPolicy,
+        source: Option<Box<dyn FrameSource>>,
+    ) -> Reader {
         let now = Instant::now();
         let health = Arc::new(StreamHealth::default());
         if source.is_none() {
@@ -130,7 +137,12 @@ impl Reader {
     }
 
     fn lose(&mut self, error: String) -> IngestEvent {
-        tracing::warn!(source = %self.spec.display_name(), error = %error, backoff_ms = self.backoff.as_millis() as u64, "stream lost; reconnecting");
+        tracing::warn!(
+            source = %self.spec.display_name(),
+            error = %error,
+            backoff_ms = self.backoff.as_millis() as u64,
+            "stream lost; reconnecting"
+        );
         self.source = None;
         self.health.down(error.clone());
         self.next_attempt = Instant::now() + self.backoff;
@@ -184,9 +196,11 @@ impl Reader {
             }
             Ok(Pulled::Timeout) => {
                 let silent = self.last_frame.elapsed();
-                let limit = if self.spec.is_live() { self.policy.stall_timeout } else { self.policy.file_stall_timeout };
+                let limit =
+                    if self.spec.is_live() { self.policy.stall_timeout } else { self.policy.file_stall_timeout };
                 if silent > limit {
-                    let err = IngestError::Stalled { source_name: self.spec.display_name(), seconds: silent.as_secs_f64() };
+                    let err =
+                        IngestError::Stalled { source_name: self.spec.display_name(), seconds: silent.as_secs_f64() };
                     if self.live_reconnects() {
                         return Ok(self.lose(err.to_string()));
                     }

@@ -86,7 +86,10 @@ pub fn open(index: u32) -> Result<Box<dyn FrameSource>, IngestError> {
     let name = format!("usb:{index}");
     let device = format!("/dev/video{index}");
     if !std::path::Path::new(&device).exists() {
-        return Err(IngestError::Open { source_name: name, message: format!("{device} does not exist (no USB camera attached?)") });
+        return Err(IngestError::Open {
+            source_name: name,
+            message: format!("{device} does not exist (no USB camera attached?)"),
+        });
     }
     let slot = Arc::new(Slot::default());
     let writer = slot.clone();
@@ -96,16 +99,17 @@ pub fn open(index: u32) -> Result<Box<dyn FrameSource>, IngestError> {
         .name(format!("usb{index}-capture"))
         .spawn(move || {
             let format = RequestedFormat::new::<RgbFormat>(RequestedFormatType::AbsoluteHighestFrameRate);
-            let mut camera = match Camera::new(CameraIndex::Index(index), format).and_then(|mut c| c.open_stream().map(|_| c)) {
-                Ok(c) => {
-                    let _ = opened_tx.send(Ok(()));
-                    c
-                }
-                Err(e) => {
-                    let _ = opened_tx.send(Err(e.to_string()));
-                    return;
-                }
-            };
+            let mut camera =
+                match Camera::new(CameraIndex::Index(index), format).and_then(|mut c| c.open_stream().map(|_| c)) {
+                    Ok(c) => {
+                        let _ = opened_tx.send(Ok(()));
+                        c
+                    }
+                    Err(e) => {
+                        let _ = opened_tx.send(Err(e.to_string()));
+                        return;
+                    }
+                };
             loop {
                 if writer.state.lock().unwrap_or_else(|e| e.into_inner()).closed {
                     let _ = camera.stop_stream();
@@ -135,7 +139,10 @@ pub fn open(index: u32) -> Result<Box<dyn FrameSource>, IngestError> {
 
 #[cfg(not(feature = "usb"))]
 pub fn open(index: u32) -> Result<Box<dyn FrameSource>, IngestError> {
-    Err(IngestError::Open { source_name: format!("usb:{index}"), message: "this build has no USB support (feature `usb`)".into() })
+    Err(IngestError::Open {
+        source_name: format!("usb:{index}"),
+        message: "this build has no USB support (feature `usb`)".into(),
+    })
 }
 
 #[cfg(test)]

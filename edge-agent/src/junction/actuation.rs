@@ -63,12 +63,19 @@ fn indices<'a>(stage: &'a Stage, movements: &'a [String]) -> impl Iterator<Item 
 /// A movement green now calls a later stage that also serves it only while its vehicles
 /// stand without arrivals (blocked under this green: a left turn waiting for a gap in
 /// the oncoming flow calls its protected stage); one that flows is no reason to change.
-pub fn next_called(plan: &TimingPlan, current: usize, movements: &[String], p: &Presence, a: &Actuation) -> Option<usize> {
+pub fn next_called(
+    plan: &TimingPlan,
+    current: usize,
+    movements: &[String],
+    p: &Presence,
+    a: &Actuation,
+) -> Option<usize> {
     let n = plan.stages.len();
     let serving: Vec<usize> = indices(&plan.stages[current], movements).collect();
     (1..n).map(|k| (current + k) % n).find(|&k| {
         let stage = &plan.stages[k];
-        stage.pedestrian.is_some() || indices(stage, movements).any(|m| if serving.contains(&m) { p.blocked(m, a) } else { p.waiting(m, a) })
+        stage.pedestrian.is_some()
+            || indices(stage, movements).any(|m| if serving.contains(&m) { p.blocked(m, a) } else { p.waiting(m, a) })
     })
 }
 
@@ -78,7 +85,14 @@ pub fn stage_flowing(plan: &TimingPlan, current: usize, movements: &[String], p:
 }
 
 /// Whether the green of stage `current`, `elapsed_ms` old, should end now.
-pub fn green_ends(plan: &TimingPlan, current: usize, elapsed_ms: i64, movements: &[String], p: &Presence, a: &Actuation) -> bool {
+pub fn green_ends(
+    plan: &TimingPlan,
+    current: usize,
+    elapsed_ms: i64,
+    movements: &[String],
+    p: &Presence,
+    a: &Actuation,
+) -> bool {
     let stage = &plan.stages[current];
     if elapsed_ms < stage.min_green_ms as i64 || next_called(plan, current, movements, p, a).is_none() {
         return false;

@@ -52,7 +52,13 @@ enum Interval {
     /// plan arriving meanwhile waits for the next change) or of the running plan.
     /// `red_since`: when the all-red was first shown (each part is timed from when it is
     /// shown, so a late tick never shortens it).
-    Change { yellow_ms: u32, all_red_ms: u32, target_stage: usize, into: Option<Box<(TimingPlan, Source)>>, red_since: Option<i64> },
+    Change {
+        yellow_ms: u32,
+        all_red_ms: u32,
+        target_stage: usize,
+        into: Option<Box<(TimingPlan, Source)>>,
+        red_since: Option<i64>,
+    },
 }
 
 /// What each movement shows: 'G', 'Y' or 'R', in the profile's movement order.
@@ -99,7 +105,24 @@ impl Controller {
         let plan = profile.local_plan(profile.local_plan_at(local_minute));
         let timed_green_ms = plan.stages[0].green_ms as i64;
         let guard = Guard::new(rules.movements.len(), rules.max_cycle_ms as i64);
-        Controller { profile, rules, keys, backup_ms, plan, source: Source::Local, stage: 0, interval: Interval::Green, interval_start: now_ms, timed_green_ms, next: None, last_version: None, last_central_ms: None, last_accepted: None, actuation: None, guard }
+        Controller {
+            profile,
+            rules,
+            keys,
+            backup_ms,
+            plan,
+            source: Source::Local,
+            stage: 0,
+            interval: Interval::Green,
+            interval_start: now_ms,
+            timed_green_ms,
+            next: None,
+            last_version: None,
+            last_central_ms: None,
+            last_accepted: None,
+            actuation: None,
+            guard,
+        }
     }
 
     /// Sets the starvation guard's bound (default: the junction's maximum cycle); 0
@@ -121,7 +144,14 @@ impl Controller {
 
     /// A plan message from central: returns the ack to publish.
     pub fn offer(&mut self, signed: &SignedPlan, now_ms: i64) -> PlanAck {
-        let ack = |outcome, reason: Option<String>, detail: Option<String>| PlanAck { junction_id: self.rules.junction_id.clone(), plan_id: signed.plan.plan_id.clone(), version: signed.plan.version, outcome, reason, detail };
+        let ack = |outcome, reason: Option<String>, detail: Option<String>| PlanAck {
+            junction_id: self.rules.junction_id.clone(),
+            plan_id: signed.plan.plan_id.clone(),
+            version: signed.plan.version,
+            outcome,
+            reason,
+            detail,
+        };
         if self.last_accepted.as_ref() == Some(signed) {
             return ack(PlanOutcome::Accepted, None, Some("already running".into()));
         }
@@ -140,7 +170,13 @@ impl Controller {
                 ack(PlanOutcome::Accepted, None, None)
             }
             Err(e) => {
-                tracing::warn!(junction = %self.rules.junction_id, plan = %signed.plan.plan_id, version = signed.plan.version, reason = %e.code(), "plan rejected");
+                tracing::warn!(
+                    junction = %self.rules.junction_id,
+                    plan = %signed.plan.plan_id,
+                    version = signed.plan.version,
+                    reason = %e.code(),
+                    "plan rejected"
+                );
                 ack(PlanOutcome::Rejected, Some(e.code()), Some(e.to_string()))
             }
         }
@@ -163,7 +199,8 @@ impl Controller {
             match &self.interval {
                 Interval::Green => {
                     let movements = &self.rules.movements;
-                    let starving = self.guard.starving_stage(&self.plan, movements, now_ms).filter(|&s| s != self.stage);
+                    let starving =
+                        self.guard.starving_stage(&self.plan, movements, now_ms).filter(|&s| s != self.stage);
                     // The stage to change into, once the green is due.
                     let due = match (&self.next, starving, presence.zip(self.actuation.as_ref())) {
                         (Some(_), _, _) => (elapsed >= stage.min_green_ms as i64).then_some(0),
@@ -172,11 +209,16 @@ impl Controller {
                         // minimum while it still discharges: under saturation that would shed
                         // capacity every cycle and feed the very queues the guard is for.
                         (None, Some(starving), seen) => {
-                            let gapped = seen.is_some_and(|(p, a)| !gap_flowing(&self.plan, self.stage, movements, p, a));
-                            (elapsed >= stage.min_green_ms as i64 && (gapped || elapsed >= stage.green_ms as i64)).then_some(starving)
+                            let gapped =
+                                seen.is_some_and(|(p, a)| !gap_flowing(&self.plan, self.stage, movements, p, a));
+                            (elapsed >= stage.min_green_ms as i64 && (gapped || elapsed >= stage.green_ms as i64))
+                                .then_some(starving)
                         }
-                        (None, None, Some((p, a))) => green_ends(&self.plan, self.stage, elapsed, movements, p, a).then(|| next_called(&self.plan, self.stage, movements, p, a).unwrap_or(self.stage)),
-                        (None, None, None) => (elapsed >= self.timed_green_ms).then_some((self.stage + 1) % self.plan.stages.len()),
+                        (None, None, Some((p, a))) => green_ends(&self.plan, self.stage, elapsed, movements, p, a)
+                            .then(|| next_called(&self.plan, self.stage, movements, p, a).unwrap_or(self.stage)),
+                        (None, None, None) => {
+                            (elapsed >= self.timed_green_ms).then_some((self.stage + 1) % self.plan.stages.len())
+                        }
                     };
                     let Some(target_stage) = due else { break };
                     // The change starts when it is first shown: a late tick lengthens the
@@ -185,13 +227,26 @@ impl Controller {
                     self.interval = match self.next.take() {
                         Some((next, source)) => {
                             let c = plan_change(&self.plan, self.stage, None, &next);
-                            Interval::Change { yellow_ms: c.yellow_ms, all_red_ms: c.all_red_ms, target_stage: c.entry_stage, into: Some(Box::new((next, source))), red_since: None }
+                            Interval::Change {
+                                yellow_ms: c.yellow_ms,
+                                all_red_ms: c.all_red_ms,
+                                target_stage: c.entry_stage,
+                                into: Some(Box::new((next, source))),
+                                red_since: None,
+                            }
                         }
-                        None => Interval::Change { yellow_ms: stage.yellow_ms, all_red_ms: stage.all_red_ms, target_stage, into: None, red_since: None },
+                        None => Interval::Change {
+                            yellow_ms: stage.yellow_ms,
+                            all_red_ms: stage.all_red_ms,
+                            target_stage,
+                            into: None,
+                            red_since: None,
+                        },
                     };
                 }
                 Interval::Change { yellow_ms, all_red_ms, target_stage, red_since, .. } => {
-                    let (yellow_ms, all_red_ms, target_stage, red_since) = (*yellow_ms, *all_red_ms, *target_stage, *red_since);
+                    let (yellow_ms, all_red_ms, target_stage, red_since) =
+                        (*yellow_ms, *all_red_ms, *target_stage, *red_since);
                     let red_from = match red_since {
                         Some(t) => t,
                         None if elapsed >= yellow_ms as i64 => {
@@ -206,14 +261,23 @@ impl Controller {
                         break;
                     }
                     self.interval_start = now_ms;
-                    if let Interval::Change { into: Some(into), .. } = std::mem::replace(&mut self.interval, Interval::Green) {
+                    if let Interval::Change { into: Some(into), .. } =
+                        std::mem::replace(&mut self.interval, Interval::Green)
+                    {
                         let (plan, source) = *into;
-                        tracing::info!(junction = %self.rules.junction_id, plan = %plan.plan_id, version = plan.version, ?source, "plan running");
+                        tracing::info!(
+                            junction = %self.rules.junction_id,
+                            plan = %plan.plan_id,
+                            version = plan.version,
+                            ?source,
+                            "plan running"
+                        );
                         self.plan = plan;
                         self.source = source;
                     }
                     self.stage = target_stage;
-                    self.timed_green_ms = self.plan.stages[target_stage].green_ms as i64 + offset_correction(&self.plan, target_stage, now_ms);
+                    self.timed_green_ms = self.plan.stages[target_stage].green_ms as i64
+                        + offset_correction(&self.plan, target_stage, now_ms);
                 }
             }
         }
@@ -233,12 +297,19 @@ impl Controller {
         }
         let (plan, source) = self.next.take().expect("checked");
         if plan.plan_id != self.plan.plan_id || source != self.source {
-            tracing::info!(junction = %self.rules.junction_id, plan = %plan.plan_id, version = plan.version, ?source, "plan running (same stage sequence, taken over in the running stage)");
+            tracing::info!(
+                junction = %self.rules.junction_id,
+                plan = %plan.plan_id,
+                version = plan.version,
+                ?source,
+                "plan running (same stage sequence, taken over in the running stage)"
+            );
         }
         self.plan = plan;
         self.source = source;
         if self.interval == Interval::Green {
-            self.timed_green_ms = self.plan.stages[self.stage].green_ms as i64 + offset_correction(&self.plan, self.stage, self.interval_start);
+            self.timed_green_ms = self.plan.stages[self.stage].green_ms as i64
+                + offset_correction(&self.plan, self.stage, self.interval_start);
         }
     }
 
@@ -253,7 +324,11 @@ impl Controller {
         let expired = self.source == Source::Central && now_ms >= self.plan.valid_until_ms;
         if (on_central && silent) || expired {
             if pending_source != Some(Source::Local) {
-                tracing::warn!(junction = %self.rules.junction_id, silent_ms = self.last_central_ms.map(|t| now_ms - t), "central silent or plan expired: reverting to the local plan");
+                tracing::warn!(
+                    junction = %self.rules.junction_id,
+                    silent_ms = self.last_central_ms.map(|t| now_ms - t),
+                    "central silent or plan expired: reverting to the local plan"
+                );
                 let local = self.profile.local_plan(self.profile.local_plan_at(local_minute));
                 self.next = Some((local, Source::Local));
             }
@@ -337,7 +412,9 @@ pub fn offset_correction(plan: &TimingPlan, stage: usize, now_ms: i64) -> i64 {
     }
     let s = &plan.stages[stage];
     let step = s.green_ms as i64 / 5;
-    (-late).clamp(-step, step).clamp(s.min_green_ms as i64 - s.green_ms as i64, (s.max_green_ms as i64 - s.green_ms as i64).max(0))
+    (-late)
+        .clamp(-step, step)
+        .clamp(s.min_green_ms as i64 - s.green_ms as i64, (s.max_green_ms as i64 - s.green_ms as i64).max(0))
 }
 
 fn same_timing(a: &TimingPlan, b: &TimingPlan) -> bool {

@@ -69,7 +69,13 @@ fn check(rules: &JunctionRules, history: &[Vec<char>]) -> Result<(), String> {
                 let end = start + len;
                 for t in end..(end + (rules.min_all_red_ms as i64 / TICK) as usize).min(history.len()) {
                     for (a, b) in &rules.conflicts {
-                        let other = if a == m { b } else if b == m { a } else { continue };
+                        let other = if a == m {
+                            b
+                        } else if b == m {
+                            a
+                        } else {
+                            continue;
+                        };
                         if history[t][idx(other)] == 'G' {
                             return Err(format!("{other} green {} ms after {m}'s yellow", (t - end) as i64 * TICK));
                         }
@@ -93,7 +99,10 @@ impl Traffic {
                 self.0 ^= self.0 << 17;
                 self.0
             };
-            self.1 = Presence { queued: (0..n).map(|_| (draw() % 4).saturating_sub(2) as u32).collect(), gap_ms: (0..n).map(|_| (draw() % 6_000) as u32).collect() };
+            self.1 = Presence {
+                queued: (0..n).map(|_| (draw() % 4).saturating_sub(2) as u32).collect(),
+                gap_ms: (0..n).map(|_| (draw() % 6_000) as u32).collect(),
+            };
         }
         &self.1
     }
@@ -117,14 +126,23 @@ fn event() -> impl Strategy<Value = Event> {
         g[2] = g[2].max(19_000); // the east-west stage carries the north crossing
         g
     });
-    prop_oneof![4 => greens.clone().prop_map(Event::Plan), 1 => greens.prop_map(Event::Forged), 1 => Just(Event::Unsafe), 3 => (1u32..200).prop_map(Event::Silence)]
+    prop_oneof![
+        4 => greens.clone().prop_map(Event::Plan),
+        1 => greens.prop_map(Event::Forged),
+        1 => Just(Event::Unsafe),
+        3 => (1u32..200).prop_map(Event::Silence)
+    ]
 }
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
-    fn lamps_stay_safe_through_any_sequence_of_plans_and_silences(events in proptest::collection::vec(event(), 1..12), actuated in any::<bool>(), traffic in any::<u64>()) {
+    fn lamps_stay_safe_through_any_sequence_of_plans_and_silences(
+        events in proptest::collection::vec(event(), 1..12),
+        actuated in any::<bool>(),
+        traffic in any::<u64>()
+    ) {
         let (profile, key, keys) = setup();
         let rules = profile.rules();
         let intruder = SigningKey::from_bytes(&[6; 32]);
@@ -211,7 +229,10 @@ fn falls_back_after_backup_time_and_resumes_central() {
 /// Presence with `flowing` movements crossing their line now and `queued` ones standing.
 fn seen(rules: &JunctionRules, flowing: &[&str], queued: &[&str]) -> Presence {
     let has = |list: &[&str], m: &String| list.contains(&m.as_str());
-    Presence { queued: rules.movements.iter().map(|m| has(queued, m) as u32 * 3).collect(), gap_ms: rules.movements.iter().map(|m| if has(flowing, m) { 0 } else { 60_000 }).collect() }
+    Presence {
+        queued: rules.movements.iter().map(|m| has(queued, m) as u32 * 3).collect(),
+        gap_ms: rules.movements.iter().map(|m| if has(flowing, m) { 0 } else { 60_000 }).collect(),
+    }
 }
 
 #[test]
@@ -219,7 +240,8 @@ fn actuation_gaps_out_skips_uncalled_stages_and_rests_in_green() {
     let (profile, key, keys) = setup();
     let rules = profile.rules();
     let mut now = 1_800_000_000_000i64;
-    let mut c = Controller::new(profile.clone(), keys, 300_000, now, 8 * 60).with_actuation(Actuation { gap_out_ms: 3_000, extend: false });
+    let mut c = Controller::new(profile.clone(), keys, 300_000, now, 8 * 60)
+        .with_actuation(Actuation { gap_out_ms: 3_000, extend: false });
     // Without the walk (a crossing with a push button would call it): stages are called by vehicles only.
     let mut plan = central_plan(&profile, &[40_000, 12_000, 25_000], 2, now);
     plan.stages[2].pedestrian = None;
@@ -250,7 +272,11 @@ fn actuation_gaps_out_skips_uncalled_stages_and_rests_in_green() {
         run(&mut c, 1, &seen(&rules, &["N_T"], &["E_T"]), &mut now);
     }
     assert_eq!(c.running().stage, 2, "left-turn stage skipped");
-    assert!(now - t0 <= 5_000 + 1_000, "a resting green past its split ends at once (+ yellow/all-red): {} ms", now - t0);
+    assert!(
+        now - t0 <= 5_000 + 1_000,
+        "a resting green past its split ends at once (+ yellow/all-red): {} ms",
+        now - t0
+    );
     // East-west gaps out at its minimum (7 s) when its queue is gone and north waits.
     let t1 = now;
     while c.running().stage == 2 {
@@ -341,4 +367,3 @@ fn a_timed_central_plan_moves_its_cycle_onto_the_offset_smoothly() {
         assert!((e - s - 30_000).abs() <= 6_000 + TICK, "green of {} ms", e - s);
     }
 }
-

@@ -31,7 +31,8 @@ pub struct LogDriver<W: Write + Send> {
 
 impl<W: Write + Send> SignalDriver for LogDriver<W> {
     fn apply(&mut self, now_ms: i64, movements: &[String], lamps: &Lamps) -> std::io::Result<()> {
-        let state: serde_json::Map<String, serde_json::Value> = movements.iter().zip(lamps).map(|(m, l)| (m.clone(), l.to_string().into())).collect();
+        let state: serde_json::Map<String, serde_json::Value> =
+            movements.iter().zip(lamps).map(|(m, l)| (m.clone(), l.to_string().into())).collect();
         writeln!(self.out, "{}", serde_json::json!({ "t_ms": now_ms, "lamps": state }))?;
         self.out.flush()
     }
@@ -53,17 +54,26 @@ pub struct NtcipTarget {
 }
 
 /// The driver for a controller profile (`log` overrides it for dry runs).
-pub fn for_profile(driver: &Driver, dry_run: bool, ntcip: Option<&NtcipTarget>) -> Result<Box<dyn SignalDriver>, DriverError> {
+pub fn for_profile(
+    driver: &Driver,
+    dry_run: bool,
+    ntcip: Option<&NtcipTarget>,
+) -> Result<Box<dyn SignalDriver>, DriverError> {
     if dry_run {
         return Ok(Box::new(LogDriver { out: std::io::stdout() }));
     }
     match driver {
         Driver::Ntcip1202 { .. } => {
             let t = ntcip.ok_or_else(|| DriverError::Ntcip("needs --ntcip-target HOST:PORT (or --dry-run)".into()))?;
-            let d = super::ntcip::NtcipDriver::connect(&t.addr, t.community.as_bytes(), std::time::Duration::from_secs(2)).map_err(|e| DriverError::Ntcip(format!("{}: {e}", t.addr)))?;
+            let d =
+                super::ntcip::NtcipDriver::connect(&t.addr, t.community.as_bytes(), std::time::Duration::from_secs(2))
+                    .map_err(|e| DriverError::Ntcip(format!("{}: {e}", t.addr)))?;
             Ok(Box::new(d))
         }
-        Driver::Sumo => Err(DriverError::Unsupported("sumo", "the TraCI driver is built by the signals benchmark, which owns the simulation")),
+        Driver::Sumo => Err(DriverError::Unsupported(
+            "sumo",
+            "the TraCI driver is built by the signals benchmark, which owns the simulation",
+        )),
     }
 }
 

@@ -55,7 +55,10 @@ impl Guard {
     /// the stage serving the longest-waiting such movement (then the one serving most of
     /// them; ties to the lowest index). `movements`: the profile's order.
     pub fn starving_stage(&self, plan: &TimingPlan, movements: &[String], now_ms: i64) -> Option<usize> {
-        let starving: Vec<(usize, i64)> = (0..movements.len()).map(|m| (m, self.wait_ms(m, now_ms))).filter(|(_, w)| *w >= self.max_wait_ms && self.max_wait_ms > 0).collect();
+        let starving: Vec<(usize, i64)> = (0..movements.len())
+            .map(|m| (m, self.wait_ms(m, now_ms)))
+            .filter(|(_, w)| *w >= self.max_wait_ms && self.max_wait_ms > 0)
+            .collect();
         let longest = starving.iter().map(|(_, w)| *w).max()?;
         let serves = |s: usize, m: usize| plan.stages[s].movements.iter().any(|x| *x == movements[m]);
         (0..plan.stages.len())

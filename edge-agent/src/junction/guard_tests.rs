@@ -71,7 +71,10 @@ proptest! {
                 // A retiming: random greens within the junction's rules.
                 let mut plan = local.clone();
                 for s in &mut plan.stages {
-                    s.green_ms = (s.min_green_ms + (rng.next() % 30) as u32 * 1000).max(s.pedestrian.as_ref().map_or(0, |p| p.walk_ms + p.clearance_ms));
+                    s.green_ms = (s.min_green_ms + (rng.next() % 30) as u32 * 1000).max(s.pedestrian.as_ref().map_or(
+                        0,
+                        |p| p.walk_ms + p.clearance_ms
+                    ));
                 }
                 plan.cycle_ms = plan.stages.iter().map(|s| s.length_ms()).sum::<u64>() as u32;
                 plan.plan_id = "central".into();
@@ -97,7 +100,10 @@ proptest! {
                     unseen_until = now + 5_000;
                 }
             }
-            let presence = Presence { queued: queued.clone(), gap_ms: last_arrival.iter().map(|t| (now - t).clamp(0, u32::MAX as i64) as u32).collect() };
+            let presence = Presence {
+                queued: queued.clone(),
+                gap_ms: last_arrival.iter().map(|t| (now - t).clamp(0, u32::MAX as i64) as u32).collect()
+            };
             let seen = (now >= unseen_until).then_some(&presence);
             lamps = c.tick_with(now, 8 * 60, seen);
             prop_assert!(monitor.observe(now, &lamps).is_empty());
@@ -110,7 +116,14 @@ proptest! {
                     waiting_since[m] = Some(now);
                 }
                 if let Some(t) = waiting_since[m] {
-                    prop_assert!(now - t <= bound, "{} waited {} ms (bound {} ms), actuated {}", rules.movements[m], now - t, bound, actuated);
+                    prop_assert!(
+                        now - t <= bound,
+                        "{} waited {} ms (bound {} ms), actuated {}",
+                        rules.movements[m],
+                        now - t,
+                        bound,
+                        actuated
+                    );
                 }
             }
         }

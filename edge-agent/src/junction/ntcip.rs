@@ -22,7 +22,11 @@ pub struct NtcipDriver {
 }
 
 fn oid(dotted: &str) -> io::Result<Oid<'static>> {
-    let arcs: Vec<u64> = dotted.split('.').map(|a| a.parse::<u64>()).collect::<Result<_, _>>().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("OID {dotted}: {e}")))?;
+    let arcs: Vec<u64> = dotted
+        .split('.')
+        .map(|a| a.parse::<u64>())
+        .collect::<Result<_, _>>()
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("OID {dotted}: {e}")))?;
     Oid::from(&arcs).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("OID {dotted}: {e:?}")))
 }
 
@@ -37,13 +41,27 @@ impl NtcipDriver {
     pub fn download(&mut self, plan: &TimingPlan) -> io::Result<()> {
         let objects = ntcip_objects(plan);
         let oids: Vec<Oid<'static>> = objects.iter().map(|(o, _)| oid(o)).collect::<io::Result<_>>()?;
-        let values: Vec<(&Oid, Value)> = oids.iter().zip(&objects).map(|(o, (_, v))| (o, Value::Integer(*v as i64))).collect();
-        let response = self.session.set(&values).map_err(|e| io::Error::other(format!("SNMP SET to {}: {e}", self.target)))?;
+        let values: Vec<(&Oid, Value)> =
+            oids.iter().zip(&objects).map(|(o, (_, v))| (o, Value::Integer(*v as i64))).collect();
+        let response =
+            self.session.set(&values).map_err(|e| io::Error::other(format!("SNMP SET to {}: {e}", self.target)))?;
         if response.error_status != 0 {
-            let at = (response.error_index as usize).checked_sub(1).and_then(|i| objects.get(i)).map_or("?", |(o, _)| o.as_str());
-            return Err(io::Error::other(format!("controller {} refused plan {} v{}: error-status {} at {at}", self.target, plan.plan_id, plan.version, response.error_status)));
+            let at = (response.error_index as usize)
+                .checked_sub(1)
+                .and_then(|i| objects.get(i))
+                .map_or("?", |(o, _)| o.as_str());
+            return Err(io::Error::other(format!(
+                "controller {} refused plan {} v{}: error-status {} at {at}",
+                self.target, plan.plan_id, plan.version, response.error_status
+            )));
         }
-        tracing::info!(controller = %self.target, plan = %plan.plan_id, version = plan.version, objects = objects.len(), "plan downloaded (NTCIP 1202)");
+        tracing::info!(
+            controller = %self.target,
+            plan = %plan.plan_id,
+            version = plan.version,
+            objects = objects.len(),
+            "plan downloaded (NTCIP 1202)"
+        );
         Ok(())
     }
 }

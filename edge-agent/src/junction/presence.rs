@@ -40,8 +40,18 @@ impl PresenceFeed {
             let watched = a.cameras.iter().find_map(|c| c.zone.as_ref().map(|z| (c.camera.clone(), z.clone())));
             sources.push(watched.ok_or_else(|| format!("approach {:?} has no camera line with a zone", a.id))?);
         }
-        let approach_of_movement = profile.movements.iter().map(|m| profile.approaches.iter().position(|a| a.id == m.approach).unwrap_or(0)).collect();
-        Ok(PresenceFeed { sources, approach_of_movement, latest: HashMap::new(), discharged_ms: HashMap::new(), max_age })
+        let approach_of_movement = profile
+            .movements
+            .iter()
+            .map(|m| profile.approaches.iter().position(|a| a.id == m.approach).unwrap_or(0))
+            .collect();
+        Ok(PresenceFeed {
+            sources,
+            approach_of_movement,
+            latest: HashMap::new(),
+            discharged_ms: HashMap::new(),
+            max_age,
+        })
     }
 
     /// The topics to subscribe to.
@@ -49,12 +59,17 @@ impl PresenceFeed {
         let mut cameras: Vec<&String> = self.sources.iter().map(|(c, _)| c).collect();
         cameras.sort();
         cameras.dedup();
-        cameras.into_iter().filter_map(|camera| Topic::CameraPresence { camera: camera.clone() }.to_topic().ok()).collect()
+        cameras
+            .into_iter()
+            .filter_map(|camera| Topic::CameraPresence { camera: camera.clone() }.to_topic().ok())
+            .collect()
     }
 
     /// A message on one of `topics()`; malformed or foreign snapshots are refused.
     pub fn offer(&mut self, topic: &str, payload: &[u8], received: Instant) -> Result<(), String> {
-        let Ok(Topic::CameraPresence { camera }) = Topic::parse(topic) else { return Err(format!("not a presence topic: {topic}")) };
+        let Ok(Topic::CameraPresence { camera }) = Topic::parse(topic) else {
+            return Err(format!("not a presence topic: {topic}"));
+        };
         let snapshot = decode::<Snapshot>(payload).map_err(|e| format!("{topic}: {e}"))?.body;
         if snapshot.camera_id != camera {
             return Err(format!("{topic}: snapshot for camera {:?}", snapshot.camera_id));
@@ -82,7 +97,11 @@ impl PresenceFeed {
                 return None;
             }
             let z = snap.zones.get(zone)?;
-            let moved = z.last_entry_ms.into_iter().chain(self.discharged_ms.get(&(camera.clone(), zone.clone())).copied()).max();
+            let moved = z
+                .last_entry_ms
+                .into_iter()
+                .chain(self.discharged_ms.get(&(camera.clone(), zone.clone())).copied())
+                .max();
             let gap = moved.map_or(u32::MAX as i64, |t| (snap.at_ms - t).max(0) + age.as_millis() as i64);
             per_approach.push((z.stationary, gap.min(u32::MAX as i64) as u32));
         }
@@ -121,7 +140,8 @@ mod tests {
         assert_eq!(feed.topics().len(), 4);
         let t0 = Instant::now();
         for cam in ["cam-n", "cam-s", "cam-e"] {
-            feed.offer(&format!("tac/v1/cameras/{cam}/presence"), &snapshot(cam, 10_000, 2, 1, Some(10_000)), t0).unwrap();
+            feed.offer(&format!("tac/v1/cameras/{cam}/presence"), &snapshot(cam, 10_000, 2, 1, Some(10_000)), t0)
+                .unwrap();
         }
         assert_eq!(feed.current(t0), None, "west not seen yet");
         feed.offer("tac/v1/cameras/cam-w/presence", &snapshot("cam-w", 10_000, 0, 0, Some(6_000)), t0).unwrap();
@@ -153,7 +173,12 @@ mod tests {
         for (s, standing) in [(0u64, 6u32), (1, 5), (2, 4), (3, 3)] {
             for cam in ["cam-n", "cam-s", "cam-e", "cam-w"] {
                 let stationary = if cam == "cam-n" { standing } else { 0 };
-                feed.offer(&format!("tac/v1/cameras/{cam}/presence"), &snapshot(cam, 10_000 + s as i64 * 1000, stationary, stationary, Some(10_000)), at(s)).unwrap();
+                feed.offer(
+                    &format!("tac/v1/cameras/{cam}/presence"),
+                    &snapshot(cam, 10_000 + s as i64 * 1000, stationary, stationary, Some(10_000)),
+                    at(s),
+                )
+                .unwrap();
             }
         }
         assert_eq!(feed.current(at(3)).unwrap().gap_ms[n], 0, "the queue shrank this second: flowing");
@@ -161,7 +186,12 @@ mod tests {
         for s in 4u64..=8 {
             for cam in ["cam-n", "cam-s", "cam-e", "cam-w"] {
                 let stationary = if cam == "cam-n" { 3 } else { 0 };
-                feed.offer(&format!("tac/v1/cameras/{cam}/presence"), &snapshot(cam, 10_000 + s as i64 * 1000, stationary, stationary, Some(10_000)), at(s)).unwrap();
+                feed.offer(
+                    &format!("tac/v1/cameras/{cam}/presence"),
+                    &snapshot(cam, 10_000 + s as i64 * 1000, stationary, stationary, Some(10_000)),
+                    at(s),
+                )
+                .unwrap();
             }
         }
         let now = feed.current(at(8)).unwrap();

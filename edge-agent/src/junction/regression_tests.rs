@@ -130,4 +130,3 @@ fn a_blocked_turn_calls_its_protected_stage() {
     let cross = Presence { queued: vec![0, 0, 1], gap_ms: vec![0, 60_000, 60_000] };
     assert_eq!(next_called(&plan, 0, &movements, &cross, &a), Some(2));
 }
-

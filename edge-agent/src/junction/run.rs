@@ -37,7 +37,13 @@ pub fn local_minute(now_ms: i64, utc_offset_s: i32) -> u32 {
 
 /// Runs until `stop` is set. With `presence` (and a controller with actuation), the
 /// cameras' live zone occupancy drives local actuation whenever it is fresh.
-pub fn run(mut controller: Controller, mut driver: Box<dyn SignalDriver>, link: &JunctionLink, mut presence: Option<PresenceFeed>, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
+pub fn run(
+    mut controller: Controller,
+    mut driver: Box<dyn SignalDriver>,
+    link: &JunctionLink,
+    mut presence: Option<PresenceFeed>,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<()> {
     let presence_topics = presence.as_ref().map(|p| p.topics()).unwrap_or_default();
     let junction = controller.rules().junction_id.clone();
     let movements = controller.rules().movements.clone();
@@ -71,7 +77,14 @@ pub fn run(mut controller: Controller, mut driver: Box<dyn SignalDriver>, link: 
                 let now = now_ms();
                 let ack = match decode(&p.payload) {
                     Ok(signed) => controller.offer(&signed, now),
-                    Err(e) => PlanAck { junction_id: junction.clone(), plan_id: String::new(), version: 0, outcome: PlanOutcome::Rejected, reason: Some(e.code()), detail: Some(e.to_string()) },
+                    Err(e) => PlanAck {
+                        junction_id: junction.clone(),
+                        plan_id: String::new(),
+                        version: 0,
+                        outcome: PlanOutcome::Rejected,
+                        reason: Some(e.code()),
+                        detail: Some(e.to_string()),
+                    },
                 };
                 seq += 1;
                 let payload = serde_json::to_vec(&Envelope::new(&junction, epoch, seq, &ack))?;
@@ -109,7 +122,11 @@ pub fn run(mut controller: Controller, mut driver: Box<dyn SignalDriver>, link: 
             match driver.plan_changed(now, plan) {
                 Ok(()) => driver_plan = Some((plan.plan_id.clone(), plan.version)),
                 Err(e) => {
-                    tracing::error!(junction = %junction, error = %e, "the controller did not take the running plan; retrying in 5 s");
+                    tracing::error!(
+                        junction = %junction,
+                        error = %e,
+                        "the controller did not take the running plan; retrying in 5 s"
+                    );
                     next_download = std::time::Instant::now() + Duration::from_secs(5);
                 }
             }

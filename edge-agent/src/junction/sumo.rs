@@ -28,7 +28,13 @@ pub struct SumoDriver {
 }
 
 impl SumoDriver {
-    pub fn new(traci: Arc<Mutex<Traci>>, tls: &str, movement_of_link: Vec<Option<usize>>, yields_to: Vec<Vec<usize>>, red: Vec<char>) -> SumoDriver {
+    pub fn new(
+        traci: Arc<Mutex<Traci>>,
+        tls: &str,
+        movement_of_link: Vec<Option<usize>>,
+        yields_to: Vec<Vec<usize>>,
+        red: Vec<char>,
+    ) -> SumoDriver {
         SumoDriver { traci, tls: tls.into(), movement_of_link, yields_to, red, last: String::new() }
     }
 }
@@ -46,7 +52,8 @@ impl SignalDriver for SumoDriver {
 
 /// The SUMO state string for `lamps`.
 pub fn sumo_state(movement_of_link: &[Option<usize>], yields_to: &[Vec<usize>], red: &[char], lamps: &Lamps) -> String {
-    let lamp = |link: usize| movement_of_link.get(link).copied().flatten().and_then(|m| lamps.get(m).copied()).unwrap_or('R');
+    let lamp =
+        |link: usize| movement_of_link.get(link).copied().flatten().and_then(|m| lamps.get(m).copied()).unwrap_or('R');
     (0..movement_of_link.len())
         .map(|k| match lamp(k) {
             'G' if yields_to.get(k).is_some_and(|y| y.iter().any(|&o| lamp(o) != 'R')) => 'g',

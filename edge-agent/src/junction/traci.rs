@@ -42,7 +42,8 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn take(&mut self, n: usize) -> io::Result<&[u8]> {
-        let end = self.at.checked_add(n).filter(|e| *e <= self.buf.len()).ok_or_else(|| bad("TraCI response too short"))?;
+        let end =
+            self.at.checked_add(n).filter(|e| *e <= self.buf.len()).ok_or_else(|| bad("TraCI response too short"))?;
         let s = &self.buf[self.at..end];
         self.at = end;
         Ok(s)

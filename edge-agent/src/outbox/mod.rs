@@ -100,7 +100,8 @@ impl Outbox {
             segments.push_back(seg);
         }
         let acked_below = read_ack(dir)?;
-        let next_seq = segments.iter().filter_map(|s| s.last_seq()).max().map_or(acked_below, |s| (s + 1).max(acked_below));
+        let next_seq =
+            segments.iter().filter_map(|s| s.last_seq()).max().map_or(acked_below, |s| (s + 1).max(acked_below));
         let mut outbox = Outbox { dir: dir.to_path_buf(), max_bytes, segments, next_seq, acked_below, dropped: 0 };
         outbox.drop_acked_segments()?;
         recovery.pending = outbox.depth();
@@ -189,7 +190,11 @@ impl Outbox {
             let lost = seg.count_from(self.acked_below);
             if lost > 0 {
                 self.dropped += lost;
-                tracing::error!(records = lost, first_seq = seg.first_seq(), "outbox over its byte budget: dropped the oldest unacknowledged records");
+                tracing::error!(
+                    records = lost,
+                    first_seq = seg.first_seq(),
+                    "outbox over its byte budget: dropped the oldest unacknowledged records"
+                );
             }
             if let Some(last) = seg.last_seq() {
                 self.acked_below = self.acked_below.max(last + 1);

@@ -70,7 +70,12 @@ impl Segment {
         let mut damage = Damage::default();
         if pos < data.len() {
             damage.truncated_bytes = (data.len() - pos) as u64;
-            tracing::warn!(segment = %path.display(), kept = index.len(), cut_bytes = damage.truncated_bytes, "outbox segment damaged (torn write?); cut after the last good record");
+            tracing::warn!(
+                segment = %path.display(),
+                kept = index.len(),
+                cut_bytes = damage.truncated_bytes,
+                "outbox segment damaged (torn write?); cut after the last good record"
+            );
             let f = OpenOptions::new().write(true).open(path).map_err(SegmentError::Io)?;
             f.set_len(pos as u64).and_then(|_| f.sync_all()).map_err(SegmentError::Io)?;
         }

@@ -61,7 +61,16 @@ fn inv4(m: &M4) -> Option<M4> {
 impl Kalman {
     pub fn new(z: [f32; 4]) -> Kalman {
         let h = z[3];
-        let std = [2.0 * W_POS * h, 2.0 * W_POS * h, 1e-2, 2.0 * W_POS * h, 10.0 * W_VEL * h, 10.0 * W_VEL * h, 1e-5, 10.0 * W_VEL * h];
+        let std = [
+            2.0 * W_POS * h,
+            2.0 * W_POS * h,
+            1e-2,
+            2.0 * W_POS * h,
+            10.0 * W_VEL * h,
+            10.0 * W_VEL * h,
+            1e-5,
+            10.0 * W_VEL * h,
+        ];
         Kalman { mean: [z[0], z[1], z[2], z[3], 0.0, 0.0, 0.0, 0.0], cov: diag8(std) }
     }
 

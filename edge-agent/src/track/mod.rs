@@ -165,14 +165,16 @@ impl Tracker {
         let (high, low): (Vec<usize>, Vec<usize>) = (0..dets.len()).partition(|&i| dets[i].score >= s.high_score);
 
         // Round 1: confirmed + lost tracks vs high-score boxes.
-        let pool: Vec<usize> = (0..self.tracks.len()).filter(|&i| self.tracks[i].state != TrackState::Tentative).collect();
+        let pool: Vec<usize> =
+            (0..self.tracks.len()).filter(|&i| self.tracks[i].state != TrackState::Tentative).collect();
         let a1 = self.associate(&pool, dets, &high, s.match_iou, 0.0, at_ms);
         // Round 2: unmatched confirmed (not lost) tracks vs low-score boxes.
         let pool2: Vec<usize> =
             a1.unmatched_tracks.iter().copied().filter(|&i| self.tracks[i].state == TrackState::Confirmed).collect();
         let a2 = self.associate(&pool2, dets, &low, s.low_match_iou, 0.0, at_ms);
         // Round 3: tentative tracks vs leftover high-score boxes.
-        let pool3: Vec<usize> = (0..self.tracks.len()).filter(|&i| self.tracks[i].state == TrackState::Tentative).collect();
+        let pool3: Vec<usize> =
+            (0..self.tracks.len()).filter(|&i| self.tracks[i].state == TrackState::Tentative).collect();
         let a3 = self.associate(&pool3, dets, &a1.unmatched_dets, s.tentative_match_iou, s.tentative_buffer, at_ms);
 
         for t in &mut self.tracks {
@@ -231,7 +233,15 @@ impl Tracker {
     }
 
     /// Matches `pool` tracks to `cand` detections; applies the matches.
-    fn associate(&mut self, pool: &[usize], dets: &[Detection], cand: &[usize], min_iou: f32, buffer: f32, at_ms: i64) -> assign::Assignment {
+    fn associate(
+        &mut self,
+        pool: &[usize],
+        dets: &[Detection],
+        cand: &[usize],
+        min_iou: f32,
+        buffer: f32,
+        at_ms: i64,
+    ) -> assign::Assignment {
         let grow = |b: BBox| {
             let (dx, dy) = (buffer * b.width(), buffer * b.height());
             BBox::new(b.x1 - dx, b.y1 - dy, b.x2 + dx, b.y2 + dy)

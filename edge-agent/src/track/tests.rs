@@ -30,7 +30,11 @@ fn a_moving_vehicle_keeps_one_id_and_votes_for_its_class() {
 fn a_two_frame_dropout_keeps_the_id() {
     let mut tr = Tracker::new(TrackerSettings::default(), 25.0);
     for f in 0..30 {
-        let dets = if (10..12).contains(&f) { vec![] } else { vec![det(100.0, 400.0 - 8.0 * f as f32, 0.8, ObjectClass::Car)] };
+        let dets = if (10..12).contains(&f) {
+            vec![]
+        } else {
+            vec![det(100.0, 400.0 - 8.0 * f as f32, 0.8, ObjectClass::Car)]
+        };
         tr.update(&dets, f * 40);
         if (10..12).contains(&f) {
             assert_eq!(tr.tracks()[0].state, TrackState::Lost);

@@ -66,7 +66,10 @@ impl Drop for RtspServer {
 
 /// Score = 1 − Σ|counted − truth| / Σ truth over line × direction × class, with the
 /// per-cell differences, from the hand-made ground truth JSON ("up" = backward).
-pub fn score(groundtruth: &str, lines: &std::collections::BTreeMap<String, protocol::DirectionCounts>) -> (f64, Vec<String>) {
+pub fn score(
+    groundtruth: &str,
+    lines: &std::collections::BTreeMap<String, protocol::DirectionCounts>,
+) -> (f64, Vec<String>) {
     let gt: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(asset(groundtruth)).unwrap()).unwrap();
     let (mut total, mut err, mut rows) = (0i64, 0i64, Vec::new());
     for line in gt["lines"].as_array().unwrap() {

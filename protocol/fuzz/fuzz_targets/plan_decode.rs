@@ -22,7 +22,12 @@ fuzz_target!(|data: &[u8]| {
         max_yellow_ms: 6_000,
         min_all_red_ms: 2_000,
         max_cycle_ms: 180_000,
-        crossings: vec![CrossingRule { id: "X".into(), min_walk_ms: 5_000, min_clearance_ms: 8_000, conflicting_movements: vec!["N".into()] }],
+        crossings: vec![CrossingRule {
+            id: "X".into(),
+            min_walk_ms: 5_000,
+            min_clearance_ms: 8_000,
+            conflicting_movements: vec!["N".into()]
+        }],
     };
     // Without central's private key nothing can verify: a pass would be a forgery.
     assert!(accept(&signed, &keys, &rules, None, 0).is_err());

@@ -38,7 +38,14 @@ impl Monitor {
         let idx = |m: &str| rules.movements.iter().position(|x| x == m);
         let conflicts = rules.conflicts.iter().filter_map(|(a, b)| Some((idx(a)?, idx(b)?))).collect();
         let n = rules.movements.len();
-        Monitor { rules, state: vec![None; n], red_since: vec![None; n], conflicts, breaches: 0, by_code: Default::default() }
+        Monitor {
+            rules,
+            state: vec![None; n],
+            red_since: vec![None; n],
+            conflicts,
+            breaches: 0,
+            by_code: Default::default(),
+        }
     }
 
     pub fn rules(&self) -> &JunctionRules {
@@ -52,7 +59,11 @@ impl Monitor {
         let moving = |c: Lamp| c == 'G' || c == 'Y';
         for &(a, b) in &self.conflicts {
             if lamps.get(a).copied().is_some_and(moving) && lamps.get(b).copied().is_some_and(moving) {
-                out.push(Breach { t_ms, code: "conflict", detail: format!("{} and {} move together", self.rules.movements[a], self.rules.movements[b]) });
+                out.push(Breach {
+                    t_ms,
+                    code: "conflict",
+                    detail: format!("{} and {} move together", self.rules.movements[a], self.rules.movements[b]),
+                });
             }
         }
         for (i, &lamp) in lamps.iter().enumerate().take(self.state.len()) {
@@ -62,11 +73,25 @@ impl Monitor {
                 Some((was, since, seen_start)) if was != lamp => {
                     let held = t_ms - since;
                     match (was, lamp) {
-                        ('G', 'R') => out.push(Breach { t_ms, code: "no_yellow", detail: format!("{name} went from green to red") }),
-                        ('G', 'Y') if seen_start && held < self.rules.min_green_ms as i64 => out.push(Breach { t_ms, code: "short_green", detail: format!("{name} green {held} ms") }),
-                        ('Y', _) if seen_start && held < self.rules.min_yellow_ms as i64 => out.push(Breach { t_ms, code: "short_yellow", detail: format!("{name} yellow {held} ms") }),
-                        ('Y', _) if held > self.rules.max_yellow_ms as i64 => out.push(Breach { t_ms, code: "long_yellow", detail: format!("{name} yellow {held} ms") }),
-                        ('Y', 'G') => out.push(Breach { t_ms, code: "yellow_to_green", detail: format!("{name} went from yellow back to green") }),
+                        ('G', 'R') => out.push(Breach {
+                            t_ms,
+                            code: "no_yellow",
+                            detail: format!("{name} went from green to red"),
+                        }),
+                        ('G', 'Y') if seen_start && held < self.rules.min_green_ms as i64 => {
+                            out.push(Breach { t_ms, code: "short_green", detail: format!("{name} green {held} ms") })
+                        }
+                        ('Y', _) if seen_start && held < self.rules.min_yellow_ms as i64 => {
+                            out.push(Breach { t_ms, code: "short_yellow", detail: format!("{name} yellow {held} ms") })
+                        }
+                        ('Y', _) if held > self.rules.max_yellow_ms as i64 => {
+                            out.push(Breach { t_ms, code: "long_yellow", detail: format!("{name} yellow {held} ms") })
+                        }
+                        ('Y', 'G') => out.push(Breach {
+                            t_ms,
+                            code: "yellow_to_green",
+                            detail: format!("{name} went from yellow back to green"),
+                        }),
                         _ => {}
                     }
                     if lamp == 'R' {
@@ -74,11 +99,25 @@ impl Monitor {
                     }
                     if was == 'R' && moving(lamp) {
                         for &(a, b) in &self.conflicts {
-                            let other = if a == i { b } else if b == i { a } else { continue };
+                            let other = if a == i {
+                                b
+                            } else if b == i {
+                                a
+                            } else {
+                                continue;
+                            };
                             if let Some(red) = self.red_since[other].filter(|_| lamps.get(other) == Some(&'R'))
                                 && t_ms - red < self.rules.min_all_red_ms as i64
                             {
-                                out.push(Breach { t_ms, code: "short_all_red", detail: format!("{name} released {} ms after {} stopped", t_ms - red, self.rules.movements[other]) });
+                                out.push(Breach {
+                                    t_ms,
+                                    code: "short_all_red",
+                                    detail: format!(
+                                        "{name} released {} ms after {} stopped",
+                                        t_ms - red,
+                                        self.rules.movements[other]
+                                    ),
+                                });
                             }
                         }
                     }
@@ -118,7 +157,12 @@ mod tests {
     /// Feeds `(lamp a, lamp b)` once per second; returns the codes of every breach.
     fn run(seq: &[(char, char)]) -> Vec<&'static str> {
         let mut m = Monitor::new(rules());
-        let codes: Vec<&'static str> = seq.iter().enumerate().flat_map(|(t, &(a, b))| m.observe(t as i64 * 1000, &[a, b])).map(|b| b.code).collect();
+        let codes: Vec<&'static str> = seq
+            .iter()
+            .enumerate()
+            .flat_map(|(t, &(a, b))| m.observe(t as i64 * 1000, &[a, b]))
+            .map(|b| b.code)
+            .collect();
         assert_eq!(m.breaches, codes.len() as u64);
         codes
     }

@@ -117,7 +117,14 @@ fn check_numbers(plan: &TimingPlan, rules: &JunctionRules, bad: &mut Vec<Violati
         }
         range(bad, i, "min_green_ms", s.min_green_ms, rules.min_green_ms, rules.max_green_ms);
         range(bad, i, "max_green_ms", s.max_green_ms, s.min_green_ms.max(rules.min_green_ms), rules.max_green_ms);
-        range(bad, i, "green_ms", s.green_ms, s.min_green_ms.max(rules.min_green_ms), s.max_green_ms.min(rules.max_green_ms));
+        range(
+            bad,
+            i,
+            "green_ms",
+            s.green_ms,
+            s.min_green_ms.max(rules.min_green_ms),
+            s.max_green_ms.min(rules.max_green_ms),
+        );
         range(bad, i, "yellow_ms", s.yellow_ms, yellow_min, yellow_max);
         range(bad, i, "all_red_ms", s.all_red_ms, rules.min_all_red_ms, u32::MAX);
         if let Some(p) = &s.pedestrian {
@@ -151,14 +158,16 @@ fn check_numbers(plan: &TimingPlan, rules: &JunctionRules, bad: &mut Vec<Violati
 fn check_timeline(plan: &TimingPlan, rules: &JunctionRules, bad: &mut Vec<Violation>) {
     let crossings: Vec<String> = rules.crossings.iter().map(|c| c.id.clone()).collect();
     let t = Timeline::build(plan, &rules.movements, &crossings);
-    let moving = |head: &str| t.spans(head).iter().filter(|s| s.signal.vehicles_may_enter()).copied().collect::<Vec<_>>();
+    let moving =
+        |head: &str| t.spans(head).iter().filter(|s| s.signal.vehicles_may_enter()).copied().collect::<Vec<_>>();
     for (a, b) in &rules.conflicts {
         if let Some(at_ms) = first_overlap(&moving(a), &moving(b)) {
             bad.push(Violation::ConflictingMovements { a: a.clone(), b: b.clone(), at_ms });
         }
     }
     for c in &rules.crossings {
-        let on_crossing: Vec<_> = t.spans(&c.id).iter().filter(|s| s.signal.pedestrians_on_crossing()).copied().collect();
+        let on_crossing: Vec<_> =
+            t.spans(&c.id).iter().filter(|s| s.signal.pedestrians_on_crossing()).copied().collect();
         for m in &c.conflicting_movements {
             if let Some(at_ms) = first_overlap(&moving(m), &on_crossing) {
                 bad.push(Violation::PedestrianConflict { movement: m.clone(), crossing: c.id.clone(), at_ms });
@@ -183,13 +192,19 @@ fn check_timeline(plan: &TimingPlan, rules: &JunctionRules, bad: &mut Vec<Violat
     // All-red clearance: from the end of a movement's yellow to the next green of any
     // movement that conflicts with it.
     for (a, b) in rules.conflicts.iter().flat_map(|(a, b)| [(a, b), (b, a)]) {
-        let greens: Vec<u64> = t.runs(b).iter().filter(|r| r.signal == Signal::Green).map(|r| r.start % t.cycle_ms).collect();
+        let greens: Vec<u64> =
+            t.runs(b).iter().filter(|r| r.signal == Signal::Green).map(|r| r.start % t.cycle_ms).collect();
         for y in t.runs(a).iter().filter(|r| r.signal == Signal::Yellow) {
             let end = y.end % t.cycle_ms;
             if let Some(gap_ms) = greens.iter().map(|g| (g + t.cycle_ms - end) % t.cycle_ms).min()
                 && gap_ms < rules.min_all_red_ms as u64
             {
-                bad.push(Violation::ClearanceTooShort { from: a.clone(), to: b.clone(), gap_ms, min_ms: rules.min_all_red_ms });
+                bad.push(Violation::ClearanceTooShort {
+                    from: a.clone(),
+                    to: b.clone(),
+                    gap_ms,
+                    min_ms: rules.min_all_red_ms,
+                });
             }
         }
     }
@@ -203,5 +218,9 @@ fn range(bad: &mut Vec<Violation>, stage: usize, what: &'static str, value: u32,
 
 /// First moment two sets of spans (within one cycle) overlap.
 fn first_overlap(a: &[super::timeline::Span], b: &[super::timeline::Span]) -> Option<u64> {
-    a.iter().flat_map(|x| b.iter().map(move |y| (x, y))).filter(|(x, y)| x.start < y.end && y.start < x.end).map(|(x, y)| x.start.max(y.start)).min()
+    a.iter()
+        .flat_map(|x| b.iter().map(move |y| (x, y)))
+        .filter(|(x, y)| x.start < y.end && y.start < x.end)
+        .map(|(x, y)| x.start.max(y.start))
+        .min()
 }

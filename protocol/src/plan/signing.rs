@@ -40,7 +40,8 @@ impl PlanKeys {
         let mut keys = Vec::new();
         for (id, b64) in pairs {
             let bytes = STANDARD.decode(b64).map_err(|e| format!("key {id:?}: not base64: {e}"))?;
-            let array: [u8; 32] = bytes.try_into().map_err(|_| format!("key {id:?}: an ed25519 public key is 32 bytes"))?;
+            let array: [u8; 32] =
+                bytes.try_into().map_err(|_| format!("key {id:?}: an ed25519 public key is 32 bytes"))?;
             keys.push((id.clone(), VerifyingKey::from_bytes(&array).map_err(|e| format!("key {id:?}: {e}"))?));
         }
         Ok(PlanKeys(keys))
@@ -93,8 +94,19 @@ pub fn decode(bytes: &[u8]) -> Result<SignedPlan, Rejection> {
 
 /// The junction-side check, in the order that keeps unauthenticated input away from the
 /// rest: key, signature, then the plan's content.
-pub fn accept<'a>(signed: &'a SignedPlan, keys: &PlanKeys, rules: &JunctionRules, last_version: Option<u64>, now_ms: i64) -> Result<&'a TimingPlan, Rejection> {
-    let key = keys.0.iter().find(|(id, _)| *id == signed.key_id).map(|(_, k)| k).ok_or_else(|| Rejection::UnknownKey(signed.key_id.clone()))?;
+pub fn accept<'a>(
+    signed: &'a SignedPlan,
+    keys: &PlanKeys,
+    rules: &JunctionRules,
+    last_version: Option<u64>,
+    now_ms: i64,
+) -> Result<&'a TimingPlan, Rejection> {
+    let key = keys
+        .0
+        .iter()
+        .find(|(id, _)| *id == signed.key_id)
+        .map(|(_, k)| k)
+        .ok_or_else(|| Rejection::UnknownKey(signed.key_id.clone()))?;
     let bytes = STANDARD.decode(&signed.signature).map_err(|_| Rejection::BadSignature)?;
     let signature = Signature::from_slice(&bytes).map_err(|_| Rejection::BadSignature)?;
     key.verify_strict(&canonical_bytes(&signed.plan), &signature).map_err(|_| Rejection::BadSignature)?;

@@ -30,7 +30,10 @@ pub fn same_sequence(a: &TimingPlan, b: &TimingPlan) -> bool {
         && a.rules_id == b.rules_id
         && a.stages.len() == b.stages.len()
         && a.stages.iter().zip(&b.stages).all(|(x, y)| {
-            x.movements == y.movements && x.yellow_ms == y.yellow_ms && x.all_red_ms == y.all_red_ms && x.pedestrian.as_ref().map(|p| &p.crossings) == y.pedestrian.as_ref().map(|p| &p.crossings)
+            x.movements == y.movements
+                && x.yellow_ms == y.yellow_ms
+                && x.all_red_ms == y.all_red_ms
+                && x.pedestrian.as_ref().map(|p| &p.crossings) == y.pedestrian.as_ref().map(|p| &p.crossings)
         })
 }
 
@@ -48,13 +51,27 @@ pub fn same_sequence(a: &TimingPlan, b: &TimingPlan) -> bool {
 pub fn plan_change(running: &TimingPlan, stage: usize, green_elapsed_ms: Option<u32>, next: &TimingPlan) -> Change {
     let current: &Stage = &running.stages[stage];
     let n = running.stages.len();
-    let following = (1..=n).map(|k| &running.stages[(stage + k) % n]).find(|s| s.movements.iter().any(|m| !current.movements.contains(m))).unwrap_or(&running.stages[(stage + 1) % n]);
-    let released = |j: usize| next.stages[j].movements.iter().filter(|m| following.movements.contains(m) && !current.movements.contains(m)).count();
+    let following = (1..=n)
+        .map(|k| &running.stages[(stage + k) % n])
+        .find(|s| s.movements.iter().any(|m| !current.movements.contains(m)))
+        .unwrap_or(&running.stages[(stage + 1) % n]);
+    let released = |j: usize| {
+        next.stages[j]
+            .movements
+            .iter()
+            .filter(|m| following.movements.contains(m) && !current.movements.contains(m))
+            .count()
+    };
     let overlap = |j: usize| next.stages[j].movements.iter().filter(|m| following.movements.contains(m)).count();
     let entry_stage = (0..next.stages.len()).max_by_key(|&j| (released(j), overlap(j), usize::MAX - j)).unwrap_or(0);
     let entry = &next.stages[entry_stage];
     let hold_green_ms = green_elapsed_ms.map_or(0, |e| current.min_green_ms.saturating_sub(e));
-    Change { hold_green_ms, yellow_ms: current.yellow_ms, all_red_ms: current.all_red_ms.max(entry.all_red_ms), entry_stage }
+    Change {
+        hold_green_ms,
+        yellow_ms: current.yellow_ms,
+        all_red_ms: current.all_red_ms.max(entry.all_red_ms),
+        entry_stage,
+    }
 }
 
 #[cfg(test)]
@@ -70,7 +87,18 @@ mod tests {
             valid_until_ms: i64::MAX,
             cycle_ms: 0,
             offset_ms: 0,
-            stages: stages.iter().map(|m| Stage { movements: m.iter().map(|s| s.to_string()).collect(), green_ms: 20_000, min_green_ms: 5_000, max_green_ms: 60_000, yellow_ms: 3_000, all_red_ms: 2_000, pedestrian: None }).collect(),
+            stages: stages
+                .iter()
+                .map(|m| Stage {
+                    movements: m.iter().map(|s| s.to_string()).collect(),
+                    green_ms: 20_000,
+                    min_green_ms: 5_000,
+                    max_green_ms: 60_000,
+                    yellow_ms: 3_000,
+                    all_red_ms: 2_000,
+                    pedestrian: None,
+                })
+                .collect(),
             rules_id: "j@1".into(),
         }
     }

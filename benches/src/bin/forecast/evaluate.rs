@@ -8,7 +8,10 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
 use forecast::model::Method;
-use forecast::{Grouping, History, ProfileConfig, HistoricalAverage, LagModel, LastValue, ModelSpec, Profile, ProfileStat, ProfileTable, SeriesInput};
+use forecast::{
+    Grouping, HistoricalAverage, History, LagModel, LastValue, ModelSpec, Profile, ProfileConfig, ProfileStat,
+    ProfileTable, SeriesInput,
+};
 use serde::Serialize;
 
 use crate::datasets::Dataset;
@@ -24,7 +27,13 @@ pub struct Learned {
 impl Learned {
     /// The learned model's profile: weekday / weekend, every day of the data kept.
     pub fn profile_config(&self) -> ProfileConfig {
-        ProfileConfig { grouping: Grouping::DayType, stat: self.stat, smoothing: self.smoothing, max_days: 10_000, min_days: 2 }
+        ProfileConfig {
+            grouping: Grouping::DayType,
+            stat: self.stat,
+            smoothing: self.smoothing,
+            max_days: 10_000,
+            min_days: 2,
+        }
     }
 }
 
@@ -60,7 +69,12 @@ impl Sums {
 
     fn metrics(&self) -> Metrics {
         let n = self.n.max(1) as f64;
-        Metrics { mae: self.abs / n, rmse: (self.sq / n).sqrt(), mape: 100.0 * self.pct / self.n_pct.max(1) as f64, n: self.n }
+        Metrics {
+            mae: self.abs / n,
+            rmse: (self.sq / n).sqrt(),
+            mape: 100.0 * self.pct / self.n_pct.max(1) as f64,
+            n: self.n,
+        }
     }
 }
 
@@ -85,7 +99,9 @@ impl Profiles {
         let n = ds.series.len();
         Profiles {
             learned: (0..n).map(|_| learned.profile_config().profile(ds.grid)).collect(),
-            average: (0..n).map(|_| Profile::new(ds.grid, Grouping::DayOfWeek, ProfileStat::Mean, 0.0, 10_000)).collect(),
+            average: (0..n)
+                .map(|_| Profile::new(ds.grid, Grouping::DayOfWeek, ProfileStat::Mean, 0.0, 10_000))
+                .collect(),
         }
     }
 
@@ -108,13 +124,16 @@ pub fn evaluate(ds: &Dataset, learned: &Learned) -> Result<Outcome> {
     let mut profiles = Profiles::new(ds, learned);
     profiles.observe(ds, ds.train.clone());
     // Fit on the training range only (leave-one-day-out profiles inside).
-    let histories: Vec<History> = ds.series.iter().map(|v| History { values: v, first_index: ds.first_index }).collect();
+    let histories: Vec<History> =
+        ds.series.iter().map(|v| History { values: v, first_index: ds.first_index }).collect();
     let config = learned.profile_config();
-    let fitted = forecast::train::fit(ds.grid, &spec, &config, &histories, &ds.neighbours, ds.train.clone()).context("fitting the lag regression")?;
+    let fitted = forecast::train::fit(ds.grid, &spec, &config, &histories, &ds.neighbours, ds.train.clone())
+        .context("fitting the lag regression")?;
     let (model, training_samples) = (fitted.model, fitted.samples_per_horizon);
     let scales: Vec<f64> = fitted.scales.iter().map(|s| s.unwrap_or(1.0)).collect();
 
-    let mut sums: Vec<Vec<Sums>> = (0..METHODS.len()).map(|_| horizons.iter().map(|_| Sums::default()).collect()).collect();
+    let mut sums: Vec<Vec<Sums>> =
+        (0..METHODS.len()).map(|_| horizons.iter().map(|_| Sums::default()).collect()).collect();
     let (mut fallbacks, mut forecasts) = (0usize, 0usize);
     let max_h = *horizons.iter().max().unwrap() as i64;
     let first_origin = ds.test.start - max_h;
@@ -137,8 +156,16 @@ pub fn evaluate(ds: &Dataset, learned: &Learned) -> Result<Outcome> {
                     if !ds.test.contains(&target) {
                         continue;
                     }
-                    let Some(actual) = ds.series[s].get((target - ds.first_index) as usize).copied().flatten() else { continue };
-                    let (Some(average), Some(usual), Some(p)) = (HistoricalAverage::predict(&averages[s], target), tables[s].expected(target), predictions.iter().find(|p| p.horizon_steps == horizon)) else { continue };
+                    let Some(actual) = ds.series[s].get((target - ds.first_index) as usize).copied().flatten() else {
+                        continue;
+                    };
+                    let (Some(average), Some(usual), Some(p)) = (
+                        HistoricalAverage::predict(&averages[s], target),
+                        tables[s].expected(target),
+                        predictions.iter().find(|p| p.horizon_steps == horizon),
+                    ) else {
+                        continue;
+                    };
                     for (m, value) in [now, average, usual, p.value].into_iter().enumerate() {
                         sums[m][h].add(value, actual);
                     }
@@ -158,12 +185,24 @@ pub fn evaluate(ds: &Dataset, learned: &Learned) -> Result<Outcome> {
     let methods = METHODS
         .iter()
         .zip(&sums)
-        .map(|(name, per_h)| (name.to_string(), ds.horizons_min.iter().zip(per_h).map(|(m, s)| (*m, s.metrics())).collect()))
+        .map(|(name, per_h)| {
+            (name.to_string(), ds.horizons_min.iter().zip(per_h).map(|(m, s)| (*m, s.metrics())).collect())
+        })
         .collect();
     Ok(Outcome { methods, profile_fallbacks: fallbacks as f64 / forecasts.max(1) as f64, model, training_samples })
 }
 
 /// Every series as the model sees it, cut after `cut` values.
 fn inputs<'a>(ds: &'a Dataset, tables: &'a [ProfileTable], scales: &[f64], cut: usize) -> Vec<SeriesInput<'a>> {
-    ds.series.iter().zip(tables).zip(scales).map(|((v, t), &scale)| SeriesInput { values: &v[..cut.min(v.len())], first_index: ds.first_index, profile: t, scale }).collect()
+    ds.series
+        .iter()
+        .zip(tables)
+        .zip(scales)
+        .map(|((v, t), &scale)| SeriesInput {
+            values: &v[..cut.min(v.len())],
+            first_index: ds.first_index,
+            profile: t,
+            scale,
+        })
+        .collect()
 }

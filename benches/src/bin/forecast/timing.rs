@@ -21,9 +21,23 @@ pub fn round(ds: &Dataset, model: &LagModel, learned: &Learned, cameras: usize) 
     let tables: Vec<ProfileTable> = ds
         .series
         .iter()
-        .map(|values| History { values, first_index: ds.first_index }.profile(ds.grid, &learned.profile_config(), ds.train.clone(), None).table())
+        .map(|values| {
+            History { values, first_index: ds.first_index }
+                .profile(ds.grid, &learned.profile_config(), ds.train.clone(), None)
+                .table()
+        })
         .collect();
-    let inputs: Vec<SeriesInput> = ds.series.iter().zip(&tables).map(|(v, t)| SeriesInput { values: v, first_index: ds.first_index, profile: t, scale: t.level().unwrap_or(1.0).max(1e-9) }).collect();
+    let inputs: Vec<SeriesInput> = ds
+        .series
+        .iter()
+        .zip(&tables)
+        .map(|(v, t)| SeriesInput {
+            values: v,
+            first_index: ds.first_index,
+            profile: t,
+            scale: t.level().unwrap_or(1.0).max(1e-9),
+        })
+        .collect();
     let origin = ds.test.start;
     let mut times = Vec::new();
     let (mut scratch, mut neighbours) = (Vec::new(), Vec::new());
@@ -40,7 +54,13 @@ pub fn round(ds: &Dataset, model: &LagModel, learned: &Learned, cameras: usize) 
         ensure!(produced > 0, "no forecast produced");
     }
     times.sort_by(f64::total_cmp);
-    Ok(Round { cameras, horizons: model.spec.horizons.len(), rounds: times.len(), median_ms: times[times.len() / 2], max_ms: times[times.len() - 1] })
+    Ok(Round {
+        cameras,
+        horizons: model.spec.horizons.len(),
+        rounds: times.len(),
+        median_ms: times[times.len() / 2],
+        max_ms: times[times.len() - 1],
+    })
 }
 
 /// Central's whole forecasting path at city scale: `cameras` approaches with `days` of
@@ -65,7 +85,8 @@ pub fn central_round(cameras: usize, days: i64) -> CentralRound {
     let interval = |camera: usize, start: i64| {
         let hour = ((start / 1000 + 7 * 3600) % 86_400) as f64 / 3600.0;
         let level = 50.0 + 200.0 * (-(hour - 7.5).powi(2) / 3.0).exp() + 150.0 * (-(hour - 17.5).powi(2) / 3.0).exp();
-        let noise = ((start / STEP) as u64 ^ (camera as u64 * 0x9e37_79b9)).wrapping_mul(0x2545_f491_4f6c_dd1d) >> 58; // 0..63
+        // 0..63
+        let noise = ((start / STEP) as u64 ^ (camera as u64 * 0x9e37_79b9)).wrapping_mul(0x2545_f491_4f6c_dd1d) >> 58;
         let mut forward = ClassCounts::default();
         forward.add(VehicleClass::Motorcycle, (level * (1.0 + camera as f64 % 7.0 / 7.0) + noise as f64) as u32);
         forward.add(VehicleClass::Car, (level / 8.0) as u32);
@@ -77,7 +98,18 @@ pub fn central_round(cameras: usize, days: i64) -> CentralRound {
             model_id: "m".into(),
             model_sha256: String::new(),
             received_ms: start + STEP,
-            interval: IntervalCounts { start_ms: start, end_ms: start + STEP, coverage: 1.0, fps: 10.0, frames: 3000, lines: [("main".to_string(), DirectionCounts { forward, backward: ClassCounts::default() })].into_iter().collect(), zones: Default::default(), movements: vec![] },
+            interval: IntervalCounts {
+                start_ms: start,
+                end_ms: start + STEP,
+                coverage: 1.0,
+                fps: 10.0,
+                frames: 3000,
+                lines: [("main".to_string(), DirectionCounts { forward, backward: ClassCounts::default() })]
+                    .into_iter()
+                    .collect(),
+                zones: Default::default(),
+                movements: vec![],
+            },
         }
     };
     let mut engine = Engine::new(ForecastSettings::default());

@@ -26,9 +26,9 @@ use central::signals::retimer::{RetimeSettings, Retimer};
 use central::signals::worker::split_approach_flows;
 use ed25519_dalek::SigningKey;
 use edge_agent::junction::driver::SignalDriver;
+use edge_agent::junction::presence::PresenceFeed;
 use edge_agent::junction::sumo::SumoDriver;
 use edge_agent::junction::traci::Traci;
-use edge_agent::junction::presence::PresenceFeed;
 use edge_agent::junction::{Actuation, Controller};
 use protocol::messages::{CountReport, Envelope, ModelRef, Presence as PresenceMsg, ZoneNow, decode};
 use protocol::plan::{PlanKeys, PlanOutcome};
@@ -138,7 +138,15 @@ struct Camera {
     presence_seq: u64,
 }
 
-pub fn run(traci: &Arc<Mutex<Traci>>, junctions: &[SumoJunction], begin: f64, end: f64, port: u16, opts: &LoopOptions, monitors: &mut Monitors) -> Result<LoopStats> {
+pub fn run(
+    traci: &Arc<Mutex<Traci>>,
+    junctions: &[SumoJunction],
+    begin: f64,
+    end: f64,
+    port: u16,
+    opts: &LoopOptions,
+    monitors: &mut Monitors,
+) -> Result<LoopStats> {
     let key = SigningKey::from_bytes(&[7; 32]);
     let keys = PlanKeys(vec![("central".into(), key.verifying_key())]);
     let profiles = junctions.iter().map(|j| j.profile.clone()).collect();
@@ -147,8 +155,15 @@ pub fn run(traci: &Arc<Mutex<Traci>>, junctions: &[SumoJunction], begin: f64, en
     let (central_mqtt, counts_in) = client(port, "central", Some("tac/v1/cameras/+/counts"))?;
     let (junction_mqtt, plans_in) = client(port, "junctions", Some("tac/v1/junctions/+/plan"))?;
     let (_presence_mqtt, presence_in) = client(port, "junctions-presence", Some("tac/v1/cameras/+/presence"))?;
-    let mut feeds: Vec<PresenceFeed> = junctions.iter().map(|j| PresenceFeed::from_profile(&j.profile, Duration::from_secs(3)).map_err(anyhow::Error::msg)).collect::<Result<_>>()?;
-    let feed_of_camera: BTreeMap<String, usize> = junctions.iter().enumerate().flat_map(|(i, j)| j.approaches.iter().map(move |v| (v.camera.clone(), i))).collect();
+    let mut feeds: Vec<PresenceFeed> = junctions
+        .iter()
+        .map(|j| PresenceFeed::from_profile(&j.profile, Duration::from_secs(3)).map_err(anyhow::Error::msg))
+        .collect::<Result<_>>()?;
+    let feed_of_camera: BTreeMap<String, usize> = junctions
+        .iter()
+        .enumerate()
+        .flat_map(|(i, j)| j.approaches.iter().map(move |v| (v.camera.clone(), i)))
+        .collect();
     let now_ms = |t: f64| (t * 1000.0).round() as i64;
     let minute = |t: f64| ((t / 60.0) as u32) % 1440;
     let mut controllers: Vec<Controller> = junctions
@@ -164,8 +179,14 @@ pub fn run(traci: &Arc<Mutex<Traci>>, junctions: &[SumoJunction], begin: f64, en
             }
         })
         .collect();
-    let mut drivers: Vec<SumoDriver> = junctions.iter().map(|j| SumoDriver::new(traci.clone(), &j.tls, j.movement_of_link.clone(), j.yields_to.clone(), j.red.clone())).collect();
-    let mut cameras: Vec<Vec<Camera>> = junctions.iter().map(|j| j.approaches.iter().map(|_| Camera { last_seen: f64::NEG_INFINITY, ..Camera::default() }).collect()).collect();
+    let mut drivers: Vec<SumoDriver> = junctions
+        .iter()
+        .map(|j| SumoDriver::new(traci.clone(), &j.tls, j.movement_of_link.clone(), j.yields_to.clone(), j.red.clone()))
+        .collect();
+    let mut cameras: Vec<Vec<Camera>> = junctions
+        .iter()
+        .map(|j| j.approaches.iter().map(|_| Camera { last_seen: f64::NEG_INFINITY, ..Camera::default() }).collect())
+        .collect();
     let movements: Vec<Vec<String>> = junctions.iter().map(|j| j.profile.rules().movements).collect();
     let mut flows: BTreeMap<String, f64> = BTreeMap::new();
     let mut stats = LoopStats::default();
@@ -177,7 +198,10 @@ pub fn run(traci: &Arc<Mutex<Traci>>, junctions: &[SumoJunction], begin: f64, en
         let lamps = c.tick(now_ms(begin), minute(begin));
         drivers[i].apply(now_ms(begin), &movements[i], &lamps)?;
     }
-    let mut trace = std::env::var("SIGNALS_TRACE").ok().map(|p| std::fs::File::create(&p).map(std::io::BufWriter::new).with_context(|| format!("SIGNALS_TRACE={p}"))).transpose()?;
+    let mut trace = std::env::var("SIGNALS_TRACE")
+        .ok()
+        .map(|p| std::fs::File::create(&p).map(std::io::BufWriter::new).with_context(|| format!("SIGNALS_TRACE={p}")))
+        .transpose()?;
     while t < end {
         t += 1.0;
         let mut sumo = traci.lock().unwrap_or_else(|e| e.into_inner());
@@ -186,7 +210,10 @@ pub fn run(traci: &Arc<Mutex<Traci>>, junctions: &[SumoJunction], begin: f64, en
         for (j, cams) in junctions.iter().zip(&mut cameras) {
             for (view, cam) in j.approaches.iter().zip(cams.iter_mut()) {
                 let visible = |id: &String| imp.miss <= 0.0 || unit(imp.seed, &view.camera, id) >= imp.miss;
-                if imp.dropout_every_s > 0.0 && t >= cam.dropout_until && unit(imp.seed, &view.camera, &format!("dropout@{t}")) < 1.0 / imp.dropout_every_s {
+                if imp.dropout_every_s > 0.0
+                    && t >= cam.dropout_until
+                    && unit(imp.seed, &view.camera, &format!("dropout@{t}")) < 1.0 / imp.dropout_every_s
+                {
                     cam.dropout_until = t + imp.dropout_length_s;
                 }
                 let mut ids = Vec::new();
@@ -224,20 +251,58 @@ pub fn run(traci: &Arc<Mutex<Traci>>, junctions: &[SumoJunction], begin: f64, en
         drop(sumo);
         // Presence ages on the simulated clock (a dropout of 5 simulated seconds is stale).
         let sim_now = sim_origin + Duration::from_secs_f64(t - begin);
-        exchange_presence(&cameras_mqtt, &presence_in, junctions, &mut cameras, &mut feeds, &feed_of_camera, (now_ms(t), t, sim_now), &mut stats)?;
+        exchange_presence(
+            &cameras_mqtt,
+            &presence_in,
+            junctions,
+            &mut cameras,
+            &mut feeds,
+            &feed_of_camera,
+            (now_ms(t), t, sim_now),
+            &mut stats,
+        )?;
         for (i, feed) in feeds.iter().enumerate() {
             let presence = feed.current(sim_now);
             let lamps = controllers[i].tick_with(now_ms(t), minute(t), presence.as_ref());
             if let Some(w) = trace.as_mut() {
                 use std::io::Write as _;
                 let r = controllers[i].running();
-                let q: Vec<String> = cameras[i].iter().map(|c| format!("{}/{}", c.queued, if c.last_seen.is_finite() { (t - c.last_seen) as i64 } else { -1 })).collect();
-                writeln!(w, "{t}\t{}\t{}\t{:?}\t{}\t{:?}\t{}\t{}", junctions[i].tls, r.stage, r.source, lamps.iter().collect::<String>(), r.greens_ms, q.join(" "), presence.is_some())?;
+                let q: Vec<String> = cameras[i]
+                    .iter()
+                    .map(|c| {
+                        format!("{}/{}", c.queued, if c.last_seen.is_finite() { (t - c.last_seen) as i64 } else { -1 })
+                    })
+                    .collect();
+                writeln!(
+                    w,
+                    "{t}\t{}\t{}\t{:?}\t{}\t{:?}\t{}\t{}",
+                    junctions[i].tls,
+                    r.stage,
+                    r.source,
+                    lamps.iter().collect::<String>(),
+                    r.greens_ms,
+                    q.join(" "),
+                    presence.is_some()
+                )?;
             }
             drivers[i].apply(now_ms(t), &movements[i], &lamps)?;
         }
         if t - interval_start >= opts.interval_s as f64 {
-            report_and_retime(&cameras_mqtt, &central_mqtt, &junction_mqtt, &counts_in, &plans_in, junctions, &mut cameras, (interval_start, t), &mut retimer, &mut flows, &mut controllers, opts, &mut stats)?;
+            report_and_retime(
+                &cameras_mqtt,
+                &central_mqtt,
+                &junction_mqtt,
+                &counts_in,
+                &plans_in,
+                junctions,
+                &mut cameras,
+                (interval_start, t),
+                &mut retimer,
+                &mut flows,
+                &mut controllers,
+                opts,
+                &mut stats,
+            )?;
             interval_start = t;
         }
     }
@@ -270,9 +335,15 @@ fn exchange_presence(
             let last_entry_ms = cam.last_seen.is_finite().then(|| (cam.last_seen * 1000.0).round() as i64);
             let zone = ZoneNow { inside: cam.last_ids.len() as u32, stationary: cam.queued, last_entry_ms };
             cam.presence_seq += 1;
-            let body = PresenceMsg { camera_id: view.camera.clone(), at_ms, zones: [("queue".to_string(), zone)].into() };
+            let body =
+                PresenceMsg { camera_id: view.camera.clone(), at_ms, zones: [("queue".to_string(), zone)].into() };
             let topic = Topic::CameraPresence { camera: view.camera.clone() }.to_topic()?;
-            cameras_mqtt.publish(topic, QoS::AtMostOnce, false, serde_json::to_vec(&Envelope::new(&view.camera, 1, cam.presence_seq, body))?)?;
+            cameras_mqtt.publish(
+                topic,
+                QoS::AtMostOnce,
+                false,
+                serde_json::to_vec(&Envelope::new(&view.camera, 1, cam.presence_seq, body))?,
+            )?;
             sent += 1;
         }
     }
@@ -317,9 +388,26 @@ fn report_and_retime(
             let camera = &view.camera;
             let mut forward = ClassCounts::default();
             forward.add(VehicleClass::Car, std::mem::take(&mut cam.count));
-            let interval = IntervalCounts { start_ms: from_ms, end_ms: to_ms, coverage: 1.0, fps: 1.0, frames: (to - from) as u64, lines: [("stop".to_string(), DirectionCounts { forward, backward: ClassCounts::default() })].into(), ..IntervalCounts::default() };
+            let interval = IntervalCounts {
+                start_ms: from_ms,
+                end_ms: to_ms,
+                coverage: 1.0,
+                fps: 1.0,
+                frames: (to - from) as u64,
+                lines: [("stop".to_string(), DirectionCounts { forward, backward: ClassCounts::default() })].into(),
+                ..IntervalCounts::default()
+            };
             cam.seq += 1;
-            let report = Envelope::new(camera, 1, cam.seq, CountReport { camera_id: camera.clone(), model: ModelRef { id: "sumo-loop".into(), sha256: "0".repeat(64) }, interval });
+            let report = Envelope::new(
+                camera,
+                1,
+                cam.seq,
+                CountReport {
+                    camera_id: camera.clone(),
+                    model: ModelRef { id: "sumo-loop".into(), sha256: "0".repeat(64) },
+                    interval,
+                },
+            );
             let topic = Topic::CameraCounts { camera: camera.clone() }.to_topic()?;
             cameras_mqtt.publish(topic, QoS::AtLeastOnce, false, serde_json::to_vec(&report)?)?;
             sent += 1;
@@ -329,7 +417,9 @@ fn report_and_retime(
     let hours = (to - from) / 3600.0;
     for _ in 0..sent {
         let p = counts_in.recv_timeout(WAIT).context("central: a camera report did not arrive")?;
-        let report = decode::<CountReport>(&p.payload).map_err(|e| anyhow::anyhow!("central: bad report on {}: {e}", p.topic))?.body;
+        let report = decode::<CountReport>(&p.payload)
+            .map_err(|e| anyhow::anyhow!("central: bad report on {}: {e}", p.topic))?
+            .body;
         report.check(to_ms, 5_000).map_err(|e| anyhow::anyhow!("central: report {}: {e}", report.camera_id))?;
         let vehicles: u32 = report.interval.lines.values().map(|d| d.forward.total() + d.backward.total()).sum();
         let pcu_h = vehicles as f64 / hours;
@@ -339,7 +429,12 @@ fn report_and_retime(
     }
     let demand: BTreeMap<String, Vec<f64>> = junctions
         .iter()
-        .filter_map(|j| Some((j.profile.id.clone(), split_approach_flows(&j.profile, |a| a.cameras.first().and_then(|c| flows.get(&c.camera).copied()))?)))
+        .filter_map(|j| {
+            Some((
+                j.profile.id.clone(),
+                split_approach_flows(&j.profile, |a| a.cameras.first().and_then(|c| flows.get(&c.camera).copied()))?,
+            ))
+        })
         .collect();
     let mut published = 0;
     for plan in retimer.retime_all(&demand, to_ms) {
@@ -352,7 +447,9 @@ fn report_and_retime(
     // Junctions: every plan off the broker, through the same acceptance as in the field.
     for _ in 0..published {
         let p = plans_in.recv_timeout(WAIT).context("junction: a plan did not arrive")?;
-        let Ok(Topic::JunctionPlan { junction }) = Topic::parse(&p.topic) else { bail!("unexpected topic {}", p.topic) };
+        let Ok(Topic::JunctionPlan { junction }) = Topic::parse(&p.topic) else {
+            bail!("unexpected topic {}", p.topic)
+        };
         let i = junctions.iter().position(|j| j.profile.id == junction).context("plan for an unknown junction")?;
         let signed = protocol::plan::decode(&p.payload).map_err(|e| anyhow::anyhow!("junction {junction}: {e}"))?;
         let ack = controllers[i].offer(&signed, to_ms);

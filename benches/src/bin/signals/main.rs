@@ -105,7 +105,12 @@ struct Broker(std::process::Child, u16);
 impl Broker {
     fn start(bin: &std::path::Path) -> Result<Broker> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let child = Command::new(bin).args(["-p", &port.to_string()]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().with_context(|| format!("starting {} (apt install mosquitto)", bin.display()))?;
+        let child = Command::new(bin)
+            .args(["-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {} (apt install mosquitto)", bin.display()))?;
         Ok(Broker(child, port))
     }
 }
@@ -117,23 +122,48 @@ impl Drop for Broker {
     }
 }
 
-type RunResult = (RunMetrics, std::collections::BTreeMap<&'static str, u64>, Option<closed_loop::LoopStats>, std::collections::BTreeMap<String, metrics::Loss>);
+type RunResult = (
+    RunMetrics,
+    std::collections::BTreeMap<&'static str, u64>,
+    Option<closed_loop::LoopStats>,
+    std::collections::BTreeMap<String, metrics::Loss>,
+);
 
-fn run_once(args: &Args, sc: &Scenario, net: &scenario::Network, junctions: &[sumo_junction::SumoJunction], controller: &str, seed: u32, broker: Option<&Broker>) -> Result<RunResult> {
+fn run_once(
+    args: &Args,
+    sc: &Scenario,
+    net: &scenario::Network,
+    junctions: &[sumo_junction::SumoJunction],
+    controller: &str,
+    seed: u32,
+    broker: Option<&Broker>,
+) -> Result<RunResult> {
     let dir = tempfile::tempdir()?;
     let tripinfo = dir.path().join("tripinfo.xml");
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let mut cmd = Command::new(&args.sumo);
     cmd.args(["-n", sc.net.to_str().unwrap(), "-r", sc.routes.to_str().unwrap()])
         .args(["--begin", &sc.begin.to_string(), "--end", &sc.end.to_string(), "--seed", &seed.to_string()])
-        .args(["--time-to-teleport", "-1", "--tripinfo-output", tripinfo.to_str().unwrap(), "--tripinfo-output.write-unfinished"])
+        .args([
+            "--time-to-teleport",
+            "-1",
+            "--tripinfo-output",
+            tripinfo.to_str().unwrap(),
+            "--tripinfo-output.write-unfinished",
+        ])
         .args(["--no-step-log", "--no-warnings", "--remote-port", &port.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
     // Per-edge time loss over the window, for every junction's own delay.
     let edge_data = dir.path().join("edges.xml");
     let mut additional = vec![dir.path().join("edges.add.xml")];
-    std::fs::write(&additional[0], format!("<additional><edgeData id=\"delay\" file=\"{}\" excludeEmpty=\"true\"/></additional>\n", edge_data.display()))?;
+    std::fs::write(
+        &additional[0],
+        format!(
+            "<additional><edgeData id=\"delay\" file=\"{}\" excludeEmpty=\"true\"/></additional>\n",
+            edge_data.display()
+        ),
+    )?;
     if controller == "actuated" {
         additional.push(dir.path().join("actuated.add.xml"));
         std::fs::write(&additional[1], sc.actuated_programs()?)?;
@@ -143,7 +173,8 @@ fn run_once(args: &Args, sc: &Scenario, net: &scenario::Network, junctions: &[su
         std::fs::write(&additional[1], sumo_junction::detectors(junctions, &net.lane_length))?;
     }
     cmd.args(["--additional-files", &additional.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(",")]);
-    let mut child = cmd.spawn().with_context(|| format!("starting {} (run scripts/setup-sumo.sh)", args.sumo.display()))?;
+    let mut child =
+        cmd.spawn().with_context(|| format!("starting {} (run scripts/setup-sumo.sh)", args.sumo.display()))?;
     let mut monitors = safety::Monitors::new(junctions);
     let result = (|| -> Result<Option<closed_loop::LoopStats>> {
         let mut traci = Traci::connect(port, Duration::from_secs(30))?;
@@ -159,7 +190,8 @@ fn run_once(args: &Args, sc: &Scenario, net: &scenario::Network, junctions: &[su
                 let opts = closed_loop::LoopOptions {
                     interval_s: args.interval_s,
                     smoothing: args.smoothing,
-                    actuation: (!args.no_actuation).then_some(Actuation { gap_out_ms: args.gap_out_ms, extend: !args.within_split }),
+                    actuation: (!args.no_actuation)
+                        .then_some(Actuation { gap_out_ms: args.gap_out_ms, extend: !args.within_split }),
                     max_wait_ms: args.max_wait_s.map(|s| (s * 1000.0) as i64),
                     cameras: closed_loop::Imperfection {
                         miss: args.camera_miss,
@@ -168,8 +200,19 @@ fn run_once(args: &Args, sc: &Scenario, net: &scenario::Network, junctions: &[su
                         seed: seed as u64,
                     },
                 };
-                stats = Some(closed_loop::run(&shared, junctions, sc.begin, sc.end, broker.context("no broker")?.1, &opts, &mut monitors)?);
-                let traci = Arc::into_inner(shared).context("TraCI still shared")?.into_inner().unwrap_or_else(|e| e.into_inner());
+                stats = Some(closed_loop::run(
+                    &shared,
+                    junctions,
+                    sc.begin,
+                    sc.end,
+                    broker.context("no broker")?.1,
+                    &opts,
+                    &mut monitors,
+                )?);
+                let traci = Arc::into_inner(shared)
+                    .context("TraCI still shared")?
+                    .into_inner()
+                    .unwrap_or_else(|e| e.into_inner());
                 traci.close()?;
                 return Ok(stats);
             }
@@ -197,7 +240,12 @@ fn run_once(args: &Args, sc: &Scenario, net: &scenario::Network, junctions: &[su
         std::fs::copy(&tripinfo, format!("{keep}/{}_{controller}_{seed}.xml", sc.name))?;
     }
     let per_light = metrics::per_light(&std::fs::read_to_string(&edge_data)?, &net.lights)?;
-    Ok((metrics::from_tripinfo(&std::fs::read_to_string(&tripinfo)?, &sc.scheduled, sc.end)?, monitors.breaches(), stats, per_light))
+    Ok((
+        metrics::from_tripinfo(&std::fs::read_to_string(&tripinfo)?, &sc.scheduled, sc.end)?,
+        monitors.breaches(),
+        stats,
+        per_light,
+    ))
 }
 
 fn mean_sd(v: &[f64]) -> (f64, f64) {
@@ -231,7 +279,8 @@ fn main() -> Result<()> {
     if junctions.is_empty() {
         bail!("{}: none of its {} lights could be imported", sc.name, net.lights.len());
     }
-    let broker = if args.controllers.iter().any(|c| c == "central") { Some(Broker::start(&args.mosquitto)?) } else { None };
+    let broker =
+        if args.controllers.iter().any(|c| c == "central") { Some(Broker::start(&args.mosquitto)?) } else { None };
     let mut controllers = serde_json::Map::new();
     for controller in &args.controllers {
         let mut runs = Vec::new();
@@ -240,12 +289,24 @@ fn main() -> Result<()> {
         let mut lights: std::collections::BTreeMap<String, metrics::Loss> = Default::default();
         for seed in args.first_seed..args.first_seed + args.seeds {
             let started = std::time::Instant::now();
-            let (m, breaches, stats, per_light) = run_once(&args, &sc, &net, &junctions, controller, seed, broker.as_ref())?;
+            let (m, breaches, stats, per_light) =
+                run_once(&args, &sc, &net, &junctions, controller, seed, broker.as_ref())?;
             for (tls, loss) in per_light {
                 lights.entry(tls).or_default().add(&loss);
             }
             if !args.json {
-                eprintln!("  {} {controller} seed {seed}: delay {:.1} s, safety violations {breaches:?}, {:.0} s wall{}", sc.name, m.delay, started.elapsed().as_secs_f64(), stats.map(|s| format!(", {} reports, {} plans ({} accepted, {} rejected)", s.reports, s.plans, s.accepted, s.rejected)).unwrap_or_default());
+                eprintln!(
+                    "  {} {controller} seed {seed}: delay {:.1} s, safety violations {breaches:?}, {:.0} s wall{}",
+                    sc.name,
+                    m.delay,
+                    started.elapsed().as_secs_f64(),
+                    stats
+                        .map(|s| format!(
+                            ", {} reports, {} plans ({} accepted, {} rejected)",
+                            s.reports, s.plans, s.accepted, s.rejected
+                        ))
+                        .unwrap_or_default()
+                );
             }
             runs.push(m);
             for (code, n) in breaches {
@@ -258,26 +319,76 @@ fn main() -> Result<()> {
         let (duration, _) = mean_sd(&runs.iter().map(|r| r.duration).collect::<Vec<_>>());
         let never: usize = runs.iter().map(|r| r.never_entered).sum();
         let violations: u64 = by_code.values().sum();
-        let per_junction: serde_json::Map<String, serde_json::Value> = lights.iter().map(|(tls, l)| (tls.clone(), json!(l.per_vehicle()))).collect();
-        let mut entry = json!({"delay": delay, "delay_spread": spread, "delays": runs.iter().map(|r| r.delay).collect::<Vec<_>>(), "wait": wait, "duration": duration, "violations": violations, "violations_by_code": by_code, "never_entered": never / runs.len(), "seeds": args.seeds, "junction_delay": per_junction});
+        let per_junction: serde_json::Map<String, serde_json::Value> =
+            lights.iter().map(|(tls, l)| (tls.clone(), json!(l.per_vehicle()))).collect();
+        let mut entry = json!({
+            "delay": delay,
+            "delay_spread": spread,
+            "delays": runs.iter().map(|r| r.delay).collect::<Vec<_>>(),
+            "wait": wait,
+            "duration": duration,
+            "violations": violations,
+            "violations_by_code": by_code,
+            "never_entered": never / runs.len(),
+            "seeds": args.seeds,
+            "junction_delay": per_junction
+        });
         if let Some(first) = loops.first() {
-            entry["messages"] = json!({"count_reports": first.reports, "plans": loops.iter().map(|s| s.plans).sum::<u64>() / loops.len() as u64, "rejected": loops.iter().map(|s| s.rejected).sum::<u64>(), "presence": first.presence_sent, "presence_missed": loops.iter().map(|s| s.presence_missed).sum::<u64>(), "presence_dropped": loops.iter().map(|s| s.presence_dropped).sum::<u64>() / loops.len() as u64});
+            entry["messages"] = json!({
+                "count_reports": first.reports,
+                "plans": loops.iter().map(|s| s.plans).sum::<u64>() / loops.len() as u64,
+                "rejected": loops.iter().map(|s| s.rejected).sum::<u64>(),
+                "presence": first.presence_sent,
+                "presence_missed": loops.iter().map(|s| s.presence_missed).sum::<u64>(),
+                "presence_dropped": loops.iter().map(|s| s.presence_dropped).sum::<u64>() / loops.len() as u64
+            });
         }
         controllers.insert(controller.clone(), entry);
         if !args.json {
-            eprintln!("{:<12} {:<12} delay {:>7.1} ± {:>5.1} s  wait {:>6.1} s  duration {:>6.1} s  violations {violations}  ({} scheduled, {} never entered per run)", sc.name, controller, delay, spread, wait, duration, sc.scheduled.len(), never / runs.len());
+            eprintln!(
+                "{:<12} {:<12} delay {:>7.1} ± {:>5.1} s  wait {:>6.1} s  duration {:>6.1} s  violations \
+                    {violations}  \
+                    ({} scheduled, {} never entered per run)",
+                sc.name,
+                controller,
+                delay,
+                spread,
+                wait,
+                duration,
+                sc.scheduled.len(),
+                never / runs.len()
+            );
         }
     }
     // The junction where this product's vehicles lose most, with every controller there.
-    let worst = controllers.get("central").and_then(|c| c["junction_delay"].as_object()).and_then(|d| d.iter().filter_map(|(k, v)| Some((k.clone(), v.as_f64()?))).max_by(|a, b| a.1.total_cmp(&b.1))).map(|w| w.0);
+    let worst = controllers
+        .get("central")
+        .and_then(|c| c["junction_delay"].as_object())
+        .and_then(|d| d.iter().filter_map(|(k, v)| Some((k.clone(), v.as_f64()?))).max_by(|a, b| a.1.total_cmp(&b.1)))
+        .map(|w| w.0);
     let worst_json = worst.as_ref().map(|tls| {
-        let at: serde_json::Map<String, serde_json::Value> = controllers.iter().map(|(c, v)| (c.clone(), v["junction_delay"][tls].clone())).collect();
+        let at: serde_json::Map<String, serde_json::Value> =
+            controllers.iter().map(|(c, v)| (c.clone(), v["junction_delay"][tls].clone())).collect();
         if !args.json {
-            eprintln!("{:<12} worst junction for central: {tls} (delay per vehicle on its approaches, s): {}", sc.name, at.iter().map(|(c, v)| format!("{c} {:.1}", v.as_f64().unwrap_or(f64::NAN))).collect::<Vec<_>>().join(", "));
+            eprintln!(
+                "{:<12} worst junction for central: {tls} (delay per vehicle on its approaches, s): {}",
+                sc.name,
+                at.iter()
+                    .map(|(c, v)| format!("{c} {:.1}", v.as_f64().unwrap_or(f64::NAN)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
         }
         json!({"light": tls, "delay": at})
     });
-    let out = json!({"scenario": sc.name, "sumo": "1.28.0", "lights": net.lights.len(), "refused": refused, "controllers": controllers, "worst_junction": worst_json});
+    let out = json!({
+        "scenario": sc.name,
+        "sumo": "1.28.0",
+        "lights": net.lights.len(),
+        "refused": refused,
+        "controllers": controllers,
+        "worst_junction": worst_json
+    });
     if args.json {
         println!("{out}");
     }

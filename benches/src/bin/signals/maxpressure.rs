@@ -27,8 +27,16 @@ fn serves(c: char) -> bool {
 
 /// Runs the simulation to `end` under max-pressure control of every light.
 pub fn run(traci: &mut Traci, lights: &[Light], begin: f64, end: f64, monitors: &mut Monitors) -> Result<()> {
-    let greens: Vec<Vec<usize>> = lights.iter().map(|l| (0..l.phases.len()).filter(|&i| l.phases[i].0.contains(['G', 'g']) && !l.phases[i].0.contains(['y', 'Y'])).collect()).collect();
-    let mut states: Vec<State> = greens.iter().map(|g| State { green: g.first().copied().unwrap_or(0), since: begin, changing: None }).collect();
+    let greens: Vec<Vec<usize>> = lights
+        .iter()
+        .map(|l| {
+            (0..l.phases.len())
+                .filter(|&i| l.phases[i].0.contains(['G', 'g']) && !l.phases[i].0.contains(['y', 'Y']))
+                .collect()
+        })
+        .collect();
+    let mut states: Vec<State> =
+        greens.iter().map(|g| State { green: g.first().copied().unwrap_or(0), since: begin, changing: None }).collect();
     for (l, s) in lights.iter().zip(&states) {
         traci.set_tl_state(&l.id, &l.phases[s.green].0)?;
     }
@@ -72,7 +80,19 @@ pub fn run(traci: &mut Traci, lights: &[Light], begin: f64, end: f64, monitors: 
             }
             if best.1 != s.green {
                 let (from, to) = (&light.phases[s.green].0, &light.phases[best.1].0);
-                let yellow: String = from.chars().zip(to.chars()).map(|(a, b)| if serves(a) && !serves(b) { 'y' } else if serves(a) { a } else { 'r' }).collect();
+                let yellow: String = from
+                    .chars()
+                    .zip(to.chars())
+                    .map(|(a, b)| {
+                        if serves(a) && !serves(b) {
+                            'y'
+                        } else if serves(a) {
+                            a
+                        } else {
+                            'r'
+                        }
+                    })
+                    .collect();
                 traci.set_tl_state(&light.id, &yellow)?;
                 s.changing = Some((t + YELLOW_S, best.1));
             }

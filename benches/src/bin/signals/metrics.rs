@@ -67,18 +67,29 @@ impl Loss {
 
 /// Per light: SUMO's edgeData `timeLoss` summed over the edges its links leave from,
 /// and the vehicles that entered or departed on them.
-pub fn per_light(edge_data: &str, lights: &[crate::scenario::Light]) -> Result<std::collections::BTreeMap<String, Loss>> {
+pub fn per_light(
+    edge_data: &str,
+    lights: &[crate::scenario::Light],
+) -> Result<std::collections::BTreeMap<String, Loss>> {
     let doc = roxmltree::Document::parse(edge_data).context("edgeData")?;
     let mut edges: HashMap<&str, Loss> = HashMap::new();
     for e in doc.descendants().filter(|n| n.has_tag_name("edge")) {
         let num = |a: &str| e.attribute(a).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
         let Some(id) = e.attribute("id") else { continue };
-        edges.entry(id).or_default().add(&Loss { seconds: num("timeLoss"), vehicles: num("entered") + num("departed") });
+        edges
+            .entry(id)
+            .or_default()
+            .add(&Loss { seconds: num("timeLoss"), vehicles: num("entered") + num("departed") });
     }
     Ok(lights
         .iter()
         .map(|l| {
-            let mut incoming: Vec<&str> = l.links.iter().flat_map(|k| k.lanes.iter()).filter_map(|(from, _)| from.rsplit_once('_').map(|(e, _)| e)).collect();
+            let mut incoming: Vec<&str> = l
+                .links
+                .iter()
+                .flat_map(|k| k.lanes.iter())
+                .filter_map(|(from, _)| from.rsplit_once('_').map(|(e, _)| e))
+                .collect();
             incoming.sort();
             incoming.dedup();
             let mut loss = Loss::default();

@@ -17,7 +17,10 @@ pub struct Monitors {
 
 impl Monitors {
     pub fn new(junctions: &[SumoJunction]) -> Monitors {
-        let lights = junctions.iter().map(|j| (j.tls.clone(), j.movement_of_link.clone(), Monitor::new(j.profile.rules()))).collect();
+        let lights = junctions
+            .iter()
+            .map(|j| (j.tls.clone(), j.movement_of_link.clone(), Monitor::new(j.profile.rules())))
+            .collect();
         Monitors { lights, examples: Vec::new() }
     }
 

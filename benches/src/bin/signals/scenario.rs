@@ -59,20 +59,39 @@ impl Network {
             .filter(|n| n.has_tag_name("tlLogic"))
             .map(|tl| Light {
                 id: attr(&tl, "id").unwrap_or_default().to_string(),
-                phases: tl.children().filter(|n| n.has_tag_name("phase")).map(|p| (attr(&p, "state").unwrap_or_default().to_string(), attr(&p, "duration").and_then(|d| d.parse().ok()).unwrap_or(0.0))).collect(),
+                phases: tl
+                    .children()
+                    .filter(|n| n.has_tag_name("phase"))
+                    .map(|p| {
+                        (
+                            attr(&p, "state").unwrap_or_default().to_string(),
+                            attr(&p, "duration").and_then(|d| d.parse().ok()).unwrap_or(0.0),
+                        )
+                    })
+                    .collect(),
                 links: Vec::new(),
             })
             .collect();
         for c in doc.descendants().filter(|n| n.has_tag_name("connection")) {
-            let (Some(tl), Some(index)) = (attr(&c, "tl"), attr(&c, "linkIndex").and_then(|i| i.parse::<usize>().ok())) else { continue };
+            let (Some(tl), Some(index)) = (attr(&c, "tl"), attr(&c, "linkIndex").and_then(|i| i.parse::<usize>().ok()))
+            else {
+                continue;
+            };
             let Some(light) = lights.iter_mut().find(|l| l.id == tl) else { continue };
-            let lane = |edge: &str, idx: &str| format!("{}_{}", attr(&c, edge).unwrap_or_default(), attr(&c, idx).unwrap_or("0"));
+            let lane = |edge: &str, idx: &str| {
+                format!("{}_{}", attr(&c, edge).unwrap_or_default(), attr(&c, idx).unwrap_or("0"))
+            };
             if light.links.len() <= index {
                 light.links.resize(index + 1, Link::default());
             }
             let pair = (lane("from", "fromLane"), lane("to", "toLane"));
             if light.links[index].from_lane.is_empty() {
-                light.links[index] = Link { from_lane: pair.0.clone(), lanes: vec![pair], via: attr(&c, "via").map(str::to_string), dir: attr(&c, "dir").unwrap_or("s").to_string() };
+                light.links[index] = Link {
+                    from_lane: pair.0.clone(),
+                    lanes: vec![pair],
+                    via: attr(&c, "via").map(str::to_string),
+                    dir: attr(&c, "dir").unwrap_or("s").to_string(),
+                };
             } else if !light.links[index].lanes.contains(&pair) {
                 light.links[index].lanes.push(pair);
             }
@@ -83,10 +102,23 @@ impl Network {
             if attr(&j, "type") == Some("internal") {
                 continue;
             }
-            let rows = j.children().filter(|n| n.has_tag_name("request")).map(|r| (attr(&r, "response").unwrap_or_default().to_string(), attr(&r, "foes").unwrap_or_default().to_string())).collect();
+            let rows = j
+                .children()
+                .filter(|n| n.has_tag_name("request"))
+                .map(|r| {
+                    (
+                        attr(&r, "response").unwrap_or_default().to_string(),
+                        attr(&r, "foes").unwrap_or_default().to_string(),
+                    )
+                })
+                .collect();
             requests.insert(id.to_string(), (int_lanes.split_whitespace().map(str::to_string).collect(), rows));
         }
-        let lane_length = doc.descendants().filter(|n| n.has_tag_name("lane")).filter_map(|l| Some((attr(&l, "id")?.to_string(), attr(&l, "length")?.parse().ok()?))).collect();
+        let lane_length = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("lane"))
+            .filter_map(|l| Some((attr(&l, "id")?.to_string(), attr(&l, "length")?.parse().ok()?)))
+            .collect();
         let mut predecessors: std::collections::BTreeMap<String, Vec<String>> = Default::default();
         for c in doc.descendants().filter(|n| n.has_tag_name("connection")) {
             let (Some(from), Some(to)) = (attr(&c, "from"), attr(&c, "to")) else { continue };
@@ -95,7 +127,10 @@ impl Network {
             if from.starts_with(':') || to.starts_with(':') || attr(&c, "tl").is_some() {
                 continue;
             }
-            let (a, b) = (format!("{from}_{}", attr(&c, "fromLane").unwrap_or("0")), format!("{to}_{}", attr(&c, "toLane").unwrap_or("0")));
+            let (a, b) = (
+                format!("{from}_{}", attr(&c, "fromLane").unwrap_or("0")),
+                format!("{to}_{}", attr(&c, "toLane").unwrap_or("0")),
+            );
             let list = predecessors.entry(b).or_default();
             if !list.contains(&a) {
                 list.push(a);
@@ -109,9 +144,12 @@ impl Scenario {
     pub fn load(root: &Path, name: &str) -> Result<Scenario> {
         let dir = root.join(name);
         let cfg_path = dir.join(format!("{name}.sumocfg"));
-        let cfg_text = std::fs::read_to_string(&cfg_path).with_context(|| format!("{} (run scripts/setup-sumo.sh)", cfg_path.display()))?;
+        let cfg_text = std::fs::read_to_string(&cfg_path)
+            .with_context(|| format!("{} (run scripts/setup-sumo.sh)", cfg_path.display()))?;
         let cfg = roxmltree::Document::parse(&cfg_text).with_context(|| cfg_path.display().to_string())?;
-        let value = |tag: &str| cfg.descendants().find(|n| n.has_tag_name(tag)).and_then(|n| attr(&n, "value")).map(str::to_string);
+        let value = |tag: &str| {
+            cfg.descendants().find(|n| n.has_tag_name(tag)).and_then(|n| attr(&n, "value")).map(str::to_string)
+        };
         let net = dir.join(value("net-file").context("sumocfg: no net-file")?);
         let routes = dir.join(value("route-files").context("sumocfg: no route-files")?);
         let begin: f64 = value("begin").unwrap_or_else(|| "0".into()).parse()?;
@@ -121,12 +159,19 @@ impl Scenario {
         let doc = roxmltree::Document::parse(&route_text).with_context(|| routes.display().to_string())?;
         let mut scheduled = Vec::new();
         for n in doc.root_element().children().filter(|n| n.has_tag_name("vehicle") || n.has_tag_name("trip")) {
-            let (Some(id), Some(depart)) = (attr(&n, "id"), attr(&n, "depart").and_then(|d| d.parse::<f64>().ok())) else { continue };
+            let (Some(id), Some(depart)) = (attr(&n, "id"), attr(&n, "depart").and_then(|d| d.parse::<f64>().ok()))
+            else {
+                continue;
+            };
             if depart >= begin && depart < end {
                 scheduled.push((id.to_string(), depart));
             }
         }
-        ensure!(doc.root_element().children().all(|n| !n.has_tag_name("flow")), "{}: <flow> routes are not supported", routes.display());
+        ensure!(
+            doc.root_element().children().all(|n| !n.has_tag_name("flow")),
+            "{}: <flow> routes are not supported",
+            routes.display()
+        );
         Ok(Scenario { name: name.into(), net, routes, begin, end, scheduled })
     }
 
@@ -149,7 +194,9 @@ impl Scenario {
                 let duration = attr(&ph, "duration").context("phase without duration")?;
                 let green = state.contains(['G', 'g']) && !state.contains(['y', 'Y']);
                 if green {
-                    out.push_str(&format!("    <phase duration=\"{duration}\" state=\"{state}\" minDur=\"5\" maxDur=\"60\"/>\n"));
+                    out.push_str(&format!(
+                        "    <phase duration=\"{duration}\" state=\"{state}\" minDur=\"5\" maxDur=\"60\"/>\n"
+                    ));
                 } else {
                     out.push_str(&format!("    <phase duration=\"{duration}\" state=\"{state}\"/>\n"));
                 }

@@ -77,7 +77,8 @@ fn loop_position(length: f64, from_stop: f64) -> f64 {
 /// What the camera of approach `k`, watching `lanes`, sees (see `View`).
 fn view(id: &str, k: usize, lanes: &[String], net: &Network) -> View {
     let length = |l: &str| net.lane_length.get(l).copied().unwrap_or(DETECTOR_UPSTREAM_M + 1.0);
-    let count_loops: Vec<(String, String)> = lanes.iter().enumerate().map(|(i, l)| (format!("det_{id}_a{k}_c{i}"), l.clone())).collect();
+    let count_loops: Vec<(String, String)> =
+        lanes.iter().enumerate().map(|(i, l)| (format!("det_{id}_a{k}_c{i}"), l.clone())).collect();
     let mut presence_loops = Vec::new();
     let mut queue_lanes = lanes.to_vec();
     // (lane, distance of its end from the stop line)
@@ -108,7 +109,11 @@ fn view(id: &str, k: usize, lanes: &[String], net: &Network) -> View {
         }
     }
     for (l, from_stop) in frontier {
-        presence_loops.push((format!("det_{id}_a{k}_{}", presence_loops.len()), l.clone(), loop_position(length(&l), from_stop)));
+        presence_loops.push((
+            format!("det_{id}_a{k}_{}", presence_loops.len()),
+            l.clone(),
+            loop_position(length(&l), from_stop),
+        ));
     }
     View { camera: format!("{id}-a{k}"), count_loops, presence_loops, queue_lanes }
 }
@@ -119,7 +124,8 @@ fn lane_groups(light: &Light, served: &[usize]) -> Vec<Vec<String>> {
     let mut groups: Vec<Vec<String>> = Vec::new();
     for &k in served {
         let mine: Vec<String> = light.links[k].lanes.iter().map(|(from, _)| from.clone()).collect();
-        let (touching, mut rest): (Vec<Vec<String>>, Vec<Vec<String>>) = groups.into_iter().partition(|g| g.iter().any(|l| mine.contains(l)));
+        let (touching, mut rest): (Vec<Vec<String>>, Vec<Vec<String>>) =
+            groups.into_iter().partition(|g| g.iter().any(|l| mine.contains(l)));
         let mut merged: Vec<String> = touching.into_iter().flatten().collect();
         for l in mine {
             if !merged.contains(&l) {
@@ -130,7 +136,9 @@ fn lane_groups(light: &Light, served: &[usize]) -> Vec<Vec<String>> {
         groups = rest;
     }
     // Stable order: by each group's first appearance among the served links.
-    let first = |g: &Vec<String>| served.iter().position(|&k| light.links[k].lanes.iter().any(|(f, _)| g.contains(f))).unwrap_or(usize::MAX);
+    let first = |g: &Vec<String>| {
+        served.iter().position(|&k| light.links[k].lanes.iter().any(|(f, _)| g.contains(f))).unwrap_or(usize::MAX)
+    };
     groups.sort_by_key(first);
     groups
 }
@@ -141,16 +149,33 @@ pub fn build(index: usize, light: &Light, net: &Network, scenario: &str) -> Resu
     let requests = &net.requests;
     let n = light.phases.first().map_or(0, |p| p.0.chars().count()).max(light.links.len());
     let id = format!("j{index}");
-    ensure!(!light.phases.is_empty() && light.phases.iter().all(|p| p.0.chars().count() == n), "its program's phases do not all have one state per link ({n} links)");
+    ensure!(
+        !light.phases.is_empty() && light.phases.iter().all(|p| p.0.chars().count() == n),
+        "its program's phases do not all have one state per link ({n} links)"
+    );
     // A link index with no connection in the network (a removed lane, a crossing the
     // network does not model) drives nothing: it is no movement.
     let connected = |k: usize| light.links.get(k).is_some_and(|l| !l.from_lane.is_empty());
     // Green phases: some connected link green, none yellow. A phase green only for links
     // without a connection is, for vehicles, all-red: part of the change around it.
-    let greens: Vec<usize> = (0..light.phases.len()).filter(|&p| light.phases[p].0.chars().enumerate().any(|(k, c)| green(c) && connected(k)) && !light.phases[p].0.contains(['y', 'Y'])).collect();
-    ensure!(greens.len() >= 2, "its program has {} green phase(s) for its connected links: nothing to time", greens.len());
-    let together = |a: usize, b: usize| greens.iter().any(|&p| light.phases[p].0.chars().nth(a).is_some_and(green) && light.phases[p].0.chars().nth(b).is_some_and(green));
-    let place: Vec<Option<(&str, usize)>> = light.links.iter().map(|l| l.via.as_deref().and_then(|v| locate(requests, v))).collect();
+    let greens: Vec<usize> = (0..light.phases.len())
+        .filter(|&p| {
+            light.phases[p].0.chars().enumerate().any(|(k, c)| green(c) && connected(k))
+                && !light.phases[p].0.contains(['y', 'Y'])
+        })
+        .collect();
+    ensure!(
+        greens.len() >= 2,
+        "its program has {} green phase(s) for its connected links: nothing to time",
+        greens.len()
+    );
+    let together = |a: usize, b: usize| {
+        greens.iter().any(|&p| {
+            light.phases[p].0.chars().nth(a).is_some_and(green) && light.phases[p].0.chars().nth(b).is_some_and(green)
+        })
+    };
+    let place: Vec<Option<(&str, usize)>> =
+        light.links.iter().map(|l| l.via.as_deref().and_then(|v| locate(requests, v))).collect();
     let relation = |a: usize, b: usize| -> (bool, bool) {
         match (place[a], place[b]) {
             (Some((ja, pa)), Some((jb, pb))) if ja == jb && pa < requests[ja].1.len() => {
@@ -163,7 +188,9 @@ pub fn build(index: usize, light: &Light, net: &Network, scenario: &str) -> Resu
         }
     };
     // One approach per incoming lane that a signalled link leaves from.
-    let served: Vec<usize> = (0..n).filter(|&k| connected(k) && greens.iter().any(|&p| light.phases[p].0.chars().nth(k).is_some_and(green))).collect();
+    let served: Vec<usize> = (0..n)
+        .filter(|&k| connected(k) && greens.iter().any(|&p| light.phases[p].0.chars().nth(k).is_some_and(green)))
+        .collect();
     ensure!(!served.is_empty(), "no link with a connection is ever green: no controlled approach");
     let mut yields_to = vec![Vec::new(); n];
     let mut conflicts = Vec::new();
@@ -179,17 +206,32 @@ pub fn build(index: usize, light: &Light, net: &Network, scenario: &str) -> Resu
         }
     }
     let groups = lane_groups(light, &served);
-    let group_of = |k: usize| groups.iter().position(|g| g.contains(&light.links[k].from_lane)).expect("every served link is in a group");
-    let mut toml = format!("id = \"{id}\"\ndescription = \"SUMO light {} of {scenario}\"\nrevision = 1\ncontroller = \"sumo\"\nutc_offset_s = 0\nconflicts = [", light.id);
+    let group_of = |k: usize| {
+        groups.iter().position(|g| g.contains(&light.links[k].from_lane)).expect("every served link is in a group")
+    };
+    let mut toml = format!(
+        "id = \"{id}\"\ndescription = \"SUMO light {} of {scenario}\"\nrevision = 1\ncontroller = \"sumo\"\n\
+            utc_offset_s = 0\nconflicts = [",
+        light.id
+    );
     for (a, b) in &conflicts {
         write!(toml, "[\"m{a}\", \"m{b}\"], ")?;
     }
     let cycle: f64 = light.phases.iter().map(|p| p.1).sum();
-    writeln!(toml, "]\n[limits]\nmin_green_s = 5\nmax_green_s = 60\nmin_yellow_s = 3\nmax_yellow_s = 6\nmin_all_red_s = 0\nmax_cycle_s = {}\nbackup_time_s = 300", (cycle.ceil() as u32).max(180))?;
+    writeln!(
+        toml,
+        "]\n[limits]\nmin_green_s = 5\nmax_green_s = 60\nmin_yellow_s = 3\nmax_yellow_s = 6\nmin_all_red_s = 0\n\
+            max_cycle_s = {}\nbackup_time_s = 300",
+        (cycle.ceil() as u32).max(180)
+    )?;
     let mut approaches = Vec::new();
     for (k, lanes) in groups.iter().enumerate() {
         let v = view(&id, k, lanes, net);
-        writeln!(toml, "[[approach]]\nid = \"a{k}\"\ncameras = [{{ camera = \"{}\", line = \"stop\", zone = \"queue\" }}]", v.camera)?;
+        writeln!(
+            toml,
+            "[[approach]]\nid = \"a{k}\"\ncameras = [{{ camera = \"{}\", line = \"stop\", zone = \"queue\" }}]",
+            v.camera
+        )?;
         approaches.push(v);
     }
     let mut movement_of_link = vec![None; n];
@@ -202,7 +244,11 @@ pub fn build(index: usize, light: &Light, net: &Network, scenario: &str) -> Resu
             "r" | "R" => "right",
             _ => "through",
         };
-        writeln!(toml, "[[movement]]\nid = \"m{k}\"\napproach = \"a{a}\"\nturn = \"{turn}\"\nlanes = 1\nsaturation_pcu_per_lane = 1800\nturn_share = {share}")?;
+        writeln!(
+            toml,
+            "[[movement]]\nid = \"m{k}\"\napproach = \"a{a}\"\nturn = \"{turn}\"\nlanes = 1\n\
+                saturation_pcu_per_lane = 1800\nturn_share = {share}"
+        )?;
         movement_of_link[k] = Some(m);
     }
     // The network's static program, as the local (fallback) plan, all day.
@@ -214,12 +260,25 @@ pub fn build(index: usize, light: &Light, net: &Network, scenario: &str) -> Resu
         for (state, d) in between {
             if state.contains(['y', 'Y']) { yellow += d } else { all_red += d }
         }
-        let movements: Vec<String> = served.iter().filter(|&&k| light.phases[p].0.chars().nth(k).is_some_and(green)).map(|k| format!("\"m{k}\"")).collect();
-        writeln!(toml, "  {{ movements = [{}], green_s = {}, yellow_s = {}, all_red_s = {} }},", movements.join(", "), light.phases[p].1.round().clamp(5.0, 60.0), yellow.round().clamp(3.0, 6.0), all_red.round())?;
+        let movements: Vec<String> = served
+            .iter()
+            .filter(|&&k| light.phases[p].0.chars().nth(k).is_some_and(green))
+            .map(|k| format!("\"m{k}\""))
+            .collect();
+        writeln!(
+            toml,
+            "  {{ movements = [{}], green_s = {}, yellow_s = {}, all_red_s = {} }},",
+            movements.join(", "),
+            light.phases[p].1.round().clamp(5.0, 60.0),
+            yellow.round().clamp(3.0, 6.0),
+            all_red.round()
+        )?;
     }
     toml.push_str("]\n");
-    let profile = JunctionProfile::from_toml(&format!("{scenario}/{}", light.id), &toml).context("the profile written from it is invalid")?;
-    let red = (0..n).map(|k| if light.phases.iter().any(|p| p.0.chars().nth(k) == Some('s')) { 's' } else { 'r' }).collect();
+    let profile = JunctionProfile::from_toml(&format!("{scenario}/{}", light.id), &toml)
+        .context("the profile written from it is invalid")?;
+    let red =
+        (0..n).map(|k| if light.phases.iter().any(|p| p.0.chars().nth(k) == Some('s')) { 's' } else { 'r' }).collect();
     Ok(SumoJunction { tls: light.id.clone(), profile, movement_of_link, yields_to, red, approaches })
 }
 
@@ -235,7 +294,10 @@ pub fn detectors(junctions: &[SumoJunction], lane_length: &BTreeMap<String, f64>
             }
         }
         for (det, lane, pos) in loops {
-            let _ = writeln!(out, "  <inductionLoop id=\"{det}\" lane=\"{lane}\" pos=\"{pos:.2}\" period=\"3600\" file=\"NUL\"/>");
+            let _ = writeln!(
+                out,
+                "  <inductionLoop id=\"{det}\" lane=\"{lane}\" pos=\"{pos:.2}\" period=\"3600\" file=\"NUL\"/>"
+            );
         }
     }
     out.push_str("</additional>\n");
@@ -257,9 +319,11 @@ mod tests {
             <edge id="w"><lane id="w_0" length="80"/></edge>
             <edge id="u"><lane id="u_0" length="80"/></edge>
             <tlLogic id="T" type="static" programID="0" offset="0">{phases}</tlLogic>
-            <tlLogic id="U" type="static" programID="0" offset="0"><phase duration="30" state="G"/><phase duration="3" state="y"/><phase duration="30" state="r"/></tlLogic>
+            <tlLogic id="U" type="static" programID="0" offset="0">
+              <phase duration="30" state="G"/><phase duration="3" state="y"/><phase duration="30" state="r"/></tlLogic>
             <junction id="T" type="traffic_light" intLanes=":T_0_0 :T_0_1 :T_1_0">
-              <request index="0" response="000" foes="100"/><request index="1" response="000" foes="100"/><request index="2" response="011" foes="011"/>
+              <request index="0" response="000" foes="100"/><request index="1" response="000" foes="100"/>
+              <request index="2" response="011" foes="011"/>
             </junction>
             <connection from="a" to="x" fromLane="0" toLane="0" via=":T_0_0" tl="T" linkIndex="0" dir="s"/>
             <connection from="a" to="x" fromLane="1" toLane="1" via=":T_0_1" tl="T" linkIndex="0" dir="s"/>
@@ -289,7 +353,9 @@ mod tests {
         assert!(detectors(&[j], &n.lane_length).lines().all(|l| !l.contains("lane=\"\"")));
         // Green only for the index without a connection: nothing to control.
         let bare = net(&["rrG", "rry", "rrr"]);
-        let Err(err) = build(0, bare.lights.iter().find(|l| l.id == "T").unwrap(), &bare, "test") else { panic!("imported a light with nothing to control") };
+        let Err(err) = build(0, bare.lights.iter().find(|l| l.id == "T").unwrap(), &bare, "test") else {
+            panic!("imported a light with nothing to control")
+        };
         assert!(format!("{err:#}").contains("green phase"), "{err:#}");
     }
 }
