@@ -5,13 +5,18 @@ SHELL := /bin/bash
 ENV := source .setup/env &&
 CLIPS = $${TRAFFIC_ASSETS}/clips
 
-.PHONY: setup build test demo count-demo bench bench-signals train-detector bench-detector clean
+.PHONY: setup build lint test demo count-demo bench bench-signals train-detector bench-detector clean
 
 setup:
 	@bash scripts/setup.sh
 
 build: setup
 	$(ENV) cargo build --release --workspace
+
+# Style gate (CI runs it before the tests): rustfmt.toml's layout and every clippy lint as an error.
+lint: setup
+	$(ENV) cargo fmt --all --check
+	$(ENV) cargo clippy --workspace --all-targets -- -D warnings
 
 # Tests run optimised: they push real video through the real detector.
 test: setup

@@ -90,21 +90,41 @@ pub fn router(state: ApiState) -> Router {
 const MAX_INTERVALS: usize = 10_000;
 
 pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(serde_json::json!({ "error": message.into() }))).into_response()
+    ApiError::new(status, message).into_response()
+}
+
+/// A refused request: its status and the message that becomes `{"error": ...}`. Helpers return it
+/// so handlers can use `?`; it stays small (a status and a string) where a `Response` would not.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError { status, message: message.into() }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(serde_json::json!({ "error": self.message }))).into_response()
+    }
 }
 
 pub(crate) async fn with_store<T: Send + 'static>(
     state: &ApiState,
     f: impl FnOnce(&mut dyn Store) -> Result<T, crate::store::StoreError> + Send + 'static,
-) -> Result<T, Response> {
+) -> Result<T, ApiError> {
     let store = state.store.clone();
     tokio::task::spawn_blocking(move || {
         let mut guard = store.lock().unwrap_or_else(|e| e.into_inner());
         f(guard.as_mut())
     })
     .await
-    .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-    .map_err(|e| error(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+    .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))
 }
 
 #[derive(Serialize)]
@@ -153,20 +173,20 @@ fn view(c: CameraRow, now: i64, silent_after_ms: i64) -> CameraView {
 }
 
 /// 401/403 unless the request may read the operator API.
-fn viewer(state: &ApiState, headers: &axum::http::HeaderMap) -> Result<(), Response> {
+fn viewer(state: &ApiState, headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
     crate::auth::require(state, headers, crate::auth::Role::Viewer).map(|_| ())
 }
 
 async fn cameras(State(state): State<ApiState>, headers: axum::http::HeaderMap) -> Response {
     if let Err(r) = viewer(&state, &headers) {
-        return r;
+        return r.into_response();
     }
     match with_store(&state, |s| s.cameras()).await {
         Ok(rows) => {
             let now = now_ms();
             Json(rows.into_iter().map(|c| view(c, now, state.silent_after_ms)).collect::<Vec<_>>()).into_response()
         }
-        Err(r) => r,
+        Err(r) => r.into_response(),
     }
 }
 
@@ -178,13 +198,13 @@ struct Range {
 
 /// `[from, to)` from optional query values: `to` defaults to now, `from` to
 /// `default_span_ms` before `to`'s default; 400 with the field when unreadable or empty.
-pub(crate) fn time_range(from: Option<&str>, to: Option<&str>, default_span_ms: i64) -> Result<(i64, i64), Response> {
+pub(crate) fn time_range(from: Option<&str>, to: Option<&str>, default_span_ms: i64) -> Result<(i64, i64), ApiError> {
     let now = now_ms();
     let parse = |field: &str, v: Option<&str>, default: i64| v.map_or(Ok(default), |s| parse_time(field, s));
     match (parse("from", from, now - default_span_ms), parse("to", to, now)) {
         (Ok(f), Ok(t)) if f < t => Ok((f, t)),
-        (Ok(_), Ok(_)) => Err(error(StatusCode::BAD_REQUEST, "from must be before to")),
-        (Err(e), _) | (_, Err(e)) => Err(error(StatusCode::BAD_REQUEST, e)),
+        (Ok(_), Ok(_)) => Err(ApiError::new(StatusCode::BAD_REQUEST, "from must be before to")),
+        (Err(e), _) | (_, Err(e)) => Err(ApiError::new(StatusCode::BAD_REQUEST, e)),
     }
 }
 
@@ -229,19 +249,19 @@ async fn counts(
     Query(range): Query<Range>,
 ) -> Response {
     if let Err(r) = viewer(&state, &headers) {
-        return r;
+        return r.into_response();
     }
     if let Err(e) = protocol::topics::check_id(&id) {
         return error(StatusCode::BAD_REQUEST, format!("camera id: {e}"));
     }
     let (from, to) = match time_range(range.from.as_deref(), range.to.as_deref(), 3_600_000) {
         Ok(r) => r,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let camera = id.clone();
     let rows = match with_store(&state, move |s| s.counts(&camera, from, to, MAX_INTERVALS + 1)).await {
         Ok(r) => r,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let truncated = rows.len() > MAX_INTERVALS;
     let rows: Vec<StoredInterval> = rows.into_iter().take(MAX_INTERVALS).collect();
@@ -274,7 +294,7 @@ async fn metrics(State(state): State<ApiState>) -> Response {
 /// The latest forecast of each of the camera's approaches (lines).
 async fn forecast(State(state): State<ApiState>, headers: axum::http::HeaderMap, Path(id): Path<String>) -> Response {
     if let Err(r) = viewer(&state, &headers) {
-        return r;
+        return r.into_response();
     }
     let latest = state.forecasts.lock().unwrap_or_else(|e| e.into_inner());
     match latest.get(&id) {
@@ -287,31 +307,31 @@ async fn forecast(State(state): State<ApiState>, headers: axum::http::HeaderMap,
     }
 }
 
-fn signals(state: &ApiState) -> Result<&SignalsApi, Response> {
+fn signals(state: &ApiState) -> Result<&SignalsApi, ApiError> {
     state
         .signals
         .as_ref()
-        .ok_or_else(|| error(StatusCode::NOT_FOUND, "central times no junctions ([signals] is not configured)"))
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "central times no junctions ([signals] is not configured)"))
 }
 
 async fn junctions(State(state): State<ApiState>, headers: axum::http::HeaderMap) -> Response {
     if let Err(r) = viewer(&state, &headers) {
-        return r;
+        return r.into_response();
     }
     match signals(&state) {
         Ok(s) => Json(s.junctions.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect::<Vec<_>>())
             .into_response(),
-        Err(r) => r,
+        Err(r) => r.into_response(),
     }
 }
 
 async fn junction(State(state): State<ApiState>, headers: axum::http::HeaderMap, Path(id): Path<String>) -> Response {
     if let Err(r) = viewer(&state, &headers) {
-        return r;
+        return r.into_response();
     }
     let s = match signals(&state) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     match s.junctions.lock().unwrap_or_else(|e| e.into_inner()).get(&id) {
         Some(v) => Json(v.clone()).into_response(),
@@ -338,11 +358,11 @@ async fn override_plan(
 ) -> Response {
     let s = match signals(&state) {
         Ok(s) => s.clone(),
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let who = match crate::auth::require(&state, &headers, crate::auth::Role::Operator) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let req: OverrideRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
@@ -367,7 +387,7 @@ async fn override_plan(
         if result.is_ok() {
             let _ = s.retimer.lock().unwrap_or_else(|e| e.into_inner()).cancel_override(&id);
         }
-        return r;
+        return r.into_response();
     }
     match result {
         Ok(()) => {
@@ -399,18 +419,18 @@ async fn cancel_override(
 ) -> Response {
     let s = match signals(&state) {
         Ok(s) => s.clone(),
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let who = match crate::auth::require(&state, &headers, crate::auth::Role::Operator) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     if !s.junctions.lock().unwrap_or_else(|e| e.into_inner()).contains_key(&id) {
         return error(StatusCode::NOT_FOUND, format!("junction {id:?} is not configured"));
     }
     if let Err(r) = crate::auth::audit(&state, &who, "override_cancel", &id, "accepted", serde_json::Value::Null).await
     {
-        return r;
+        return r.into_response();
     }
     let had = s.retimer.lock().unwrap_or_else(|e| e.into_inner()).cancel_override(&id).unwrap_or(false);
     if let Some(view) = s.junctions.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&id) {
@@ -434,7 +454,7 @@ async fn alerts(
     Query(q): Query<AlertQuery>,
 ) -> Response {
     if let Err(r) = viewer(&state, &headers) {
-        return r;
+        return r.into_response();
     }
     Json(state.hub.alerts().list(q.active.unwrap_or(false))).into_response()
 }
@@ -443,7 +463,7 @@ async fn alerts(
 async fn ack_alert(State(state): State<ApiState>, headers: axum::http::HeaderMap, Path(id): Path<String>) -> Response {
     let who = match crate::auth::require(&state, &headers, crate::auth::Role::Operator) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let Ok(id) = id.parse::<u64>() else {
         return error(StatusCode::BAD_REQUEST, format!("alert id {id:?} is not a number"));
@@ -454,7 +474,7 @@ async fn ack_alert(State(state): State<ApiState>, headers: axum::http::HeaderMap
     if let Err(r) =
         crate::auth::audit(&state, &who, "alert_ack", &id.to_string(), "accepted", serde_json::Value::Null).await
     {
-        return r;
+        return r.into_response();
     }
     let result = state.hub.alerts().ack(id, &who.name, now_ms());
     match result {
@@ -472,7 +492,7 @@ async fn ack_alert(State(state): State<ApiState>, headers: axum::http::HeaderMap
 /// `GET /api/v1/map`: where cameras and junctions are (`[map]`).
 async fn map(State(state): State<ApiState>, headers: axum::http::HeaderMap) -> Response {
     if let Err(r) = viewer(&state, &headers) {
-        return r;
+        return r.into_response();
     }
     Json(serde_json::json!({"cameras": state.map.cameras, "junctions": state.map.junctions})).into_response()
 }

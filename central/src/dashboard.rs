@@ -152,11 +152,11 @@ struct OverviewJunction {
 /// in one request (the overview refreshes it and listens to `/api/v1/live`).
 pub async fn overview(State(state): State<ApiState>, headers: HeaderMap) -> Response {
     if let Err(r) = crate::auth::require(&state, &headers, crate::auth::Role::Viewer) {
-        return r;
+        return r.into_response();
     }
     let rows = match with_store(&state, |s| s.cameras()).await {
         Ok(r) => r,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let now = crate::ingest::now_ms();
     let place = |id: &str, places: &[Place]| places.iter().find(|p| p.id == id).cloned();

@@ -57,14 +57,14 @@ pub async fn detectors(
     Query(range): Query<Range>,
 ) -> Response {
     if let Err(r) = crate::auth::require(&state, &headers, crate::auth::Role::Viewer) {
-        return r;
+        return r.into_response();
     }
     let Some(signals) = state.signals.clone() else {
         return error(StatusCode::NOT_FOUND, "central times no junctions ([signals] is not configured)");
     };
     let (from, to) = match time_range(range.from.as_deref(), range.to.as_deref(), 3_600_000) {
         Ok(r) => r,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let wanted: Vec<(String, firmware_profiles::junction::CameraLine)> = {
         let retimer = signals.retimer.lock().unwrap_or_else(|e| e.into_inner());
@@ -80,7 +80,7 @@ pub async fn detectors(
     .await
     {
         Ok(r) => r,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let detectors: Vec<Detector> = wanted
         .into_iter()

@@ -95,12 +95,12 @@ pub async fn counts(State(state): State<ApiState>, Query(q): Query<ExportQuery>)
     };
     let (from, to) = match time_range(q.from.as_deref(), q.to.as_deref(), 86_400_000) {
         Ok(r) => r,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let camera = q.camera.clone();
     let intervals = match with_store(&state, move |s| s.counts(&camera, from, to, MAX_INTERVALS + 1)).await {
         Ok(r) => r,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     if intervals.len() > MAX_INTERVALS {
         return error(

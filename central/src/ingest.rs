@@ -37,6 +37,9 @@ pub struct Done {
     pub ack: Option<(String, Vec<u8>)>,
 }
 
+/// Called for every newly stored interval.
+pub type OnStored = Box<dyn FnMut(&StoredInterval) + Send>;
+
 pub struct Writer {
     pub store: Box<dyn Store>,
     pub metrics: Arc<Metrics>,
@@ -47,7 +50,7 @@ pub struct Writer {
     pub epoch: u64,
     pub seq: u64,
     /// Called for every newly stored interval (the demo prints them).
-    pub on_stored: Option<Box<dyn FnMut(&StoredInterval) + Send>>,
+    pub on_stored: Option<OnStored>,
     /// Told of every camera status (offline / online events).
     /// Live events, alerts and the police feed.
     pub hub: Arc<crate::live::Hub>,

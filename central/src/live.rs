@@ -230,7 +230,7 @@ fn class_name(c: Option<protocol::VehicleClass>) -> String {
 /// `junction`); viewer role when `[auth]` is configured.
 pub async fn stream(State(state): State<ApiState>, headers: HeaderMap) -> Response {
     if let Err(r) = crate::auth::require(&state, &headers, crate::auth::Role::Viewer) {
-        return r;
+        return r.into_response();
     }
     let rx = state.hub.subscribe();
     let events = futures_util::stream::unfold(rx, |mut rx| async move {

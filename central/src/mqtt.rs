@@ -127,10 +127,11 @@ async fn receive(
 
 async fn acker(client: AsyncClient, mut done: mpsc::UnboundedReceiver<Done>, connection: Arc<AtomicU64>) {
     while let Some(d) = done.recv().await {
-        if d.connection == connection.load(Ordering::SeqCst) && d.publish.qos != QoS::AtMostOnce {
-            if let Err(e) = client.ack(&d.publish).await {
-                tracing::warn!(error = %e, "PUBACK not queued; the broker will resend");
-            }
+        if d.connection == connection.load(Ordering::SeqCst)
+            && d.publish.qos != QoS::AtMostOnce
+            && let Err(e) = client.ack(&d.publish).await
+        {
+            tracing::warn!(error = %e, "PUBACK not queued; the broker will resend");
         }
         if let Some((topic, payload)) = d.ack
             && let Err(e) = client.publish(topic, QoS::AtLeastOnce, false, payload).await

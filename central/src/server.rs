@@ -13,7 +13,7 @@ use crate::metrics::Metrics;
 use crate::mqtt::Session;
 use crate::store::StoredInterval;
 
-pub type OnStored = Box<dyn FnMut(&StoredInterval) + Send>;
+pub use crate::ingest::OnStored;
 
 pub fn run(config: &CentralConfig, base: Option<&Path>, on_stored: Option<OnStored>) -> anyhow::Result<()> {
     if config.broker.embedded {

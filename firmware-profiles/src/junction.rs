@@ -137,7 +137,11 @@ pub struct LocalStage {
 /// Seconds → ms, refusing what the controller cannot represent.
 fn ms(origin: &str, field: &str, s: f64, resolution_ms: u32) -> Result<u32, ProfileError> {
     let v = (s * 1000.0).round();
-    if !s.is_finite() || s < 0.0 || v > 3_600_000.0 || (v as u32) % resolution_ms != 0 || (v - s * 1000.0).abs() > 1e-6
+    if !s.is_finite()
+        || s < 0.0
+        || v > 3_600_000.0
+        || !(v as u32).is_multiple_of(resolution_ms)
+        || (v - s * 1000.0).abs() > 1e-6
     {
         return Err(invalid(origin, field, format!("{s} s is not a non-negative multiple of {resolution_ms} ms")));
     }

@@ -14,7 +14,7 @@ pub fn solve_spd(a: &Array2<f64>, b: &Array1<f64>) -> Option<Array1<f64>> {
             let dot: f64 = (0..j).map(|k| l[[i, k]] * l[[j, k]]).sum();
             if i == j {
                 let d = a[[i, i]] - dot;
-                if !(d > 0.0) {
+                if d.is_nan() || d <= 0.0 {
                     return None;
                 }
                 l[[i, i]] = d.sqrt();

@@ -269,8 +269,8 @@ proptest! {
         // the running stage's green so far plus the hold, its change, then `b` from its entry stage.
         let prev = (stage + a.stages.len() - 1) % a.stages.len();
         let mut states = Vec::new();
-        let mut t_prev = a.stages[..prev].iter().map(|s| s.length_ms()).sum::<u64>() / 1000;
-        for _ in 0..a.stages[prev].length_ms() / 1000 { states.push(state_at(&a, &rules, t_prev)); t_prev += 1; }
+        let t_prev = a.stages[..prev].iter().map(|s| s.length_ms()).sum::<u64>() / 1000;
+        for t in t_prev..t_prev + a.stages[prev].length_ms() / 1000 { states.push(state_at(&a, &rules, t)); }
         let entry = &b.stages[change.entry_stage];
         let green_s = (elapsed + change.hold_green_ms) / 1000;
         let lamp = |c: char| -> Vec<char> {

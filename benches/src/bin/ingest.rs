@@ -228,11 +228,10 @@ async fn saturate(
     }
 }
 
-fn counter() -> (
-    Arc<AtomicU64>,
-    Arc<Mutex<(Option<Instant>, Option<Instant>)>>,
-    tokio::sync::mpsc::UnboundedSender<rumqttc::Publish>,
-) {
+/// First and last arrival of the measured messages.
+type Window = Arc<Mutex<(Option<Instant>, Option<Instant>)>>;
+
+fn counter() -> (Arc<AtomicU64>, Window, tokio::sync::mpsc::UnboundedSender<rumqttc::Publish>) {
     let received = Arc::new(AtomicU64::new(0));
     let fl = Arc::new(Mutex::new((None, None)));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<rumqttc::Publish>();

@@ -10,7 +10,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::{Principal, Role};
-use crate::api::{ApiState, error, with_store};
+use subtle::ConstantTimeEq;
+
+use crate::api::{ApiError, ApiState, error, with_store};
 use crate::ingest::now_ms;
 use crate::store::AuditEntry;
 
@@ -34,10 +36,10 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// Who is asking. Without `[auth]`, everyone is an anonymous viewer; with it, a live
 /// session is needed (401). The signals override token (for scripts and the SCATS-style
 /// bridge) stands for an operator either way.
-pub fn principal(state: &ApiState, headers: &HeaderMap) -> Result<Principal, Response> {
+pub fn principal(state: &ApiState, headers: &HeaderMap) -> Result<Principal, ApiError> {
     if let (Some(token), Some(presented)) =
         (state.signals.as_ref().and_then(|s| s.override_token.as_deref()), bearer(headers))
-        && token == presented
+        && bool::from(token.as_bytes().ct_eq(presented.as_bytes()))
     {
         return Ok(Principal { name: "override-token".into(), role: Role::Operator });
     }
@@ -45,15 +47,15 @@ pub fn principal(state: &ApiState, headers: &HeaderMap) -> Result<Principal, Res
         None => Ok(Principal { name: "anonymous".into(), role: Role::Viewer }),
         Some(sessions) => presented_token(headers)
             .and_then(|t| sessions.check(t, now_ms()))
-            .ok_or_else(|| error(StatusCode::UNAUTHORIZED, "log in first (POST /api/v1/auth/login)")),
+            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "log in first (POST /api/v1/auth/login)")),
     }
 }
 
 /// `principal`, refused with 403 below `role`.
-pub fn require(state: &ApiState, headers: &HeaderMap, role: Role) -> Result<Principal, Response> {
+pub fn require(state: &ApiState, headers: &HeaderMap, role: Role) -> Result<Principal, ApiError> {
     let p = principal(state, headers)?;
     if p.role < role && state.auth.is_none() {
-        return Err(error(
+        return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             format!(
                 "the {} role is needed: present the override token as a bearer token ([auth] is not configured)",
@@ -62,7 +64,7 @@ pub fn require(state: &ApiState, headers: &HeaderMap, role: Role) -> Result<Prin
         ));
     }
     if p.role < role {
-        return Err(error(
+        return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             format!("the {} role is needed; {} is a {}", role.as_str(), p.name, p.role.as_str()),
         ));
@@ -78,7 +80,7 @@ pub async fn audit(
     target: &str,
     outcome: &str,
     detail: serde_json::Value,
-) -> Result<(), Response> {
+) -> Result<(), ApiError> {
     let entry = AuditEntry {
         id: 0,
         at_ms: now_ms(),
@@ -153,7 +155,7 @@ pub async fn login(State(state): State<ApiState>, request: Request) -> Response 
         audit(&state, &who, "login", &who.name, "accepted", serde_json::json!({"client": client.to_string()})).await
     {
         sessions.logout(&token);
-        return r;
+        return r.into_response();
     }
     let max_age = sessions.ttl_ms() / 1000;
     let cookie = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}");
@@ -180,7 +182,7 @@ pub async fn me(State(state): State<ApiState>, headers: HeaderMap) -> Response {
         Ok(p) => {
             Json(serde_json::json!({"user": p.name, "role": p.role, "auth": state.auth.is_some()})).into_response()
         }
-        Err(r) => r,
+        Err(r) => r.into_response(),
     }
 }
 
@@ -192,7 +194,7 @@ pub struct AuditQuery {
 /// `GET /api/v1/audit?limit=`: newest first; operators and admins.
 pub async fn audit_log(State(state): State<ApiState>, headers: HeaderMap, Query(q): Query<AuditQuery>) -> Response {
     if let Err(r) = require(&state, &headers, Role::Operator) {
-        return r;
+        return r.into_response();
     }
     let limit = q.limit.unwrap_or(200);
     if !(1..=5_000).contains(&limit) {
@@ -200,6 +202,6 @@ pub async fn audit_log(State(state): State<ApiState>, headers: HeaderMap, Query(
     }
     match with_store(&state, move |s| s.audit(limit)).await {
         Ok(rows) => Json(rows).into_response(),
-        Err(r) => r,
+        Err(r) => r.into_response(),
     }
 }

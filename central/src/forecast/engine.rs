@@ -134,50 +134,47 @@ impl Engine {
         let level = |v: f64| capacity.map(|c| to_level(thresholds.level(v, c)));
         let mut horizons = Vec::new();
         let profile = self.trained.as_ref().and_then(|t| t.profiles.get(key));
-        match (profile, self.trained.as_ref().and_then(|t| t.model.as_ref())) {
-            (Some((table, scale)), model) => {
-                let own = SeriesInput { values: &own_values, first_index: window.start, profile: table, scale: *scale };
-                let trained = self.trained.as_ref().expect("profile implies trained");
-                let neighbours: Vec<(SeriesInput, f64)> = neighbour_values
+        let model = self.trained.as_ref().and_then(|t| t.model.as_ref());
+        if let Some((table, scale)) = profile {
+            let own = SeriesInput { values: &own_values, first_index: window.start, profile: table, scale: *scale };
+            let trained = self.trained.as_ref().expect("profile implies trained");
+            let neighbours: Vec<(SeriesInput, f64)> = neighbour_values
+                .iter()
+                .filter_map(|(v, k)| {
+                    trained.profiles.get(k).map(|(t, s)| {
+                        (SeriesInput { values: v, first_index: window.start, profile: t, scale: *s }, 1.0)
+                    })
+                })
+                .collect();
+            let predictions = match model {
+                Some(m) => m.predict(&own, &neighbours, origin, &mut Vec::new()),
+                None => self
+                    .spec
+                    .horizons
                     .iter()
-                    .filter_map(|(v, k)| {
-                        trained.profiles.get(k).map(|(t, s)| {
-                            (SeriesInput { values: v, first_index: window.start, profile: t, scale: *s }, 1.0)
+                    .filter_map(|&h| {
+                        table.expected(origin + h as i64).map(|v| forecast::Prediction {
+                            horizon_steps: h,
+                            value: v,
+                            low: v,
+                            high: v,
+                            method: Method::Profile,
                         })
                     })
-                    .collect();
-                let predictions = match model {
-                    Some(m) => m.predict(&own, &neighbours, origin, &mut Vec::new()),
-                    None => self
-                        .spec
-                        .horizons
-                        .iter()
-                        .filter_map(|&h| {
-                            table.expected(origin + h as i64).map(|v| forecast::Prediction {
-                                horizon_steps: h,
-                                value: v,
-                                low: v,
-                                high: v,
-                                method: Method::Profile,
-                            })
-                        })
-                        .collect(),
-                };
-                for p in predictions {
-                    let minutes = (p.horizon_steps as u32 * grid.step_s) / 60;
-                    let method =
-                        if p.method == Method::Model { ForecastMethod::Model } else { ForecastMethod::Profile };
-                    horizons.push(HorizonForecast {
-                        minutes,
-                        pcu_per_hour: p.value,
-                        low: p.low,
-                        high: p.high,
-                        level: level(p.value),
-                        method,
-                    });
-                }
+                    .collect(),
+            };
+            for p in predictions {
+                let minutes = (p.horizon_steps as u32 * grid.step_s) / 60;
+                let method = if p.method == Method::Model { ForecastMethod::Model } else { ForecastMethod::Profile };
+                horizons.push(HorizonForecast {
+                    minutes,
+                    pcu_per_hour: p.value,
+                    low: p.low,
+                    high: p.high,
+                    level: level(p.value),
+                    method,
+                });
             }
-            (None, _) => {}
         }
         // No history for this approach or time of day yet: "same as now" is all that is known.
         if let Some(v) = current {

@@ -68,7 +68,7 @@ pub fn fit_within(mut greens: Vec<u32>, floors: &[u32], budget: u64) -> Vec<u32>
         else {
             break;
         };
-        let take = ((greens[k] - floors[k]) as u64).min(excess).min(1_000).max(1) as u32;
+        let take = ((greens[k] - floors[k]) as u64).min(excess).clamp(1, 1_000) as u32;
         greens[k] -= take;
         excess -= take as u64;
     }

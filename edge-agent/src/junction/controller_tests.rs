@@ -67,7 +67,8 @@ fn check(rules: &JunctionRules, history: &[Vec<char>]) -> Result<(), String> {
             }
             if c == 'Y' {
                 let end = start + len;
-                for t in end..(end + (rules.min_all_red_ms as i64 / TICK) as usize).min(history.len()) {
+                let all_red_end = (end + (rules.min_all_red_ms as i64 / TICK) as usize).min(history.len());
+                for (t, lamps) in history.iter().enumerate().take(all_red_end).skip(end) {
                     for (a, b) in &rules.conflicts {
                         let other = if a == m {
                             b
@@ -76,7 +77,7 @@ fn check(rules: &JunctionRules, history: &[Vec<char>]) -> Result<(), String> {
                         } else {
                             continue;
                         };
-                        if history[t][idx(other)] == 'G' {
+                        if lamps[idx(other)] == 'G' {
                             return Err(format!("{other} green {} ms after {m}'s yellow", (t - end) as i64 * TICK));
                         }
                     }

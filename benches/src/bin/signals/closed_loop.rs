@@ -110,7 +110,8 @@ fn client(port: u16, id: &str, subscribe: Option<&str>) -> Result<(Client, Recei
                 Ok(Event::Incoming(Packet::ConnAck(_))) if !want_suback => drop(ready_tx.send(())),
                 Ok(Event::Incoming(Packet::SubAck(_))) => drop(ready_tx.send(())),
                 Ok(Event::Incoming(Packet::Publish(p))) => {
-                    if tx.send(p).is_err() {
+                    let sent = tx.send(p);
+                    if sent.is_err() {
                         break;
                     }
                 }
