@@ -1,9 +1,13 @@
-//! Durable outbox: interval reports wait here, on disk, until the broker has
-//! acknowledged them (PUBACK). Links drop at peak hours; nothing is lost while they do.
+//! Durable outbox: interval reports wait here, on disk, until they are acknowledged: by
+//! default central's ack message (sent after its store committed them), or the broker's
+//! PUBACK with `mqtt.ack = "broker"`. Links drop at peak hours; nothing is lost while they do.
 //!
 //! # On-disk format
-//! A directory of append-only segment files `seg-<first seq, 20 digits>.log` and one
-//! `ack` file. Each record is
+//! A directory of append-only segment files `seg-<first seq, 20 digits>.log`, one
+//! `ack` file and a `lock` file. The lock file carries an exclusive advisory lock (flock)
+//! for as long as an `Outbox` is open: a second process (or a second `open` in this one)
+//! on the same directory is refused with `OutboxError::Locked` instead of interleaving
+//! appends and acks into one sequence (as Vector's disk buffer ledger does). Each record is
 //!
 //! ```text
 //! | len: u32 LE | crc: u32 LE | seq: u64 LE | payload: len bytes |
@@ -42,6 +46,8 @@ pub const MAX_RECORD: usize = 1024 * 1024;
 pub enum OutboxError {
     #[error("outbox {path}: {source}")]
     Io { path: PathBuf, source: io::Error },
+    #[error("outbox {path} is in use by another outbox (is a second agent configured with the same [outbox] dir?)")]
+    Locked { path: PathBuf },
     #[error("outbox: record of {0} bytes is over the {MAX_RECORD}-byte limit")]
     TooLarge(usize),
 }
@@ -69,12 +75,26 @@ pub struct Outbox {
     /// Every record with seq < acked_below is acknowledged.
     acked_below: u64,
     dropped: u64,
+    /// Held (locked) until the outbox is dropped; the OS releases it if the process dies.
+    _lock: fs::File,
 }
 
 impl Outbox {
     /// Opens (or creates) the outbox in `dir`, recovering from any crash.
     pub fn open(dir: &Path, max_bytes: u64) -> Result<(Outbox, Recovery), OutboxError> {
         fs::create_dir_all(dir).map_err(io_err(dir))?;
+        let lock_path = dir.join("lock");
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_err(&lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => return Err(OutboxError::Locked { path: dir.to_path_buf() }),
+            Err(fs::TryLockError::Error(source)) => return Err(OutboxError::Io { path: lock_path, source }),
+        }
         let mut names: Vec<(u64, PathBuf)> = fs::read_dir(dir)
             .map_err(io_err(dir))?
             .filter_map(|e| e.ok())
@@ -102,7 +122,8 @@ impl Outbox {
         let acked_below = read_ack(dir)?;
         let next_seq =
             segments.iter().filter_map(|s| s.last_seq()).max().map_or(acked_below, |s| (s + 1).max(acked_below));
-        let mut outbox = Outbox { dir: dir.to_path_buf(), max_bytes, segments, next_seq, acked_below, dropped: 0 };
+        let mut outbox =
+            Outbox { dir: dir.to_path_buf(), max_bytes, segments, next_seq, acked_below, dropped: 0, _lock: lock };
         outbox.drop_acked_segments()?;
         recovery.pending = outbox.depth();
         Ok((outbox, recovery))

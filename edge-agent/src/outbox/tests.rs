@@ -28,6 +28,22 @@ fn records_survive_a_restart_in_order_until_acknowledged() {
 }
 
 #[test]
+fn a_directory_already_open_is_refused_until_its_outbox_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut first, _) = Outbox::open(dir.path(), DEFAULT_MAX_BYTES).unwrap();
+    first.append(b"kept").unwrap();
+    let second = Outbox::open(dir.path(), DEFAULT_MAX_BYTES);
+    let err = second.err().expect("a second open of one directory must fail");
+    assert!(matches!(err, OutboxError::Locked { .. }), "{err}");
+    let text = err.to_string();
+    assert!(text.contains(&dir.path().display().to_string()) && text.contains("[outbox] dir"), "{text}");
+    drop(first);
+    let (reopened, rec) = Outbox::open(dir.path(), DEFAULT_MAX_BYTES).unwrap();
+    assert_eq!(rec.pending, 1, "the refused open touched nothing");
+    assert_eq!(reopened.depth(), 1);
+}
+
+#[test]
 fn acknowledged_segments_are_deleted_and_the_budget_drops_oldest_first() {
     let dir = tempfile::tempdir().unwrap();
     // 4 KB budget: segments roll at 1 KB.
