@@ -3,11 +3,14 @@
 //! reads only its own junction's plans; the police feed's user reads its feed and can
 //! publish nothing.
 
-use std::io::Read;
+mod common;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+
+use common::Subscriber;
 
 const PASSWORD: &str = "test-password";
 
@@ -67,25 +70,15 @@ fn start_broker(users: &[&str]) -> Broker {
         .stderr(Stdio::null())
         .spawn()
         .expect("start mosquitto");
-    let broker = Broker { child, port, _dir: dir };
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return broker;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("mosquitto did not start on port {port}");
+    let mut broker = Broker { child, port, _dir: dir };
+    common::wait_for_mqtt(port, &mut broker.child, Duration::from_secs(10));
+    broker
 }
 
-/// Collects everything `user` receives on `filter` for `seconds`.
-fn subscribe(b: &Broker, user: &str, filter: &str, seconds: u32) -> Child {
-    Command::new("mosquitto_sub")
-        .args(["-h", "127.0.0.1", "-p", &b.port.to_string(), "-u", user, "-P", PASSWORD, "-q", "1", "-v", "-t", filter])
-        .args(["-W", &seconds.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
+/// Collects everything `user` receives on `filter` for `seconds`, from the moment the broker
+/// acknowledged the subscription.
+fn subscribe(b: &Broker, user: &str, filter: &str, seconds: u32) -> Subscriber {
+    Subscriber::start(b.port, &["-u", user, "-P", PASSWORD, "-q", "1", "-v", "-t", filter, "-W", &seconds.to_string()])
 }
 
 fn publish(b: &Broker, user: &str, topic: &str, message: &str) {
@@ -111,11 +104,8 @@ fn publish(b: &Broker, user: &str, topic: &str, message: &str) {
     assert!(status.success(), "{user} could not connect and publish");
 }
 
-fn received(mut child: Child) -> String {
-    let _ = child.wait();
-    let mut out = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
-    out
+fn received(sub: Subscriber) -> String {
+    sub.output()
 }
 
 #[test]
@@ -126,8 +116,6 @@ fn devices_write_only_their_own_topics_and_read_only_their_own_plans() {
     let a_other_plan = subscribe(&b, "cam-a", "tac/v1/junctions/cam-b/plan", 3);
     let a_everything = subscribe(&b, "cam-a", "tac/v1/#", 3);
     let a_own_acks = subscribe(&b, "cam-a", "tac/v1/cameras/cam-a/counts/ack", 3);
-    std::thread::sleep(Duration::from_millis(500));
-
     publish(&b, "cam-a", "tac/v1/cameras/cam-a/counts", "own-counts");
     publish(&b, "cam-a", "tac/v1/cameras/cam-b/counts", "forged-counts");
     publish(&b, "cam-a", "tac/v1/junctions/cam-a/plan", "forged-plan");
@@ -160,7 +148,6 @@ fn the_police_feed_reads_its_feed_and_cannot_publish() {
     let b = start_broker(&["central", "police-feed"]);
     let central = subscribe(&b, "central", "tac/v1/#", 3);
     let police = subscribe(&b, "police-feed", "tac/v1/#", 3);
-    std::thread::sleep(Duration::from_millis(500));
     publish(&b, "central", "tac/v1/feeds/police/alerts", "alert-from-central");
     publish(&b, "central", "tac/v1/junctions/j1/plan", "plan-for-j1");
     publish(&b, "police-feed", "tac/v1/feeds/police/alerts", "forged-alert");

@@ -5,10 +5,10 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Central, Mosquitto, Postgres, metric};
+use common::{Central, Mosquitto, Postgres, Subscriber, metric};
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
@@ -52,25 +52,8 @@ fn every_bad_message_is_rejected_by_reason_and_good_data_survives() {
         Central::start(dir.path(), broker.port, &format!("kind = \"postgres\"\nurl = \"{}\"", pg.url), "");
     central.wait_healthy(Duration::from_secs(20));
 
-    let acks = Command::new("mosquitto_sub")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &broker.port.to_string(),
-            "-q",
-            "1",
-            "-t",
-            "tac/v1/cameras/cam-r/counts/ack",
-            "-C",
-            "2",
-            "-W",
-            "30",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    let acks =
+        Subscriber::start(broker.port, &["-q", "1", "-t", "tac/v1/cameras/cam-r/counts/ack", "-C", "2", "-W", "30"]);
 
     let topic = "tac/v1/cameras/cam-r/counts";
     let end = now_ms() - 1_000;
@@ -119,8 +102,8 @@ fn every_bad_message_is_rejected_by_reason_and_good_data_survives() {
     // Still serving, the good report stored once and acked twice (stored, duplicate).
     assert!(central.is_running());
     assert_eq!(central.get("/healthz").0, 200);
-    let out = acks.wait_with_output().unwrap();
-    let outcomes: Vec<String> = String::from_utf8_lossy(&out.stdout)
+    let out = acks.output();
+    let outcomes: Vec<String> = out
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["outcome"].as_str().unwrap().to_string())
         .collect();

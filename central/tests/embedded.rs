@@ -6,10 +6,10 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Killed, free_port, http_get, wait_for_port};
+use common::{Killed, Subscriber, free_port, http_get, wait_for_port};
 
 fn report(seq: u64) -> String {
     let end = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
@@ -49,25 +49,7 @@ fn the_embedded_broker_carries_reports_to_the_store_and_acks_back() {
         assert!(t.elapsed() < Duration::from_secs(20), "central never connected to its embedded broker");
         std::thread::sleep(Duration::from_millis(100));
     }
-    let acks = Command::new("mosquitto_sub")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &mqtt.to_string(),
-            "-q",
-            "1",
-            "-t",
-            "tac/v1/cameras/cam-e/counts/ack",
-            "-C",
-            "2",
-            "-W",
-            "20",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    let acks = Subscriber::start(mqtt, &["-q", "1", "-t", "tac/v1/cameras/cam-e/counts/ack", "-C", "2", "-W", "20"]);
     // As an agent does: a QoS 0 status heartbeat, then its reports one at a time, each
     // only after the previous one's ack (stop-and-wait).
     let status = concat!(
@@ -103,8 +85,8 @@ fn the_embedded_broker_carries_reports_to_the_store_and_acks_back() {
         publish("tac/v1/cameras/cam-e/counts", "1", &report(seq));
         stored(seq as usize);
     }
-    let out = acks.wait_with_output().unwrap();
-    let seqs: Vec<u64> = String::from_utf8_lossy(&out.stdout)
+    let out = acks.output();
+    let seqs: Vec<u64> = out
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["report_seq"].as_u64().unwrap())
         .collect();

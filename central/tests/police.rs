@@ -7,11 +7,11 @@ mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{Central, Mosquitto, http_request};
+use common::{Central, Mosquitto, Subscriber, http_request};
 use sha2::{Digest, Sha256};
 
 const TOKEN: &str = "police-7f3a-test-token";
@@ -61,11 +61,7 @@ fn police_consumer_gets_camera_offline_within_two_seconds_and_bad_tokens_get_401
     assert_eq!(http_request(central.http_port, path, "Authorization: Bearer not-the-token\r\n").0, 401);
 
     status(broker.port, "cam-p", 1, "online");
-    let mut sub = Command::new("mosquitto_sub")
-        .args(["-p", &broker.port.to_string(), "-q", "1", "-t", "tac/v1/feeds/police/alerts", "-C", "1", "-W", "20"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let sub = Subscriber::start(broker.port, &["-q", "1", "-t", "tac/v1/feeds/police/alerts", "-C", "1", "-W", "20"]);
     let mut s = TcpStream::connect(("127.0.0.1", central.http_port)).unwrap();
     write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n\r\n").unwrap();
     let (tx, rx) = mpsc::channel();
@@ -161,12 +157,7 @@ fn police_consumer_gets_camera_offline_within_two_seconds_and_bad_tokens_get_401
         }
     }
 
-    let t = Instant::now();
-    while sub.try_wait().unwrap().is_none() && t.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let out = sub.wait_with_output().unwrap();
-    let on_mqtt: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|_| panic!("no MQTT event: {:?}", String::from_utf8_lossy(&out.stdout)));
+    let out = sub.output();
+    let on_mqtt: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|_| panic!("no MQTT event: {out:?}"));
     assert_eq!(on_mqtt["kind"], "camera_offline");
 }

@@ -3,6 +3,10 @@
 //! Mosquitto (with persistence, so a subscriber's session survives the broker's
 //! restart), started by the test on a free loopback port. (Broker SIGKILLs with central
 //! storing the reports belong to the data-path issue's end-to-end test.)
+//!
+//! Readiness, never luck: a broker counts as up once it has acknowledged a subscription
+//! (not when its port accepts), and a reader's persistent session is acknowledged before
+//! anything it must see is published, so it cannot miss a message however late it reads.
 
 use std::io::Read;
 use std::net::TcpListener;
@@ -40,12 +44,9 @@ impl Broker {
             .stderr(Stdio::null())
             .spawn()
             .expect("mosquitto");
-        let t = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(t.elapsed() < Duration::from_secs(5), "mosquitto did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Broker { child }
+        let mut broker = Broker { child };
+        wait_for_broker(port, &[], Some(&mut broker.child));
+        broker
     }
 
     /// SIGTERM: Mosquitto saves its database (the subscriber's session) on the way out.
@@ -63,6 +64,50 @@ impl Drop for Broker {
 }
 
 const TOPIC: &str = "tac/v1/cameras/cam-1/counts";
+
+/// Returns once the broker on `port` has acknowledged a subscription (`mosquitto_sub -E`),
+/// retrying for up to 20 s; fails at once if the broker process has exited.
+fn wait_for_broker(port: u16, client_args: &[&str], mut child: Option<&mut Child>) {
+    let t = Instant::now();
+    loop {
+        if let Some(c) = child.as_deref_mut() {
+            assert!(c.try_wait().unwrap().is_none(), "mosquitto exited (port {port} taken?)");
+        }
+        let ok = Command::new("mosquitto_sub")
+            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-t", "readiness/probe", "-E"])
+            .args(client_args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .success();
+        if ok {
+            return;
+        }
+        assert!(t.elapsed() < Duration::from_secs(20), "mosquitto on port {port} never acknowledged a subscription");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Creates (or resumes) the persistent QoS 1 session `id` on `topic` and returns once the
+/// broker acknowledged the subscription: from then on the broker queues the topic for `id`.
+fn persistent_session(port: u16, id: &str, topic: &str, client_args: &[&str]) {
+    let t = Instant::now();
+    loop {
+        let ok = Command::new("mosquitto_sub")
+            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-i", id, "-c", "-q", "1", "-t", topic, "-E"])
+            .args(client_args)
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .success();
+        if ok {
+            return;
+        }
+        assert!(t.elapsed() < Duration::from_secs(20), "subscription not acknowledged");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
 
 fn subscriber(port: u16, count: usize, seconds: u32) -> Child {
     Command::new("mosquitto_sub")
@@ -109,11 +154,7 @@ fn reports_queued_while_the_broker_is_down_arrive_once_in_order() {
     // The subscriber's persistent session exists before the outage (-E: exit once the
     // broker has acknowledged the subscription).
     let broker = Broker::start(dir.path(), port);
-    let status = Command::new("mosquitto_sub")
-        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-i", "test-central", "-c", "-q", "1", "-t", TOPIC, "-E"])
-        .status()
-        .unwrap();
-    assert!(status.success(), "subscription not acknowledged");
+    persistent_session(port, "test-central", TOPIC, &[]);
     broker.stop();
 
     // Broker down: the agent stores 15 reports.
@@ -186,13 +227,7 @@ fn the_agent_publishes_every_interval_it_reports() {
     );
     let config = edge_agent::config::AgentConfig::parse(&text).unwrap();
     assert!(config.validate(None).is_empty(), "{:?}", config.validate(None));
-    let mut sub = Command::new("mosquitto_sub")
-        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-q", "1", "-t", "tac/v1/cameras/cam-2/counts", "-W", "20"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    persistent_session(port, "test-reader-2", "tac/v1/cameras/cam-2/counts", &[]);
     let printed = Arc::new(Mutex::new(Vec::new()));
     {
         let printed = printed.clone();
@@ -202,25 +237,16 @@ fn the_agent_publishes_every_interval_it_reports() {
         .unwrap();
     }
     // At the end of the file the agent waits (up to 5 s) for its outbox to drain.
+    // The reader's session has queued every report since before the agent started: read as
+    // many as were printed (a shortfall shows as a 20 s timeout and a short list).
     let printed = printed.lock().unwrap().clone();
     let t = Instant::now();
-    let mut out = String::new();
-    let mut stdout = sub.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        let _ = tx.send(s);
-    });
-    std::thread::sleep(Duration::from_millis(500));
-    let _ = sub.kill();
-    let _ = sub.wait();
-    if let Ok(s) = rx.recv_timeout(Duration::from_secs(5)) {
-        out = s;
-    }
-    let mut err = String::new();
-    let _ = sub.stderr.take().unwrap().read_to_string(&mut err);
-    eprintln!("subscriber stderr: {err}");
+    let read = Command::new("mosquitto_sub")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-i", "test-reader-2", "-c", "-q", "1"])
+        .args(["-t", "tac/v1/cameras/cam-2/counts", "-C", &printed.len().max(1).to_string(), "-W", "20"])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&read.stdout).to_string();
     // The retained status: the agent's own `offline` on its way out (not the last will,
     // which carries seq 0), after heartbeats with the interval figures.
     let status = Command::new("mosquitto_sub")
@@ -338,29 +364,17 @@ fn reports_travel_over_tls_with_a_password() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let t = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(t.elapsed() < Duration::from_secs(5), "mosquitto did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let ca = dir.path().join("ca.crt");
+    let reader: [&str; 6] = ["--cafile", ca.to_str().unwrap(), "-u", "reader", "-P", "r3ad"];
+    wait_for_broker(port, &reader, Some(&mut broker));
+    persistent_session(port, "test-reader-tls", "tac/v1/cameras/cam-t/counts", &reader);
     let sub = Command::new("mosquitto_sub")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "--cafile",
-            dir.path().join("ca.crt").to_str().unwrap(),
-            "-u",
-            "reader",
-            "-P",
-            "r3ad",
-        ])
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-i", "test-reader-tls", "-c"])
+        .args(reader)
         .args(["-q", "1", "-t", "tac/v1/cameras/cam-t/counts", "-C", "1", "-W", "15"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
 
     let (mut ob, _) = Outbox::open(&dir.path().join("outbox"), DEFAULT_MAX_BYTES).unwrap();
     let interval =
@@ -395,6 +409,11 @@ fn reports_travel_over_tls_with_a_password() {
         std::thread::spawn(move || publisher.run(&stop))
     };
     let out = sub.wait_with_output().unwrap();
+    // The reader can see the report before the agent has processed the broker's PUBACK.
+    let t = Instant::now();
+    while outbox.lock().unwrap().depth() > 0 && t.elapsed() < Duration::from_secs(15) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
     stop.store(true, Ordering::Relaxed);
     handle.join().unwrap();
     let _ = broker.kill();

@@ -21,6 +21,30 @@ pub fn wait_for_port(port: u16, what: &str, limit: Duration) {
     }
 }
 
+/// Waits until an MQTT broker on `port` answers a CONNECT with a CONNACK (any return code:
+/// an ACL'd broker refusing an anonymous client is still up). An accepting port alone is not
+/// readiness: the listener can open before the broker serves sessions.
+pub fn wait_for_mqtt(port: u16, child: &mut Child, limit: Duration) {
+    // MQTT 3.1.1 CONNECT: clean session, keep-alive 60 s, empty client id.
+    const CONNECT: [u8; 14] = [0x10, 12, 0, 4, b'M', b'Q', b'T', b'T', 4, 0x02, 0, 60, 0, 0];
+    let t = Instant::now();
+    loop {
+        assert!(child.try_wait().unwrap().is_none(), "mosquitto exited (port {port} taken?)");
+        let answered = TcpStream::connect(("127.0.0.1", port)).ok().and_then(|mut s| {
+            s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+            s.write_all(&CONNECT).ok()?;
+            let mut ack = [0u8; 4];
+            s.read_exact(&mut ack).ok()?;
+            (ack[0] == 0x20).then_some(())
+        });
+        if answered.is_some() {
+            return;
+        }
+        assert!(t.elapsed() < limit, "mosquitto on port {port} never answered CONNECT");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
 fn is_root() -> bool {
     std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0).unwrap_or(false)
 }
@@ -60,8 +84,8 @@ impl Mosquitto {
             .stderr(Stdio::null())
             .spawn()
             .expect("mosquitto (apt install mosquitto)");
-        self.child = Some(child);
-        wait_for_port(self.port, "mosquitto", Duration::from_secs(10));
+        let child = self.child.insert(child);
+        wait_for_mqtt(self.port, child, Duration::from_secs(10));
     }
 
     pub fn kill9(&mut self) {
@@ -265,4 +289,81 @@ pub fn sibling_binary(name: &str) -> PathBuf {
     let p = Path::new(env!("CARGO_BIN_EXE_central")).with_file_name(name);
     assert!(p.exists(), "{} missing: build it first (cargo build --release -p edge-agent)", p.display());
     p
+}
+
+/// `mosquitto_sub -d` read on a thread. `start` returns only once the broker has
+/// acknowledged the subscription (its SUBACK), so nothing published afterwards is missed;
+/// `output` waits for the client to exit (`-C`/`-W`) and returns what it printed, debug
+/// lines left out.
+pub struct Subscriber {
+    child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+fn is_debug_line(line: &str) -> bool {
+    line.starts_with("Client ") || line.starts_with("Subscribed (mid")
+}
+
+impl Subscriber {
+    /// `args`: everything after `-h 127.0.0.1 -p <port>` (topics, QoS, `-C`, `-W`, user, …).
+    pub fn start(port: u16, args: &[&str]) -> Subscriber {
+        use std::io::BufRead;
+        // Line-buffered (stdbuf): into a pipe, stdio would hold the SUBACK line back.
+        let mut child = Command::new("stdbuf")
+            .args(["-oL", "mosquitto_sub", "-d", "-h", "127.0.0.1", "-p", &port.to_string()])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mosquitto_sub");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let sub = Subscriber { child, lines };
+        let t = Instant::now();
+        let mut early = Vec::new();
+        loop {
+            let left = Duration::from_secs(10).saturating_sub(t.elapsed());
+            match sub.lines.recv_timeout(left) {
+                Ok(line) if line.contains("received SUBACK") => break,
+                Ok(line) => early.push(line),
+                Err(_) => panic!("subscription {args:?} not acknowledged within 10 s: {early:?}"),
+            }
+        }
+        sub
+    }
+
+    pub fn output(mut self) -> String {
+        let _ = self.child.wait();
+        let mut out = String::new();
+        for line in self.lines.iter().filter(|l| !is_debug_line(l)) {
+            out.push_str(&line);
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// Any method, with extra header lines (each ending in "\r\n") and a JSON body: (status, body).
+pub fn http_call(port: u16, method: &str, path: &str, headers: &str, body: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n{headers}\
+            Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).unwrap();
+    let text = String::from_utf8_lossy(&buf).to_string();
+    let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (status, text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
 }
