@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::store::StoreSpec;
 
@@ -31,7 +31,7 @@ pub struct CentralConfig {
     pub auth: Option<crate::auth::AuthSettings>,
     /// Where cameras and junctions are, for the dashboard's overview.
     #[serde(default)]
-    pub map: crate::dashboard::MapSettings,
+    pub map: MapSettings,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -234,7 +234,7 @@ impl CentralConfig {
         match (&self.http.dashboard_dir, base) {
             (Some(p), Some(b)) if p.is_relative() => b.join(p),
             (Some(p), _) => p.clone(),
-            (None, _) => crate::dashboard::default_dir(),
+            (None, _) => default_dashboard_dir(),
         }
     }
 
@@ -251,6 +251,58 @@ impl CentralConfig {
             StoreKind::Postgres => StoreSpec::Postgres(self.store.url.clone().unwrap_or_default()),
         }
     }
+}
+
+/// `[map]`: where cameras and junctions are drawn on the dashboard.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MapSettings {
+    #[serde(default, rename = "camera")]
+    pub cameras: Vec<Place>,
+    #[serde(default, rename = "junction")]
+    pub junctions: Vec<Place>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Place {
+    pub id: String,
+    /// What operators call it ("Nguyễn Văn Linh × Nguyễn Hữu Thọ").
+    #[serde(default)]
+    pub name: String,
+    /// WGS 84 degrees.
+    pub lat: f64,
+    pub lon: f64,
+}
+
+impl MapSettings {
+    pub fn validate(&self, bad: &mut Vec<(String, String)>) {
+        for (kind, places) in [("camera", &self.cameras), ("junction", &self.junctions)] {
+            let mut seen = std::collections::HashSet::new();
+            for (i, p) in places.iter().enumerate() {
+                if protocol::topics::check_id(&p.id).is_err() {
+                    bad.push((
+                        format!("map.{kind}[{i}].id"),
+                        format!("{:?} must be 1-64 letters, digits, '-' or '_'", p.id),
+                    ));
+                }
+                if !seen.insert(p.id.as_str()) {
+                    bad.push((format!("map.{kind}[{i}].id"), format!("{:?} is placed twice", p.id)));
+                }
+                if !(-90.0..=90.0).contains(&p.lat) {
+                    bad.push((format!("map.{kind}[{i}].lat"), format!("{} is not a latitude (-90..=90)", p.lat)));
+                }
+                if !(-180.0..=180.0).contains(&p.lon) {
+                    bad.push((format!("map.{kind}[{i}].lon"), format!("{} is not a longitude (-180..=180)", p.lon)));
+                }
+            }
+        }
+    }
+}
+
+/// Where the dashboard's files are: `[http] dashboard_dir`, else this crate's `web/`.
+pub fn default_dashboard_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/web"))
 }
 
 #[cfg(test)]

@@ -4,16 +4,10 @@
 //!
 //! Called from the store writer, forecast and signal threads; every call is a short lock
 //! and a non-blocking broadcast, so a slow browser never slows ingest (a lagging live
-//! subscriber misses events and re-reads the API). `GET /api/v1/live` is the stream.
+//! subscriber misses events and re-reads the API). `GET /api/v1/live` (`http::feeds`) streams it.
 
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
 use protocol::ClassCounts;
 use protocol::forecast::ForecastReport;
 use protocol::plan::{PlanAck, PlanOutcome};
@@ -21,14 +15,13 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 
 use crate::alerts::{Alert, AlertBook, AlertKind};
-use crate::api::ApiState;
-use crate::ingest::now_ms;
+use crate::clock::now_ms;
 use crate::police::PoliceFeed;
 use crate::store::StoredInterval;
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum LiveEvent {
+pub enum HubEvent {
     /// An interval was stored: its totals per class over all the camera's lines.
     Interval {
         camera_id: String,
@@ -52,7 +45,7 @@ pub struct Hub {
     alerts: Mutex<AlertBook>,
     /// Incident ids already announced (an agent's QoS 1 resend arrives twice).
     seen_incidents: Mutex<std::collections::VecDeque<String>>,
-    tx: broadcast::Sender<LiveEvent>,
+    tx: broadcast::Sender<HubEvent>,
 }
 
 impl Hub {
@@ -65,17 +58,17 @@ impl Hub {
         })
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
+    pub fn subscribe(&self) -> broadcast::Receiver<HubEvent> {
         self.tx.subscribe()
     }
 
-    fn send(&self, event: LiveEvent) {
+    fn send(&self, event: HubEvent) {
         let _ = self.tx.send(event); // no subscriber: nobody is watching
     }
 
     fn alert_changed(&self, alert: Option<Alert>) {
         if let Some(alert) = alert {
-            self.send(LiveEvent::Alert { alert });
+            self.send(HubEvent::Alert { alert });
         }
     }
 
@@ -85,7 +78,7 @@ impl Hub {
 
     /// Publishes an acknowledgement made through the API.
     pub fn acked(&self, alert: Alert) {
-        self.send(LiveEvent::Alert { alert });
+        self.send(HubEvent::Alert { alert });
     }
 
     pub fn stored(&self, s: &StoredInterval) {
@@ -95,7 +88,7 @@ impl Hub {
             totals.merge(&line.backward);
         }
         let i = &s.interval;
-        self.send(LiveEvent::Interval {
+        self.send(HubEvent::Interval {
             camera_id: s.camera_id.clone(),
             start_ms: i.start_ms,
             end_ms: i.end_ms,
@@ -125,7 +118,7 @@ impl Hub {
             }
         };
         if changed.is_some() {
-            self.send(LiveEvent::Status { camera_id: camera.into(), up, at_ms });
+            self.send(HubEvent::Status { camera_id: camera.into(), up, at_ms });
         }
         self.alert_changed(changed);
     }
@@ -218,39 +211,12 @@ impl Hub {
     }
 
     pub fn junction_changed(&self, junction: &str) {
-        self.send(LiveEvent::Junction { junction_id: junction.into() });
+        self.send(HubEvent::Junction { junction_id: junction.into() });
     }
 }
 
 fn class_name(c: Option<protocol::VehicleClass>) -> String {
     c.map_or("vehicle".into(), |c| format!("{c:?}").to_lowercase())
-}
-
-/// `GET /api/v1/live`: the dashboard's server-sent events (`interval`, `status`, `alert`,
-/// `junction`); viewer role when `[auth]` is configured.
-pub async fn stream(State(state): State<ApiState>, headers: HeaderMap) -> Response {
-    if let Err(r) = crate::auth::require(&state, &headers, crate::auth::Role::Viewer) {
-        return r.into_response();
-    }
-    let rx = state.hub.subscribe();
-    let events = futures_util::stream::unfold(rx, |mut rx| async move {
-        let event = match rx.recv().await {
-            Ok(ev) => {
-                let kind = match &ev {
-                    LiveEvent::Interval { .. } => "interval",
-                    LiveEvent::Status { .. } => "status",
-                    LiveEvent::Alert { .. } => "alert",
-                    LiveEvent::Junction { .. } => "junction",
-                };
-                Event::default().event(kind).data(serde_json::to_string(&ev).unwrap_or_default())
-            }
-            // The page re-reads the API on `resync`.
-            Err(broadcast::error::RecvError::Lagged(_)) => Event::default().event("resync").data("{}"),
-            Err(broadcast::error::RecvError::Closed) => return None,
-        };
-        Some((Ok::<Event, Infallible>(event), rx))
-    });
-    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
 }
 
 #[cfg(test)]
@@ -271,12 +237,12 @@ mod tests {
             detail: None,
         };
         hub.plan_ack(&ack(PlanOutcome::Rejected, Some("unsafe:short_green")));
-        let LiveEvent::Alert { alert } = rx.try_recv().unwrap() else { panic!("alert first") };
+        let HubEvent::Alert { alert } = rx.try_recv().unwrap() else { panic!("alert first") };
         assert_eq!((alert.kind, alert.subject.as_str(), alert.active), (AlertKind::PlanRejected, "j1", true));
         assert!(alert.detail.contains("unsafe:short_green"));
-        assert!(matches!(rx.try_recv().unwrap(), LiveEvent::Junction { .. }));
+        assert!(matches!(rx.try_recv().unwrap(), HubEvent::Junction { .. }));
         hub.plan_ack(&ack(PlanOutcome::Accepted, None));
-        let LiveEvent::Alert { alert } = rx.try_recv().unwrap() else { panic!() };
+        let HubEvent::Alert { alert } = rx.try_recv().unwrap() else { panic!() };
         assert!(!alert.active);
     }
 

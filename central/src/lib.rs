@@ -3,27 +3,36 @@
 //! to its agent only once it is committed, and serves them over HTTP.
 //!
 //! Data flows one way: MQTT (`mqtt`) → validation (`validate`) → store writer thread
-//! (`ingest`, `store`) → acks back over MQTT; the HTTP API (`api`) reads the store.
+//! (`store_writer`, `store`) → acks back over MQTT, and each stored interval to the event
+//! hub (`hub`: live events, alerts, the police feed) and to forecasting (`forecast`), whose
+//! levels feed retiming (`signals`). The HTTP wing (`http`) reads the store and the owners'
+//! snapshots; it is the only module that speaks HTTP.
+//!
+//! # Layout
+//! - `server`: starts every part in order and stops them in reverse.
+//! - `mqtt`, `validate`, `store_writer`, `store`: the count path in.
+//! - `hub`, `alerts`, `police`, `public`: events and the feeds' content.
+//! - `forecast`, `signals`: the forecasting and retiming workers with their pure cores.
+//! - `http`: router, route table, access, one file per resource.
+//! - `auth`: users, roles, password hashing, sessions (no HTTP).
+//! - `config`, `clock`, `metrics`, `broker` (embedded MQTT), `summary` (demo totals).
 
 pub mod alerts;
-pub mod api;
 pub mod auth;
 pub mod broker;
+pub mod clock;
 pub mod config;
-pub mod dashboard;
-pub mod detectors;
-pub mod export;
 pub mod forecast;
-pub mod ingest;
-pub mod live;
+pub mod http;
+pub mod hub;
 pub mod metrics;
 pub mod mqtt;
-pub mod openapi;
 pub mod police;
 pub mod public;
 pub mod server;
 pub mod signals;
 pub mod store;
+pub mod store_writer;
 pub mod summary;
 pub mod validate;
 

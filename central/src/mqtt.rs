@@ -11,13 +11,17 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use protocol::topics::{SHARED_COUNTS_SUBSCRIPTION, SHARED_EVENTS_SUBSCRIPTION, SHARED_STATUS_SUBSCRIPTION};
+use protocol::topics::{
+    ALL_CAMERA_COUNTS, ALL_CAMERA_EVENTS, ALL_CAMERA_STATUS, SHARED_COUNTS_SUBSCRIPTION, SHARED_EVENTS_SUBSCRIPTION,
+    SHARED_STATUS_SUBSCRIPTION,
+};
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS};
 use tokio::sync::mpsc;
 
+use crate::clock::now_ms;
 use crate::config::BrokerSettings;
-use crate::ingest::{Done, Job, now_ms};
 use crate::metrics::Metrics;
+use crate::store_writer::{Done, Job};
 
 pub fn options(settings: &BrokerSettings) -> anyhow::Result<MqttOptions> {
     let (host, port) = if settings.embedded {
@@ -56,7 +60,7 @@ pub struct Session {
 
 /// The embedded broker serves one central, so it gets plain subscriptions: rumqttd
 /// 0.20 holds back a shared subscription's next message until another one arrives.
-const PLAIN_FILTERS: [&str; 3] = ["tac/v1/cameras/+/counts", "tac/v1/cameras/+/status", "tac/v1/cameras/+/events"];
+const PLAIN_FILTERS: [&str; 3] = [ALL_CAMERA_COUNTS, ALL_CAMERA_STATUS, ALL_CAMERA_EVENTS];
 
 impl Session {
     pub fn new(settings: &BrokerSettings) -> anyhow::Result<Session> {

@@ -12,19 +12,11 @@
 //! only each token's SHA-256 (`[police] consumers`), never the token.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::sync::broadcast;
-
-use crate::api::{ApiState, error};
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -186,40 +178,4 @@ impl PoliceFeed {
             });
         }
     }
-}
-
-pub async fn stream(State(state): State<ApiState>, headers: HeaderMap) -> Response {
-    let Some(feed) = state.police.clone() else {
-        return error(StatusCode::NOT_FOUND, "no police feed ([police] is not configured)");
-    };
-    let token =
-        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    let Some(consumer) = token.and_then(|t| feed.consumer(t)).map(str::to_string) else {
-        return (
-            StatusCode::UNAUTHORIZED,
-            [(header::WWW_AUTHENTICATE, "Bearer")],
-            "a valid consumer token is required\n",
-        )
-            .into_response();
-    };
-    tracing::info!(%consumer, "police feed consumer connected");
-    let rx = feed.subscribe();
-    let events = futures_util::stream::unfold(rx, |mut rx| async move {
-        loop {
-            match rx.recv().await {
-                Ok(ev) => {
-                    let event = Event::default()
-                        .event(ev.kind)
-                        .json_data(&ev)
-                        .unwrap_or_else(|_| Event::default().comment("unencodable event"));
-                    return Some((Ok::<Event, Infallible>(event), rx));
-                }
-                Err(broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::warn!(missed = n, "police feed consumer too slow; events skipped")
-                }
-                Err(broadcast::error::RecvError::Closed) => return None,
-            }
-        }
-    });
-    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
 }

@@ -1,5 +1,5 @@
 //! The public congestion feed for the city's citizen app and the 1022 portal:
-//! `GET /api/v1/public/congestion`, no credentials, read-only.
+//! `GET /api/v1/public/congestion` (served by `http::feeds`), no credentials, read-only.
 //!
 //! What it carries is deliberately coarse: per approach (a camera's counting line) its
 //! area, congestion level now, trend, and the 15- and 30-minute forecast levels, with
@@ -10,20 +10,14 @@
 //! request with a matching `If-None-Match` gets 304 with no body. Rate-limited per
 //! client address (GCRA, `governor`): past the quota, 429 with `Retry-After`.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use protocol::forecast::{CongestionLevel, ForecastReport};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
-
-use crate::api::ApiState;
 
 /// Seconds a client (or a CDN in front of central) may reuse an answer.
 pub const MAX_AGE_S: u32 = 30;
@@ -37,6 +31,13 @@ impl PublicFeed {
     /// `per_minute` requests per client address, in bursts of at most that many.
     pub fn new(per_minute: NonZeroU32) -> PublicFeed {
         PublicFeed { limiter: Arc::new(DefaultKeyedRateLimiter::keyed(Quota::per_minute(per_minute))) }
+    }
+
+    /// `Err(seconds to wait, at least 1)` once `client` is past its quota.
+    pub fn admit(&self, client: IpAddr) -> Result<(), u64> {
+        self.limiter
+            .check_key(&client)
+            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()).as_secs().max(1))
     }
 }
 
@@ -85,51 +86,4 @@ pub fn segment(r: &ForecastReport) -> Segment {
         level_30_min: level(30),
         forecast_made_at_ms: r.made_at_ms,
     }
-}
-
-pub async fn congestion(State(state): State<ApiState>, request: Request) -> Response {
-    if let Some(feed) = &state.public {
-        // Behind no proxy the peer address is the client; unknown peers share one bucket.
-        let client =
-            request.extensions().get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
-        if let Err(not_until) = feed.limiter.check_key(&client) {
-            let wait = not_until.wait_time_from(DefaultClock::default().now()).as_secs().max(1);
-            return (
-                StatusCode::TOO_MANY_REQUESTS,
-                [(header::RETRY_AFTER, wait.to_string())],
-                "rate limit: try again later\n",
-            )
-                .into_response();
-        }
-    }
-    let segments: Vec<Segment> = {
-        let latest = state.forecasts.lock().unwrap_or_else(|e| e.into_inner());
-        latest.values().flat_map(|lines| lines.values()).map(segment).collect()
-    };
-    let body = match serde_json::to_vec(&serde_json::json!({ "segments": segments })) {
-        Ok(b) => b,
-        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
-    };
-    let digest = Sha256::digest(&body);
-    let etag = format!("\"{}\"", digest.iter().take(16).map(|b| format!("{b:02x}")).collect::<String>());
-    let cache = format!("public, max-age={MAX_AGE_S}");
-    let matches = request
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
-    let mut response = if matches {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        ([(header::CONTENT_TYPE, "application/json")], body).into_response()
-    };
-    let headers = response.headers_mut();
-    for (name, value) in
-        [(header::ETAG, etag), (header::CACHE_CONTROL, cache), (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*".to_string())]
-    {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            headers.insert(name, v);
-        }
-    }
-    response
 }

@@ -6,14 +6,15 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 
-use crate::api::{ApiState, router};
+use crate::clock::now_ms;
 use crate::config::CentralConfig;
-use crate::ingest::{Writer, now_ms};
+use crate::http::{ApiState, router};
 use crate::metrics::Metrics;
 use crate::mqtt::Session;
 use crate::store::StoredInterval;
+use crate::store_writer::Writer;
 
-pub use crate::ingest::OnStored;
+pub use crate::store_writer::OnStored;
 
 pub fn run(config: &CentralConfig, base: Option<&Path>, on_stored: Option<OnStored>) -> anyhow::Result<()> {
     if config.broker.embedded {
@@ -44,7 +45,7 @@ pub fn run(config: &CentralConfig, base: Option<&Path>, on_stored: Option<OnStor
     let (jobs_tx, jobs_rx) = mpsc::channel(config.ingest.max_batch * 4);
     let (done_tx, done_rx) = mpsc::unbounded_channel();
     let police = config.police.as_ref().map(crate::police::PoliceFeed::new);
-    let hub = crate::live::Hub::new(police.clone());
+    let hub = crate::hub::Hub::new(police.clone());
     let writer = Writer {
         store: writer_store,
         metrics: metrics.clone(),
@@ -105,7 +106,7 @@ pub fn run(config: &CentralConfig, base: Option<&Path>, on_stored: Option<OnStor
                         Ok(ev) => {
                             let body = serde_json::to_vec(&ev).unwrap_or_default();
                             if let Err(e) = client
-                                .publish("tac/v1/feeds/police/alerts", rumqttc::QoS::AtLeastOnce, false, body)
+                                .publish(protocol::topics::POLICE_ALERTS, rumqttc::QoS::AtLeastOnce, false, body)
                                 .await
                             {
                                 tracing::warn!(error = %e, "police feed event not queued for MQTT");
@@ -150,9 +151,9 @@ fn start_signals(
     settings: &crate::signals::SignalSettings,
     base: Option<&Path>,
     forecasts: crate::forecast::Latest,
-    hub: Arc<crate::live::Hub>,
+    hub: Arc<crate::hub::Hub>,
     stop: Arc<std::sync::atomic::AtomicBool>,
-) -> anyhow::Result<crate::api::SignalsApi> {
+) -> anyhow::Result<crate::http::SignalsApi> {
     use crate::signals::{Corridor, RetimeSettings, Retimer, SignalWorker, settings::read_signing_key};
     let profiles = crate::signals::settings::load_profiles(settings, base)
         .map_err(|(field, e)| anyhow::anyhow!("{field}: {e}"))?;
@@ -198,5 +199,5 @@ fn start_signals(
     std::thread::Builder::new().name("signals".into()).spawn(move || worker.run(stop))?;
     let override_token =
         settings.override_token_env.as_ref().and_then(|v| std::env::var(v).ok()).filter(|t| !t.is_empty());
-    Ok(crate::api::SignalsApi { junctions, retimer, override_token, round_now })
+    Ok(crate::http::SignalsApi { junctions, retimer, override_token, round_now })
 }

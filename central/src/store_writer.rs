@@ -17,6 +17,7 @@ use protocol::topics::Topic;
 use rumqttc::Publish;
 use tokio::sync::mpsc;
 
+use crate::clock::now_ms;
 use crate::metrics::Metrics;
 use crate::store::{Inserted, StatusUpdate, Store, StoredInterval};
 use crate::validate::{Message, check};
@@ -53,11 +54,7 @@ pub struct Writer {
     pub on_stored: Option<OnStored>,
     /// Told of every camera status (offline / online events).
     /// Live events, alerts and the police feed.
-    pub hub: Arc<crate::live::Hub>,
-}
-
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    pub hub: Arc<crate::hub::Hub>,
 }
 
 impl Writer {

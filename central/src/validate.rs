@@ -1,6 +1,8 @@
 //! What central accepts from the wire. Pure: topic + payload + clock in, a typed message
 //! or a rejection with a stable reason label (the `reason` of
-//! `central_messages_rejected_total`) out. Nothing is stored before it passes here.
+//! `central_messages_rejected_total`) out. Nothing is stored before it passes here. The
+//! checks themselves live in `protocol` (`decode`, `CountReport::check`, `Status::check`,
+//! `Incident::check`); this file adds only what needs the topic: one camera per message.
 //!
 //! An agent may speak only for its own camera: the topic's camera id, the body's
 //! `camera_id` and the envelope's `agent_id` must all agree (the broker ACL enforces
@@ -42,33 +44,13 @@ pub fn check(topic: &str, payload: &[u8], now_ms: i64, max_skew_ms: i64) -> Resu
         Topic::CameraStatus { camera } => {
             let msg = decode::<Status>(payload)?;
             same_camera(&camera, &msg.body.camera_id, &msg.agent_id)?;
-            if !(0.0..=1.0).contains(&msg.body.coverage) || !msg.body.fps.is_finite() || msg.body.fps < 0.0 {
-                return Err(Rejection {
-                    reason: "invalid",
-                    detail: "status: coverage outside 0..=1 or bad fps".into(),
-                });
-            }
+            msg.body.check()?;
             Ok(Message::Status(msg))
         }
         Topic::CameraEvents { camera } => {
             let msg = decode::<protocol::messages::Incident>(payload)?;
             same_camera(&camera, &msg.body.camera_id, &msg.agent_id)?;
-            let i = &msg.body;
-            let place_ok = match i.kind {
-                protocol::messages::IncidentKind::WrongWay => i.line.is_some(),
-                protocol::messages::IncidentKind::StoppedVehicle => {
-                    i.zone.is_some() && i.stopped_s.is_some_and(|s| s.is_finite() && s >= 0.0)
-                }
-                protocol::messages::IncidentKind::CameraMoved => i.detail.as_ref().is_none_or(|d| d.len() <= 500),
-            };
-            if !place_ok || i.incident_id.is_empty() || i.incident_id.len() > 200 || i.at_ms > now_ms + max_skew_ms {
-                return Err(Rejection {
-                    reason: "invalid",
-                    detail: "incident: needs a line (wrong_way) or a zone and stopped_s (stopped_vehicle), an id, and \
-                        a time not in the future"
-                        .into(),
-                });
-            }
+            msg.body.check(now_ms, max_skew_ms)?;
             Ok(Message::Incident(msg))
         }
         other => Err(Rejection { reason: "topic", detail: format!("central does not ingest {other:?}") }),

@@ -7,11 +7,11 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use central::store::{SqliteStore, Store, StoredInterval};
-use common::{Central, Mosquitto, http_get, http_request, metric};
+use common::{Central, Mosquitto, Subscriber, http_get, http_request, metric};
 use protocol::{ClassCounts, DirectionCounts, IntervalCounts, VehicleClass};
 
 const STEP_MS: i64 = 300_000;
@@ -77,25 +77,7 @@ fn central_forecasts_an_approach_from_stored_history_and_live_counts() {
     let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
     assert!(saved["model"].is_object(), "eight days of history fit a model");
 
-    let sub = Command::new("mosquitto_sub")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &broker.port.to_string(),
-            "-q",
-            "1",
-            "-t",
-            "tac/v1/forecasts/district-7",
-            "-C",
-            "1",
-            "-W",
-            "30",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    let sub = Subscriber::start(broker.port, &["-q", "1", "-t", "tac/v1/forecasts/district-7", "-C", "1", "-W", "30"]);
     let live = stored(live_start);
     let report = serde_json::json!({
         "schema_version": "1.0", "agent_id": "cam-f", "epoch": 2, "seq": 1, "camera_id": "cam-f",
@@ -118,9 +100,9 @@ fn central_forecasts_an_approach_from_stored_history_and_live_counts() {
         .status()
         .unwrap();
     assert!(ok.success());
-    let out = sub.wait_with_output().unwrap();
-    let published: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|_| panic!("no forecast published: {:?}", String::from_utf8_lossy(&out.stdout)));
+    let out = sub.output();
+    let published: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|_| panic!("no forecast published: {out:?}"));
     assert_eq!(published["camera_id"], "cam-f");
     assert_eq!(published["made_at_ms"], live_start + STEP_MS);
     let horizons = published["horizons"].as_array().unwrap();
@@ -225,7 +207,10 @@ fn central_forecasts_an_approach_from_stored_history_and_live_counts() {
     let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
     let paths = doc["paths"].as_object().unwrap();
-    assert_eq!(paths.values().map(|p| p.as_object().unwrap().len()).sum::<usize>(), central::openapi::ROUTES.len());
+    assert_eq!(
+        paths.values().map(|p| p.as_object().unwrap().len()).sum::<usize>(),
+        central::http::routes::table().len()
+    );
     for (path, ops) in paths {
         // The dashboard's live stream never ends (the browser test reads it).
         if ops.get("get").is_none() || path == "/api/v1/live" {

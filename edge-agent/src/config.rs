@@ -230,8 +230,9 @@ impl AgentConfig {
         let mut issues = Vec::new();
         let mut bad = |path: String, message: String| issues.push(ConfigIssue { path, message });
         let c = &self.camera;
-        if c.id.is_empty() || !c.id.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') {
-            bad("camera.id".into(), format!("{:?} must be non-empty ASCII letters, digits, '-' or '_'", c.id));
+        // The id becomes a topic level: the protocol's own id rule (1-64 of letters, digits, '-', '_').
+        if let Err(e) = protocol::topics::check_id(&c.id) {
+            bad("camera.id".into(), e.to_string());
         }
         match (&c.source, &c.device) {
             (None, None) => bad("camera.source".into(), "set `source` or `[camera.device]`".into()),

@@ -146,3 +146,11 @@ fn dense_traffic_settings_are_checked_with_their_path() {
         assert!(paths.iter().any(|q| q == p), "{p} missing from {paths:?}");
     }
 }
+
+#[test]
+fn a_camera_id_is_held_to_the_topic_id_rule_including_its_length() {
+    let with_id = |id: &str| AgentConfig::parse(&GOOD.replace("id = \"cam-1\"", &format!("id = \"{id}\""))).unwrap();
+    let issues = with_id(&"c".repeat(65)).validate(None);
+    assert!(issues.iter().any(|i| i.path == "camera.id" && i.message.contains("1-64")), "{issues:?}");
+    assert!(!with_id(&"c".repeat(64)).validate(None).iter().any(|i| i.path == "camera.id"));
+}

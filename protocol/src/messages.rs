@@ -234,6 +234,43 @@ impl CountReport {
     }
 }
 
+impl Status {
+    /// Semantic checks a receiver makes: a valid camera id, coverage within 0..=1, a
+    /// finite non-negative frame rate.
+    pub fn check(&self) -> Result<(), DecodeError> {
+        crate::topics::check_id(&self.camera_id).map_err(|e| DecodeError::Invalid(e.to_string()))?;
+        if !(0.0..=1.0).contains(&self.coverage) || !self.fps.is_finite() || self.fps < 0.0 {
+            return Err(DecodeError::Invalid("status: coverage outside 0..=1 or bad fps".into()));
+        }
+        Ok(())
+    }
+}
+
+impl Incident {
+    /// Semantic checks a receiver makes: where it happened fits its kind (a line for
+    /// `wrong_way`, a zone and a standing time for `stopped_vehicle`, a short detail for
+    /// `camera_moved`), an id of 1-200 bytes, and a time not after `now_ms + max_skew_ms`.
+    pub fn check(&self, now_ms: i64, max_skew_ms: i64) -> Result<(), DecodeError> {
+        crate::topics::check_id(&self.camera_id).map_err(|e| DecodeError::Invalid(e.to_string()))?;
+        let place_ok = match self.kind {
+            IncidentKind::WrongWay => self.line.is_some(),
+            IncidentKind::StoppedVehicle => {
+                self.zone.is_some() && self.stopped_s.is_some_and(|s| s.is_finite() && s >= 0.0)
+            }
+            IncidentKind::CameraMoved => self.detail.as_ref().is_none_or(|d| d.len() <= 500),
+        };
+        let id_ok = !self.incident_id.is_empty() && self.incident_id.len() <= 200;
+        if !place_ok || !id_ok || self.at_ms > now_ms + max_skew_ms {
+            return Err(DecodeError::Invalid(
+                "incident: needs a line (wrong_way) or a zone and stopped_s (stopped_vehicle), an id, and a time \
+                 not in the future"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl ModelRef {
     /// A model id is an id (no control characters, bounded), its sha256 64 hex digits:
     /// stores must never meet a string they cannot hold.

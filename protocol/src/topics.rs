@@ -23,6 +23,19 @@ pub const SHARED_STATUS_SUBSCRIPTION: &str = "$share/central/tac/v1/cameras/+/st
 /// Central's shared subscription to every camera's incidents.
 pub const SHARED_EVENTS_SUBSCRIPTION: &str = "$share/central/tac/v1/cameras/+/events";
 
+/// Every camera's counts (a single central, or the embedded broker without shared subscriptions).
+pub const ALL_CAMERA_COUNTS: &str = "tac/v1/cameras/+/counts";
+/// Every camera's status.
+pub const ALL_CAMERA_STATUS: &str = "tac/v1/cameras/+/status";
+/// Every camera's incidents.
+pub const ALL_CAMERA_EVENTS: &str = "tac/v1/cameras/+/events";
+/// Every junction's plan acknowledgements.
+pub const ALL_JUNCTION_PLAN_ACKS: &str = "tac/v1/junctions/+/plan/ack";
+/// Every junction's status.
+pub const ALL_JUNCTION_STATUS: &str = "tac/v1/junctions/+/status";
+/// The traffic-police feed's alert stream (the broker ACL lets the `police-feed` user read it).
+pub const POLICE_ALERTS: &str = "tac/v1/feeds/police/alerts";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Topic {
     CameraCounts { camera: String },
@@ -121,6 +134,24 @@ mod tests {
         }
         assert!(Topic::parse("tac/v2/cameras/a/counts").is_err());
         assert!(Topic::parse("tac/v1/cameras/+/counts").is_err());
+        // The filters are the tree with one id level wildcarded.
+        for (filter, concrete) in [
+            (ALL_CAMERA_COUNTS, Topic::CameraCounts { camera: "x".into() }),
+            (ALL_CAMERA_STATUS, Topic::CameraStatus { camera: "x".into() }),
+            (ALL_CAMERA_EVENTS, Topic::CameraEvents { camera: "x".into() }),
+            (ALL_JUNCTION_PLAN_ACKS, Topic::JunctionPlanAck { junction: "x".into() }),
+            (ALL_JUNCTION_STATUS, Topic::JunctionStatus { junction: "x".into() }),
+        ] {
+            assert_eq!(filter.replace('+', "x"), concrete.to_topic().unwrap());
+        }
+        assert_eq!(Topic::parse(POLICE_ALERTS).unwrap(), Topic::PoliceFeed { feed: "alerts".into() });
+        for (shared, plain) in [
+            (SHARED_COUNTS_SUBSCRIPTION, ALL_CAMERA_COUNTS),
+            (SHARED_STATUS_SUBSCRIPTION, ALL_CAMERA_STATUS),
+            (SHARED_EVENTS_SUBSCRIPTION, ALL_CAMERA_EVENTS),
+        ] {
+            assert_eq!(shared, format!("$share/central/{plain}"));
+        }
     }
 
     proptest::proptest! {

@@ -9,14 +9,13 @@
 //! alerts and reads the audit log, `admin` can do all of it (users themselves are
 //! managed in the config file, so a compromised session cannot add one). Without `[auth]` the operator
 //! API is open to whoever reaches the listen address (the demo binds loopback) and
-//! operator actions need `signals.override_token_env`'s token.
+//! operator actions need `signals.override_token_env`'s token. The HTTP side (cookies,
+//! bearer tokens, the per-route check, login endpoints) is `http::access` and `http::session`.
 
-mod routes;
 mod sessions;
 
 use serde::{Deserialize, Serialize};
 
-pub use routes::{audit, audit_log, login, logout, me, principal, require};
 pub use sessions::{Principal, Sessions};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Hash)]

@@ -18,7 +18,7 @@ use rumqttc::{AsyncClient, QoS};
 
 use super::engine::{Engine, Trained};
 use super::settings::ForecastSettings;
-use crate::ingest::now_ms;
+use crate::clock::now_ms;
 use crate::metrics::Metrics;
 use crate::store::{StoreSpec, StoredInterval};
 
@@ -34,7 +34,7 @@ pub struct Worker {
     pub metrics: Arc<Metrics>,
     pub central_id: String,
     /// Alerts and the police feed.
-    pub hub: Arc<crate::live::Hub>,
+    pub hub: Arc<crate::hub::Hub>,
 }
 
 impl Worker {

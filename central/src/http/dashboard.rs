@@ -10,66 +10,17 @@
 //! still listed (without a position), and a placed camera that never reported is listed
 //! as `unknown` — never silently missing.
 
-use std::path::PathBuf;
-
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::api::{ApiState, error, with_store};
+use crate::config::Place;
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct MapSettings {
-    #[serde(default, rename = "camera")]
-    pub cameras: Vec<Place>,
-    #[serde(default, rename = "junction")]
-    pub junctions: Vec<Place>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Place {
-    pub id: String,
-    /// What operators call it ("Nguyễn Văn Linh × Nguyễn Hữu Thọ").
-    #[serde(default)]
-    pub name: String,
-    /// WGS 84 degrees.
-    pub lat: f64,
-    pub lon: f64,
-}
-
-impl MapSettings {
-    pub fn validate(&self, bad: &mut Vec<(String, String)>) {
-        for (kind, places) in [("camera", &self.cameras), ("junction", &self.junctions)] {
-            let mut seen = std::collections::HashSet::new();
-            for (i, p) in places.iter().enumerate() {
-                if protocol::topics::check_id(&p.id).is_err() {
-                    bad.push((
-                        format!("map.{kind}[{i}].id"),
-                        format!("{:?} must be 1-64 letters, digits, '-' or '_'", p.id),
-                    ));
-                }
-                if !seen.insert(p.id.as_str()) {
-                    bad.push((format!("map.{kind}[{i}].id"), format!("{:?} is placed twice", p.id)));
-                }
-                if !(-90.0..=90.0).contains(&p.lat) {
-                    bad.push((format!("map.{kind}[{i}].lat"), format!("{} is not a latitude (-90..=90)", p.lat)));
-                }
-                if !(-180.0..=180.0).contains(&p.lon) {
-                    bad.push((format!("map.{kind}[{i}].lon"), format!("{} is not a longitude (-180..=180)", p.lon)));
-                }
-            }
-        }
-    }
-}
-
-/// Where the dashboard's files are: `[http] dashboard_dir`, else this crate's `web/`.
-pub fn default_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/web"))
-}
+use super::ApiState;
+use super::common::with_store;
+use super::error::error;
 
 /// URL path → (file under the dashboard directory, content type).
 const ASSETS: &[(&str, &str, &str)] = &[
@@ -150,15 +101,12 @@ struct OverviewJunction {
 
 /// `GET /api/v1/overview`: every camera and junction with position, status and level,
 /// in one request (the overview refreshes it and listens to `/api/v1/live`).
-pub async fn overview(State(state): State<ApiState>, headers: HeaderMap) -> Response {
-    if let Err(r) = crate::auth::require(&state, &headers, crate::auth::Role::Viewer) {
-        return r.into_response();
-    }
+pub async fn overview(State(state): State<ApiState>) -> Response {
     let rows = match with_store(&state, |s| s.cameras()).await {
         Ok(r) => r,
         Err(r) => return r.into_response(),
     };
-    let now = crate::ingest::now_ms();
+    let now = crate::clock::now_ms();
     let place = |id: &str, places: &[Place]| places.iter().find(|p| p.id == id).cloned();
     let mut cameras: Vec<OverviewCamera> = Vec::new();
     let mut ids: Vec<String> = state.map.cameras.iter().map(|p| p.id.clone()).collect();
@@ -176,7 +124,7 @@ pub async fn overview(State(state): State<ApiState>, headers: HeaderMap) -> Resp
             name: p.as_ref().map_or(String::new(), |p| p.name.clone()),
             lat: p.as_ref().map(|p| p.lat),
             lon: p.as_ref().map(|p| p.lon),
-            status: row.map_or("unknown".into(), |r| crate::api::camera_status(r, now, state.silent_after_ms)),
+            status: row.map_or("unknown".into(), |r| super::cameras::camera_status(r, now, state.silent_after_ms)),
             last_seen_ms: row.map(|r| r.last_seen_ms),
             fps: row.map_or(0.0, |r| r.fps),
             coverage: row.map_or(0.0, |r| r.coverage),
@@ -204,4 +152,9 @@ pub async fn overview(State(state): State<ApiState>, headers: HeaderMap) -> Resp
     let active_alerts = state.hub.alerts().list(true).len();
     Json(serde_json::json!({"cameras": cameras, "junctions": junctions, "active_alerts": active_alerts, "now_ms": now}))
         .into_response()
+}
+
+/// `GET /api/v1/map`: where cameras and junctions are (`[map]`).
+pub async fn map(State(state): State<ApiState>) -> Response {
+    Json(serde_json::json!({"cameras": state.map.cameras, "junctions": state.map.junctions})).into_response()
 }

@@ -11,11 +11,13 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::api::{ApiState, error, time_range, with_store};
+use super::ApiState;
+use super::common::{time_range, with_store};
+use super::error::error;
 use crate::store::gaps;
 
 #[derive(Deserialize)]
@@ -50,15 +52,7 @@ struct Detector {
 /// Intervals per camera one request reads (a day of 1-minute intervals).
 const MAX_PER_CAMERA: usize = 1_440;
 
-pub async fn detectors(
-    State(state): State<ApiState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Query(range): Query<Range>,
-) -> Response {
-    if let Err(r) = crate::auth::require(&state, &headers, crate::auth::Role::Viewer) {
-        return r.into_response();
-    }
+pub async fn detectors(State(state): State<ApiState>, Path(id): Path<String>, Query(range): Query<Range>) -> Response {
     let Some(signals) = state.signals.clone() else {
         return error(StatusCode::NOT_FOUND, "central times no junctions ([signals] is not configured)");
     };

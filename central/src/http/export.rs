@@ -11,7 +11,9 @@ use axum::response::{IntoResponse, Response};
 use protocol::VehicleClass;
 use serde::{Deserialize, Serialize};
 
-use crate::api::{ApiState, error, rfc3339, time_range, with_store};
+use super::ApiState;
+use super::common::{rfc3339, time_range, with_store};
+use super::error::error;
 use crate::store::{StoredInterval, gaps};
 
 /// Most intervals one export covers (a week of 1-minute intervals).

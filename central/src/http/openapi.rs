@@ -1,128 +1,13 @@
 //! `GET /api/openapi.json`: the OpenAPI 3.1 description of central's whole HTTP API,
-//! written next to the routes it describes. `ROUTES` is the one list both the router
-//! test and the document are checked against (`central/tests/forecast.rs` requests every
-//! documented GET), so a route cannot be added or dropped without the document noticing.
+//! generated from the route table (`routes::table`, which the router is built from too):
+//! method, path, summary and security per route; parameters, bodies and responses below.
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-/// Every route: (method, path, summary, auth).
-pub const ROUTES: &[(&str, &str, &str, Auth)] = &[
-    (
-        "get",
-        "/api/v1/cameras",
-        "Every camera: status (online, degraded, offline, silent, unknown), last seen, fps, coverage, outbox depth",
-        Auth::Session,
-    ),
-    (
-        "get",
-        "/api/v1/cameras/{id}/counts",
-        "Stored intervals overlapping [from, to) and the gaps no interval covers",
-        Auth::Session,
-    ),
-    (
-        "get",
-        "/api/v1/cameras/{id}/forecast",
-        "Latest 15/30/60-minute forecast of each of the camera's approaches",
-        Auth::Session,
-    ),
-    (
-        "get",
-        "/api/v1/junctions",
-        "Every timed junction: plan issued, plan history, status reported, recent acknowledgements, override",
-        Auth::Session,
-    ),
-    (
-        "get",
-        "/api/v1/junctions/{id}",
-        "One junction: plan issued, plan history, status reported, recent acknowledgements, override",
-        Auth::Session,
-    ),
-    (
-        "post",
-        "/api/v1/junctions/{id}/override",
-        "Operator override of a junction's greens until it expires (validated, audited, issued at once)",
-        Auth::Operator,
-    ),
-    ("delete", "/api/v1/junctions/{id}/override", "End an operator override now (audited)", Auth::Operator),
-    (
-        "get",
-        "/api/v1/junctions/{id}/detectors",
-        "NTCIP 1202-style volume / occupancy per approach detector (camera line and zone) and interval, with gaps",
-        Auth::Session,
-    ),
-    (
-        "get",
-        "/api/v1/alerts",
-        "Alerts, newest first: congestion ahead, camera offline, plan rejected, camera moved, incidents (active=true: \
-            only active ones)",
-        Auth::Session,
-    ),
-    ("post", "/api/v1/alerts/{id}/ack", "Acknowledge an alert (audited)", Auth::Operator),
-    (
-        "get",
-        "/api/v1/overview",
-        "Every camera and junction with position, status and congestion level, for the dashboard's overview",
-        Auth::Session,
-    ),
-    ("get", "/api/v1/map", "Where cameras and junctions are ([map])", Auth::Session),
-    (
-        "get",
-        "/api/v1/live",
-        "Dashboard live events (server-sent): interval, status, alert, junction, resync",
-        Auth::Session,
-    ),
-    (
-        "post",
-        "/api/v1/auth/login",
-        "Log in: a session cookie (HttpOnly, SameSite=Strict) and the same token for bearer use",
-        Auth::None,
-    ),
-    ("post", "/api/v1/auth/logout", "Log out: ends the session", Auth::None),
-    (
-        "get",
-        "/api/v1/auth/me",
-        "Who the session belongs to, their role, and whether logins are configured",
-        Auth::Session,
-    ),
-    ("get", "/api/v1/audit", "Audit log, newest first: logins, overrides, acknowledgements", Auth::Operator),
-    (
-        "get",
-        "/api/v1/public/congestion",
-        "Public congestion feed: per approach level, trend and 15/30-minute forecast levels; cacheable, rate-limited",
-        Auth::None,
-    ),
-    (
-        "get",
-        "/api/v1/export/counts",
-        "Open data: counts per interval, line, direction and class (CSV or JSON), with coverage and gap rows",
-        Auth::None,
-    ),
-    (
-        "get",
-        "/api/v1/feeds/police/stream",
-        "Traffic-police feed: server-sent congestion alerts and camera offline/online events",
-        Auth::Bearer,
-    ),
-    ("get", "/api/openapi.json", "This document", Auth::None),
-    ("get", "/healthz", "200 when the store answers and the MQTT session is up, else 503", Auth::None),
-    ("get", "/metrics", "Prometheus metrics", Auth::None),
-    ("get", "/", "The operator dashboard (HTML)", Auth::None),
-    ("get", "/ui/{path}", "The dashboard's scripts, styles and vendored libraries", Auth::None),
-];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Auth {
-    /// Public.
-    None,
-    /// A police consumer's bearer token.
-    Bearer,
-    /// A session (cookie or bearer) of any role when `[auth]` is configured; open otherwise.
-    Session,
-    /// A session with the operator role or above, or the signals override token.
-    Operator,
-}
+use super::access::Auth;
+use super::routes::table;
 
 fn parameters(path: &str) -> Vec<Value> {
     let mut out: Vec<Value> = Vec::new();
@@ -323,7 +208,8 @@ fn responses(method: &str, path: &str, auth: Auth) -> Value {
 
 pub fn document() -> Value {
     let mut paths = serde_json::Map::new();
-    for &(method, path, summary, auth) in ROUTES {
+    for route in table() {
+        let (method, path, summary, auth) = (route.method, route.path, route.summary, route.auth);
         let mut op =
             json!({"summary": summary, "parameters": parameters(path), "responses": responses(method, path, auth)});
         match auth {
@@ -375,11 +261,12 @@ mod tests {
     fn every_route_is_documented_once_with_its_responses() {
         let doc = document();
         let paths = doc["paths"].as_object().unwrap();
-        for &(method, path, _, auth) in ROUTES {
+        for route in table() {
+            let (method, path, auth) = (route.method, route.path, route.auth);
             let op = &paths[path][method];
             assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()), "{method} {path}");
             assert_eq!(op["security"].is_array(), auth != Auth::None, "{method} {path}");
         }
-        assert_eq!(paths.values().map(|p| p.as_object().unwrap().len()).sum::<usize>(), ROUTES.len());
+        assert_eq!(paths.values().map(|p| p.as_object().unwrap().len()).sum::<usize>(), table().len());
     }
 }

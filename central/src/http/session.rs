@@ -1,5 +1,4 @@
-//! Login, logout, who-am-I and the audit log over HTTP, and the role check every operator
-//! endpoint calls (`require`).
+//! Login, logout, who-am-I and the audit log over HTTP (who may do what: `access`).
 
 use std::net::SocketAddr;
 
@@ -9,94 +8,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::{Principal, Role};
-use subtle::ConstantTimeEq;
-
-use crate::api::{ApiError, ApiState, error, with_store};
-use crate::ingest::now_ms;
-use crate::store::AuditEntry;
-
-pub const COOKIE: &str = "tac_session";
-
-/// The session token a request carries: the dashboard's cookie, else a bearer token.
-fn presented_token(headers: &HeaderMap) -> Option<&str> {
-    let cookie = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|kv| kv.trim().strip_prefix("tac_session="));
-    cookie.or_else(|| bearer(headers))
-}
-
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "))
-}
-
-/// Who is asking. Without `[auth]`, everyone is an anonymous viewer; with it, a live
-/// session is needed (401). The signals override token (for scripts and the SCATS-style
-/// bridge) stands for an operator either way.
-pub fn principal(state: &ApiState, headers: &HeaderMap) -> Result<Principal, ApiError> {
-    if let (Some(token), Some(presented)) =
-        (state.signals.as_ref().and_then(|s| s.override_token.as_deref()), bearer(headers))
-        && bool::from(token.as_bytes().ct_eq(presented.as_bytes()))
-    {
-        return Ok(Principal { name: "override-token".into(), role: Role::Operator });
-    }
-    match &state.auth {
-        None => Ok(Principal { name: "anonymous".into(), role: Role::Viewer }),
-        Some(sessions) => presented_token(headers)
-            .and_then(|t| sessions.check(t, now_ms()))
-            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "log in first (POST /api/v1/auth/login)")),
-    }
-}
-
-/// `principal`, refused with 403 below `role`.
-pub fn require(state: &ApiState, headers: &HeaderMap, role: Role) -> Result<Principal, ApiError> {
-    let p = principal(state, headers)?;
-    if p.role < role && state.auth.is_none() {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            format!(
-                "the {} role is needed: present the override token as a bearer token ([auth] is not configured)",
-                role.as_str()
-            ),
-        ));
-    }
-    if p.role < role {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            format!("the {} role is needed; {} is a {}", role.as_str(), p.name, p.role.as_str()),
-        ));
-    }
-    Ok(p)
-}
-
-/// Appends to the audit log; `Err` (503) when it could not be stored.
-pub async fn audit(
-    state: &ApiState,
-    who: &Principal,
-    action: &str,
-    target: &str,
-    outcome: &str,
-    detail: serde_json::Value,
-) -> Result<(), ApiError> {
-    let entry = AuditEntry {
-        id: 0,
-        at_ms: now_ms(),
-        actor: who.name.clone(),
-        role: who.role.as_str().into(),
-        action: action.into(),
-        target: target.into(),
-        outcome: outcome.into(),
-        detail: detail.to_string(),
-    };
-    let result = with_store(state, move |s| s.append_audit(&entry)).await;
-    if result.is_err() {
-        tracing::error!(actor = %who.name, action, target, "audit entry not stored; the action is refused");
-    }
-    result
-}
+use super::ApiState;
+use super::access::{COOKIE, Viewer, audit, presented_token};
+use super::common::with_store;
+use super::error::error;
+use crate::auth::{Principal, Role};
+use crate::clock::now_ms;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -167,7 +84,7 @@ pub async fn login(State(state): State<ApiState>, request: Request) -> Response 
 pub async fn logout(State(state): State<ApiState>, headers: HeaderMap) -> Response {
     let clear = [(header::SET_COOKIE, format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"))];
     let who = match (&state.auth, presented_token(&headers)) {
-        (Some(sessions), Some(token)) => sessions.logout(token),
+        (Some(sessions), Some(token)) => sessions.logout(&token),
         _ => None,
     };
     if let Some(who) = who {
@@ -177,13 +94,8 @@ pub async fn logout(State(state): State<ApiState>, headers: HeaderMap) -> Respon
 }
 
 /// `GET /api/v1/auth/me`: who the session is, and whether logins are on.
-pub async fn me(State(state): State<ApiState>, headers: HeaderMap) -> Response {
-    match principal(&state, &headers) {
-        Ok(p) => {
-            Json(serde_json::json!({"user": p.name, "role": p.role, "auth": state.auth.is_some()})).into_response()
-        }
-        Err(r) => r.into_response(),
-    }
+pub async fn me(State(state): State<ApiState>, Viewer(p): Viewer) -> Response {
+    Json(serde_json::json!({"user": p.name, "role": p.role, "auth": state.auth.is_some()})).into_response()
 }
 
 #[derive(Deserialize)]
@@ -192,10 +104,7 @@ pub struct AuditQuery {
 }
 
 /// `GET /api/v1/audit?limit=`: newest first; operators and admins.
-pub async fn audit_log(State(state): State<ApiState>, headers: HeaderMap, Query(q): Query<AuditQuery>) -> Response {
-    if let Err(r) = require(&state, &headers, Role::Operator) {
-        return r.into_response();
-    }
+pub async fn audit_log(State(state): State<ApiState>, Query(q): Query<AuditQuery>) -> Response {
     let limit = q.limit.unwrap_or(200);
     if !(1..=5_000).contains(&limit) {
         return error(StatusCode::BAD_REQUEST, "limit: must be within 1..=5000");

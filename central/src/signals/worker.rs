@@ -14,15 +14,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use firmware_profiles::JunctionProfile;
-use protocol::messages::Envelope;
+use protocol::messages::decode;
 use protocol::plan::{JunctionStatus, PlanAck, SignedPlan};
-use protocol::topics::Topic;
+use protocol::topics::{self, Topic};
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
 use serde::Serialize;
 
 use super::retimer::Retimer;
+use crate::clock::now_ms;
 use crate::forecast::Latest;
-use crate::ingest::now_ms;
 
 /// What the API shows per junction.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -61,7 +61,7 @@ pub struct SignalWorker {
     pub retime_every: Duration,
     /// Set by the API after an override: run a round now.
     pub round_now: Arc<std::sync::atomic::AtomicBool>,
-    pub hub: Arc<crate::live::Hub>,
+    pub hub: Arc<crate::hub::Hub>,
 }
 
 pub fn demand_for(profile: &JunctionProfile, forecasts: &Latest) -> Option<Vec<f64>> {
@@ -112,7 +112,7 @@ impl SignalWorker {
             match connection.recv_timeout(Duration::from_millis(250)) {
                 Ok(Ok(Event::Incoming(Packet::ConnAck(_)))) => {
                     tracing::info!("signals: connected; listening to junction acks and status");
-                    for filter in ["tac/v1/junctions/+/plan/ack", "tac/v1/junctions/+/status"] {
+                    for filter in [topics::ALL_JUNCTION_PLAN_ACKS, topics::ALL_JUNCTION_STATUS] {
                         let _ = client.try_subscribe(filter, QoS::AtLeastOnce);
                     }
                 }
@@ -191,7 +191,13 @@ impl SignalWorker {
     fn record(&self, topic: &str, payload: &[u8]) {
         match Topic::parse(topic) {
             Ok(Topic::JunctionPlanAck { junction }) => {
-                let Ok(ack) = serde_json::from_slice::<Envelope<PlanAck>>(payload).map(|e| e.body) else { return };
+                let ack = match decode::<PlanAck>(payload) {
+                    Ok(envelope) => envelope.body,
+                    Err(e) => {
+                        tracing::warn!(junction = %junction, reason = e.reason(), error = %e, "plan ack rejected");
+                        return;
+                    }
+                };
                 if ack.reason.is_some() {
                     tracing::warn!(
                         junction = %junction,
@@ -207,8 +213,12 @@ impl SignalWorker {
                 }
             }
             Ok(Topic::JunctionStatus { junction }) => {
-                let Ok(status) = serde_json::from_slice::<Envelope<JunctionStatus>>(payload).map(|e| e.body) else {
-                    return;
+                let status = match decode::<JunctionStatus>(payload) {
+                    Ok(envelope) => envelope.body,
+                    Err(e) => {
+                        tracing::warn!(junction = %junction, reason = e.reason(), error = %e, "junction status rejected");
+                        return;
+                    }
                 };
                 if status.source == "central" {
                     let mut retimer = self.retimer.lock().unwrap_or_else(|e| e.into_inner());

@@ -115,6 +115,10 @@ impl PresenceFeed {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn presence_topic(camera: &str) -> String {
+        protocol::topics::Topic::CameraPresence { camera: camera.into() }.to_topic().unwrap()
+    }
     use protocol::messages::{Envelope, ZoneNow};
 
     fn profile(with_zones: bool) -> JunctionProfile {
@@ -140,11 +144,10 @@ mod tests {
         assert_eq!(feed.topics().len(), 4);
         let t0 = Instant::now();
         for cam in ["cam-n", "cam-s", "cam-e"] {
-            feed.offer(&format!("tac/v1/cameras/{cam}/presence"), &snapshot(cam, 10_000, 2, 1, Some(10_000)), t0)
-                .unwrap();
+            feed.offer(&presence_topic(cam), &snapshot(cam, 10_000, 2, 1, Some(10_000)), t0).unwrap();
         }
         assert_eq!(feed.current(t0), None, "west not seen yet");
-        feed.offer("tac/v1/cameras/cam-w/presence", &snapshot("cam-w", 10_000, 0, 0, Some(6_000)), t0).unwrap();
+        feed.offer(&presence_topic("cam-w"), &snapshot("cam-w", 10_000, 0, 0, Some(6_000)), t0).unwrap();
         let p = feed.current(t0 + Duration::from_secs(1)).unwrap();
         let rules = profile(true).rules();
         let w = rules.movements.iter().position(|m| m == "W_T").unwrap();
@@ -153,8 +156,8 @@ mod tests {
         assert_eq!((p.queued[w], p.gap_ms[w]), (0, 5_000), "4 s before the snapshot + 1 s since");
         assert_eq!(feed.current(t0 + Duration::from_secs(4)), None, "stale");
         // A snapshot for another camera on this camera's topic, or garbage, is refused.
-        assert!(feed.offer("tac/v1/cameras/cam-w/presence", &snapshot("cam-n", 11_000, 0, 0, None), t0).is_err());
-        assert!(feed.offer("tac/v1/cameras/cam-w/presence", b"{", t0).is_err());
+        assert!(feed.offer(&presence_topic("cam-w"), &snapshot("cam-n", 11_000, 0, 0, None), t0).is_err());
+        assert!(feed.offer(&presence_topic("cam-w"), b"{", t0).is_err());
     }
 
     /// Regression (cologne1, cologne3): the gap was the time since a vehicle was last on
@@ -174,7 +177,7 @@ mod tests {
             for cam in ["cam-n", "cam-s", "cam-e", "cam-w"] {
                 let stationary = if cam == "cam-n" { standing } else { 0 };
                 feed.offer(
-                    &format!("tac/v1/cameras/{cam}/presence"),
+                    &presence_topic(cam),
                     &snapshot(cam, 10_000 + s as i64 * 1000, stationary, stationary, Some(10_000)),
                     at(s),
                 )
@@ -187,7 +190,7 @@ mod tests {
             for cam in ["cam-n", "cam-s", "cam-e", "cam-w"] {
                 let stationary = if cam == "cam-n" { 3 } else { 0 };
                 feed.offer(
-                    &format!("tac/v1/cameras/{cam}/presence"),
+                    &presence_topic(cam),
                     &snapshot(cam, 10_000 + s as i64 * 1000, stationary, stationary, Some(10_000)),
                     at(s),
                 )

@@ -1,0 +1,133 @@
+//! Cameras: the list with each one's status, its stored counts with explicit gaps (a camera
+//! that is down never reads as zero traffic), and its latest forecast.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use super::ApiState;
+use super::common::{MAX_INTERVALS, rfc3339, time_range, with_store};
+use super::error::{ApiError, error};
+use crate::clock::now_ms;
+use crate::store::{CameraRow, StoredInterval, gaps};
+
+#[derive(Serialize)]
+struct CameraView {
+    camera_id: String,
+    agent_id: String,
+    /// online | degraded | offline (the agent said so or its last will fired) |
+    /// silent (nothing heard for `silent_after_s`) | unknown (no status yet).
+    status: String,
+    last_seen: String,
+    last_seen_ms: i64,
+    fps: f64,
+    coverage: f64,
+    outbox_depth: u64,
+    dropped: u64,
+    intervals: u64,
+    last_interval_end: Option<String>,
+}
+
+/// What the API calls a camera's status: what its agent said, or `silent` when nothing
+/// was heard for `silent_after_ms` (and it did not say offline).
+pub fn camera_status(c: &CameraRow, now: i64, silent_after_ms: i64) -> String {
+    if now - c.last_seen_ms > silent_after_ms && c.state != "offline" { "silent".to_string() } else { c.state.clone() }
+}
+
+fn view(c: CameraRow, now: i64, silent_after_ms: i64) -> CameraView {
+    let status = camera_status(&c, now, silent_after_ms);
+    CameraView {
+        last_seen: rfc3339(c.last_seen_ms),
+        last_interval_end: c.last_interval_end_ms.map(rfc3339),
+        camera_id: c.camera_id,
+        agent_id: c.agent_id,
+        status,
+        last_seen_ms: c.last_seen_ms,
+        fps: c.fps,
+        coverage: c.coverage,
+        outbox_depth: c.outbox_depth,
+        dropped: c.dropped,
+        intervals: c.intervals,
+    }
+}
+
+/// `GET /api/v1/cameras`.
+pub async fn cameras(State(state): State<ApiState>) -> Result<Response, ApiError> {
+    let rows = with_store(&state, |s| s.cameras()).await?;
+    let now = now_ms();
+    Ok(Json(rows.into_iter().map(|c| view(c, now, state.silent_after_ms)).collect::<Vec<_>>()).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct Range {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+#[derive(Serialize)]
+struct IntervalView {
+    start: String,
+    end: String,
+    #[serde(flatten)]
+    stored: StoredInterval,
+}
+
+#[derive(Serialize)]
+struct CountsView {
+    camera_id: String,
+    from_ms: i64,
+    to_ms: i64,
+    intervals: Vec<IntervalView>,
+    gaps: Vec<Gap>,
+    truncated: bool,
+}
+
+#[derive(Serialize)]
+struct Gap {
+    start_ms: i64,
+    end_ms: i64,
+}
+
+/// `GET /api/v1/cameras/{id}/counts?from=&to=`.
+pub async fn counts(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    Query(range): Query<Range>,
+) -> Result<Response, ApiError> {
+    if let Err(e) = protocol::topics::check_id(&id) {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("camera id: {e}")));
+    }
+    let (from, to) = time_range(range.from.as_deref(), range.to.as_deref(), 3_600_000)?;
+    let camera = id.clone();
+    let rows = with_store(&state, move |s| s.counts(&camera, from, to, MAX_INTERVALS + 1)).await?;
+    let truncated = rows.len() > MAX_INTERVALS;
+    let rows: Vec<StoredInterval> = rows.into_iter().take(MAX_INTERVALS).collect();
+    let gaps = if truncated { Vec::new() } else { gaps(&rows, from, to) };
+    Ok(Json(CountsView {
+        camera_id: id,
+        from_ms: from,
+        to_ms: to,
+        gaps: gaps.into_iter().map(|(start_ms, end_ms)| Gap { start_ms, end_ms }).collect(),
+        intervals: rows
+            .into_iter()
+            .map(|r| IntervalView { start: rfc3339(r.interval.start_ms), end: rfc3339(r.interval.end_ms), stored: r })
+            .collect(),
+        truncated,
+    })
+    .into_response())
+}
+
+/// The latest forecast of each of the camera's approaches (lines).
+pub async fn forecast(State(state): State<ApiState>, Path(id): Path<String>) -> Response {
+    let latest = state.forecasts.lock().unwrap_or_else(|e| e.into_inner());
+    match latest.get(&id) {
+        Some(lines) => Json(serde_json::json!({ "camera_id": id, "approaches": lines.values().collect::<Vec<_>>() }))
+            .into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            format!("no forecast for camera {id:?} yet (unknown camera, or no interval since central started)"),
+        ),
+    }
+}

@@ -1,0 +1,53 @@
+//! Helpers every resource shares: store access on the blocking pool, time ranges from
+//! query values, RFC 3339 rendering.
+
+use axum::http::StatusCode;
+
+use super::ApiState;
+use super::error::ApiError;
+use crate::clock::now_ms;
+use crate::store::Store;
+
+/// Most intervals one request returns (a day of 1-minute intervals is 1,440).
+pub const MAX_INTERVALS: usize = 10_000;
+
+pub async fn with_store<T: Send + 'static>(
+    state: &ApiState,
+    f: impl FnOnce(&mut dyn Store) -> Result<T, crate::store::StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut guard = store.lock().unwrap_or_else(|e| e.into_inner());
+        f(guard.as_mut())
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+    .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))
+}
+
+pub fn rfc3339(ms: i64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+/// `[from, to)` from optional query values: `to` defaults to now, `from` to
+/// `default_span_ms` before `to`'s default; 400 with the field when unreadable or empty.
+pub fn time_range(from: Option<&str>, to: Option<&str>, default_span_ms: i64) -> Result<(i64, i64), ApiError> {
+    let now = now_ms();
+    let parse = |field: &str, v: Option<&str>, default: i64| v.map_or(Ok(default), |s| parse_time(field, s));
+    match (parse("from", from, now - default_span_ms), parse("to", to, now)) {
+        (Ok(f), Ok(t)) if f < t => Ok((f, t)),
+        (Ok(_), Ok(_)) => Err(ApiError::new(StatusCode::BAD_REQUEST, "from must be before to")),
+        (Err(e), _) | (_, Err(e)) => Err(ApiError::new(StatusCode::BAD_REQUEST, e)),
+    }
+}
+
+/// Unix milliseconds or RFC 3339.
+pub fn parse_time(field: &str, s: &str) -> Result<i64, String> {
+    if let Ok(ms) = s.parse::<i64>() {
+        return Ok(ms);
+    }
+    humantime::parse_rfc3339_weak(s)
+        .map(|t| t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0))
+        .map_err(|e| format!("{field}: {s:?} is neither Unix milliseconds nor RFC 3339 ({e})"))
+}

@@ -1,0 +1,132 @@
+//! Junctions: what central last issued and heard for each, and the operator override
+//! (validated like every plan, audited, issued at once).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use super::access::{Operator, audit};
+use super::error::{ApiError, error};
+use super::{ApiState, SignalsApi};
+use crate::clock::now_ms;
+
+fn signals(state: &ApiState) -> Result<&SignalsApi, ApiError> {
+    state
+        .signals
+        .as_ref()
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "central times no junctions ([signals] is not configured)"))
+}
+
+/// `GET /api/v1/junctions`.
+pub async fn junctions(State(state): State<ApiState>) -> Result<Response, ApiError> {
+    let s = signals(&state)?;
+    let views = s.junctions.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect::<Vec<_>>();
+    Ok(Json(views).into_response())
+}
+
+/// `GET /api/v1/junctions/{id}`.
+pub async fn junction(State(state): State<ApiState>, Path(id): Path<String>) -> Response {
+    let s = match signals(&state) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    match s.junctions.lock().unwrap_or_else(|e| e.into_inner()).get(&id) {
+        Some(v) => Json(v.clone()).into_response(),
+        None => error(StatusCode::NOT_FOUND, format!("junction {id:?} is not configured")),
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OverrideRequest {
+    /// Green per stage of the junction's stage sequence, ms.
+    greens_ms: Vec<u32>,
+    /// How long the override lasts, seconds (1 s .. 8 h).
+    duration_s: u32,
+}
+
+/// Operator override: validated like every plan, audited, then issued at once (the
+/// signal worker is woken). Operator role (a session, or the override token).
+pub async fn override_plan(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    Operator(who): Operator,
+    body: axum::body::Bytes,
+) -> Response {
+    let s = match signals(&state) {
+        Ok(s) => s.clone(),
+        Err(r) => return r.into_response(),
+    };
+    let req: OverrideRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("body: {e}")),
+    };
+    let detail = serde_json::json!({"greens_ms": req.greens_ms, "duration_s": req.duration_s});
+    if !(1..=28_800).contains(&req.duration_s) {
+        let _ = audit(&state, &who, "override", &id, "refused: duration_s out of range", detail).await;
+        return error(StatusCode::BAD_REQUEST, "duration_s: must be within 1..=28800");
+    }
+    let now = now_ms();
+    let until_ms = now + req.duration_s as i64 * 1000;
+    let result = s.retimer.lock().unwrap_or_else(|e| e.into_inner()).set_override(&id, &req.greens_ms, until_ms, now);
+    let outcome = match &result {
+        Ok(()) => "accepted".to_string(),
+        Err(e) => format!("refused: {e}"),
+    };
+    if matches!(result, Err(crate::signals::RetimeError::UnknownJunction(_))) {
+        return error(StatusCode::NOT_FOUND, format!("junction {id:?} is not configured"));
+    }
+    if let Err(r) = audit(&state, &who, "override", &id, &outcome, detail).await {
+        if result.is_ok() {
+            let _ = s.retimer.lock().unwrap_or_else(|e| e.into_inner()).cancel_override(&id);
+        }
+        return r.into_response();
+    }
+    match result {
+        Ok(()) => {
+            tracing::info!(
+                junction = %id,
+                user = %who.name,
+                greens_ms = ?req.greens_ms,
+                duration_s = req.duration_s,
+                "operator override accepted"
+            );
+            if let Some(view) = s.junctions.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&id) {
+                view.override_until_ms = Some(until_ms);
+                view.override_by = Some(who.name.clone());
+            }
+            s.round_now.store(true, std::sync::atomic::Ordering::SeqCst);
+            state.hub.junction_changed(&id);
+            (StatusCode::ACCEPTED, Json(serde_json::json!({"junction_id": id, "until_ms": until_ms, "by": who.name})))
+                .into_response()
+        }
+        Err(e) => error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+    }
+}
+
+/// `DELETE …/override`: back to central's computed plan at once. Operator role.
+pub async fn cancel_override(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    Operator(who): Operator,
+) -> Response {
+    let s = match signals(&state) {
+        Ok(s) => s.clone(),
+        Err(r) => return r.into_response(),
+    };
+    if !s.junctions.lock().unwrap_or_else(|e| e.into_inner()).contains_key(&id) {
+        return error(StatusCode::NOT_FOUND, format!("junction {id:?} is not configured"));
+    }
+    if let Err(r) = audit(&state, &who, "override_cancel", &id, "accepted", serde_json::Value::Null).await {
+        return r.into_response();
+    }
+    let had = s.retimer.lock().unwrap_or_else(|e| e.into_inner()).cancel_override(&id).unwrap_or(false);
+    if let Some(view) = s.junctions.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&id) {
+        view.override_until_ms = None;
+        view.override_by = None;
+    }
+    s.round_now.store(true, std::sync::atomic::Ordering::SeqCst);
+    state.hub.junction_changed(&id);
+    Json(serde_json::json!({"junction_id": id, "cancelled": had})).into_response()
+}
