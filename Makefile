@@ -25,7 +25,7 @@ test: setup
 # The whole system: looping RTSP camera → edge agent → embedded broker → central
 # (SQLite, HTTP on 127.0.0.1:8080); prints each stored interval; Ctrl-C stops it.
 demo: setup
-	$(ENV) cargo build --release -p edge-agent -p central
+	$(ENV) cargo build --release -p edge-agent -p junction-agent -p central
 	bash scripts/demo.sh
 
 # The old single-clip count, as a table.

@@ -46,7 +46,7 @@ for _ in $(seq 100); do curl -fs http://127.0.0.1:8080/healthz > /dev/null 2>&1 
 echo "demo: central up. Dashboard: http://127.0.0.1:8080/  (log in as operator / demo-operator;"
 echo "      viewer / demo-viewer, admin / demo-admin)   also /api/openapi.json  /metrics  /healthz"
 
-RUST_LOG=${RUST_LOG:-warn} setsid "$bin/edge-agent" junction --profile configs/demo/junction.toml \
+RUST_LOG=${RUST_LOG:-warn} setsid "$bin/junction-agent" --profile configs/demo/junction.toml \
     --trust "demo=$(cat "$out/plan.pub")" --dry-run > "$out/junction.jsonl" &
 pids+=($!)
 echo "demo: junction agent up (local plan until central's first plan, after the first complete 5 minutes):"

@@ -6,7 +6,9 @@
 //! and a non-blocking broadcast, so a slow browser never slows ingest (a lagging live
 //! subscriber misses events and re-reads the API). `GET /api/v1/live` (`http::feeds`) streams it.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use protocol::ClassCounts;
 use protocol::forecast::ForecastReport;
@@ -72,8 +74,8 @@ impl Hub {
         }
     }
 
-    pub fn alerts(&self) -> std::sync::MutexGuard<'_, AlertBook> {
-        self.alerts.lock().unwrap_or_else(|e| e.into_inner())
+    pub fn alerts(&self) -> parking_lot::MutexGuard<'_, AlertBook> {
+        self.alerts.lock()
     }
 
     /// Publishes an acknowledgement made through the API.
@@ -147,7 +149,7 @@ impl Hub {
     /// police, once per incident id.
     pub fn incident(&self, i: &protocol::messages::Incident, received_ms: i64) {
         {
-            let mut seen = self.seen_incidents.lock().unwrap_or_else(|e| e.into_inner());
+            let mut seen = self.seen_incidents.lock();
             if seen.contains(&i.incident_id) {
                 return;
             }

@@ -12,7 +12,9 @@
 //! only each token's SHA-256 (`[police] consumers`), never the token.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -136,7 +138,7 @@ impl PoliceFeed {
 
     /// An agent's status arrived: `up` false for offline.
     pub fn camera_state(&self, camera: &str, up: bool, at_ms: i64) {
-        let previous = self.cameras.lock().unwrap_or_else(|e| e.into_inner()).insert(camera.to_string(), up);
+        let previous = self.cameras.lock().insert(camera.to_string(), up);
         let kind = match (previous, up) {
             (Some(true) | None, false) => "camera_offline",
             (Some(false), true) => "camera_online",
@@ -160,7 +162,7 @@ impl PoliceFeed {
     /// A forecast was made: an alert is announced when it starts, not every interval.
     pub fn forecast(&self, r: &protocol::forecast::ForecastReport) {
         let key = (r.camera_id.clone(), r.line.clone());
-        let was = self.alerts.lock().unwrap_or_else(|e| e.into_inner()).insert(key, r.alert).unwrap_or(false);
+        let was = self.alerts.lock().insert(key, r.alert).unwrap_or(false);
         if r.alert && !was {
             let level = r.horizons.iter().filter(|h| h.minutes <= 30).filter_map(|h| h.level).max();
             let _ = self.tx.send(PoliceEvent {

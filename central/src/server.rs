@@ -1,10 +1,20 @@
 //! Wiring for `central run`: embedded broker (optional) → MQTT session → store writer
-//! thread → acks, and the HTTP API, until Ctrl-C or SIGTERM.
+//! thread → acks, forecasting and retiming, and the HTTP API, until Ctrl-C or SIGTERM.
+//!
+//! Shutdown is structural: Ctrl-C or SIGTERM cancels one `CancellationToken`; every part
+//! watches it (or a channel closed by the part upstream of it), and `run` joins them
+//! upstream first so what is in flight drains downstream: HTTP API → MQTT session (its
+//! tasks end with the runtime, closing the writer's queue) → store writer (closing the
+//! forecast channel) → forecast worker (saves its state) → signals worker. Each logs
+//! when it has stopped.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use crate::clock::now_ms;
 use crate::config::CentralConfig;
@@ -63,10 +73,13 @@ pub fn run(config: &CentralConfig, base: Option<&Path>, on_stored: Option<OnStor
     // Held here too so the last reference (a PostgreSQL client, which blocks on close)
     // is dropped outside the async runtime.
     let reader = Arc::new(Mutex::new(reader_store));
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let signals = match &config.signals {
-        Some(settings) => Some(start_signals(config, settings, base, latest.clone(), hub.clone(), stop.clone())?),
-        None => None,
+    let shutdown = CancellationToken::new();
+    let (signals, signals_thread) = match &config.signals {
+        Some(settings) => {
+            let (api, thread) = start_signals(config, settings, base, latest.clone(), hub.clone(), shutdown.clone())?;
+            (Some(api), Some(thread))
+        }
+        None => (None, None),
     };
     let api = ApiState {
         store: reader.clone(),
@@ -82,7 +95,8 @@ pub fn run(config: &CentralConfig, base: Option<&Path>, on_stored: Option<OnStor
         dashboard_dir: config.dashboard_dir(base),
     };
     let listen = config.http.listen;
-    runtime.block_on(async move {
+    let mut forecast_thread = None;
+    let served = runtime.block_on(async {
         let session = Session::new(&config.broker)?;
         if config.forecast.enabled {
             let worker = crate::forecast::Worker {
@@ -95,14 +109,19 @@ pub fn run(config: &CentralConfig, base: Option<&Path>, on_stored: Option<OnStor
                 central_id: config.broker.client_id.clone(),
                 hub: hub.clone(),
             };
-            std::thread::Builder::new().name("forecast".into()).spawn(move || worker.run(forecast_rx))?;
+            forecast_thread =
+                Some(std::thread::Builder::new().name("forecast".into()).spawn(move || worker.run(forecast_rx))?);
         }
         if let Some(feed) = &police {
             // The same events on MQTT, for consumers that read the broker (ACL: read-only).
-            let (client, mut rx) = (session.client.clone(), feed.subscribe());
+            let (client, mut rx, stop) = (session.client.clone(), feed.subscribe(), shutdown.clone());
             tokio::spawn(async move {
                 loop {
-                    match rx.recv().await {
+                    let next = tokio::select! {
+                        next = rx.recv() => next,
+                        _ = stop.cancelled() => break,
+                    };
+                    match next {
                         Ok(ev) => {
                             let body = serde_json::to_vec(&ev).unwrap_or_default();
                             if let Err(e) = client
@@ -124,25 +143,43 @@ pub fn run(config: &CentralConfig, base: Option<&Path>, on_stored: Option<OnStor
         let listener =
             tokio::net::TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("http.listen {listen}: {e}"))?;
         tracing::info!(%listen, "HTTP API listening");
+        tokio::spawn(cancel_on_signal(shutdown.clone()));
         let app = router(api).into_make_service_with_connect_info::<std::net::SocketAddr>();
-        axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+        axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned()).await?;
+        tracing::info!("HTTP API stopped");
         anyhow::Ok(())
-    })?;
-    tracing::info!("central stopping");
-    stop.store(true, std::sync::atomic::Ordering::SeqCst);
-    // Dropping the runtime ends the MQTT tasks, which closes the writer's queue.
+    });
+    // However the API ended (a signal, or a bind error), every part stops.
+    shutdown.cancel();
+    // Ends the MQTT tasks; their job sender closes, so the writer drains its queue and ends.
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    tracing::info!("MQTT session closed");
     let _ = writer_thread.join();
+    tracing::info!("store writer stopped");
+    // The writer held the forecast channel's sender: the forecast worker sees it close.
+    if let Some(t) = forecast_thread {
+        let _ = t.join();
+        tracing::info!("forecast worker stopped");
+    }
+    if let Some(t) = signals_thread {
+        let _ = t.join();
+        tracing::info!("signals worker stopped");
+    }
     drop(reader);
-    Ok(())
+    tracing::info!("central stopped");
+    served
 }
 
-async fn shutdown_signal() {
+/// Cancels `shutdown` on Ctrl-C or SIGTERM.
+async fn cancel_on_signal(shutdown: CancellationToken) {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+        _ = shutdown.cancelled() => return,
     }
+    tracing::info!("central stopping");
+    shutdown.cancel();
 }
 
 /// Loads the junction profiles and the signing key, and starts the retiming thread.
@@ -152,8 +189,8 @@ fn start_signals(
     base: Option<&Path>,
     forecasts: crate::forecast::Latest,
     hub: Arc<crate::hub::Hub>,
-    stop: Arc<std::sync::atomic::AtomicBool>,
-) -> anyhow::Result<crate::http::SignalsApi> {
+    shutdown: CancellationToken,
+) -> anyhow::Result<(crate::http::SignalsApi, std::thread::JoinHandle<()>)> {
     use crate::signals::{Corridor, RetimeSettings, Retimer, SignalWorker, settings::read_signing_key};
     let profiles = crate::signals::settings::load_profiles(settings, base)
         .map_err(|(field, e)| anyhow::anyhow!("{field}: {e}"))?;
@@ -174,7 +211,7 @@ fn start_signals(
         .collect();
     let junctions: crate::signals::Junctions = Default::default();
     {
-        let mut views = junctions.lock().unwrap_or_else(|e| e.into_inner());
+        let mut views = junctions.lock();
         for p in &profiles {
             views
                 .insert(p.id.clone(), crate::signals::JunctionView { junction_id: p.id.clone(), ..Default::default() });
@@ -196,8 +233,8 @@ fn start_signals(
         round_now: round_now.clone(),
         hub,
     };
-    std::thread::Builder::new().name("signals".into()).spawn(move || worker.run(stop))?;
+    let thread = std::thread::Builder::new().name("signals".into()).spawn(move || worker.run(shutdown))?;
     let override_token =
         settings.override_token_env.as_ref().and_then(|v| std::env::var(v).ok()).filter(|t| !t.is_empty());
-    Ok(crate::http::SignalsApi { junctions, retimer, override_token, round_now })
+    Ok((crate::http::SignalsApi { junctions, retimer, override_token, round_now }, thread))
 }

@@ -1,6 +1,6 @@
 //! The operator dashboard in a real browser: Debian's headless Chromium driven by
 //! Playwright (`central/web/tests/dashboard.mjs`) against real processes — Mosquitto,
-//! central with `[auth]`, `[map]` and `[signals]`, and `edge-agent junction` running
+//! central with `[auth]`, `[map]` and `[signals]`, and `junction-agent` running
 //! central's plans (dry-run). Steps: log in; the overview lists every configured camera;
 //! a count published to the broker shows on the camera view within 5 s; an operator
 //! override is accepted, issued, acknowledged by the junction and audited; an alert is
@@ -131,9 +131,8 @@ fn dashboard_in_headless_chromium() {
     let central = Central::start(dir.path(), broker.port, "kind = \"sqlite\"\npath = \"c.db\"", &extra);
     central.wait_healthy(Duration::from_secs(20));
     let _junction = Killed(
-        Command::new(sibling_binary("edge-agent"))
+        Command::new(sibling_binary("junction-agent"))
             .args([
-                "junction",
                 "--profile",
                 "hcmc_sample_4arm",
                 "--port",

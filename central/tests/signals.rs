@@ -1,6 +1,6 @@
 //! Closed loop without a simulator, all real processes: count reports from four
 //! approach cameras → central forecasts demand → retimes the sample junction → publishes
-//! a signed plan → `edge-agent junction` verifies, runs and acknowledges it → central's
+//! a signed plan → `junction-agent` verifies, runs and acknowledges it → central's
 //! API shows the plan, the ack and the junction's status. An operator override needs the
 //! bearer token, is validated (an unsafe one is refused with the violation) and reaches
 //! the junction.
@@ -82,9 +82,8 @@ fn counts_become_signed_plans_that_the_junction_runs_and_overrides_need_the_toke
     let central = Central::start(dir.path(), broker.port, "kind = \"sqlite\"\npath = \"c.db\"", signals);
     central.wait_healthy(Duration::from_secs(20));
     let _junction = Killed(
-        Command::new(sibling_binary("edge-agent"))
+        Command::new(sibling_binary("junction-agent"))
             .args([
-                "junction",
                 "--profile",
                 "hcmc_sample_4arm",
                 "--port",

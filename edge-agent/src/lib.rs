@@ -2,6 +2,19 @@
 //! `main.rs` is a thin CLI over it; tests and benches use it directly.
 //!
 //! Data flows one way: ingest → detect → twowheel → track → count → report.
+//!
+//! # Layout
+//! - `ingest` (GStreamer files and RTSP, USB, reconnects, health), `frame`, `stages` (the
+//!   pre-processing thread), `scene` (camera-moved check).
+//! - `detect` (ONNX Runtime, views and tiles, decoding, NMS, repeated frames), `twowheel`
+//!   (rider + bike as one), `track` (ByteTrack-style tracker), `count` (lines, zones,
+//!   movements, classes, sizes, incidents, intervals), `geometry`.
+//! - `pipeline` (the per-frame chain) and `app` (clip counting, pipeline building).
+//! - `agent` (the long-running loop), `report` (interval reports and incidents into the
+//!   outboxes), `outbox` (durable segments), `publish` (MQTT delivery and acks).
+//! - `config` (the camera config and its validation), `assets` (shared models and clips).
+//!
+//! The junction role is a separate crate and binary (`junction-agent`).
 
 pub mod agent;
 pub mod app;
@@ -12,7 +25,6 @@ pub mod detect;
 pub mod frame;
 pub mod geometry;
 pub mod ingest;
-pub mod junction;
 pub mod outbox;
 pub mod pipeline;
 pub mod publish;

@@ -55,48 +55,6 @@ enum Command {
     },
     /// Print an annotated example config.
     GenerateConfig,
-    /// Run as a junction's signal-plan agent: take central's signed plans over MQTT,
-    /// check and apply them, fall back to the local plan when central is silent.
-    Junction {
-        /// Built-in junction profile id or a profile TOML file.
-        #[arg(long)]
-        profile: String,
-        #[arg(long, default_value = "127.0.0.1")]
-        host: String,
-        #[arg(long, default_value_t = 1883)]
-        port: u16,
-        /// Trusted plan-signing key KEY_ID=BASE64 (ed25519 public key; repeatable).
-        #[arg(long = "trust", required = true)]
-        trust: Vec<String>,
-        /// Override the profile's backup time (seconds).
-        #[arg(long)]
-        backup_time_s: Option<f64>,
-        /// Log lamp states as JSON lines instead of driving the controller.
-        #[arg(long)]
-        dry_run: bool,
-        #[arg(long, default_value_t = 5)]
-        status_interval_s: u64,
-        /// Run central's plans as timed, without local actuation from camera presence.
-        #[arg(long)]
-        no_actuation: bool,
-        /// Gap-out: a green whose zones have seen no traffic move this long (no vehicle
-        /// entering, no standing queue shrinking) ends (after its minimum).
-        #[arg(long, default_value_t = 3.0)]
-        gap_out_s: f64,
-        /// Starvation guard: a movement that has waited this long is served next, whatever
-        /// the plan and actuation say. Default: the junction's maximum cycle.
-        #[arg(long)]
-        max_wait_s: Option<f64>,
-        /// Camera presence older than this is ignored (the plan runs as timed).
-        #[arg(long, default_value_t = 3.0)]
-        presence_max_age_s: f64,
-        /// NTCIP 1202 controller (driver `ntcip1202`): HOST:PORT of its SNMP agent.
-        #[arg(long)]
-        ntcip_target: Option<String>,
-        /// Environment variable holding the controller's SNMP write community.
-        #[arg(long, default_value = "NTCIP_COMMUNITY")]
-        ntcip_community_env: String,
-    },
 }
 
 fn init_logging(default: &str) {
@@ -117,44 +75,6 @@ fn main() -> ExitCode {
             run(config)
         }
         Command::Validate { config } => validate(config),
-        Command::Junction {
-            profile,
-            host,
-            port,
-            trust,
-            backup_time_s,
-            dry_run,
-            status_interval_s,
-            no_actuation,
-            gap_out_s,
-            max_wait_s,
-            presence_max_age_s,
-            ntcip_target,
-            ntcip_community_env,
-        } => {
-            let actuation = (!no_actuation).then_some((gap_out_s, presence_max_age_s));
-            init_logging("info");
-            let ntcip = ntcip_target
-                .map(|addr| match std::env::var(&ntcip_community_env) {
-                    Ok(community) => Ok(edge_agent::junction::driver::NtcipTarget { addr, community }),
-                    Err(_) => Err(anyhow::anyhow!("--ntcip-community-env: {ntcip_community_env} is not set")),
-                })
-                .transpose();
-            ntcip.and_then(|ntcip| {
-                junction(
-                    profile,
-                    host,
-                    port,
-                    trust,
-                    backup_time_s,
-                    dry_run,
-                    status_interval_s,
-                    actuation,
-                    max_wait_s,
-                    ntcip,
-                )
-            })
-        }
         Command::GenerateConfig => {
             print!("{}", include_str!("../example-config.toml"));
             Ok(())
@@ -278,80 +198,4 @@ fn validate(config: PathBuf) -> anyhow::Result<()> {
         }
         Err(e) => Err(e.into()),
     }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn junction(
-    profile: String,
-    host: String,
-    port: u16,
-    trust: Vec<String>,
-    backup_time_s: Option<f64>,
-    dry_run: bool,
-    status_interval_s: u64,
-    actuation: Option<(f64, f64)>,
-    max_wait_s: Option<f64>,
-    ntcip: Option<edge_agent::junction::driver::NtcipTarget>,
-) -> anyhow::Result<()> {
-    use edge_agent::junction::presence::PresenceFeed;
-    use edge_agent::junction::{Actuation, Controller, driver, run};
-    use firmware_profiles::JunctionProfile;
-    let profile = if std::path::Path::new(&profile).exists() {
-        let text = std::fs::read_to_string(&profile).with_context(|| format!("reading {profile}"))?;
-        JunctionProfile::from_toml(&profile, &text)?
-    } else {
-        JunctionProfile::builtin(&profile)?
-    };
-    let pairs = trust
-        .iter()
-        .map(|t| {
-            t.split_once('=')
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .ok_or_else(|| anyhow::anyhow!("--trust {t:?}: expected KEY_ID=BASE64"))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let keys = protocol::plan::PlanKeys::from_base64(&pairs).map_err(|e| anyhow::anyhow!("--trust: {e}"))?;
-    let backup = backup_time_s.unwrap_or(profile.limits.backup_time_s);
-    anyhow::ensure!(backup.is_finite() && backup >= 1.0, "--backup-time-s must be at least 1");
-    let driver = driver::for_profile(&profile.controller_profile()?.driver, dry_run, ntcip.as_ref())?;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
-    let minute = run::local_minute(now, profile.utc_offset_s);
-    let link = run::JunctionLink {
-        host,
-        port,
-        client_id: format!("junction-{}", profile.id),
-        status_interval: std::time::Duration::from_secs(status_interval_s.max(1)),
-        utc_offset_s: profile.utc_offset_s,
-    };
-    // Actuation when asked for and every approach has a camera zone; otherwise as timed.
-    let mut presence = None;
-    let mut controller = Controller::new(profile.clone(), keys, (backup * 1000.0) as i64, now, minute);
-    if let Some(s) = max_wait_s {
-        anyhow::ensure!(s.is_finite() && s >= 0.0, "--max-wait-s must be 0 (off) or positive");
-        controller = controller.with_max_wait((s * 1000.0) as i64);
-    }
-    if let Some((gap_out_s, max_age_s)) = actuation {
-        anyhow::ensure!(
-            gap_out_s.is_finite() && gap_out_s > 0.0 && max_age_s.is_finite() && max_age_s > 0.0,
-            "--gap-out-s and --presence-max-age-s must be positive"
-        );
-        match PresenceFeed::from_profile(&profile, std::time::Duration::from_secs_f64(max_age_s)) {
-            Ok(feed) => {
-                tracing::info!(
-                    junction = %profile.id,
-                    cameras = ?feed.topics(),
-                    "local actuation from camera presence"
-                );
-                controller = controller
-                    .with_actuation(Actuation { gap_out_ms: (gap_out_s * 1000.0) as u32, ..Actuation::default() });
-                presence = Some(feed);
-            }
-            Err(why) => tracing::info!(junction = %profile.id, %why, "no local actuation: plans run as timed"),
-        }
-    }
-    let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(sig, stop.clone()).context("installing signal handler")?;
-    }
-    run::run(controller, driver, &link, presence, stop)
 }

@@ -1,5 +1,5 @@
 //! Publishing: interval reports go from the durable outbox to the broker over MQTT,
-//! QoS 1, persistent session, and leave the outbox only on the broker's PUBACK.
+//! QoS 1, persistent session, and leave the outbox only once acknowledged (below).
 //!
 //! Delivery is stop-and-wait: one report in flight at a time. A report is a few KB and
 //! cameras report once a minute, so even a day of backlog drains in about a minute.
@@ -16,16 +16,23 @@
 //! Either way delivery is at-least-once: central de-duplicates on (agent_id, epoch, seq),
 //! and acks duplicates too, so a resend always ends the wait.
 //!
+//! Incidents (`…/events`) wait in their own outbox (`<outbox dir>/events`, same format)
+//! and share the one slot in flight, ahead of reports: an agent restarted while the link
+//! is down loses none. An incident leaves its outbox on the broker's PUBACK (central does
+//! not ack incidents; it keeps each incident id once, so a resend is harmless).
+//!
 //! The connection's last will publishes `offline` (retained) on the camera's status
 //! topic; the agent publishes `online` (retained) on every connect.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+
+use parking_lot::Mutex;
 use std::time::Duration;
 
 use protocol::messages::{AgentState, CountAck, Envelope, Status};
 use protocol::topics::Topic;
-use rumqttc::{Client, Connection, Event, LastWill, MqttOptions, Outgoing, Packet, QoS, RecvTimeoutError};
+use rumqttc::{Client, Connection, Event, LastWill, Outgoing, Packet, QoS, RecvTimeoutError};
 use serde::Deserialize;
 
 use crate::outbox::Outbox;
@@ -77,32 +84,8 @@ pub enum AckMode {
     Broker,
 }
 
-/// `[mqtt.tls]`: PEM files. A client certificate and key authenticate the device when the
-/// broker requires certificates (`use_identity_as_username`).
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct TlsSettings {
-    pub ca_file: std::path::PathBuf,
-    #[serde(default)]
-    pub client_cert_file: Option<std::path::PathBuf>,
-    #[serde(default)]
-    pub client_key_file: Option<std::path::PathBuf>,
-}
-
-impl TlsSettings {
-    fn transport(&self) -> anyhow::Result<rumqttc::Transport> {
-        let read = |p: &std::path::Path, field: &str| {
-            std::fs::read(p).map_err(|e| anyhow::anyhow!("mqtt.tls.{field}: {}: {e}", p.display()))
-        };
-        let ca = read(&self.ca_file, "ca_file")?;
-        let client_auth = match (&self.client_cert_file, &self.client_key_file) {
-            (Some(c), Some(k)) => Some((read(c, "client_cert_file")?, read(k, "client_key_file")?)),
-            (None, None) => None,
-            _ => anyhow::bail!("mqtt.tls: client_cert_file and client_key_file go together"),
-        };
-        Ok(rumqttc::Transport::tls(ca, client_auth, None))
-    }
-}
+/// `[mqtt.tls]`, shared with the junction agent.
+pub use mqtt_link::TlsSettings;
 
 fn default_ack_timeout() -> u64 {
     30
@@ -126,8 +109,16 @@ pub struct PublishStats {
     pub published: std::sync::atomic::AtomicU64,
 }
 
+/// Which outbox a record in flight came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Queue {
+    Counts,
+    Events,
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Inflight {
+    queue: Queue,
     seq: u64,
     /// MQTT packet id, once rumqttc has sent it.
     pkid: Option<u16>,
@@ -140,6 +131,9 @@ pub struct Publisher {
     client: Client,
     connection: Connection,
     outbox: Arc<Mutex<Outbox>>,
+    /// Incidents waiting to go (see the header); `None`: this publisher sends none.
+    events: Option<Arc<Mutex<Outbox>>>,
+    events_topic: String,
     counts_topic: String,
     status_topic: String,
     ack_topic: String,
@@ -167,29 +161,29 @@ impl Publisher {
         status: Arc<Mutex<Status>>,
     ) -> anyhow::Result<Publisher> {
         let counts_topic = Topic::CameraCounts { camera: camera.into() }.to_topic()?;
+        let events_topic = Topic::CameraEvents { camera: camera.into() }.to_topic()?;
         let status_topic = Topic::CameraStatus { camera: camera.into() }.to_topic()?;
         let ack_topic = Topic::CameraCountsAck { camera: camera.into() }.to_topic()?;
         let client_id = settings.client_id.clone().unwrap_or_else(|| camera.to_string());
-        let mut opts = MqttOptions::new(&client_id, &settings.host, settings.port);
-        opts.set_keep_alive(Duration::from_secs(settings.keep_alive_s.max(5)));
+        let mut opts = mqtt_link::Link {
+            prefix: "mqtt",
+            host: &settings.host,
+            port: settings.port,
+            client_id: &client_id,
+            username: settings.username.as_deref(),
+            password_env: settings.password_env.as_deref(),
+            keep_alive: Duration::from_secs(settings.keep_alive_s.max(5)),
+            tls: settings.tls.as_ref(),
+        }
+        .options()?;
         opts.set_clean_session(false);
         // rumqttc's default packet limit is 10 KB; a report may be up to the protocol's.
         let limit = protocol::messages::MAX_PAYLOAD + 4096;
         opts.set_max_packet_size(limit, limit);
-        let mut last_will = status.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut last_will = status.lock().clone();
         last_will.state = AgentState::Offline;
         let offline = serde_json::to_vec(&Envelope::new(camera, epoch, 0, last_will))?;
         opts.set_last_will(LastWill::new(&status_topic, offline, QoS::AtLeastOnce, true));
-        if let Some(user) = &settings.username {
-            let password = match &settings.password_env {
-                Some(var) => std::env::var(var).map_err(|_| anyhow::anyhow!("mqtt.password_env: {var} is not set"))?,
-                None => String::new(),
-            };
-            opts.set_credentials(user, password);
-        }
-        if let Some(tls) = &settings.tls {
-            opts.set_transport(tls.transport()?);
-        }
         let (client, connection) = Client::new(opts, 16);
         Ok(Publisher {
             camera: camera.into(),
@@ -197,6 +191,8 @@ impl Publisher {
             client,
             connection,
             outbox,
+            events: None,
+            events_topic,
             counts_topic,
             status_topic,
             ack_topic,
@@ -212,6 +208,12 @@ impl Publisher {
             backoff: Duration::from_millis(250),
             stats: Arc::new(PublishStats::default()),
         })
+    }
+
+    /// Sends the incidents of `events` too, each until the broker acknowledges it.
+    pub fn with_events(mut self, events: Arc<Mutex<Outbox>>) -> Publisher {
+        self.events = Some(events);
+        self
     }
 
     /// A handle for fire-and-forget publishes from other threads (live presence).
@@ -230,7 +232,7 @@ impl Publisher {
             self.step(Duration::from_millis(100));
         }
         if self.connected {
-            self.status.lock().unwrap_or_else(|e| e.into_inner()).state = AgentState::Offline;
+            self.status.lock().state = AgentState::Offline;
             self.publish_status();
             let _ = self.client.disconnect();
             let deadline = std::time::Instant::now() + Duration::from_secs(1);
@@ -248,6 +250,7 @@ impl Publisher {
     /// One turn: send the next report if none is in flight, then handle one event.
     pub fn step(&mut self, wait: Duration) {
         if let Some(f) = self.inflight
+            && f.queue == Queue::Counts
             && self.ack_mode == AckMode::Central
             && f.sent.elapsed() >= self.ack_timeout
         {
@@ -281,21 +284,28 @@ impl Publisher {
         }
     }
 
+    /// The oldest waiting record: an incident first (live alerts are rare and urgent), else
+    /// a report.
     fn send_next(&mut self) {
-        let next = {
-            let outbox = self.outbox.lock().unwrap_or_else(|e| e.into_inner());
-            outbox.pending_from(0, 1)
-        };
-        match next {
-            Ok(records) => {
-                if let Some((seq, payload)) = records.into_iter().next() {
-                    match self.client.try_publish(&self.counts_topic, QoS::AtLeastOnce, false, payload) {
-                        Ok(()) => self.inflight = Some(Inflight { seq, pkid: None, sent: std::time::Instant::now() }),
-                        Err(e) => tracing::warn!(error = %e, "MQTT request queue full; retrying"),
-                    }
+        let queues = [(Queue::Events, self.events.as_ref()), (Queue::Counts, Some(&self.outbox))];
+        for (queue, outbox) in queues {
+            let Some(outbox) = outbox else { continue };
+            let next = outbox.lock().pending_from(0, 1);
+            let Some((seq, payload)) = (match next {
+                Ok(records) => records.into_iter().next(),
+                Err(e) => {
+                    tracing::error!(error = %e, ?queue, "outbox unreadable; its records cannot be sent");
+                    None
                 }
+            }) else {
+                continue;
+            };
+            let topic = if queue == Queue::Events { &self.events_topic } else { &self.counts_topic };
+            match self.client.try_publish(topic, QoS::AtLeastOnce, false, payload) {
+                Ok(()) => self.inflight = Some(Inflight { queue, seq, pkid: None, sent: std::time::Instant::now() }),
+                Err(e) => tracing::warn!(error = %e, "MQTT request queue full; retrying"),
             }
-            Err(e) => tracing::error!(error = %e, "outbox unreadable; reports cannot be sent"),
+            return;
         }
     }
 
@@ -322,18 +332,19 @@ impl Publisher {
                     *slot = Some(pkid);
                 }
             }
-            Event::Incoming(Packet::PubAck(ack)) if self.ack_mode == AckMode::Broker => {
-                if let Some(Inflight { seq, pkid: Some(pkid), .. }) = self.inflight
+            Event::Incoming(Packet::PubAck(ack)) => {
+                if let Some(Inflight { queue, seq, pkid: Some(pkid), .. }) = self.inflight
                     && pkid == ack.pkid
+                    && (queue == Queue::Events || self.ack_mode == AckMode::Broker)
                 {
-                    self.delivered(seq);
+                    self.delivered(queue, seq);
                 }
             }
             Event::Incoming(Packet::Publish(p)) if p.topic == self.ack_topic => {
                 match protocol::messages::decode::<CountAck>(&p.payload) {
                     Ok(ack) if ack.body.report_agent_id == self.camera => {
-                        if self.inflight.is_some_and(|f| f.seq == ack.body.report_seq) {
-                            self.delivered(ack.body.report_seq);
+                        if self.inflight.is_some_and(|f| f.queue == Queue::Counts && f.seq == ack.body.report_seq) {
+                            self.delivered(Queue::Counts, ack.body.report_seq);
                         }
                     }
                     Ok(_) => {}
@@ -344,12 +355,18 @@ impl Publisher {
         }
     }
 
-    fn delivered(&mut self, seq: u64) {
-        let mut outbox = self.outbox.lock().unwrap_or_else(|e| e.into_inner());
+    fn delivered(&mut self, queue: Queue, seq: u64) {
+        let outbox = match (queue, &self.events) {
+            (Queue::Events, Some(events)) => events,
+            _ => &self.outbox,
+        };
+        let mut outbox = outbox.lock();
         match outbox.ack_through(seq) {
             Ok(()) => {
                 self.inflight = None;
-                self.stats.published.fetch_add(1, Ordering::Relaxed);
+                if queue == Queue::Counts {
+                    self.stats.published.fetch_add(1, Ordering::Relaxed);
+                }
             }
             Err(e) => {
                 tracing::error!(error = %e, seq, "could not record an acknowledgement; the report will be sent again")
@@ -361,9 +378,9 @@ impl Publisher {
 impl Publisher {
     /// Publishes the retained status heartbeat (QoS 0: the next one supersedes it).
     fn publish_status(&mut self) {
-        let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut status = self.status.lock().clone();
         {
-            let outbox = self.outbox.lock().unwrap_or_else(|e| e.into_inner());
+            let outbox = self.outbox.lock();
             status.outbox_depth = outbox.depth();
             status.dropped = outbox.dropped();
         }

@@ -2,10 +2,14 @@
 //! the durable outbox (fsynced) and is published from there by the MQTT publisher on
 //! its own thread. The report's `seq` is its outbox sequence number, so it increases
 //! across restarts too; `epoch` is the agent's start time and changes on every start.
+//! Incidents take the same road through their own outbox (`<dir>/events`), so neither a
+//! broken link nor a restart loses one; live presence alone is fire-and-forget (QoS 0).
 
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex};
+
+use parking_lot::Mutex;
 use std::thread::JoinHandle;
 
 use protocol::IntervalCounts;
@@ -15,6 +19,9 @@ use protocol::topics::Topic;
 use crate::config::{AgentConfig, resolve_model};
 use crate::outbox::Outbox;
 use crate::publish::{PublishStats, Publisher};
+
+/// Incidents are small (a few hundred bytes) and rare: 16 MiB holds tens of thousands.
+const EVENTS_MAX_BYTES: u64 = 16 * 1024 * 1024;
 
 pub struct Reporter {
     camera: String,
@@ -28,9 +35,8 @@ pub struct Reporter {
     /// Live presence: client, topic, interval; none when `presence_interval_ms` is 0.
     presence: Option<(rumqttc::Client, String, i64)>,
     presence_seq: std::sync::atomic::AtomicU64,
-    /// Incidents: client and topic.
-    events: (rumqttc::Client, String),
-    events_seq: std::sync::atomic::AtomicU64,
+    /// Incidents waiting for the broker's acknowledgement.
+    events: Arc<Mutex<Outbox>>,
 }
 
 impl Reporter {
@@ -51,6 +57,12 @@ impl Reporter {
             tracing::error!(lost = recovery.lost_records, "outbox damage: reports lost");
         }
         let outbox = Arc::new(Mutex::new(outbox));
+        let events_dir = dir.join("events");
+        let (events, events_recovery) = Outbox::open(&events_dir, EVENTS_MAX_BYTES)?;
+        if events_recovery.pending > 0 || events_recovery.lost_records > 0 {
+            tracing::info!(pending = events_recovery.pending, lost = events_recovery.lost_records, "incidents waiting");
+        }
+        let events = Arc::new(Mutex::new(events));
         let camera = config.camera.id.clone();
         let model = ModelRef { id: manifest.id, sha256: manifest.sha256 };
         let status = Arc::new(Mutex::new(Status {
@@ -63,7 +75,8 @@ impl Reporter {
             uptime_s: 0,
             model: Some(model.clone()),
         }));
-        let mut publisher = Publisher::new(&mqtt, &camera, epoch, outbox.clone(), status.clone())?;
+        let mut publisher =
+            Publisher::new(&mqtt, &camera, epoch, outbox.clone(), status.clone())?.with_events(events.clone());
         let stats = publisher.stats();
         let presence = (mqtt.presence_interval_ms > 0 && !config.zones.is_empty())
             .then(|| {
@@ -74,7 +87,6 @@ impl Reporter {
                 ))
             })
             .transpose()?;
-        let events = (publisher.client(), Topic::CameraEvents { camera: camera.clone() }.to_topic()?);
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
             let stop = stop.clone();
@@ -92,13 +104,12 @@ impl Reporter {
             presence,
             presence_seq: std::sync::atomic::AtomicU64::new(0),
             events,
-            events_seq: std::sync::atomic::AtomicU64::new(0),
         }))
     }
 
     /// Stores one interval durably; returns its sequence number.
     pub fn store(&self, interval: &IntervalCounts) -> anyhow::Result<u64> {
-        let mut outbox = self.outbox.lock().unwrap_or_else(|e| e.into_inner());
+        let mut outbox = self.outbox.lock();
         let seq = outbox.next_seq();
         let body =
             CountReport { camera_id: self.camera.clone(), model: self.model.clone(), interval: interval.clone() };
@@ -126,28 +137,25 @@ impl Reporter {
         }
     }
 
-    /// Sends one incident (QoS 1): the MQTT client queues it while the link is down and
-    /// sends it on reconnect; an agent restart in between loses it (incidents are live
-    /// alerts; the counts are the durable record).
+    /// Stores one incident durably (fsynced) for the publisher to send; only a full disk
+    /// or a broken outbox loses it, and that is logged at ERROR.
     pub fn publish_incident(&self, mut incident: protocol::messages::Incident) {
         incident.camera_id = self.camera.clone();
         incident.incident_id = format!("{}-{}", self.epoch, incident.incident_id);
-        let seq = self.events_seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        let (client, topic) = &self.events;
-        match serde_json::to_vec(&Envelope::new(&self.camera, self.epoch, seq, incident)) {
-            Ok(payload) => {
-                if let Err(e) = client.try_publish(topic.as_str(), rumqttc::QoS::AtLeastOnce, false, payload) {
-                    tracing::error!(error = %e, "incident not queued for MQTT (client queue full): lost");
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "incident not serialisable: lost"),
+        let mut events = self.events.lock();
+        let seq = events.next_seq();
+        let stored = serde_json::to_vec(&Envelope::new(&self.camera, self.epoch, seq, &incident))
+            .map_err(anyhow::Error::from)
+            .and_then(|payload| events.append(&payload).map_err(anyhow::Error::from));
+        if let Err(e) = stored {
+            tracing::error!(error = %e, incident = %incident.incident_id, "incident could not be stored: lost");
         }
     }
 
     /// Updates what the status heartbeat reports: the last interval's fps and coverage,
     /// and whether the camera stream is up (`degraded` when it is not).
     pub fn update_status(&self, fps: f64, coverage: f64, stream_up: bool) {
-        let mut s = self.status.lock().unwrap_or_else(|e| e.into_inner());
+        let mut s = self.status.lock();
         s.fps = fps;
         s.coverage = coverage;
         s.state = if stream_up { AgentState::Online } else { AgentState::Degraded };
@@ -157,14 +165,15 @@ impl Reporter {
     /// left is sent on the next start.
     pub fn drain(&self, limit: std::time::Duration) {
         let t = std::time::Instant::now();
-        while t.elapsed() < limit && self.status().0 > 0 {
+        let events_left = || self.events.lock().depth();
+        while t.elapsed() < limit && (self.status().0 > 0 || events_left() > 0) {
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
     }
 
     /// (depth, dropped, published since start, connected).
     pub fn status(&self) -> (u64, u64, u64, bool) {
-        let outbox = self.outbox.lock().unwrap_or_else(|e| e.into_inner());
+        let outbox = self.outbox.lock();
         use std::sync::atomic::Ordering::Relaxed;
         (outbox.depth(), outbox.dropped(), self.stats.published.load(Relaxed), self.stats.connected.load(Relaxed))
     }

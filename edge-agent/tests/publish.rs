@@ -11,8 +11,10 @@
 use std::io::Read;
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+
+use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
 use edge_agent::outbox::{DEFAULT_MAX_BYTES, Outbox};
@@ -185,13 +187,13 @@ fn reports_queued_while_the_broker_is_down_arrive_once_in_order() {
         std::thread::spawn(move || publisher.run(&stop))
     };
     std::thread::sleep(Duration::from_secs(2));
-    assert_eq!(outbox.lock().unwrap().depth(), 15, "nothing leaves the outbox without a PUBACK");
+    assert_eq!(outbox.lock().depth(), 15, "nothing leaves the outbox without a PUBACK");
 
     // Broker back: every report is delivered and acknowledged.
     let broker = Broker::start(dir.path(), port);
     let t = Instant::now();
-    while outbox.lock().unwrap().depth() > 0 {
-        assert!(t.elapsed() < Duration::from_secs(20), "outbox still holds {}", outbox.lock().unwrap().depth());
+    while outbox.lock().depth() > 0 {
+        assert!(t.elapsed() < Duration::from_secs(20), "outbox still holds {}", outbox.lock().depth());
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(stats.published.load(Ordering::Relaxed), 15);
@@ -232,14 +234,14 @@ fn the_agent_publishes_every_interval_it_reports() {
     {
         let printed = printed.clone();
         edge_agent::agent::run(&config, None, Arc::new(AtomicBool::new(false)), move |i, _, _| {
-            printed.lock().unwrap().push(i.clone())
+            printed.lock().push(i.clone())
         })
         .unwrap();
     }
     // At the end of the file the agent waits (up to 5 s) for its outbox to drain.
     // The reader's session has queued every report since before the agent started: read as
     // many as were printed (a shortfall shows as a 20 s timeout and a short list).
-    let printed = printed.lock().unwrap().clone();
+    let printed = printed.lock().clone();
     let t = Instant::now();
     let read = Command::new("mosquitto_sub")
         .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-i", "test-reader-2", "-c", "-q", "1"])
@@ -411,7 +413,7 @@ fn reports_travel_over_tls_with_a_password() {
     let out = sub.wait_with_output().unwrap();
     // The reader can see the report before the agent has processed the broker's PUBACK.
     let t = Instant::now();
-    while outbox.lock().unwrap().depth() > 0 && t.elapsed() < Duration::from_secs(15) {
+    while outbox.lock().depth() > 0 && t.elapsed() < Duration::from_secs(15) {
         std::thread::sleep(Duration::from_millis(50));
     }
     stop.store(true, Ordering::Relaxed);
@@ -420,5 +422,5 @@ fn reports_travel_over_tls_with_a_password() {
     let _ = broker.wait();
     let got: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the report arrived over TLS");
     assert_eq!((got["camera_id"].as_str(), got["epoch"].as_u64()), (Some("cam-t"), Some(9)));
-    assert_eq!(outbox.lock().unwrap().depth(), 0, "acknowledged over TLS");
+    assert_eq!(outbox.lock().depth(), 0, "acknowledged over TLS");
 }

@@ -15,8 +15,10 @@ use std::collections::HashMap;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+
+use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -220,7 +222,7 @@ async fn saturate(
     while received.load(Ordering::Relaxed) < total && t.elapsed() < Duration::from_secs(300) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let (a, b) = *first_last.lock().unwrap();
+    let (a, b) = *first_last.lock();
     let n = received.load(Ordering::Relaxed);
     match (a, b) {
         (Some(a), Some(b)) if b > a => n as f64 / (b - a).as_secs_f64(),
@@ -239,7 +241,7 @@ fn counter() -> (Arc<AtomicU64>, Window, tokio::sync::mpsc::UnboundedSender<rumq
     tokio::spawn(async move {
         while rx.recv().await.is_some() {
             let now = Instant::now();
-            let mut g = f.lock().unwrap();
+            let mut g = f.lock();
             g.0.get_or_insert(now);
             g.1 = Some(now);
             r.fetch_add(1, Ordering::Relaxed);
@@ -298,9 +300,9 @@ async fn main() -> anyhow::Result<()> {
             while let Some(p) = ack_rx.recv().await {
                 let _ = tx.send(p.clone());
                 if let Ok(ack) = protocol::messages::decode::<CountAck>(&p.payload)
-                    && let Some(t) = sent_at.lock().unwrap().remove(&(ack.body.report_agent_id, ack.body.report_seq))
+                    && let Some(t) = sent_at.lock().remove(&(ack.body.report_agent_id, ack.body.report_seq))
                 {
-                    latencies.lock().unwrap().push(t.elapsed().as_secs_f64() * 1000.0);
+                    latencies.lock().push(t.elapsed().as_secs_f64() * 1000.0);
                 }
             }
         });
@@ -320,15 +322,15 @@ async fn main() -> anyhow::Result<()> {
         let (cam, c) = &fleet[i % fleet.len()];
         let seq = 1_000_000 + i as u64;
         let p = payload(cam, seq);
-        sent_at.lock().unwrap().insert((cam.clone(), seq), Instant::now());
+        sent_at.lock().insert((cam.clone(), seq), Instant::now());
         c.publish(format!("tac/v1/cameras/{cam}/counts"), QoS::AtLeastOnce, false, p).await?;
     }
     let offered = n as f64 / started.elapsed().as_secs_f64();
     let t = Instant::now();
-    while latencies.lock().unwrap().len() < n && t.elapsed() < Duration::from_secs(60) {
+    while latencies.lock().len() < n && t.elapsed() < Duration::from_secs(60) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let mut lat = latencies.lock().unwrap().clone();
+    let mut lat = latencies.lock().clone();
     lat.sort_by(|a, b| a.total_cmp(b));
     let (cpu_s, rss_mb) = process_usage(_central.0.id());
 

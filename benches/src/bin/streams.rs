@@ -10,7 +10,9 @@
 //! `streams --clip C --line NAME:x1,y1,x2,y2 [--streams 1,2,4]`
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -56,7 +58,7 @@ impl Detector for Shared {
         self.spec.as_ref()
     }
     fn detect_prepared(&mut self, input: &PreparedFrame, out: &mut Vec<Detection>) -> Result<(), DetectorError> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).detect_prepared(input, out)
+        self.inner.lock().detect_prepared(input, out)
     }
     fn model_id(&self) -> &str {
         &self.id

@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use governor::{DefaultKeyedRateLimiter, Quota};
 use rand_core::RngCore;
@@ -71,7 +73,7 @@ impl Sessions {
         rand_core::OsRng.fill_bytes(&mut bytes);
         let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         let principal = Principal { name: name.to_string(), role };
-        let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        let mut live = self.live.lock();
         live.retain(|_, s| s.expires_ms > now_ms);
         live.insert(digest(&token), Session { principal: principal.clone(), expires_ms: now_ms + self.ttl_ms });
         Some((token, principal))
@@ -79,7 +81,7 @@ impl Sessions {
 
     /// The principal of a live session, its expiry pushed forward.
     pub fn check(&self, token: &str, now_ms: i64) -> Option<Principal> {
-        let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        let mut live = self.live.lock();
         let key = digest(token);
         match live.get_mut(&key) {
             Some(s) if s.expires_ms > now_ms => {
@@ -95,7 +97,7 @@ impl Sessions {
     }
 
     pub fn logout(&self, token: &str) -> Option<Principal> {
-        self.live.lock().unwrap_or_else(|e| e.into_inner()).remove(&digest(token)).map(|s| s.principal)
+        self.live.lock().remove(&digest(token)).map(|s| s.principal)
     }
 }
 

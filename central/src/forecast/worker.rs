@@ -7,8 +7,10 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
+
+use parking_lot::Mutex;
 use std::time::Duration;
 
 use protocol::forecast::ForecastReport;
@@ -70,12 +72,18 @@ impl Worker {
                             self.metrics.forecast_alerts.inc();
                         }
                         self.hub.forecast(&report);
-                        let mut latest = self.latest.lock().unwrap_or_else(|e| e.into_inner());
+                        let mut latest = self.latest.lock();
                         latest.entry(report.camera_id.clone()).or_default().insert(report.line.clone(), report);
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return,
+                // The store writer has stopped: nothing more will arrive.
+                Err(RecvTimeoutError::Disconnected) => {
+                    if let Some(trained) = &engine.trained {
+                        self.save(trained);
+                    }
+                    return;
+                }
             }
             if now_ms() >= next_retrain {
                 cutoff_ms = self.retrain(&mut engine);
@@ -116,15 +124,21 @@ impl Worker {
             seconds = (now_ms() - started) as f64 / 1e3,
             "forecast model retrained"
         );
+        self.save(&trained);
+        started
+    }
+
+    /// Writes the model and profiles to `state_file` (temporary file, then rename).
+    fn save(&self, trained: &Trained) {
         let tmp = self.state_file.with_extension("json.tmp");
-        let written = serde_json::to_vec(&trained)
+        let written = serde_json::to_vec(trained)
             .map_err(std::io::Error::other)
             .and_then(|b| std::fs::write(&tmp, b))
             .and_then(|_| std::fs::rename(&tmp, &self.state_file));
-        if let Err(e) = written {
-            tracing::warn!(file = %self.state_file.display(), error = %e, "forecast state not saved");
+        match written {
+            Ok(()) => tracing::info!(file = %self.state_file.display(), "forecast state saved"),
+            Err(e) => tracing::warn!(file = %self.state_file.display(), error = %e, "forecast state not saved"),
         }
-        started
     }
 
     fn publish(&self, report: &ForecastReport, epoch: u64, seq: u64) {

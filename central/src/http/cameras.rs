@@ -121,7 +121,7 @@ pub async fn counts(
 
 /// The latest forecast of each of the camera's approaches (lines).
 pub async fn forecast(State(state): State<ApiState>, Path(id): Path<String>) -> Response {
-    let latest = state.forecasts.lock().unwrap_or_else(|e| e.into_inner());
+    let latest = state.forecasts.lock();
     match latest.get(&id) {
         Some(lines) => Json(serde_json::json!({ "camera_id": id, "approaches": lines.values().collect::<Vec<_>>() }))
             .into_response(),

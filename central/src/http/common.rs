@@ -17,7 +17,7 @@ pub async fn with_store<T: Send + 'static>(
 ) -> Result<T, ApiError> {
     let store = state.store.clone();
     tokio::task::spawn_blocking(move || {
-        let mut guard = store.lock().unwrap_or_else(|e| e.into_inner());
+        let mut guard = store.lock();
         f(guard.as_mut())
     })
     .await

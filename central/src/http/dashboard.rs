@@ -111,7 +111,7 @@ pub async fn overview(State(state): State<ApiState>) -> Response {
     let mut cameras: Vec<OverviewCamera> = Vec::new();
     let mut ids: Vec<String> = state.map.cameras.iter().map(|p| p.id.clone()).collect();
     ids.extend(rows.iter().map(|r| r.camera_id.clone()).filter(|id| !state.map.cameras.iter().any(|p| &p.id == id)));
-    let forecasts = state.forecasts.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let forecasts = state.forecasts.lock().clone();
     for id in ids {
         let p = place(&id, &state.map.cameras);
         let row = rows.iter().find(|r| r.camera_id == id);
@@ -135,7 +135,7 @@ pub async fn overview(State(state): State<ApiState>) -> Response {
     }
     let mut junctions = Vec::new();
     if let Some(signals) = &state.signals {
-        let views = signals.junctions.lock().unwrap_or_else(|e| e.into_inner());
+        let views = signals.junctions.lock();
         for (id, v) in views.iter() {
             let p = place(id, &state.map.junctions);
             junctions.push(OverviewJunction {

@@ -61,7 +61,7 @@ pub async fn detectors(State(state): State<ApiState>, Path(id): Path<String>, Qu
         Err(r) => return r.into_response(),
     };
     let wanted: Vec<(String, firmware_profiles::junction::CameraLine)> = {
-        let retimer = signals.retimer.lock().unwrap_or_else(|e| e.into_inner());
+        let retimer = signals.retimer.lock();
         let Some(profile) = retimer.profile(&id) else {
             return error(StatusCode::NOT_FOUND, format!("junction {id:?} is not configured"));
         };

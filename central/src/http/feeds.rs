@@ -92,7 +92,7 @@ pub async fn public_congestion(State(state): State<ApiState>, request: Request) 
         }
     }
     let segments: Vec<crate::public::Segment> = {
-        let latest = state.forecasts.lock().unwrap_or_else(|e| e.into_inner());
+        let latest = state.forecasts.lock();
         latest.values().flat_map(|lines| lines.values()).map(crate::public::segment).collect()
     };
     let body = match serde_json::to_vec(&serde_json::json!({ "segments": segments })) {

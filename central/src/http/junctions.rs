@@ -21,7 +21,7 @@ fn signals(state: &ApiState) -> Result<&SignalsApi, ApiError> {
 /// `GET /api/v1/junctions`.
 pub async fn junctions(State(state): State<ApiState>) -> Result<Response, ApiError> {
     let s = signals(&state)?;
-    let views = s.junctions.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect::<Vec<_>>();
+    let views = s.junctions.lock().values().cloned().collect::<Vec<_>>();
     Ok(Json(views).into_response())
 }
 
@@ -31,7 +31,7 @@ pub async fn junction(State(state): State<ApiState>, Path(id): Path<String>) -> 
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
-    match s.junctions.lock().unwrap_or_else(|e| e.into_inner()).get(&id) {
+    match s.junctions.lock().get(&id) {
         Some(v) => Json(v.clone()).into_response(),
         None => error(StatusCode::NOT_FOUND, format!("junction {id:?} is not configured")),
     }
@@ -69,7 +69,7 @@ pub async fn override_plan(
     }
     let now = now_ms();
     let until_ms = now + req.duration_s as i64 * 1000;
-    let result = s.retimer.lock().unwrap_or_else(|e| e.into_inner()).set_override(&id, &req.greens_ms, until_ms, now);
+    let result = s.retimer.lock().set_override(&id, &req.greens_ms, until_ms, now);
     let outcome = match &result {
         Ok(()) => "accepted".to_string(),
         Err(e) => format!("refused: {e}"),
@@ -79,7 +79,7 @@ pub async fn override_plan(
     }
     if let Err(r) = audit(&state, &who, "override", &id, &outcome, detail).await {
         if result.is_ok() {
-            let _ = s.retimer.lock().unwrap_or_else(|e| e.into_inner()).cancel_override(&id);
+            let _ = s.retimer.lock().cancel_override(&id);
         }
         return r.into_response();
     }
@@ -92,7 +92,7 @@ pub async fn override_plan(
                 duration_s = req.duration_s,
                 "operator override accepted"
             );
-            if let Some(view) = s.junctions.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&id) {
+            if let Some(view) = s.junctions.lock().get_mut(&id) {
                 view.override_until_ms = Some(until_ms);
                 view.override_by = Some(who.name.clone());
             }
@@ -115,14 +115,14 @@ pub async fn cancel_override(
         Ok(s) => s.clone(),
         Err(r) => return r.into_response(),
     };
-    if !s.junctions.lock().unwrap_or_else(|e| e.into_inner()).contains_key(&id) {
+    if !s.junctions.lock().contains_key(&id) {
         return error(StatusCode::NOT_FOUND, format!("junction {id:?} is not configured"));
     }
     if let Err(r) = audit(&state, &who, "override_cancel", &id, "accepted", serde_json::Value::Null).await {
         return r.into_response();
     }
-    let had = s.retimer.lock().unwrap_or_else(|e| e.into_inner()).cancel_override(&id).unwrap_or(false);
-    if let Some(view) = s.junctions.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&id) {
+    let had = s.retimer.lock().cancel_override(&id).unwrap_or(false);
+    if let Some(view) = s.junctions.lock().get_mut(&id) {
         view.override_until_ms = None;
         view.override_by = None;
     }

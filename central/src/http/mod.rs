@@ -30,7 +30,9 @@ pub mod routes;
 pub mod session;
 pub mod system;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use axum::Router;
 use axum::extract::{Request, State};

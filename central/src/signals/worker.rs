@@ -10,7 +10,9 @@
 //! traffic): it keeps its plan or its local plan.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
 use firmware_profiles::JunctionProfile;
@@ -65,7 +67,7 @@ pub struct SignalWorker {
 }
 
 pub fn demand_for(profile: &JunctionProfile, forecasts: &Latest) -> Option<Vec<f64>> {
-    let latest = forecasts.lock().unwrap_or_else(|e| e.into_inner());
+    let latest = forecasts.lock();
     split_approach_flows(profile, |approach| {
         let flows: Vec<f64> = approach
             .cameras
@@ -105,10 +107,11 @@ pub fn split_approach_flows(
 }
 
 impl SignalWorker {
-    pub fn run(self, stop: Arc<std::sync::atomic::AtomicBool>) {
+    /// Runs until `shutdown` is cancelled (checked every 250 ms).
+    pub fn run(self, shutdown: tokio_util::sync::CancellationToken) {
         let (client, mut connection) = Client::new(self.mqtt.clone(), 256);
         let mut next_round = Instant::now() + Duration::from_secs(5);
-        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+        while !shutdown.is_cancelled() {
             match connection.recv_timeout(Duration::from_millis(250)) {
                 Ok(Ok(Event::Incoming(Packet::ConnAck(_)))) => {
                     tracing::info!("signals: connected; listening to junction acks and status");
@@ -132,8 +135,8 @@ impl SignalWorker {
 
     /// One retiming round; returns how many plans were published.
     pub fn round(&self, client: &Client) -> usize {
-        let mut retimer = self.retimer.lock().unwrap_or_else(|e| e.into_inner());
-        let ids: Vec<String> = self.junctions.lock().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect();
+        let mut retimer = self.retimer.lock();
+        let ids: Vec<String> = self.junctions.lock().keys().cloned().collect();
         let demand: BTreeMap<String, Vec<f64>> = ids
             .iter()
             .filter_map(|id| retimer.profile(id).and_then(|p| demand_for(p, &self.forecasts)).map(|d| (id.clone(), d)))
@@ -163,7 +166,7 @@ impl SignalWorker {
                 "plan issued"
             );
             let junction = signed.plan.junction_id.clone();
-            let mut views = self.junctions.lock().unwrap_or_else(|e| e.into_inner());
+            let mut views = self.junctions.lock();
             let view = views.entry(junction.clone()).or_default();
             let p = &signed.plan;
             view.history.push_front(IssuedPlan {
@@ -207,7 +210,7 @@ impl SignalWorker {
                     );
                 }
                 self.hub.plan_ack(&ack);
-                if let Some(view) = self.junctions.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&junction) {
+                if let Some(view) = self.junctions.lock().get_mut(&junction) {
                     view.acks.push_front(ack);
                     view.acks.truncate(50);
                 }
@@ -221,10 +224,10 @@ impl SignalWorker {
                     }
                 };
                 if status.source == "central" {
-                    let mut retimer = self.retimer.lock().unwrap_or_else(|e| e.into_inner());
+                    let mut retimer = self.retimer.lock();
                     retimer.adopt_running(&junction, &status.greens_ms, status.offset_ms, status.version, now_ms());
                 }
-                if let Some(view) = self.junctions.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&junction) {
+                if let Some(view) = self.junctions.lock().get_mut(&junction) {
                     view.status = Some(status);
                 }
                 self.hub.junction_changed(&junction);

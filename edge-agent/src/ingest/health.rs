@@ -1,7 +1,7 @@
 //! Stream health, shared between the ingest thread and whoever reports status.
 //! Lock-free counters plus one mutex for the last error text.
 
-use std::sync::Mutex;
+use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -45,7 +45,7 @@ impl StreamHealth {
     pub fn down(&self, error: impl Into<String>) {
         self.up.store(false, Ordering::Relaxed);
         self.fps_milli.store(0, Ordering::Relaxed);
-        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(error.into());
+        *self.last_error.lock() = Some(error.into());
     }
 
     pub fn reconnected(&self) {
@@ -59,7 +59,7 @@ impl StreamHealth {
             fps: self.fps_milli.load(Ordering::Relaxed) as f64 / 1000.0,
             frames: self.frames.load(Ordering::Relaxed),
             reconnects: self.reconnects.load(Ordering::Relaxed),
-            last_error: self.last_error.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+            last_error: self.last_error.lock().clone(),
         }
     }
 }

@@ -2,7 +2,9 @@
 //! the newest decoded frame in a one-slot mailbox (latest-frame semantics): a slow
 //! detector sees fresh frames, never a backlog.
 
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
+
+use parking_lot::{Condvar, Mutex};
 use std::time::Duration;
 
 use super::IngestError;
@@ -27,7 +29,7 @@ struct SlotState {
 
 impl Slot {
     fn put(&self, frame: Frame) {
-        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut s = self.state.lock();
         if s.frame.replace(frame).is_some() {
             s.replaced += 1;
         }
@@ -35,17 +37,14 @@ impl Slot {
     }
 
     fn fail(&self, error: String) {
-        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut s = self.state.lock();
         s.error = Some(error);
         self.ready.notify_one();
     }
 
     fn take(&self, timeout: Duration) -> Result<Option<Frame>, String> {
-        let s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let (mut s, _) = self
-            .ready
-            .wait_timeout_while(s, timeout, |s| s.frame.is_none() && s.error.is_none())
-            .unwrap_or_else(|e| e.into_inner());
+        let mut s = self.state.lock();
+        self.ready.wait_while_for(&mut s, |s| s.frame.is_none() && s.error.is_none(), timeout);
         if let Some(f) = s.frame.take() {
             return Ok(Some(f));
         }
@@ -73,7 +72,7 @@ impl FrameSource for UsbSource {
 
 impl Drop for UsbSource {
     fn drop(&mut self) {
-        self.slot.state.lock().unwrap_or_else(|e| e.into_inner()).closed = true;
+        self.slot.state.lock().closed = true;
     }
 }
 
@@ -111,7 +110,7 @@ pub fn open(index: u32) -> Result<Box<dyn FrameSource>, IngestError> {
                     }
                 };
             loop {
-                if writer.state.lock().unwrap_or_else(|e| e.into_inner()).closed {
+                if writer.state.lock().closed {
                     let _ = camera.stop_stream();
                     return;
                 }
@@ -160,7 +159,7 @@ mod tests {
         slot.put(frame(2));
         let got = slot.take(Duration::from_millis(1)).unwrap().unwrap();
         assert_eq!(got.bytes()[0], 2);
-        assert_eq!(slot.state.lock().unwrap().replaced, 1);
+        assert_eq!(slot.state.lock().replaced, 1);
         assert!(slot.take(Duration::from_millis(1)).unwrap().is_none());
         slot.fail("unplugged".into());
         assert_eq!(slot.take(Duration::from_millis(1)).unwrap_err(), "unplugged");

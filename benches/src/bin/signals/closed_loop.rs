@@ -5,7 +5,7 @@
 //! reports in the protocol format on `tac/v1/cameras/{id}/counts` → central's retiming
 //! (`central::signals`: PCU flows split to movements, Webster splits, smoothing,
 //! validation, ed25519 signing) → `tac/v1/junctions/{id}/plan` → the junction code
-//! (`edge_agent::junction::Controller`: signature, expiry, replay and safety checks,
+//! (`junction_agent::Controller`: signature, expiry, replay and safety checks,
 //! safe take-over, local actuation) → the `sumo` driver → the simulated light. Acks go
 //! back on `…/plan/ack`. Every simulated second each camera also sends its live
 //! presence (`…/presence`: standing queue, last arrival) over the broker to the
@@ -17,19 +17,21 @@
 //! bypass the broker.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, channel};
-use std::sync::{Arc, Mutex};
+
+use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use central::signals::retimer::{RetimeSettings, Retimer};
 use central::signals::worker::split_approach_flows;
 use ed25519_dalek::SigningKey;
-use edge_agent::junction::driver::SignalDriver;
-use edge_agent::junction::presence::PresenceFeed;
-use edge_agent::junction::sumo::SumoDriver;
-use edge_agent::junction::traci::Traci;
-use edge_agent::junction::{Actuation, Controller};
+use junction_agent::driver::SignalDriver;
+use junction_agent::presence::PresenceFeed;
+use junction_agent::sumo::SumoDriver;
+use junction_agent::traci::Traci;
+use junction_agent::{Actuation, Controller};
 use protocol::messages::{CountReport, Envelope, ModelRef, Presence as PresenceMsg, ZoneNow, decode};
 use protocol::plan::{PlanKeys, PlanOutcome};
 use protocol::topics::Topic;
@@ -205,7 +207,7 @@ pub fn run(
         .transpose()?;
     while t < end {
         t += 1.0;
-        let mut sumo = traci.lock().unwrap_or_else(|e| e.into_inner());
+        let mut sumo = traci.lock();
         sumo.step(t)?;
         let imp = opts.cameras;
         for (j, cams) in junctions.iter().zip(&mut cameras) {

@@ -25,10 +25,12 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use serde_json::json;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use edge_agent::junction::Actuation;
-use edge_agent::junction::traci::Traci;
+use parking_lot::Mutex;
+
+use junction_agent::Actuation;
+use junction_agent::traci::Traci;
 
 use crate::metrics::RunMetrics;
 use crate::scenario::Scenario;
@@ -209,10 +211,7 @@ fn run_once(
                     &opts,
                     &mut monitors,
                 )?);
-                let traci = Arc::into_inner(shared)
-                    .context("TraCI still shared")?
-                    .into_inner()
-                    .unwrap_or_else(|e| e.into_inner());
+                let traci = Arc::into_inner(shared).context("TraCI still shared")?.into_inner();
                 traci.close()?;
                 return Ok(stats);
             }

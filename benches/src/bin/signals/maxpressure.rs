@@ -9,7 +9,7 @@ use anyhow::Result;
 
 use crate::safety::Monitors;
 use crate::scenario::Light;
-use edge_agent::junction::traci::Traci;
+use junction_agent::traci::Traci;
 
 const DECISION_S: f64 = 5.0;
 const YELLOW_S: f64 = 3.0;

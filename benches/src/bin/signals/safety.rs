@@ -4,7 +4,7 @@
 //! yellow 3–6 s, all-red). SUMO's 'G'/'g' are green, 'y'/'Y' yellow, anything else red.
 
 use anyhow::Result;
-use edge_agent::junction::traci::Traci;
+use junction_agent::traci::Traci;
 use protocol::plan::{Breach, Monitor};
 
 use crate::sumo_junction::SumoJunction;

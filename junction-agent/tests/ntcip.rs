@@ -1,6 +1,6 @@
 //! The `ntcip1202` driver against a real SNMP agent: net-snmp's `snmpd` on a free port
 //! with a pass_persist handler holding an NTCIP 1202 controller's phase, pattern and
-//! split rows (`ntcip_agent.py`). `edge-agent junction` downloads its local plan at start
+//! split rows (`ntcip_agent.py`). `junction-agent` downloads its local plan at start
 //! and central's plan when it takes over; every value is read back from the agent.
 
 use std::process::{Child, Command, Stdio};
@@ -78,9 +78,8 @@ fn ntcip_driver_downloads_local_and_central_plans_over_snmp() {
     let public = base64::engine::general_purpose::STANDARD.encode(central.verifying_key().to_bytes());
     std::thread::sleep(Duration::from_millis(500));
     let _junction = Killed(
-        Command::new(env!("CARGO_BIN_EXE_edge-agent"))
+        Command::new(env!("CARGO_BIN_EXE_junction-agent"))
             .args([
-                "junction",
                 "--profile",
                 "hcmc_sample_4arm",
                 "--port",

@@ -19,9 +19,9 @@ use super::driver::SignalDriver;
 use super::presence::PresenceFeed;
 
 pub struct JunctionLink {
-    pub host: String,
-    pub port: u16,
-    pub client_id: String,
+    /// How to reach the broker (`mqtt_link`: credentials, TLS); the keep-alive is short so
+    /// a dropped link shows within seconds.
+    pub mqtt: MqttOptions,
     pub status_interval: Duration,
     pub utc_offset_s: i32,
 }
@@ -50,10 +50,7 @@ pub fn run(
     let plan_topic = Topic::JunctionPlan { junction: junction.clone() }.to_topic()?;
     let ack_topic = Topic::JunctionPlanAck { junction: junction.clone() }.to_topic()?;
     let status_topic = Topic::JunctionStatus { junction: junction.clone() }.to_topic()?;
-    let mut opts = MqttOptions::new(&link.client_id, &link.host, link.port);
-    opts.set_keep_alive(Duration::from_secs(5));
-    opts.set_max_packet_size(256 * 1024, 256 * 1024);
-    let (client, mut connection) = Client::new(opts, 64);
+    let (client, mut connection) = Client::new(link.mqtt.clone(), 64);
     let (epoch, mut seq) = (now_ms() as u64, 0u64);
     let mut last_lamps = Vec::new();
     let mut last_status: Option<(String, u64, usize)> = None;

@@ -8,7 +8,9 @@
 //! it changes. The TraCI connection is shared with whoever steps the simulation.
 
 use std::io;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use super::controller::Lamps;
 use super::driver::SignalDriver;
@@ -43,7 +45,7 @@ impl SignalDriver for SumoDriver {
     fn apply(&mut self, _now_ms: i64, _movements: &[String], lamps: &Lamps) -> io::Result<()> {
         let state = sumo_state(&self.movement_of_link, &self.yields_to, &self.red, lamps);
         if state != self.last {
-            self.traci.lock().unwrap_or_else(|e| e.into_inner()).set_tl_state(&self.tls, &state)?;
+            self.traci.lock().set_tl_state(&self.tls, &state)?;
             self.last = state;
         }
         Ok(())

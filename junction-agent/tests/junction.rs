@@ -1,4 +1,4 @@
-//! The junction role end to end over real Mosquitto: `edge-agent junction` (dry-run
+//! The junction role end to end over real Mosquitto: `junction-agent` (dry-run
 //! driver: lamp states as JSON lines) accepts central's signed plan and runs it; refuses
 //! a plan signed with another key, an expired plan and a replayed old version, each
 //! acknowledged as rejected with its reason; when the broker goes away it reverts to its
@@ -141,9 +141,8 @@ fn junction_takes_central_plans_refuses_bad_ones_and_falls_back_when_cut_off() {
     let profile = JunctionProfile::builtin("hcmc_sample_4arm").unwrap();
     let central = SigningKey::from_bytes(&[11; 32]);
     let public = base64::engine::general_purpose::STANDARD.encode(central.verifying_key().to_bytes());
-    let mut junction = Command::new(env!("CARGO_BIN_EXE_edge-agent"))
+    let mut junction = Command::new(env!("CARGO_BIN_EXE_junction-agent"))
         .args([
-            "junction",
             "--profile",
             "hcmc_sample_4arm",
             "--port",
@@ -252,9 +251,8 @@ fn junction_actuates_from_live_camera_presence_and_runs_the_plan_as_timed_withou
     let profile = JunctionProfile::from_toml("junction.toml", &text).unwrap();
     let central = SigningKey::from_bytes(&[11; 32]);
     let public = base64::engine::general_purpose::STANDARD.encode(central.verifying_key().to_bytes());
-    let mut junction = Command::new(env!("CARGO_BIN_EXE_edge-agent"))
+    let mut junction = Command::new(env!("CARGO_BIN_EXE_junction-agent"))
         .args([
-            "junction",
             "--profile",
             profile_path.to_str().unwrap(),
             "--port",
