@@ -209,32 +209,31 @@ fn start_signals(
             travel_ms: c.travel_s.iter().map(|t| (t * 1000.0) as u32).collect(),
         })
         .collect();
-    let junctions: crate::signals::Junctions = Default::default();
-    {
-        let mut views = junctions.lock();
-        for p in &profiles {
-            views
-                .insert(p.id.clone(), crate::signals::JunctionView { junction_id: p.id.clone(), ..Default::default() });
-        }
-    }
-    let retimer = Arc::new(Mutex::new(Retimer::new(retime, profiles, corridors, &settings.key_id, key)));
+    let views: std::collections::BTreeMap<String, crate::signals::JunctionView> = profiles
+        .iter()
+        .map(|p| (p.id.clone(), crate::signals::JunctionView { junction_id: p.id.clone(), ..Default::default() }))
+        .collect();
+    let (views_tx, views_rx) = tokio::sync::watch::channel(Arc::new(views.clone()));
+    let by_id = Arc::new(profiles.iter().map(|p| (p.id.clone(), p.clone())).collect());
+    let retimer = Retimer::new(retime, profiles, corridors, &settings.key_id, key);
+    let (commands, commands_rx) = std::sync::mpsc::channel();
     let mut broker = config.broker.clone();
     broker.client_id = format!("{}-signals", broker.client_id);
     let mut mqtt = crate::mqtt::options(&broker)?;
     mqtt.set_manual_acks(false);
     mqtt.set_clean_session(true);
-    let round_now: Arc<std::sync::atomic::AtomicBool> = Default::default();
     let worker = SignalWorker {
-        retimer: retimer.clone(),
+        retimer,
         forecasts,
-        junctions: junctions.clone(),
+        views,
+        views_tx,
+        commands: commands_rx,
         mqtt,
         retime_every: std::time::Duration::from_secs(settings.retime_every_s),
-        round_now: round_now.clone(),
         hub,
     };
     let thread = std::thread::Builder::new().name("signals".into()).spawn(move || worker.run(shutdown))?;
     let override_token =
         settings.override_token_env.as_ref().and_then(|v| std::env::var(v).ok()).filter(|t| !t.is_empty());
-    Ok((crate::http::SignalsApi { junctions, retimer, override_token, round_now }, thread))
+    Ok((crate::http::SignalsApi { views: views_rx, commands, profiles: by_id, override_token }, thread))
 }

@@ -1,8 +1,8 @@
 //! SIGTERM stops central structurally: one cancellation reaches every part, and each is
 //! stopped and joined upstream first, so what is in flight drains downstream: the HTTP
 //! API, then the MQTT session, then the store writer (its queue closed), then forecasting
-//! (which saves its state), then retiming. Each says so in the log, in that order, and the
-//! process exits 0. Real central binary, real Mosquitto.
+//! (which saves its state on the way out), then retiming. `run` logs each join in that
+//! order, and the process exits 0. Real central binary, real Mosquitto.
 
 mod common;
 
@@ -68,8 +68,6 @@ fn sigterm_stops_every_part_upstream_first_and_saves_the_forecast_state() {
         "HTTP API stopped",
         "MQTT session closed",
         "store writer stopped",
-        // Written on the way out, not only after a retraining.
-        "forecast state saved",
         "forecast worker stopped",
         "signals worker stopped",
         "central stopped",
@@ -79,6 +77,11 @@ fn sigterm_stops_every_part_upstream_first_and_saves_the_forecast_state() {
         let found = log[at..].find(line).unwrap_or_else(|| panic!("{line:?} missing or out of order:\n{log}"));
         at += found + line.len();
     }
+    // Written on the way out (the worker logs it itself, once its channel closes), not
+    // only after a retraining.
+    let saved = log.rfind("forecast state saved").expect("forecast state saved");
+    assert!(saved > log.find("HTTP API stopped").unwrap(), "not saved during shutdown:\n{log}");
+    assert!(saved < log.find("forecast worker stopped").unwrap(), "{log}");
     assert!(dir.path().join("forecast-state.json").exists(), "{log}");
 }
 

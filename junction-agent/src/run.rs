@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use protocol::messages::Envelope;
-use protocol::plan::{JunctionStatus, PlanAck, PlanOutcome, decode};
+use protocol::plan::{JunctionStatus, PlanAck, PlanOutcome, PlanSource, decode};
 use protocol::topics::Topic;
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS, RecvTimeoutError};
 
@@ -135,7 +135,7 @@ pub fn run(
                 junction_id: junction.clone(),
                 plan_id: running.plan_id,
                 version: running.version,
-                source: if running.source == Source::Central { "central".into() } else { "local".into() },
+                source: if running.source == Source::Central { PlanSource::Central } else { PlanSource::Local },
                 stage: running.stage,
                 cycle_ms: running.cycle_ms,
                 greens_ms: running.greens_ms,

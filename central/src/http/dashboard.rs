@@ -94,7 +94,7 @@ struct OverviewJunction {
     lat: Option<f64>,
     lon: Option<f64>,
     /// `central`, `local` (its fallback plan), or null before any status.
-    source: Option<String>,
+    source: Option<protocol::plan::PlanSource>,
     cycle_ms: Option<u32>,
     rejected: bool,
 }
@@ -135,7 +135,7 @@ pub async fn overview(State(state): State<ApiState>) -> Response {
     }
     let mut junctions = Vec::new();
     if let Some(signals) = &state.signals {
-        let views = signals.junctions.lock();
+        let views = signals.views.borrow().clone();
         for (id, v) in views.iter() {
             let p = place(id, &state.map.junctions);
             junctions.push(OverviewJunction {
@@ -143,7 +143,7 @@ pub async fn overview(State(state): State<ApiState>) -> Response {
                 name: p.as_ref().map_or(String::new(), |p| p.name.clone()),
                 lat: p.as_ref().map(|p| p.lat),
                 lon: p.as_ref().map(|p| p.lon),
-                source: v.status.as_ref().map(|s| s.source.clone()),
+                source: v.status.as_ref().map(|s| s.source),
                 cycle_ms: v.status.as_ref().map(|s| s.cycle_ms),
                 rejected: v.acks.front().is_some_and(|a| a.outcome == protocol::plan::PlanOutcome::Rejected),
             });

@@ -61,8 +61,7 @@ pub async fn detectors(State(state): State<ApiState>, Path(id): Path<String>, Qu
         Err(r) => return r.into_response(),
     };
     let wanted: Vec<(String, firmware_profiles::junction::CameraLine)> = {
-        let retimer = signals.retimer.lock();
-        let Some(profile) = retimer.profile(&id) else {
+        let Some(profile) = signals.profiles.get(&id) else {
             return error(StatusCode::NOT_FOUND, format!("junction {id:?} is not configured"));
         };
         profile.approaches.iter().flat_map(|a| a.cameras.iter().map(|c| (a.id.clone(), c.clone()))).collect()

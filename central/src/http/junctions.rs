@@ -10,6 +10,7 @@ use super::access::{Operator, audit};
 use super::error::{ApiError, error};
 use super::{ApiState, SignalsApi};
 use crate::clock::now_ms;
+use crate::signals::SignalsCommand;
 
 fn signals(state: &ApiState) -> Result<&SignalsApi, ApiError> {
     state
@@ -21,7 +22,7 @@ fn signals(state: &ApiState) -> Result<&SignalsApi, ApiError> {
 /// `GET /api/v1/junctions`.
 pub async fn junctions(State(state): State<ApiState>) -> Result<Response, ApiError> {
     let s = signals(&state)?;
-    let views = s.junctions.lock().values().cloned().collect::<Vec<_>>();
+    let views = s.views.borrow().values().cloned().collect::<Vec<_>>();
     Ok(Json(views).into_response())
 }
 
@@ -31,7 +32,8 @@ pub async fn junction(State(state): State<ApiState>, Path(id): Path<String>) -> 
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
-    match s.junctions.lock().get(&id) {
+    let views = s.views.borrow().clone();
+    match views.get(&id) {
         Some(v) => Json(v.clone()).into_response(),
         None => error(StatusCode::NOT_FOUND, format!("junction {id:?} is not configured")),
     }
@@ -69,7 +71,12 @@ pub async fn override_plan(
     }
     let now = now_ms();
     let until_ms = now + req.duration_s as i64 * 1000;
-    let result = s.retimer.lock().set_override(&id, &req.greens_ms, until_ms, now);
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let command =
+        SignalsCommand::SetOverride { junction: id.clone(), greens_ms: req.greens_ms.clone(), until_ms, reply };
+    let Some(result) = ask(&s, command, answer).await else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "the signals worker is not running");
+    };
     let outcome = match &result {
         Ok(()) => "accepted".to_string(),
         Err(e) => format!("refused: {e}"),
@@ -79,7 +86,8 @@ pub async fn override_plan(
     }
     if let Err(r) = audit(&state, &who, "override", &id, &outcome, detail).await {
         if result.is_ok() {
-            let _ = s.retimer.lock().cancel_override(&id);
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            let _ = ask(&s, SignalsCommand::CancelOverride { junction: id.clone(), reply }, answer).await;
         }
         return r.into_response();
     }
@@ -92,12 +100,11 @@ pub async fn override_plan(
                 duration_s = req.duration_s,
                 "operator override accepted"
             );
-            if let Some(view) = s.junctions.lock().get_mut(&id) {
-                view.override_until_ms = Some(until_ms);
-                view.override_by = Some(who.name.clone());
-            }
-            s.round_now.store(true, std::sync::atomic::Ordering::SeqCst);
-            state.hub.junction_changed(&id);
+            let _ = s.commands.send(SignalsCommand::OverrideAccepted {
+                junction: id.clone(),
+                until_ms,
+                by: who.name.clone(),
+            });
             (StatusCode::ACCEPTED, Json(serde_json::json!({"junction_id": id, "until_ms": until_ms, "by": who.name})))
                 .into_response()
         }
@@ -115,18 +122,23 @@ pub async fn cancel_override(
         Ok(s) => s.clone(),
         Err(r) => return r.into_response(),
     };
-    if !s.junctions.lock().contains_key(&id) {
+    if !s.views.borrow().contains_key(&id) {
         return error(StatusCode::NOT_FOUND, format!("junction {id:?} is not configured"));
     }
     if let Err(r) = audit(&state, &who, "override_cancel", &id, "accepted", serde_json::Value::Null).await {
         return r.into_response();
     }
-    let had = s.retimer.lock().cancel_override(&id).unwrap_or(false);
-    if let Some(view) = s.junctions.lock().get_mut(&id) {
-        view.override_until_ms = None;
-        view.override_by = None;
-    }
-    s.round_now.store(true, std::sync::atomic::Ordering::SeqCst);
-    state.hub.junction_changed(&id);
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let Some(had) = ask(&s, SignalsCommand::CancelOverride { junction: id.clone(), reply }, answer).await else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "the signals worker is not running");
+    };
+    let had = had.unwrap_or(false);
     Json(serde_json::json!({"junction_id": id, "cancelled": had})).into_response()
+}
+
+/// Sends `command` to the signals worker and waits for its answer; `None` when the worker
+/// has stopped (shutdown) and will not answer.
+async fn ask<T>(signals: &SignalsApi, command: SignalsCommand, answer: tokio::sync::oneshot::Receiver<T>) -> Option<T> {
+    signals.commands.send(command).ok()?;
+    answer.await.ok()
 }

@@ -62,15 +62,17 @@ pub struct ApiState {
     pub dashboard_dir: std::path::PathBuf,
 }
 
-/// What the junction endpoints need (present when `[signals]` is configured).
+/// What the junction endpoints need (present when `[signals]` is configured). The
+/// signals worker owns the retimer and the views: the API reads snapshots and sends commands.
 #[derive(Clone)]
 pub struct SignalsApi {
-    pub junctions: crate::signals::Junctions,
-    pub retimer: Arc<Mutex<crate::signals::Retimer>>,
+    /// The junction views as the worker last published them.
+    pub views: tokio::sync::watch::Receiver<crate::signals::Junctions>,
+    pub commands: std::sync::mpsc::Sender<crate::signals::SignalsCommand>,
+    /// The junctions' profiles (configuration; read-only).
+    pub profiles: Arc<std::collections::BTreeMap<String, firmware_profiles::JunctionProfile>>,
     /// Bearer token standing for an operator (scripts, bridges); `None`: sessions only.
     pub override_token: Option<String>,
-    /// Set to make the signal worker run a round now (an override goes out at once).
-    pub round_now: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The router, from the route table: each route behind the check its declared auth needs.

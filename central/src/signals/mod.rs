@@ -11,4 +11,4 @@ pub mod worker;
 
 pub use retimer::{Corridor, RetimeError, RetimeSettings, Retimer};
 pub use settings::SignalSettings;
-pub use worker::{JunctionView, Junctions, SignalWorker};
+pub use worker::{JunctionView, Junctions, SignalWorker, SignalsCommand};

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use ed25519_dalek::SigningKey;
 use firmware_profiles::JunctionProfile;
-use protocol::plan::{SignedPlan, TimingPlan, Violation, sign, validate};
+use protocol::plan::{CENTRAL_PLAN_ID, OVERRIDE_PLAN_ID, SignedPlan, TimingPlan, Violation, sign, validate};
 
 use super::webster::{fit_within, min_green, splits, to_resolution};
 
@@ -142,7 +142,7 @@ impl Retimer {
     ) -> Result<(), RetimeError> {
         let j = self.junctions.get_mut(junction).ok_or_else(|| RetimeError::UnknownJunction(junction.into()))?;
         let mut plan = build(&j.template, greens_ms, 0, now_ms, until_ms, j.running.as_ref());
-        plan.plan_id = "operator-override".into();
+        plan.plan_id = OVERRIDE_PLAN_ID.into();
         validate(&plan, &j.profile.rules())
             .map_err(|violations| RetimeError::Unsafe { junction: junction.into(), violations })?;
         j.override_until = Some((plan, until_ms));
@@ -271,7 +271,7 @@ impl Retimer {
                     let same_shape = r.stages.len() == greens.len() && r.offset_ms == offset_ms % r.cycle_ms.max(1);
                     let small = same_shape
                         && r.stages.iter().zip(greens).all(|(s, g)| s.green_ms.abs_diff(*g) < settings.material_ms);
-                    if small && r.plan_id != "operator-override" && now_ms - r.valid_from_ms < settings.heartbeat_ms {
+                    if small && r.plan_id != OVERRIDE_PLAN_ID && now_ms - r.valid_from_ms < settings.heartbeat_ms {
                         return None;
                     }
                 }
@@ -328,7 +328,7 @@ fn build(
     }
     plan.cycle_ms = plan.stages.iter().map(|s| s.length_ms()).sum::<u64>() as u32;
     plan.offset_ms = offset_ms % plan.cycle_ms.max(1);
-    plan.plan_id = "central".into();
+    plan.plan_id = CENTRAL_PLAN_ID.into();
     plan.version = next_version(running, now_ms);
     plan.valid_from_ms = now_ms;
     plan.valid_until_ms = until_ms;

@@ -3,6 +3,11 @@
 //! (retained, so a junction that reconnects gets the current plan). It also listens to
 //! the junctions' acks and status, which the API serves.
 //!
+//! One owner: this thread owns the retimer (with any operator override) and the junction
+//! views. The HTTP API never touches them: it sends `SignalsCommand`s (an override, its
+//! cancellation, "run a round now"), with a reply channel where it needs the outcome, and
+//! reads the views as immutable snapshots the worker publishes after every change.
+//!
 //! Demand of an approach = Σ over its cameras' lines of the 15-minute forecast (the
 //! current demand when no forecast yet); split over the approach's movements in
 //! proportion to the profile's turning shares (else to lanes × saturation flow). A
@@ -11,18 +16,17 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
-
-use parking_lot::Mutex;
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use firmware_profiles::JunctionProfile;
 use protocol::messages::decode;
-use protocol::plan::{JunctionStatus, PlanAck, SignedPlan};
+use protocol::plan::{JunctionStatus, OVERRIDE_PLAN_ID, PlanAck, PlanSource, SignedPlan};
 use protocol::topics::{self, Topic};
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
 use serde::Serialize;
 
-use super::retimer::Retimer;
+use super::retimer::{RetimeError, Retimer};
 use crate::clock::now_ms;
 use crate::forecast::Latest;
 
@@ -53,16 +57,35 @@ pub struct IssuedPlan {
     pub greens_ms: Vec<u32>,
 }
 
-pub type Junctions = Arc<Mutex<BTreeMap<String, JunctionView>>>;
+/// The junction views as the worker last published them.
+pub type Junctions = Arc<BTreeMap<String, JunctionView>>;
+
+/// What the HTTP API may ask of the worker.
+#[derive(Debug)]
+pub enum SignalsCommand {
+    /// Validate and hold an operator override (`greens_ms` per stage until `until_ms`); it
+    /// goes out only after `OverrideAccepted` (the API audits in between).
+    SetOverride {
+        junction: String,
+        greens_ms: Vec<u32>,
+        until_ms: i64,
+        reply: tokio::sync::oneshot::Sender<Result<(), RetimeError>>,
+    },
+    /// The override was audited: show it (until, by whom) and issue it now.
+    OverrideAccepted { junction: String, until_ms: i64, by: String },
+    /// End an override now (cancelled, or its audit failed); replies whether there was one.
+    CancelOverride { junction: String, reply: tokio::sync::oneshot::Sender<Result<bool, RetimeError>> },
+}
 
 pub struct SignalWorker {
-    pub retimer: Arc<Mutex<Retimer>>,
+    pub retimer: Retimer,
     pub forecasts: Latest,
-    pub junctions: Junctions,
+    /// Owned here; published to `views_tx` after every change.
+    pub views: BTreeMap<String, JunctionView>,
+    pub views_tx: tokio::sync::watch::Sender<Junctions>,
+    pub commands: Receiver<SignalsCommand>,
     pub mqtt: MqttOptions,
     pub retime_every: Duration,
-    /// Set by the API after an override: run a round now.
-    pub round_now: Arc<std::sync::atomic::AtomicBool>,
     pub hub: Arc<crate::hub::Hub>,
 }
 
@@ -108,10 +131,15 @@ pub fn split_approach_flows(
 
 impl SignalWorker {
     /// Runs until `shutdown` is cancelled (checked every 250 ms).
-    pub fn run(self, shutdown: tokio_util::sync::CancellationToken) {
+    pub fn run(mut self, shutdown: tokio_util::sync::CancellationToken) {
         let (client, mut connection) = Client::new(self.mqtt.clone(), 256);
         let mut next_round = Instant::now() + Duration::from_secs(5);
+        self.publish_views();
         while !shutdown.is_cancelled() {
+            let mut round_now = false;
+            while let Ok(command) = self.commands.try_recv() {
+                round_now |= self.handle(command);
+            }
             match connection.recv_timeout(Duration::from_millis(250)) {
                 Ok(Ok(Event::Incoming(Packet::ConnAck(_)))) => {
                     tracing::info!("signals: connected; listening to junction acks and status");
@@ -126,23 +154,58 @@ impl SignalWorker {
                 }
                 _ => {}
             }
-            if Instant::now() >= next_round || self.round_now.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            if Instant::now() >= next_round || round_now {
                 next_round = Instant::now() + self.retime_every;
                 self.round(&client);
             }
         }
     }
 
+    /// Carries out one command; true when a round should run now.
+    fn handle(&mut self, command: SignalsCommand) -> bool {
+        match command {
+            SignalsCommand::SetOverride { junction, greens_ms, until_ms, reply } => {
+                let _ = reply.send(self.retimer.set_override(&junction, &greens_ms, until_ms, now_ms()));
+                false
+            }
+            SignalsCommand::OverrideAccepted { junction, until_ms, by } => {
+                if let Some(view) = self.views.get_mut(&junction) {
+                    view.override_until_ms = Some(until_ms);
+                    view.override_by = Some(by);
+                }
+                self.publish_views();
+                self.hub.junction_changed(&junction);
+                true
+            }
+            SignalsCommand::CancelOverride { junction, reply } => {
+                let result = self.retimer.cancel_override(&junction);
+                if let Some(view) = self.views.get_mut(&junction) {
+                    view.override_until_ms = None;
+                    view.override_by = None;
+                }
+                self.publish_views();
+                self.hub.junction_changed(&junction);
+                let _ = reply.send(result);
+                true
+            }
+        }
+    }
+
+    fn publish_views(&self) {
+        self.views_tx.send_replace(Arc::new(self.views.clone()));
+    }
+
     /// One retiming round; returns how many plans were published.
-    pub fn round(&self, client: &Client) -> usize {
-        let mut retimer = self.retimer.lock();
-        let ids: Vec<String> = self.junctions.lock().keys().cloned().collect();
+    pub fn round(&mut self, client: &Client) -> usize {
+        let ids: Vec<String> = self.views.keys().cloned().collect();
         let demand: BTreeMap<String, Vec<f64>> = ids
             .iter()
-            .filter_map(|id| retimer.profile(id).and_then(|p| demand_for(p, &self.forecasts)).map(|d| (id.clone(), d)))
+            .filter_map(|id| {
+                self.retimer.profile(id).and_then(|p| demand_for(p, &self.forecasts)).map(|d| (id.clone(), d))
+            })
             .collect();
         let mut published = 0;
-        for result in retimer.retime_all(&demand, now_ms()) {
+        for result in self.retimer.retime_all(&demand, now_ms()) {
             let Ok(signed) = result else { continue }; // logged at ERROR by the retimer
             let Ok(topic) = (Topic::JunctionPlan { junction: signed.plan.junction_id.clone() }).to_topic() else {
                 continue;
@@ -166,8 +229,7 @@ impl SignalWorker {
                 "plan issued"
             );
             let junction = signed.plan.junction_id.clone();
-            let mut views = self.junctions.lock();
-            let view = views.entry(junction.clone()).or_default();
+            let view = self.views.entry(junction.clone()).or_default();
             let p = &signed.plan;
             view.history.push_front(IssuedPlan {
                 plan_id: p.plan_id.clone(),
@@ -179,19 +241,19 @@ impl SignalWorker {
                 greens_ms: p.stages.iter().map(|s| s.green_ms).collect(),
             });
             view.history.truncate(50);
-            if p.plan_id != "operator-override" && view.override_until_ms.is_some() {
+            if p.plan_id != OVERRIDE_PLAN_ID && view.override_until_ms.is_some() {
                 // The override expired (or was cancelled) and the computed plan is back.
                 view.override_until_ms = None;
                 view.override_by = None;
             }
             view.issued = Some(signed);
-            drop(views);
+            self.publish_views();
             self.hub.junction_changed(&junction);
         }
         published
     }
 
-    fn record(&self, topic: &str, payload: &[u8]) {
+    fn record(&mut self, topic: &str, payload: &[u8]) {
         match Topic::parse(topic) {
             Ok(Topic::JunctionPlanAck { junction }) => {
                 let ack = match decode::<PlanAck>(payload) {
@@ -210,10 +272,11 @@ impl SignalWorker {
                     );
                 }
                 self.hub.plan_ack(&ack);
-                if let Some(view) = self.junctions.lock().get_mut(&junction) {
+                if let Some(view) = self.views.get_mut(&junction) {
                     view.acks.push_front(ack);
                     view.acks.truncate(50);
                 }
+                self.publish_views();
             }
             Ok(Topic::JunctionStatus { junction }) => {
                 let status = match decode::<JunctionStatus>(payload) {
@@ -223,13 +286,14 @@ impl SignalWorker {
                         return;
                     }
                 };
-                if status.source == "central" {
-                    let mut retimer = self.retimer.lock();
-                    retimer.adopt_running(&junction, &status.greens_ms, status.offset_ms, status.version, now_ms());
+                if status.source == PlanSource::Central {
+                    let now = now_ms();
+                    self.retimer.adopt_running(&junction, &status.greens_ms, status.offset_ms, status.version, now);
                 }
-                if let Some(view) = self.junctions.lock().get_mut(&junction) {
+                if let Some(view) = self.views.get_mut(&junction) {
                     view.status = Some(status);
                 }
+                self.publish_views();
                 self.hub.junction_changed(&junction);
             }
             _ => {}

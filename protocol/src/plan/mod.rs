@@ -25,4 +25,7 @@ pub use monitor::{Breach, Monitor};
 pub use safety::{Violation, validate};
 pub use signing::{PlanKeys, Rejection, accept, canonical_bytes, decode, sign};
 pub use timeline::{Signal, Timeline};
-pub use types::{JunctionRules, JunctionStatus, PedestrianTiming, PlanAck, PlanOutcome, SignedPlan, Stage, TimingPlan};
+pub use types::{
+    CENTRAL_PLAN_ID, JunctionRules, JunctionStatus, OVERRIDE_PLAN_ID, PedestrianTiming, PlanAck, PlanOutcome,
+    PlanSource, SignedPlan, Stage, TimingPlan,
+};

@@ -121,6 +121,21 @@ pub struct PlanAck {
     pub detail: Option<String>,
 }
 
+/// Where the plan a junction runs came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PlanSource {
+    /// A plan central signed (computed, or an operator override).
+    Central,
+    /// The junction's own time-of-day plan (central silent, or no plan yet).
+    Local,
+}
+
+/// `plan_id` of a plan central computed.
+pub const CENTRAL_PLAN_ID: &str = "central";
+/// `plan_id` of an operator override (central signs it like any plan).
+pub const OVERRIDE_PLAN_ID: &str = "operator-override";
+
 /// `tac/v1/junctions/{id}/status` (retained): what the junction runs now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -129,7 +144,7 @@ pub struct JunctionStatus {
     pub plan_id: String,
     pub version: u64,
     /// `central` or `local` (the fallback time-of-day plan).
-    pub source: String,
+    pub source: PlanSource,
     pub stage: usize,
     pub cycle_ms: u32,
     pub greens_ms: Vec<u32>,
