@@ -15,9 +15,12 @@ trap 'rm -f "$tmp"' EXIT
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 section() { printf '\n## %s\n\n' "$1" | tee -a "$tmp"; }
+# Results name assets relative to the assets folder ($TRAFFIC_ASSETS), never by this
+# machine's absolute path, so runs on different machines compare line by line.
+portable() { sed "s|$TRAFFIC_ASSETS|\$TRAFFIC_ASSETS|g"; }
 run() {
-  printf '`%s`\n\n```\n' "$*" | tee -a "$tmp"
-  "$@" 2>&1 | tee -a "$tmp"
+  printf '`%s`\n\n```\n' "$*" | portable | tee -a "$tmp"
+  "$@" 2>&1 | portable | tee -a "$tmp"
   printf '```\n' | tee -a "$tmp"
 }
 
