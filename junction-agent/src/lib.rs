@@ -11,6 +11,7 @@
 pub mod actuation;
 pub mod controller;
 pub mod driver;
+pub mod driver_choice;
 pub mod guard;
 pub mod ntcip;
 pub mod presence;

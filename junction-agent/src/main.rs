@@ -16,7 +16,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use firmware_profiles::JunctionProfile;
-use junction_agent::driver::{self, NtcipTarget};
+use junction_agent::driver_choice::{self, NtcipTarget};
 use junction_agent::presence::PresenceFeed;
 use junction_agent::{Actuation, Controller, run};
 
@@ -121,7 +121,7 @@ fn junction(cli: Cli) -> anyhow::Result<()> {
     let keys = protocol::plan::PlanKeys::from_base64(&pairs).map_err(|e| anyhow::anyhow!("--trust: {e}"))?;
     let backup = cli.backup_time_s.unwrap_or(profile.limits.backup_time_s);
     anyhow::ensure!(backup.is_finite() && backup >= 1.0, "--backup-time-s must be at least 1");
-    let driver = driver::for_profile(&profile.controller_profile()?.driver, cli.dry_run, ntcip.as_ref())?;
+    let driver = driver_choice::for_profile(&profile.controller_profile()?.driver, cli.dry_run, ntcip.as_ref())?;
 
     let tls = cli.tls_ca_file.clone().map(|ca_file| mqtt_link::TlsSettings {
         ca_file,

@@ -1,5 +1,5 @@
 //! The `ntcip1202` driver's transport: SNMP v2c SET of a plan's NTCIP 1202 objects
-//! (`driver::ntcip_objects`: phase timing, coordination pattern, splits) to the
+//! (`ntcip_objects`: phase timing, coordination pattern, splits) to the
 //! controller, all in one PDU so the controller takes the whole plan or none of it.
 //!
 //! An NTCIP controller runs its own phase sequence (and its own detector actuation);
@@ -14,7 +14,7 @@ use protocol::plan::TimingPlan;
 use snmp2::{Oid, SyncSession, Value};
 
 use super::controller::Lamps;
-use super::driver::{SignalDriver, ntcip_objects};
+use super::driver::SignalDriver;
 
 pub struct NtcipDriver {
     session: SyncSession,
@@ -74,4 +74,34 @@ impl SignalDriver for NtcipDriver {
     fn plan_changed(&mut self, _now_ms: i64, plan: &TimingPlan) -> io::Result<()> {
         self.download(plan)
     }
+}
+
+/// NTCIP 1202 v03 phase timing objects (phaseTable, 1.3.6.1.4.1.1206.4.2.1.1.2.1.x) and
+/// the coordination split for one plan: one phase per stage, times in the units the
+/// standard uses (minimum green, maximum, walk, pedestrian clear in seconds; yellow
+/// change and red clear in tenths of a second).
+pub fn ntcip_objects(plan: &TimingPlan) -> Vec<(String, u32)> {
+    const PHASE: &str = "1.3.6.1.4.1.1206.4.2.1.1.2.1";
+    let mut out = Vec::new();
+    for (i, s) in plan.stages.iter().enumerate() {
+        let n = i + 1;
+        let ped = s.pedestrian.as_ref();
+        for (column, value) in [
+            (2, ped.map_or(0, |p| p.walk_ms / 1000)),      // phaseWalk
+            (3, ped.map_or(0, |p| p.clearance_ms / 1000)), // phasePedestrianClear
+            (4, s.min_green_ms / 1000),                    // phaseMinimumGreen
+            (6, s.max_green_ms / 1000),                    // phaseMaximum1
+            (8, s.yellow_ms / 100),                        // phaseYellowChange
+            (9, s.all_red_ms / 100),                       // phaseRedClear
+        ] {
+            out.push((format!("{PHASE}.{column}.{n}"), value));
+        }
+    }
+    // patternTable: cycle and offset (seconds); splitTable: split time per phase.
+    out.push(("1.3.6.1.4.1.1206.4.2.1.4.7.1.2.1".into(), plan.cycle_ms / 1000));
+    out.push(("1.3.6.1.4.1.1206.4.2.1.4.7.1.3.1".into(), plan.offset_ms / 1000));
+    for (i, s) in plan.stages.iter().enumerate() {
+        out.push((format!("1.3.6.1.4.1.1206.4.2.1.4.9.1.3.1.{}", i + 1), (s.length_ms() / 1000) as u32));
+    }
+    out
 }

@@ -217,3 +217,9 @@ fn first_error(bus: &gst::Bus) -> Option<String> {
     }
     None
 }
+
+impl super::FrameSource for GstSource {
+    fn pull(&mut self, timeout: Duration) -> Result<Pulled, IngestError> {
+        GstSource::pull(self, timeout)
+    }
+}

@@ -96,6 +96,12 @@ pub enum IngestError {
     Gstreamer(String),
 }
 
+/// Something that yields decoded frames (GStreamer or a USB camera); the reader owns one
+/// and reopens it after a failure.
+pub trait FrameSource: Send {
+    fn pull(&mut self, timeout: std::time::Duration) -> Result<gst::Pulled, IngestError>;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::gst::{GstSource, OpenOptions, Pulled};
-use super::{IngestError, SourceSpec, StreamHealth, usb};
+use super::{FrameSource, IngestError, SourceSpec, StreamHealth, usb};
 use crate::frame::Frame;
 
 pub enum IngestEvent {
@@ -47,17 +47,6 @@ impl Default for ReconnectPolicy {
             file_stall_timeout: Duration::from_secs(10),
             reconnect: true,
         }
-    }
-}
-
-/// Something that yields decoded frames.
-pub trait FrameSource: Send {
-    fn pull(&mut self, timeout: Duration) -> Result<Pulled, IngestError>;
-}
-
-impl FrameSource for GstSource {
-    fn pull(&mut self, timeout: Duration) -> Result<Pulled, IngestError> {
-        GstSource::pull(self, timeout)
     }
 }
 

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use parking_lot::{Condvar, Mutex};
 use std::time::Duration;
 
+use super::FrameSource;
 use super::IngestError;
 use super::gst::Pulled;
-use super::reader::FrameSource;
 use crate::frame::Frame;
 
 /// One-slot mailbox: writers replace, the reader takes.
