@@ -89,7 +89,7 @@ async fn receive(
     connection: Arc<AtomicU64>,
     metrics: Arc<Metrics>,
 ) {
-    let mut backoff = Duration::from_millis(250);
+    let mut delays = reconnect_delays();
     loop {
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::ConnAck(ack))) => {
@@ -100,7 +100,7 @@ async fn receive(
                     "central connected to the broker"
                 );
                 metrics.mqtt_connected.set(1);
-                backoff = Duration::from_millis(250);
+                delays = reconnect_delays();
                 for filter in filters {
                     if let Err(e) = client.try_subscribe(filter, QoS::AtLeastOnce) {
                         tracing::error!(error = %e, filter, "could not subscribe");
@@ -122,8 +122,7 @@ async fn receive(
             Err(e) => {
                 metrics.mqtt_connected.set(0);
                 tracing::warn!(error = %e, "broker connection lost; reconnecting");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(2));
+                tokio::time::sleep(delays.next().unwrap_or(MAX_RECONNECT_DELAY)).await;
             }
         }
     }
@@ -143,4 +142,17 @@ async fn acker(client: AsyncClient, mut done: mpsc::UnboundedReceiver<Done>, con
             tracing::warn!(error = %e, "agent ack not queued; the agent will resend");
         }
     }
+}
+
+const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(2);
+
+/// Reconnect delays: 250 ms, doubling, at most 2 s (`backon`; restarted on every connect).
+fn reconnect_delays() -> backon::ExponentialBackoff {
+    use backon::BackoffBuilder;
+    backon::ExponentialBuilder::new()
+        .with_min_delay(Duration::from_millis(250))
+        .with_max_delay(MAX_RECONNECT_DELAY)
+        .with_factor(2.0)
+        .without_max_times()
+        .build()
 }

@@ -87,6 +87,19 @@ pub enum AckMode {
 /// `[mqtt.tls]`, shared with the junction agent.
 pub use mqtt_link::TlsSettings;
 
+const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(2);
+
+/// Reconnect delays: 250 ms, doubling, at most 2 s (`backon`).
+fn reconnect_delays() -> backon::ExponentialBackoff {
+    use backon::BackoffBuilder;
+    backon::ExponentialBuilder::new()
+        .with_min_delay(Duration::from_millis(250))
+        .with_max_delay(MAX_RECONNECT_DELAY)
+        .with_factor(2.0)
+        .without_max_times()
+        .build()
+}
+
 fn default_ack_timeout() -> u64 {
     30
 }
@@ -148,7 +161,8 @@ pub struct Publisher {
     last_status: Option<std::time::Instant>,
     started: std::time::Instant,
     connected: bool,
-    backoff: Duration,
+    /// Waits between reconnection attempts (restarted on every connect).
+    reconnect: backon::ExponentialBackoff,
     stats: Arc<PublishStats>,
 }
 
@@ -205,7 +219,7 @@ impl Publisher {
             last_status: None,
             started: std::time::Instant::now(),
             connected: false,
-            backoff: Duration::from_millis(250),
+            reconnect: reconnect_delays(),
             stats: Arc::new(PublishStats::default()),
         })
     }
@@ -276,8 +290,7 @@ impl Publisher {
                 self.connected = false;
                 self.stats.connected.store(false, Ordering::Relaxed);
                 // rumqttc reconnects on the next poll; do not spin while the broker is down.
-                std::thread::sleep(self.backoff);
-                self.backoff = (self.backoff * 2).min(Duration::from_secs(2));
+                std::thread::sleep(self.reconnect.next().unwrap_or(MAX_RECONNECT_DELAY));
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => std::thread::sleep(wait),
@@ -314,7 +327,7 @@ impl Publisher {
             Event::Incoming(Packet::ConnAck(_)) => {
                 tracing::info!(camera = %self.camera, "MQTT connected");
                 self.connected = true;
-                self.backoff = Duration::from_millis(250);
+                self.reconnect = reconnect_delays();
                 self.stats.connected.store(true, Ordering::Relaxed);
                 self.last_status = None;
                 if self.ack_mode == AckMode::Central {

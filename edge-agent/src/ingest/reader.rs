@@ -63,7 +63,8 @@ pub struct Reader {
     policy: ReconnectPolicy,
     health: Arc<StreamHealth>,
     source: Option<Box<dyn FrameSource>>,
-    backoff: Duration,
+    /// Waits between reopen attempts: `policy.initial`, doubling, at most `policy.max`.
+    delays: backon::ExponentialBackoff,
     next_attempt: Instant,
     last_frame: Instant,
     delivered: u64,
@@ -94,7 +95,7 @@ impl Reader {
         Reader {
             spec,
             opts,
-            backoff: policy.initial,
+            delays: delays(&policy),
             policy,
             health,
             source,
@@ -126,16 +127,16 @@ impl Reader {
     }
 
     fn lose(&mut self, error: String) -> IngestEvent {
+        let wait = self.delays.next().unwrap_or(self.policy.max);
         tracing::warn!(
             source = %self.spec.display_name(),
             error = %error,
-            backoff_ms = self.backoff.as_millis() as u64,
+            backoff_ms = wait.as_millis() as u64,
             "stream lost; reconnecting"
         );
         self.source = None;
         self.health.down(error.clone());
-        self.next_attempt = Instant::now() + self.backoff;
-        self.backoff = (self.backoff * 2).min(self.policy.max);
+        self.next_attempt = Instant::now() + wait;
         IngestEvent::Down { error }
     }
 
@@ -166,7 +167,7 @@ impl Reader {
                 let now = Instant::now();
                 let dt = now.duration_since(self.last_frame).as_secs_f64();
                 self.last_frame = now;
-                self.backoff = self.policy.initial;
+                self.delays = delays(&self.policy);
                 if dt > 0.0 {
                     let inst = 1.0 / dt;
                     self.fps = if self.fps == 0.0 { inst } else { 0.9 * self.fps + 0.1 * inst };
@@ -216,4 +217,14 @@ impl Reader {
             }
         }
     }
+}
+
+fn delays(policy: &ReconnectPolicy) -> backon::ExponentialBackoff {
+    use backon::BackoffBuilder;
+    backon::ExponentialBuilder::new()
+        .with_min_delay(policy.initial)
+        .with_max_delay(policy.max)
+        .with_factor(2.0)
+        .without_max_times()
+        .build()
 }
