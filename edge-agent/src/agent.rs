@@ -86,16 +86,16 @@ pub fn run(
         }
         if last_status.elapsed() > Duration::from_secs(30) {
             let h = health.snapshot();
-            let (depth, dropped, published, connected) = reporter.as_ref().map(|r| r.status()).unwrap_or_default();
+            let delivery = reporter.as_ref().map(|r| r.status()).unwrap_or_default();
             tracing::info!(
                 camera = %config.camera.id,
                 up = h.up,
                 fps = h.fps,
                 reconnects = h.reconnects,
-                outbox_depth = depth,
-                dropped,
-                published,
-                mqtt_connected = connected,
+                outbox_depth = delivery.depth,
+                dropped = delivery.dropped,
+                published = delivery.published,
+                mqtt_connected = delivery.connected,
                 "status"
             );
             last_status = Instant::now();

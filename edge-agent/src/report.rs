@@ -20,6 +20,25 @@ use crate::config::{AgentConfig, resolve_model};
 use crate::outbox::Outbox;
 use crate::publish::{PublishStats, Publisher};
 
+/// Where live zone occupancy goes, and how often.
+struct PresenceLink {
+    client: rumqttc::Client,
+    topic: String,
+    every_ms: i64,
+}
+
+/// What the agent's periodic status log says about delivery.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeliveryStatus {
+    /// Reports waiting in the outbox.
+    pub depth: u64,
+    /// Reports dropped because the outbox was over its budget.
+    pub dropped: u64,
+    /// Reports delivered since start.
+    pub published: u64,
+    pub connected: bool,
+}
+
 /// Incidents are small (a few hundred bytes) and rare: 16 MiB holds tens of thousands.
 const EVENTS_MAX_BYTES: u64 = 16 * 1024 * 1024;
 
@@ -32,8 +51,8 @@ pub struct Reporter {
     stats: Arc<PublishStats>,
     status: Arc<Mutex<Status>>,
     thread: Option<JoinHandle<()>>,
-    /// Live presence: client, topic, interval; none when `presence_interval_ms` is 0.
-    presence: Option<(rumqttc::Client, String, i64)>,
+    /// Live presence; none when `presence_interval_ms` is 0 or the camera has no zones.
+    presence: Option<PresenceLink>,
     presence_seq: std::sync::atomic::AtomicU64,
     /// Incidents waiting for the broker's acknowledgement.
     events: Arc<Mutex<Outbox>>,
@@ -80,11 +99,11 @@ impl Reporter {
         let stats = publisher.stats();
         let presence = (mqtt.presence_interval_ms > 0 && !config.zones.is_empty())
             .then(|| {
-                Ok::<_, anyhow::Error>((
-                    publisher.client(),
-                    Topic::CameraPresence { camera: camera.clone() }.to_topic()?,
-                    mqtt.presence_interval_ms as i64,
-                ))
+                Ok::<_, anyhow::Error>(PresenceLink {
+                    client: publisher.client(),
+                    topic: Topic::CameraPresence { camera: camera.clone() }.to_topic()?,
+                    every_ms: mqtt.presence_interval_ms as i64,
+                })
             })
             .transpose()?;
         let stop = Arc::new(AtomicBool::new(false));
@@ -123,13 +142,13 @@ impl Reporter {
 
     /// How often live presence should go out (ms), if at all.
     pub fn presence_interval_ms(&self) -> Option<i64> {
-        self.presence.as_ref().map(|p| p.2)
+        self.presence.as_ref().map(|p| p.every_ms)
     }
 
     /// Sends one live zone-occupancy snapshot (QoS 0, dropped rather than queued when
     /// the link is busy or down: it is stale a few seconds later anyway).
     pub fn publish_presence(&self, at_ms: i64, zones: std::collections::BTreeMap<String, ZoneNow>) {
-        let Some((client, topic, _)) = &self.presence else { return };
+        let Some(PresenceLink { client, topic, .. }) = &self.presence else { return };
         let seq = self.presence_seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         let body = Presence { camera_id: self.camera.clone(), at_ms, zones };
         if let Ok(payload) = serde_json::to_vec(&Envelope::new(&self.camera, self.epoch, seq, body)) {
@@ -166,16 +185,21 @@ impl Reporter {
     pub fn drain(&self, limit: std::time::Duration) {
         let t = std::time::Instant::now();
         let events_left = || self.events.lock().depth();
-        while t.elapsed() < limit && (self.status().0 > 0 || events_left() > 0) {
+        while t.elapsed() < limit && (self.status().depth > 0 || events_left() > 0) {
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
     }
 
-    /// (depth, dropped, published since start, connected).
-    pub fn status(&self) -> (u64, u64, u64, bool) {
+    /// Delivery figures for the status log.
+    pub fn status(&self) -> DeliveryStatus {
         let outbox = self.outbox.lock();
         use std::sync::atomic::Ordering::Relaxed;
-        (outbox.depth(), outbox.dropped(), self.stats.published.load(Relaxed), self.stats.connected.load(Relaxed))
+        DeliveryStatus {
+            depth: outbox.depth(),
+            dropped: outbox.dropped(),
+            published: self.stats.published.load(Relaxed),
+            connected: self.stats.connected.load(Relaxed),
+        }
     }
 }
 

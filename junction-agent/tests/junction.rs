@@ -34,48 +34,51 @@ fn broker(dir: &std::path::Path, port: u16) -> Killed {
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).unwrap();
     let conf = dir.join("mosquitto.conf");
     std::fs::write(&conf, format!("listener {port} 127.0.0.1\nallow_anonymous true\n")).unwrap();
-    let child = Command::new("mosquitto")
+    let mut child = Command::new("mosquitto")
         .args(["-c", conf.to_str().unwrap()])
         .stderr(Stdio::null())
         .spawn()
         .expect("mosquitto");
+    // Up once it has acknowledged a subscription, not when its port first accepts.
     let t = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(t.elapsed() < Duration::from_secs(5), "mosquitto did not start");
+    while !Command::new("mosquitto_sub")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-t", "readiness/probe", "-E"])
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
+        .success()
+    {
+        assert!(child.try_wait().unwrap().is_none(), "mosquitto exited");
+        assert!(t.elapsed() < Duration::from_secs(10), "mosquitto did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
     Killed(child)
 }
 
-/// Lines of `mosquitto_sub -v` on the junction's topics, as (topic, JSON).
+/// Lines of `mosquitto_sub -v` on the junction's topics, as (topic, JSON), from the moment
+/// the broker acknowledged the subscription (line-buffered `-d` output shows the SUBACK).
 fn watch(port: u16) -> (Killed, mpsc::Receiver<(String, serde_json::Value)>) {
-    let mut child = Command::new("mosquitto_sub")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-            "-q",
-            "1",
-            "-v",
-            "-t",
-            "tac/v1/junctions/hcmc_sample_4arm/#",
-        ])
+    let mut child = Command::new("stdbuf")
+        .args(["-oL", "mosquitto_sub", "-d", "-h", "127.0.0.1", "-p", &port.to_string(), "-q", "1", "-v"])
+        .args(["-t", "tac/v1/junctions/hcmc_sample_4arm/#"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     let out = child.stdout.take().unwrap();
     let (tx, rx) = mpsc::channel();
+    let (subscribed_tx, subscribed) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(out).lines().map_while(Result::ok) {
-            if let Some((topic, body)) = line.split_once(' ')
+            if line.contains("received SUBACK") {
+                let _ = subscribed_tx.send(());
+            } else if let Some((topic, body)) = line.split_once(' ')
                 && let Ok(v) = serde_json::from_str(body)
             {
                 let _ = tx.send((topic.to_string(), v));
             }
         }
     });
-    std::thread::sleep(Duration::from_millis(300));
+    subscribed.recv_timeout(Duration::from_secs(10)).expect("the watcher's subscription acknowledged");
     (Killed(child), rx)
 }
 
