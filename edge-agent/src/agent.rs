@@ -1,28 +1,33 @@
-//! The long-running agent loop (`edge-agent run`): one camera, forever. The stream is
+//! The long-running agent (`edge-agent run`): one camera, forever. The stream is
 //! reconnected whenever it drops; interval reports keep coming on the wall clock, with
 //! coverage telling how much of each interval was really seen.
 //!
-//! Each interval is stored in the durable outbox and published over MQTT when the config
-//! has `[mqtt]` (see `report`), and handed to a callback (the CLI prints a JSON line).
+//! The frame loop is `sink::drive`; this file wires it for a camera: the `AgentSink`
+//! stores each interval and incident durably and publishes them over MQTT when the config
+//! has `[mqtt]` (see `report`), and hands each interval to a callback (the CLI prints a
+//! JSON line).
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant, SystemTime};
 
 use protocol::IntervalCounts;
+use protocol::messages::{Incident, ZoneNow};
 
 use crate::app::build_pipeline;
 use crate::config::AgentConfig;
 use crate::ingest::health::unix_ms;
-use crate::ingest::{HealthSnapshot, Reader, ReconnectPolicy};
-use crate::stages::{PrepStage, Staged};
+use crate::ingest::{HealthSnapshot, Reader, ReconnectPolicy, StreamHealth};
+use crate::report::Reporter;
+use crate::sink::{Clock, Sink, drive};
+use crate::stages::PrepStage;
 
 pub fn run(
     config: &AgentConfig,
     config_dir: Option<&Path>,
     stop: Arc<AtomicBool>,
-    mut on_interval: impl FnMut(&IntervalCounts, &HealthSnapshot, Option<StoredAs>),
+    on_interval: impl FnMut(&IntervalCounts, &HealthSnapshot, Option<StoredAs>),
 ) -> anyhow::Result<()> {
     let mut pipeline = build_pipeline(config, None, config_dir)?;
     let spec = config.source(config_dir).map_err(anyhow::Error::msg)?;
@@ -34,7 +39,7 @@ pub fn run(
         Reader::open(spec, opts, ReconnectPolicy { reconnect: false, ..Default::default() })?
     };
     let epoch = unix_ms(SystemTime::now()) as u64;
-    let reporter = crate::report::Reporter::start(config, config_dir, epoch)?;
+    let reporter = Reporter::start(config, config_dir, epoch)?;
     let health = reader.health();
     let source_name = reader.spec().display_name();
     let stage = PrepStage::spawn(reader, pipeline.preparer(), 1);
@@ -42,81 +47,83 @@ pub fn run(
         pipeline.start(unix_ms(SystemTime::now()));
     }
     tracing::info!(camera = %config.camera.id, source = %source_name, model = %config.camera.model, "agent started");
-    let mut last_status = Instant::now();
-    let mut last_ms = 0;
-    let mut last_presence_ms = i64::MIN;
-    while !stop.load(Ordering::Relaxed) {
-        let now_ms = match stage.next() {
-            Staged::Frame(input) => {
-                pipeline.process_prepared(&input)?;
-                last_ms = unix_ms(input.meta.captured_at);
-                for incident in pipeline.take_incidents() {
-                    if let Some(r) = &reporter {
-                        r.publish_incident(incident);
-                    }
-                }
-                stage.recycle(input);
-                if let Some(r) = &reporter
-                    && let Some(every) = r.presence_interval_ms()
-                    && last_ms - last_presence_ms >= every
-                    && let Some((at_ms, zones)) = pipeline.presence()
-                {
-                    r.publish_presence(at_ms, zones);
-                    last_presence_ms = last_ms;
-                }
-                last_ms
-            }
-            Staged::End => break,
-            Staged::Failed(e) => return Err(e.into()),
-            Staged::Idle | Staged::Down(_) => {
-                if live {
-                    unix_ms(SystemTime::now())
-                } else {
-                    last_ms
-                }
-            }
-        };
-        for interval in pipeline.poll(now_ms) {
-            let stored = store(&reporter, &interval, epoch);
-            let h = health.snapshot();
-            if let Some(r) = &reporter {
-                r.update_status(interval.fps, interval.coverage, h.up);
-            }
-            on_interval(&interval, &h, stored);
+    let mut sink = AgentSink {
+        camera: config.camera.id.clone(),
+        epoch,
+        reporter,
+        health,
+        on_interval,
+        last_status: Instant::now(),
+    };
+    drive(&mut pipeline, &stage, if live { Clock::Wall } else { Clock::Frames }, &stop, &mut sink)?;
+    tracing::info!(camera = %config.camera.id, "agent stopped");
+    Ok(())
+}
+
+/// The agent's sink: the outboxes and MQTT (when `[mqtt]` is configured), the status
+/// heartbeat's figures, a status log every 30 s, and the caller's callback.
+struct AgentSink<F> {
+    camera: String,
+    epoch: u64,
+    reporter: Option<Reporter>,
+    health: Arc<StreamHealth>,
+    on_interval: F,
+    last_status: Instant,
+}
+
+impl<F: FnMut(&IntervalCounts, &HealthSnapshot, Option<StoredAs>)> Sink for AgentSink<F> {
+    fn interval(&mut self, interval: &IntervalCounts) {
+        let stored = self.reporter.as_ref().and_then(|r| store(r, interval, self.epoch));
+        let h = self.health.snapshot();
+        if let Some(r) = &self.reporter {
+            r.update_status(interval.fps, interval.coverage, h.up);
         }
-        if last_status.elapsed() > Duration::from_secs(30) {
-            let h = health.snapshot();
-            let delivery = reporter.as_ref().map(|r| r.status()).unwrap_or_default();
-            tracing::info!(
-                camera = %config.camera.id,
-                up = h.up,
-                fps = h.fps,
-                reconnects = h.reconnects,
-                outbox_depth = delivery.depth,
-                dropped = delivery.dropped,
-                published = delivery.published,
-                mqtt_connected = delivery.connected,
-                "status"
-            );
-            last_status = Instant::now();
-        }
+        (self.on_interval)(interval, &h, stored);
     }
-    let end_ms = if live { unix_ms(SystemTime::now()) } else { last_ms + 1 };
-    for interval in pipeline.finish(end_ms) {
-        let stored = store(&reporter, &interval, epoch);
-        on_interval(&interval, &health.snapshot(), stored);
-    }
-    // Crossings decided as the stream ended.
-    for incident in pipeline.take_incidents() {
-        if let Some(r) = &reporter {
+
+    fn incident(&mut self, incident: Incident) {
+        if let Some(r) = &self.reporter {
             r.publish_incident(incident);
         }
     }
-    if let Some(r) = &reporter {
-        r.drain(Duration::from_secs(5));
+
+    fn presence_every_ms(&self) -> Option<i64> {
+        self.reporter.as_ref().and_then(|r| r.presence_interval_ms())
     }
-    tracing::info!(camera = %config.camera.id, "agent stopped");
-    Ok(())
+
+    fn presence(&mut self, at_ms: i64, zones: std::collections::BTreeMap<String, ZoneNow>) {
+        if let Some(r) = &self.reporter {
+            r.publish_presence(at_ms, zones);
+        }
+    }
+
+    fn tick(&mut self) {
+        if self.last_status.elapsed() <= Duration::from_secs(30) {
+            return;
+        }
+        let h = self.health.snapshot();
+        let delivery = self.reporter.as_ref().map(|r| r.status()).unwrap_or_default();
+        tracing::info!(
+            camera = %self.camera,
+            up = h.up,
+            fps = h.fps,
+            reconnects = h.reconnects,
+            outbox_depth = delivery.depth,
+            dropped = delivery.dropped,
+            published = delivery.published,
+            mqtt_connected = delivery.connected,
+            "status"
+        );
+        self.last_status = Instant::now();
+    }
+
+    /// What is left in the outboxes is sent now if the link allows (up to 5 s), else on
+    /// the next start.
+    fn finish(&mut self) {
+        if let Some(r) = &self.reporter {
+            r.drain(Duration::from_secs(5));
+        }
+    }
 }
 
 /// The envelope identity an interval report was stored under (what central keys on).
@@ -126,10 +133,9 @@ pub struct StoredAs {
     pub seq: u64,
 }
 
-/// Stores an interval in the outbox (when publishing is configured). A failure here is
-/// the one place a count can be lost, so it is logged at ERROR.
-fn store(reporter: &Option<crate::report::Reporter>, interval: &IntervalCounts, epoch: u64) -> Option<StoredAs> {
-    let r = reporter.as_ref()?;
+/// Stores an interval in the outbox. A failure here is the one place a count can be
+/// lost, so it is logged at ERROR.
+fn store(r: &Reporter, interval: &IntervalCounts, epoch: u64) -> Option<StoredAs> {
     match r.store(interval) {
         Ok(seq) => Some(StoredAs { epoch, seq }),
         Err(e) => {

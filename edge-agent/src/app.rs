@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use firmware_profiles::EdgeBoxProfile;
@@ -16,7 +17,8 @@ use crate::count::LineDef;
 use crate::detect::OnnxDetector;
 use crate::ingest::{Reader, ReconnectPolicy, SourceSpec};
 use crate::pipeline::{Pipeline, PipelineSettings};
-use crate::stages::{PrepStage, Staged};
+use crate::sink::{Clock, Sink, drive};
+use crate::stages::PrepStage;
 
 /// `NAME:x1,y1,x2,y2` → a line.
 pub fn parse_line_arg(s: &str) -> Result<LineDef, String> {
@@ -124,33 +126,44 @@ fn toml_string(s: &str) -> String {
 }
 
 /// Counts every frame of `job.source` (a live source is read until it ends).
-pub fn count_clip(job: &CountJob, mut progress: impl FnMut(u64)) -> anyhow::Result<CountReport> {
+/// `edge-agent count`'s sink: every interval and incident of a clip, the frame count and
+/// the first and last frame times, and a progress callback per frame.
+struct ClipTotals<P> {
+    intervals: Vec<IntervalCounts>,
+    incidents: Vec<protocol::messages::Incident>,
+    frames: u64,
+    first_pts: Option<u64>,
+    last_pts: u64,
+    progress: P,
+}
+
+impl<P: FnMut(u64)> Sink for ClipTotals<P> {
+    fn frame(&mut self, meta: &crate::detect::FrameMeta) {
+        self.frames += 1;
+        self.first_pts.get_or_insert(meta.pts_ns);
+        self.last_pts = meta.pts_ns;
+        (self.progress)(self.frames);
+    }
+
+    fn interval(&mut self, interval: &IntervalCounts) {
+        self.intervals.push(interval.clone());
+    }
+
+    fn incident(&mut self, incident: protocol::messages::Incident) {
+        self.incidents.push(incident);
+    }
+}
+
+pub fn count_clip(job: &CountJob, progress: impl FnMut(u64)) -> anyhow::Result<CountReport> {
     let mut pipeline = build_pipeline(&job.config, Some(job.lines.clone()), job.config_dir.as_deref())?;
     let opts = job.config.open_options();
     let policy = ReconnectPolicy { reconnect: false, ..Default::default() };
     let reader = Reader::open(job.source.clone(), opts, policy)?;
     let stage = PrepStage::spawn(reader, pipeline.preparer(), 2);
-    let mut intervals = Vec::new();
-    let mut incidents = Vec::new();
-    let (mut frames, mut first_pts, mut last_pts, mut last_ms) = (0u64, None, 0u64, 0i64);
-    loop {
-        match stage.next() {
-            Staged::Frame(input) => {
-                pipeline.process_prepared(&input)?;
-                frames += 1;
-                first_pts.get_or_insert(input.meta.pts_ns);
-                last_pts = input.meta.pts_ns;
-                last_ms = crate::ingest::health::unix_ms(input.meta.captured_at);
-                stage.recycle(input);
-                intervals.extend(pipeline.poll(last_ms));
-                incidents.extend(pipeline.take_incidents());
-                progress(frames);
-            }
-            Staged::End => break,
-            Staged::Failed(e) => return Err(e.into()),
-            Staged::Idle | Staged::Down(_) => {}
-        }
-    }
+    let mut totals =
+        ClipTotals { intervals: Vec::new(), incidents: Vec::new(), frames: 0, first_pts: None, last_pts: 0, progress };
+    drive(&mut pipeline, &stage, Clock::Frames, &AtomicBool::new(false), &mut totals)?;
+    let ClipTotals { intervals, incidents, frames, first_pts, last_pts, .. } = totals;
     if frames == 0 {
         anyhow::bail!("source {}: no video frames decoded", job.source.display_name());
     }
@@ -159,8 +172,6 @@ pub fn count_clip(job: &CountJob, mut progress: impl FnMut(u64)) -> anyhow::Resu
     let detect_times = crate::detect::Detector::times(pipeline.detector());
     let repeats = pipeline.repeats();
     let views_per_frame = detect_times.inferences as f64 / (frames - repeats).max(1) as f64;
-    intervals.extend(pipeline.finish(last_ms + 1));
-    incidents.extend(pipeline.take_incidents());
     let mut lines: BTreeMap<String, DirectionCounts> =
         job.lines.iter().map(|l| (l.name.clone(), DirectionCounts::default())).collect();
     for i in &intervals {

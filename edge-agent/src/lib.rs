@@ -10,7 +10,8 @@
 //!   (rider + bike as one), `track` (ByteTrack-style tracker), `count` (lines, zones,
 //!   movements, classes, sizes, incidents, intervals), `geometry`.
 //! - `pipeline` (the per-frame chain) and `app` (clip counting, pipeline building).
-//! - `agent` (the long-running loop), `report` (interval reports and incidents into the
+//! - `sink` (the one frame loop and the `Sink` trait it feeds), `agent` (the long-running
+//!   camera: its sink), `report` (interval reports and incidents into the
 //!   outboxes), `outbox` (durable segments), `publish` (MQTT delivery and acks).
 //! - `config` (the camera config and its validation), `assets` (shared models and clips).
 //!
@@ -30,6 +31,7 @@ pub mod pipeline;
 pub mod publish;
 pub mod report;
 pub mod scene;
+pub mod sink;
 pub mod stages;
 pub mod track;
 pub mod twowheel;
