@@ -52,7 +52,7 @@ pub struct AgentConfig {
     pub scene: crate::scene::SceneSettings,
     /// Publish interval reports to a broker; without it `run` only prints them.
     #[serde(default)]
-    pub mqtt: Option<crate::publish::MqttSettings>,
+    pub mqtt: Option<MqttSettings>,
     #[serde(default)]
     pub outbox: OutboxSettings,
 }
@@ -216,7 +216,7 @@ impl AgentConfig {
 
     /// Every semantic problem. `base` resolves relative manifest paths.
     /// The `[mqtt]` settings with file paths resolved against the config's folder.
-    pub fn mqtt_resolved(&self, base: Option<&Path>) -> Option<crate::publish::MqttSettings> {
+    pub fn mqtt_resolved(&self, base: Option<&Path>) -> Option<MqttSettings> {
         let mut m = self.mqtt.clone()?;
         if let Some(tls) = &mut m.tls {
             tls.ca_file = resolve(base, &tls.ca_file);
@@ -493,6 +493,71 @@ pub fn resolve_model(model: &str, base: Option<&Path>) -> Result<(Manifest, Path
     let beside = path.parent().unwrap_or(Path::new(".")).join(&m.file);
     let file = if beside.is_file() { beside } else { crate::assets::model_dir().join(&m.file) };
     Ok((m, file))
+}
+
+/// `[mqtt]` in the agent config.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MqttSettings {
+    pub host: String,
+    #[serde(default = "default_port")]
+    pub port: u16,
+    /// Client id; defaults to the camera id.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Name of an environment variable holding the password.
+    #[serde(default)]
+    pub password_env: Option<String>,
+    #[serde(default = "default_keep_alive")]
+    pub keep_alive_s: u64,
+    /// Seconds between retained status heartbeats.
+    #[serde(default = "default_status_interval")]
+    pub status_interval_s: u64,
+    /// What ends a report's stay in the outbox: central's stored-ack or the broker's PUBACK.
+    #[serde(default)]
+    pub ack: AckMode,
+    /// Resend a report that central has not acknowledged after this many seconds.
+    #[serde(default = "default_ack_timeout")]
+    pub ack_timeout_s: u64,
+    /// TLS (rustls) towards the broker; plain TCP when absent.
+    #[serde(default)]
+    pub tls: Option<TlsSettings>,
+    /// Milliseconds between live zone-occupancy snapshots (`…/presence`, QoS 0, for a
+    /// junction's local actuation); 0 = none. Only cameras with zones send them.
+    #[serde(default = "default_presence_interval")]
+    pub presence_interval_ms: u64,
+}
+
+fn default_presence_interval() -> u64 {
+    1000
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AckMode {
+    #[default]
+    Central,
+    Broker,
+}
+
+/// `[mqtt.tls]`, shared with the junction agent.
+pub use mqtt_link::TlsSettings;
+
+fn default_ack_timeout() -> u64 {
+    30
+}
+
+fn default_status_interval() -> u64 {
+    30
+}
+
+fn default_port() -> u16 {
+    1883
+}
+fn default_keep_alive() -> u64 {
+    30
 }
 
 #[cfg(test)]

@@ -11,8 +11,9 @@
 //!   movements, classes, sizes, incidents, intervals), `geometry`.
 //! - `pipeline` (the per-frame chain) and `app` (clip counting, pipeline building).
 //! - `sink` (the one frame loop and the `Sink` trait it feeds), `agent` (the long-running
-//!   camera: its sink), `report` (interval reports and incidents into the
-//!   outboxes), `outbox` (durable segments), `publish` (MQTT delivery and acks).
+//!   camera: its sink), `report` (the reporting wing: `Reporter` puts interval reports and
+//!   incidents into the durable outboxes, `report::outbox` keeps them on disk,
+//!   `report::link` delivers them over MQTT and handles the acks).
 //! - `config` (the camera config and its validation), `assets` (shared models and clips).
 //!
 //! The junction role is a separate crate and binary (`junction-agent`).
@@ -26,9 +27,7 @@ pub mod detect;
 pub mod frame;
 pub mod geometry;
 pub mod ingest;
-pub mod outbox;
 pub mod pipeline;
-pub mod publish;
 pub mod report;
 pub mod scene;
 pub mod sink;

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use edge_agent::outbox::{DEFAULT_MAX_BYTES, Outbox};
+use edge_agent::report::outbox::{DEFAULT_MAX_BYTES, Outbox};
 
 fn config(dir: &Path, clip: &str, one_way: bool, port: u16) -> std::path::PathBuf {
     let path = dir.join(if one_way { "first.toml" } else { "second.toml" });

@@ -17,8 +17,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
-use edge_agent::outbox::{DEFAULT_MAX_BYTES, Outbox};
-use edge_agent::publish::{AckMode, MqttSettings, Publisher};
+use edge_agent::config::{AckMode, MqttSettings};
+use edge_agent::report::link::Publisher;
+use edge_agent::report::outbox::{DEFAULT_MAX_BYTES, Outbox};
 use protocol::IntervalCounts;
 use protocol::messages::{CountReport, Envelope, ModelRef};
 
@@ -398,7 +399,7 @@ fn reports_travel_over_tls_with_a_password() {
         ack: AckMode::Broker,
         ack_timeout_s: 30,
         presence_interval_ms: 0,
-        tls: Some(edge_agent::publish::TlsSettings {
+        tls: Some(edge_agent::config::TlsSettings {
             ca_file: dir.path().join("ca.crt"),
             client_cert_file: None,
             client_key_file: None,

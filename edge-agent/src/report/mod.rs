@@ -5,6 +5,9 @@
 //! Incidents take the same road through their own outbox (`<dir>/events`), so neither a
 //! broken link nor a restart loses one; live presence alone is fire-and-forget (QoS 0).
 
+pub mod link;
+pub mod outbox;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -17,8 +20,8 @@ use protocol::messages::{AgentState, CountReport, Envelope, ModelRef, Presence, 
 use protocol::topics::Topic;
 
 use crate::config::{AgentConfig, resolve_model};
-use crate::outbox::Outbox;
-use crate::publish::{PublishStats, Publisher};
+use link::{PublishStats, Publisher};
+use outbox::Outbox;
 
 /// Where live zone occupancy goes, and how often.
 struct PresenceLink {

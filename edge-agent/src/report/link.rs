@@ -33,87 +33,9 @@ use std::time::Duration;
 use protocol::messages::{AgentState, CountAck, Envelope, Status};
 use protocol::topics::Topic;
 use rumqttc::{Client, Connection, Event, LastWill, Outgoing, Packet, QoS, RecvTimeoutError};
-use serde::Deserialize;
 
-use crate::outbox::Outbox;
-
-/// `[mqtt]` in the agent config.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct MqttSettings {
-    pub host: String,
-    #[serde(default = "default_port")]
-    pub port: u16,
-    /// Client id; defaults to the camera id.
-    #[serde(default)]
-    pub client_id: Option<String>,
-    #[serde(default)]
-    pub username: Option<String>,
-    /// Name of an environment variable holding the password.
-    #[serde(default)]
-    pub password_env: Option<String>,
-    #[serde(default = "default_keep_alive")]
-    pub keep_alive_s: u64,
-    /// Seconds between retained status heartbeats.
-    #[serde(default = "default_status_interval")]
-    pub status_interval_s: u64,
-    /// What ends a report's stay in the outbox: central's stored-ack or the broker's PUBACK.
-    #[serde(default)]
-    pub ack: AckMode,
-    /// Resend a report that central has not acknowledged after this many seconds.
-    #[serde(default = "default_ack_timeout")]
-    pub ack_timeout_s: u64,
-    /// TLS (rustls) towards the broker; plain TCP when absent.
-    #[serde(default)]
-    pub tls: Option<TlsSettings>,
-    /// Milliseconds between live zone-occupancy snapshots (`…/presence`, QoS 0, for a
-    /// junction's local actuation); 0 = none. Only cameras with zones send them.
-    #[serde(default = "default_presence_interval")]
-    pub presence_interval_ms: u64,
-}
-
-fn default_presence_interval() -> u64 {
-    1000
-}
-
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum AckMode {
-    #[default]
-    Central,
-    Broker,
-}
-
-/// `[mqtt.tls]`, shared with the junction agent.
-pub use mqtt_link::TlsSettings;
-
-const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(2);
-
-/// Reconnect delays: 250 ms, doubling, at most 2 s (`backon`).
-fn reconnect_delays() -> backon::ExponentialBackoff {
-    use backon::BackoffBuilder;
-    backon::ExponentialBuilder::new()
-        .with_min_delay(Duration::from_millis(250))
-        .with_max_delay(MAX_RECONNECT_DELAY)
-        .with_factor(2.0)
-        .without_max_times()
-        .build()
-}
-
-fn default_ack_timeout() -> u64 {
-    30
-}
-
-fn default_status_interval() -> u64 {
-    30
-}
-
-fn default_port() -> u16 {
-    1883
-}
-fn default_keep_alive() -> u64 {
-    30
-}
+use super::outbox::Outbox;
+use crate::config::{AckMode, MqttSettings};
 
 /// Counters shared with whoever reports status.
 #[derive(Debug, Default)]
@@ -408,4 +330,17 @@ impl Publisher {
             Err(e) => tracing::warn!(error = %e, "status not serialisable"),
         }
     }
+}
+
+const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(2);
+
+/// Reconnect delays: 250 ms, doubling, at most 2 s (`backon`).
+fn reconnect_delays() -> backon::ExponentialBackoff {
+    use backon::BackoffBuilder;
+    backon::ExponentialBuilder::new()
+        .with_min_delay(Duration::from_millis(250))
+        .with_max_delay(MAX_RECONNECT_DELAY)
+        .with_factor(2.0)
+        .without_max_times()
+        .build()
 }
