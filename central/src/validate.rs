@@ -94,14 +94,17 @@ mod tests {
     #[test]
     fn accepts_a_good_report_and_names_each_rejection() {
         let now = 1_000_000;
-        let t = "tac/v1/cameras/c1/counts";
+        let counts = |camera: &str| Topic::CameraCounts { camera: camera.into() }.to_topic().unwrap();
+        let t = counts("c1");
+        let t = t.as_str();
         assert!(matches!(check(t, &payload("c1", "c1", now), now, 5_000), Ok(Message::Counts(_))));
         let reason = |topic: &str, p: &[u8]| check(topic, p, now, 5_000).unwrap_err().reason;
         assert_eq!(reason(t, b"{oops"), "malformed");
         assert_eq!(reason(t, &payload("c1", "c1", now + 60_000)), "future");
-        assert_eq!(reason("tac/v1/cameras/c2/counts", &payload("c1", "c1", now)), "topic_mismatch");
+        assert_eq!(reason(&counts("c2"), &payload("c1", "c1", now)), "topic_mismatch");
         assert_eq!(reason(t, &payload("c1", "other", now)), "topic_mismatch");
-        assert_eq!(reason("tac/v1/junctions/j/plan", &payload("c1", "c1", now)), "topic");
+        let plan = Topic::JunctionPlan { junction: "j".into() }.to_topic().unwrap();
+        assert_eq!(reason(&plan, &payload("c1", "c1", now)), "topic");
         let v2 = String::from_utf8(payload("c1", "c1", now)).unwrap().replace("\"1.0\"", "\"2.0\"");
         assert_eq!(reason(t, v2.as_bytes()), "unsupported_version");
         let negative = String::from_utf8(payload("c1", "c1", now)).unwrap().replace("\"frames\":100", "\"frames\":-1");

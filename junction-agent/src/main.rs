@@ -165,7 +165,11 @@ fn junction(cli: Cli) -> anyhow::Result<()> {
         );
         match PresenceFeed::from_profile(&profile, Duration::from_secs_f64(cli.presence_max_age_s)) {
             Ok(feed) => {
-                tracing::info!(junction = %profile.id, cameras = ?feed.topics(), "local actuation from camera presence");
+                tracing::info!(
+                    junction = %profile.id,
+                    cameras = ?feed.topics(),
+                    "local actuation from camera presence"
+                );
                 controller = controller
                     .with_actuation(Actuation { gap_out_ms: (cli.gap_out_s * 1000.0) as u32, ..Actuation::default() });
                 presence = Some(feed);

@@ -35,7 +35,8 @@ pub fn table() -> Vec<Route> {
         Route {
             method: "get",
             path: "/api/v1/cameras",
-            summary: "Every camera: status (online, degraded, offline, silent, unknown), last seen, fps, coverage, outbox depth",
+            summary: "Every camera: status (online, degraded, offline, silent, unknown), last seen, fps, coverage, \
+                outbox depth",
             auth: Auth::Session,
             handler: routing::get(cameras::cameras),
         },
@@ -56,7 +57,8 @@ pub fn table() -> Vec<Route> {
         Route {
             method: "get",
             path: "/api/v1/junctions",
-            summary: "Every timed junction: plan issued, plan history, status reported, recent acknowledgements, override",
+            summary: "Every timed junction: plan issued, plan history, status reported, recent acknowledgements, \
+                override",
             auth: Auth::Session,
             handler: routing::get(junctions::junctions),
         },
@@ -84,14 +86,16 @@ pub fn table() -> Vec<Route> {
         Route {
             method: "get",
             path: "/api/v1/junctions/{id}/detectors",
-            summary: "NTCIP 1202-style volume / occupancy per approach detector (camera line and zone) and interval, with gaps",
+            summary: "NTCIP 1202-style volume / occupancy per approach detector (camera line and zone) and interval, \
+                with gaps",
             auth: Auth::Session,
             handler: routing::get(detectors::detectors),
         },
         Route {
             method: "get",
             path: "/api/v1/alerts",
-            summary: "Alerts, newest first: congestion ahead, camera offline, plan rejected, camera moved, incidents (active=true: \
+            summary: "Alerts, newest first: congestion ahead, camera offline, plan rejected, camera moved, incidents \
+                (active=true: \
             only active ones)",
             auth: Auth::Session,
             handler: routing::get(alerts::alerts),
@@ -106,7 +110,8 @@ pub fn table() -> Vec<Route> {
         Route {
             method: "get",
             path: "/api/v1/overview",
-            summary: "Every camera and junction with position, status and congestion level, for the dashboard's overview",
+            summary: "Every camera and junction with position, status and congestion level, for the dashboard's \
+                overview",
             auth: Auth::Session,
             handler: routing::get(dashboard::overview),
         },
@@ -155,14 +160,16 @@ pub fn table() -> Vec<Route> {
         Route {
             method: "get",
             path: "/api/v1/public/congestion",
-            summary: "Public congestion feed: per approach level, trend and 15/30-minute forecast levels; cacheable, rate-limited",
+            summary: "Public congestion feed: per approach level, trend and 15/30-minute forecast levels; cacheable, \
+                rate-limited",
             auth: Auth::None,
             handler: routing::get(feeds::public_congestion),
         },
         Route {
             method: "get",
             path: "/api/v1/export/counts",
-            summary: "Open data: counts per interval, line, direction and class (CSV or JSON), with coverage and gap rows",
+            summary: "Open data: counts per interval, line, direction and class (CSV or JSON), with coverage and gap \
+                rows",
             auth: Auth::None,
             handler: routing::get(export::counts),
         },

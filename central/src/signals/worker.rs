@@ -282,7 +282,12 @@ impl SignalWorker {
                 let status = match decode::<JunctionStatus>(payload) {
                     Ok(envelope) => envelope.body,
                     Err(e) => {
-                        tracing::warn!(junction = %junction, reason = e.reason(), error = %e, "junction status rejected");
+                        tracing::warn!(
+                            junction = %junction,
+                            reason = e.reason(),
+                            error = %e,
+                            "junction status rejected"
+                        );
                         return;
                     }
                 };
