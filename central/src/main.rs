@@ -32,7 +32,7 @@ enum Command {
     /// Total interval reports (JSON lines from `edge-agent run`) read on stdin.
     Summarize,
     /// Make a plan-signing key: writes the secret seed (base64, mode 0600) to --out and
-    /// prints the public key for `edge-agent junction --trust KEY_ID=PUBLIC`.
+    /// prints the public key for `junction-agent --trust KEY_ID=PUBLIC`.
     Keygen {
         #[arg(long)]
         out: PathBuf,

@@ -12,7 +12,7 @@ pub struct SignalSettings {
     pub junctions: Vec<String>,
     /// File holding the base64 ed25519 signing seed (`central keygen` writes one).
     pub signing_key_file: PathBuf,
-    /// The id junctions know the key by (`edge-agent junction --trust ID=PUBLIC`).
+    /// The id junctions know the key by (`junction-agent --trust ID=PUBLIC`).
     pub key_id: String,
     #[serde(default = "default_retime")]
     pub retime_every_s: u64,
