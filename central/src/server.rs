@@ -209,9 +209,11 @@ fn start_signals(
             travel_ms: c.travel_s.iter().map(|t| (t * 1000.0) as u32).collect(),
         })
         .collect();
-    let views: std::collections::BTreeMap<String, crate::signals::JunctionView> = profiles
+    let views: std::collections::BTreeMap<String, Arc<crate::signals::JunctionView>> = profiles
         .iter()
-        .map(|p| (p.id.clone(), crate::signals::JunctionView { junction_id: p.id.clone(), ..Default::default() }))
+        .map(|p| {
+            (p.id.clone(), Arc::new(crate::signals::JunctionView { junction_id: p.id.clone(), ..Default::default() }))
+        })
         .collect();
     let (views_tx, views_rx) = tokio::sync::watch::channel(Arc::new(views.clone()));
     let by_id = Arc::new(profiles.iter().map(|p| (p.id.clone(), p.clone())).collect());

@@ -68,17 +68,17 @@ impl Drop for Broker {
 
 const TOPIC: &str = "tac/v1/cameras/cam-1/counts";
 
-/// Returns once the broker on `port` has acknowledged a subscription (`mosquitto_sub -E`),
-/// retrying for up to 20 s; fails at once if the broker process has exited.
-fn wait_for_broker(port: u16, client_args: &[&str], mut child: Option<&mut Child>) {
+/// Subscribes with `args` (`mosquitto_sub -E`: exit once the broker acknowledged the
+/// subscription), retrying for up to 20 s; fails at once if `broker` has exited.
+fn subscribe_acknowledged(port: u16, args: &[&str], mut broker: Option<&mut Child>, what: &str) {
     let t = Instant::now();
     loop {
-        if let Some(c) = child.as_deref_mut() {
+        if let Some(c) = broker.as_deref_mut() {
             assert!(c.try_wait().unwrap().is_none(), "mosquitto exited (port {port} taken?)");
         }
         let ok = Command::new("mosquitto_sub")
-            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-t", "readiness/probe", "-E"])
-            .args(client_args)
+            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-E"])
+            .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
@@ -87,29 +87,22 @@ fn wait_for_broker(port: u16, client_args: &[&str], mut child: Option<&mut Child
         if ok {
             return;
         }
-        assert!(t.elapsed() < Duration::from_secs(20), "mosquitto on port {port} never acknowledged a subscription");
+        assert!(t.elapsed() < Duration::from_secs(20), "{what}");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Returns once the broker on `port` has acknowledged a subscription.
+fn wait_for_broker(port: u16, client_args: &[&str], broker: Option<&mut Child>) {
+    let args = [&["-t", "readiness/probe"], client_args].concat();
+    subscribe_acknowledged(port, &args, broker, "mosquitto never acknowledged a subscription");
 }
 
 /// Creates (or resumes) the persistent QoS 1 session `id` on `topic` and returns once the
 /// broker acknowledged the subscription: from then on the broker queues the topic for `id`.
 fn persistent_session(port: u16, id: &str, topic: &str, client_args: &[&str]) {
-    let t = Instant::now();
-    loop {
-        let ok = Command::new("mosquitto_sub")
-            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-i", id, "-c", "-q", "1", "-t", topic, "-E"])
-            .args(client_args)
-            .stderr(Stdio::null())
-            .status()
-            .unwrap()
-            .success();
-        if ok {
-            return;
-        }
-        assert!(t.elapsed() < Duration::from_secs(20), "subscription not acknowledged");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let args = [&["-i", id, "-c", "-q", "1", "-t", topic], client_args].concat();
+    subscribe_acknowledged(port, &args, None, "subscription not acknowledged");
 }
 
 fn subscriber(port: u16, count: usize, seconds: u32) -> Child {

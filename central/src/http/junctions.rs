@@ -10,7 +10,7 @@ use super::access::{Operator, audit};
 use super::error::{ApiError, error};
 use super::{ApiState, SignalsApi};
 use crate::clock::now_ms;
-use crate::signals::SignalsCommand;
+use crate::signals::{JunctionView, SignalsCommand};
 
 fn signals(state: &ApiState) -> Result<&SignalsApi, ApiError> {
     state
@@ -22,7 +22,7 @@ fn signals(state: &ApiState) -> Result<&SignalsApi, ApiError> {
 /// `GET /api/v1/junctions`.
 pub async fn junctions(State(state): State<ApiState>) -> Result<Response, ApiError> {
     let s = signals(&state)?;
-    let views = s.views.borrow().values().cloned().collect::<Vec<_>>();
+    let views = s.views.borrow().values().map(|v| JunctionView::clone(v)).collect::<Vec<_>>();
     Ok(Json(views).into_response())
 }
 
@@ -34,7 +34,7 @@ pub async fn junction(State(state): State<ApiState>, Path(id): Path<String>) -> 
     };
     let views = s.views.borrow().clone();
     match views.get(&id) {
-        Some(v) => Json(v.clone()).into_response(),
+        Some(v) => Json(JunctionView::clone(v)).into_response(),
         None => error(StatusCode::NOT_FOUND, format!("junction {id:?} is not configured")),
     }
 }

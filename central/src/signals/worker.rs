@@ -57,8 +57,9 @@ pub struct IssuedPlan {
     pub greens_ms: Vec<u32>,
 }
 
-/// The junction views as the worker last published them.
-pub type Junctions = Arc<BTreeMap<String, JunctionView>>;
+/// The junction views as the worker last published them. Each view is shared, so a
+/// snapshot costs one pointer per junction and a change copies only the view it touches.
+pub type Junctions = Arc<BTreeMap<String, Arc<JunctionView>>>;
 
 /// What the HTTP API may ask of the worker.
 #[derive(Debug)]
@@ -81,7 +82,7 @@ pub struct SignalWorker {
     pub retimer: Retimer,
     pub forecasts: Latest,
     /// Owned here; published to `views_tx` after every change.
-    pub views: BTreeMap<String, JunctionView>,
+    pub views: BTreeMap<String, Arc<JunctionView>>,
     pub views_tx: tokio::sync::watch::Sender<Junctions>,
     pub commands: Receiver<SignalsCommand>,
     pub mqtt: MqttOptions,
@@ -169,7 +170,7 @@ impl SignalWorker {
                 false
             }
             SignalsCommand::OverrideAccepted { junction, until_ms, by } => {
-                if let Some(view) = self.views.get_mut(&junction) {
+                if let Some(view) = self.views.get_mut(&junction).map(Arc::make_mut) {
                     view.override_until_ms = Some(until_ms);
                     view.override_by = Some(by);
                 }
@@ -179,7 +180,7 @@ impl SignalWorker {
             }
             SignalsCommand::CancelOverride { junction, reply } => {
                 let result = self.retimer.cancel_override(&junction);
-                if let Some(view) = self.views.get_mut(&junction) {
+                if let Some(view) = self.views.get_mut(&junction).map(Arc::make_mut) {
                     view.override_until_ms = None;
                     view.override_by = None;
                 }
@@ -229,7 +230,7 @@ impl SignalWorker {
                 "plan issued"
             );
             let junction = signed.plan.junction_id.clone();
-            let view = self.views.entry(junction.clone()).or_default();
+            let view = Arc::make_mut(self.views.entry(junction.clone()).or_default());
             let p = &signed.plan;
             view.history.push_front(IssuedPlan {
                 plan_id: p.plan_id.clone(),
@@ -272,7 +273,7 @@ impl SignalWorker {
                     );
                 }
                 self.hub.plan_ack(&ack);
-                if let Some(view) = self.views.get_mut(&junction) {
+                if let Some(view) = self.views.get_mut(&junction).map(Arc::make_mut) {
                     view.acks.push_front(ack);
                     view.acks.truncate(50);
                 }
@@ -295,7 +296,7 @@ impl SignalWorker {
                     let now = now_ms();
                     self.retimer.adopt_running(&junction, &status.greens_ms, status.offset_ms, status.version, now);
                 }
-                if let Some(view) = self.views.get_mut(&junction) {
+                if let Some(view) = self.views.get_mut(&junction).map(Arc::make_mut) {
                     view.status = Some(status);
                 }
                 self.publish_views();
