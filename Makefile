@@ -32,7 +32,7 @@ demo: setup
 count-demo: setup
 	$(ENV) cargo build --release -p edge-agent
 	$(ENV) ./target/release/edge-agent count --config configs/vn_intersection_1080p.toml \
-		--source $(CLIPS)/vn_intersection_1080p.mp4 --line main:0,540,1919,540
+		--source $(CLIPS)/vn_intersection_1080p.mp4
 
 bench: setup
 	bash scripts/setup-reference.sh

@@ -2,7 +2,8 @@
 //! status, a forecast, a junction's ack) fans out to the dashboard's live stream, the
 //! alert list and the police feed.
 //!
-//! Called from the store writer, forecast and signal threads; every call is a short lock
+//! Fed by the stored-interval bus (`follow_stored`) and called by the store writer (status,
+//! incidents), forecasting and the signals worker; every call is a short lock
 //! and a non-blocking broadcast, so a slow browser never slows ingest (a lagging live
 //! subscriber misses events and re-reads the API). `GET /api/v1/live` (`http::feeds`) streams it.
 
@@ -33,6 +34,9 @@ pub enum HubEvent {
         fps: f64,
         totals: ClassCounts,
         received_ms: i64,
+        /// Per line, the speeds measured by a calibrated camera (absent: not measured).
+        #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+        speeds: std::collections::BTreeMap<String, protocol::LineSpeeds>,
     },
     /// An agent's status changed between up and offline.
     Status { camera_id: String, up: bool, at_ms: i64 },
@@ -83,6 +87,19 @@ impl Hub {
         self.send(HubEvent::Alert { alert });
     }
 
+    /// Streams the stored-interval bus into live events until the store writer stops.
+    pub async fn follow_stored(self: Arc<Self>, mut stored: crate::bus::Subscription) {
+        use tokio::sync::broadcast::error::RecvError;
+        loop {
+            match stored.recv().await {
+                Ok(s) => self.stored(&s),
+                // A live view that missed intervals re-reads the API; nothing is lost.
+                Err(RecvError::Lagged(n)) => tracing::warn!(missed = n, "live stream fell behind the store writer"),
+                Err(RecvError::Closed) => return,
+            }
+        }
+    }
+
     pub fn stored(&self, s: &StoredInterval) {
         let mut totals = ClassCounts::default();
         for line in s.interval.lines.values() {
@@ -98,6 +115,7 @@ impl Hub {
             fps: i.fps,
             totals,
             received_ms: s.received_ms,
+            speeds: i.speeds.clone(),
         });
     }
 

@@ -1,5 +1,8 @@
-//! Central's MQTT session: receives on the shared subscriptions, feeds the store writer,
-//! and sends PUBACKs and agent acks once the writer says a message's effect is durable.
+//! Central's one MQTT session: receives on the shared subscriptions and feeds the store
+//! writer, sends PUBACKs and agent acks once the writer says a message's effect is durable,
+//! and hands junction acks and status to the signals worker. Everything central publishes
+//! (acks, forecasts, plans, camera configs, the police feed) goes out on this session's client.
+//! Cameras' config acks go to the store writer like counts (recorded, then PUBACKed).
 //!
 //! Manual acks, persistent session (`clean_session = false`): a report the broker sent
 //! but central never acknowledged is sent again. Subscriptions are renewed on every
@@ -11,12 +14,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use mqtt_link::{MAX_RECONNECT_DELAY, reconnect_delays};
 use protocol::topics::{
-    ALL_CAMERA_COUNTS, ALL_CAMERA_EVENTS, ALL_CAMERA_STATUS, SHARED_COUNTS_SUBSCRIPTION, SHARED_EVENTS_SUBSCRIPTION,
-    SHARED_STATUS_SUBSCRIPTION,
+    ALL_CAMERA_CONFIG_ACKS, ALL_CAMERA_COUNTS, ALL_CAMERA_EVENTS, ALL_CAMERA_STATUS, ALL_JUNCTION_PLAN_ACKS,
+    ALL_JUNCTION_STATUS, SHARED_COUNTS_SUBSCRIPTION, SHARED_EVENTS_SUBSCRIPTION, SHARED_STATUS_SUBSCRIPTION, Topic,
 };
-use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, Publish, QoS};
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use crate::clock::now_ms;
 use crate::config::BrokerSettings;
@@ -55,76 +60,134 @@ pub struct Session {
     pub client: AsyncClient,
     eventloop: EventLoop,
     connection: Arc<AtomicU64>,
-    filters: [&'static str; 3],
+    filters: Vec<&'static str>,
 }
 
 /// The embedded broker serves one central, so it gets plain subscriptions: rumqttd
 /// 0.20 holds back a shared subscription's next message until another one arrives.
 const PLAIN_FILTERS: [&str; 3] = [ALL_CAMERA_COUNTS, ALL_CAMERA_STATUS, ALL_CAMERA_EVENTS];
 
+/// Camera config acks: a plain subscription either way. Every central instance records
+/// each one; recording is idempotent (the same state and running version again).
+const CONFIG_ACK_FILTERS: [&str; 1] = [ALL_CAMERA_CONFIG_ACKS];
+
+/// Junction acks and status: every central instance keeps every junction's view, so
+/// these are plain subscriptions, never shared.
+const JUNCTION_FILTERS: [&str; 2] = [ALL_JUNCTION_PLAN_ACKS, ALL_JUNCTION_STATUS];
+
+/// Where the receive loop sends what it takes off the wire.
+pub struct Inboxes {
+    /// Camera counts, status, incidents and config acks, in arrival order, for the store writer.
+    pub jobs: mpsc::Sender<Job>,
+    /// Junction plan acks and status for the signals worker (`None`: no `[signals]`).
+    pub junctions: Option<mpsc::Sender<Publish>>,
+}
+
 impl Session {
     pub fn new(settings: &BrokerSettings) -> anyhow::Result<Session> {
         let (client, eventloop) = AsyncClient::new(options(settings)?, 65_536);
-        let filters = if settings.embedded {
-            PLAIN_FILTERS
+        let mut filters = if settings.embedded {
+            PLAIN_FILTERS.to_vec()
         } else {
-            [SHARED_COUNTS_SUBSCRIPTION, SHARED_STATUS_SUBSCRIPTION, SHARED_EVENTS_SUBSCRIPTION]
+            vec![SHARED_COUNTS_SUBSCRIPTION, SHARED_STATUS_SUBSCRIPTION, SHARED_EVENTS_SUBSCRIPTION]
         };
+        filters.extend(CONFIG_ACK_FILTERS);
         Ok(Session { client, eventloop, connection: Arc::new(AtomicU64::new(0)), filters })
     }
 
-    /// Spawns the receive loop and the acker; they run until the runtime shuts down.
-    pub fn spawn(self, jobs: mpsc::Sender<Job>, done: mpsc::UnboundedReceiver<Done>, metrics: Arc<Metrics>) {
-        let Session { client, eventloop, connection, filters } = self;
-        tokio::spawn(acker(client.clone(), done, connection.clone()));
-        tokio::spawn(receive(client, eventloop, filters, jobs, connection, metrics));
+    /// Spawns the receive loop, which runs until `stop` is cancelled (its handle is
+    /// returned: joining it is "the MQTT session closed"), and the acker on `tasks`,
+    /// which runs until the store writer drops its end of `done`.
+    pub fn spawn(
+        self,
+        inboxes: Inboxes,
+        done: mpsc::UnboundedReceiver<Done>,
+        metrics: Arc<Metrics>,
+        tasks: &tokio_util::task::TaskTracker,
+        stop: CancellationToken,
+    ) -> tokio::task::JoinHandle<()> {
+        let Session { client, eventloop, connection, mut filters } = self;
+        if inboxes.junctions.is_some() {
+            filters.extend(JUNCTION_FILTERS);
+        }
+        tasks.spawn(acker(client.clone(), done, connection.clone()));
+        let receiver = Receiver { client, filters, inboxes, connection, metrics };
+        tokio::spawn(receiver.run(eventloop, stop))
     }
 }
 
-async fn receive(
+struct Receiver {
     client: AsyncClient,
-    mut eventloop: EventLoop,
-    filters: [&'static str; 3],
-    jobs: mpsc::Sender<Job>,
+    filters: Vec<&'static str>,
+    inboxes: Inboxes,
     connection: Arc<AtomicU64>,
     metrics: Arc<Metrics>,
-) {
-    let mut delays = reconnect_delays();
-    loop {
-        match eventloop.poll().await {
-            Ok(Event::Incoming(Packet::ConnAck(ack))) => {
-                let n = connection.fetch_add(1, Ordering::SeqCst) + 1;
-                tracing::info!(
-                    session_present = ack.session_present,
-                    connection = n,
-                    "central connected to the broker"
-                );
-                metrics.mqtt_connected.set(1);
-                delays = reconnect_delays();
-                for filter in filters {
-                    if let Err(e) = client.try_subscribe(filter, QoS::AtLeastOnce) {
-                        tracing::error!(error = %e, filter, "could not subscribe");
+}
+
+impl Receiver {
+    async fn run(self, mut eventloop: EventLoop, stop: CancellationToken) {
+        let mut delays = reconnect_delays();
+        loop {
+            let event = tokio::select! {
+                event = eventloop.poll() => event,
+                _ = stop.cancelled() => return,
+            };
+            match event {
+                Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                    let n = self.connection.fetch_add(1, Ordering::SeqCst) + 1;
+                    tracing::info!(
+                        session_present = ack.session_present,
+                        connection = n,
+                        "central connected to the broker"
+                    );
+                    self.metrics.mqtt_connected.set(1);
+                    delays = reconnect_delays();
+                    for filter in &self.filters {
+                        if let Err(e) = self.client.try_subscribe(*filter, QoS::AtLeastOnce) {
+                            tracing::error!(error = %e, filter, "could not subscribe");
+                        }
+                    }
+                }
+                Ok(Event::Incoming(Packet::Publish(publish))) => {
+                    if !self.route(publish).await {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    self.metrics.mqtt_connected.set(0);
+                    tracing::warn!(error = %e, "broker connection lost; reconnecting");
+                    tokio::select! {
+                        _ = tokio::time::sleep(delays.next().unwrap_or(MAX_RECONNECT_DELAY)) => {}
+                        _ = stop.cancelled() => return,
                     }
                 }
             }
-            Ok(Event::Incoming(Packet::Publish(publish))) => {
-                let job = Job {
-                    publish,
-                    connection: connection.load(Ordering::SeqCst),
-                    received: Instant::now(),
-                    received_ms: now_ms(),
-                };
-                if jobs.send(job).await.is_err() {
-                    return;
-                }
-            }
-            Ok(_) => {}
-            Err(e) => {
-                metrics.mqtt_connected.set(0);
-                tracing::warn!(error = %e, "broker connection lost; reconnecting");
-                tokio::time::sleep(delays.next().unwrap_or(MAX_RECONNECT_DELAY)).await;
-            }
         }
+    }
+
+    /// Hands a message to its owner; false once the store writer has gone.
+    async fn route(&self, publish: Publish) -> bool {
+        if let Some(junctions) = &self.inboxes.junctions
+            && matches!(Topic::parse(&publish.topic), Ok(Topic::JunctionPlanAck { .. } | Topic::JunctionStatus { .. }))
+        {
+            // Junction state, not data to store: acknowledged on arrival, since nothing
+            // downstream makes it durable (the views are memory; the next status replaces it).
+            if let Err(e) = self.client.try_ack(&publish) {
+                tracing::warn!(error = %e, "junction message PUBACK not queued; the broker will resend");
+            }
+            if junctions.send(publish).await.is_err() {
+                tracing::debug!("signals worker gone; junction message dropped");
+            }
+            return true;
+        }
+        let job = Job {
+            publish,
+            connection: self.connection.load(Ordering::SeqCst),
+            received: Instant::now(),
+            received_ms: now_ms(),
+        };
+        self.inboxes.jobs.send(job).await.is_ok()
     }
 }
 
@@ -142,17 +205,4 @@ async fn acker(client: AsyncClient, mut done: mpsc::UnboundedReceiver<Done>, con
             tracing::warn!(error = %e, "agent ack not queued; the agent will resend");
         }
     }
-}
-
-const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(2);
-
-/// Reconnect delays: 250 ms, doubling, at most 2 s (`backon`; restarted on every connect).
-fn reconnect_delays() -> backon::ExponentialBackoff {
-    use backon::BackoffBuilder;
-    backon::ExponentialBuilder::new()
-        .with_min_delay(Duration::from_millis(250))
-        .with_max_delay(MAX_RECONNECT_DELAY)
-        .with_factor(2.0)
-        .without_max_times()
-        .build()
 }

@@ -181,3 +181,37 @@ impl PoliceFeed {
         }
     }
 }
+
+impl PoliceFeed {
+    /// Puts the feed on MQTT (`tac/v1/feeds/police/alerts`, which the ACL lets the police
+    /// consumers read) until `stop` is cancelled. Subscribes now, so no event published
+    /// after this call is missed however late the returned future first runs.
+    pub fn relay_to_mqtt(
+        &self,
+        client: rumqttc::AsyncClient,
+        stop: tokio_util::sync::CancellationToken,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut events = self.subscribe();
+        async move {
+            loop {
+                let next = tokio::select! {
+                    next = events.recv() => next,
+                    _ = stop.cancelled() => return,
+                };
+                match next {
+                    Ok(ev) => {
+                        let body = serde_json::to_vec(&ev).unwrap_or_default();
+                        let topic = protocol::topics::POLICE_ALERTS;
+                        if let Err(e) = client.publish(topic, rumqttc::QoS::AtLeastOnce, false, body).await {
+                            tracing::warn!(error = %e, "police feed event not queued for MQTT");
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!(missed = n, "police feed MQTT publisher fell behind")
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        }
+    }
+}

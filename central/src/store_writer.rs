@@ -8,10 +8,18 @@
 //! store outage stalls ingest (the broker queues) instead of losing reports. Queues stay
 //! small without limits of their own because the broker sends at most its in-flight
 //! window of unacknowledged messages.
+//!
+//! What follows a commit is not the writer's business: each newly stored interval is
+//! published once on the [`StoredBus`](crate::bus::StoredBus), which the hub, forecasting
+//! and the printer subscribe to. A camera's status and an incident go to the hub.
+//!
+//! A camera's config ack (its answer to a pushed geometry version) is recorded here too,
+//! so it is PUBACKed only once its state and the camera's running version are committed.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use protocol::camera_config::ConfigOutcome;
 use protocol::messages::{AckOutcome, AgentState, CountAck, Envelope};
 use protocol::topics::Topic;
 use rumqttc::Publish;
@@ -19,7 +27,7 @@ use tokio::sync::mpsc;
 
 use crate::clock::now_ms;
 use crate::metrics::Metrics;
-use crate::store::{Inserted, StatusUpdate, Store, StoredInterval};
+use crate::store::{AckUpdate, Inserted, StatusUpdate, Store, StoredInterval};
 use crate::validate::{Message, check};
 
 /// A message as received, tagged with the MQTT connection it came on.
@@ -38,9 +46,6 @@ pub struct Done {
     pub ack: Option<(String, Vec<u8>)>,
 }
 
-/// Called for every newly stored interval.
-pub type OnStored = Box<dyn FnMut(&StoredInterval) + Send>;
-
 pub struct Writer {
     pub store: Box<dyn Store>,
     pub metrics: Arc<Metrics>,
@@ -50,10 +55,9 @@ pub struct Writer {
     pub central_id: String,
     pub epoch: u64,
     pub seq: u64,
-    /// Called for every newly stored interval (the demo prints them).
-    pub on_stored: Option<OnStored>,
-    /// Told of every camera status (offline / online events).
-    /// Live events, alerts and the police feed.
+    /// Every newly stored interval, once; dropped with the writer, which ends the bus.
+    pub bus: crate::bus::StoredBus,
+    /// Camera status (offline / online) and incidents: alerts, live events, police feed.
     pub hub: Arc<crate::hub::Hub>,
 }
 
@@ -119,6 +123,20 @@ impl Writer {
                     self.metrics.incidents.inc();
                     self.hub.incident(&env.body, job.received_ms);
                 }
+                Ok(Message::ConfigAck(env)) => {
+                    let ack = &env.body;
+                    if ack.outcome == ConfigOutcome::Rejected {
+                        tracing::warn!(
+                            camera = %ack.camera_id,
+                            version = ack.version,
+                            running = ack.running_version,
+                            problems = ?ack.problems,
+                            "agent refused a camera config"
+                        );
+                    }
+                    let update = AckUpdate::from_ack(ack, job.received_ms);
+                    self.retry(|store| store.record_config_ack(&update));
+                }
                 Err(r) => {
                     tracing::warn!(
                         topic = %job.publish.topic,
@@ -137,21 +155,17 @@ impl Writer {
                 let job = &batch[idx];
                 self.metrics.ingest_latency.observe(job.received.elapsed().as_secs_f64());
                 self.metrics.camera_seen(&row.camera_id, job.received_ms, None);
-                let outcome = match outcome {
+                match outcome {
                     Inserted::New => {
                         self.metrics.accepted.inc();
-                        if let Some(f) = self.on_stored.as_mut() {
-                            f(&row);
-                        }
-                        self.hub.stored(&row);
-                        AckOutcome::Stored
+                        acks[idx] = self.ack_message(&row, AckOutcome::Stored);
+                        self.bus.publish(row);
                     }
                     Inserted::Duplicate => {
                         self.metrics.duplicates.inc();
-                        AckOutcome::Duplicate
+                        acks[idx] = self.ack_message(&row, AckOutcome::Duplicate);
                     }
-                };
-                acks[idx] = self.ack_message(&row, outcome);
+                }
             }
         }
         batch

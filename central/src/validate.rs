@@ -3,11 +3,13 @@
 //! `central_messages_rejected_total`) out. Nothing is stored before it passes here. The
 //! checks themselves live in `protocol` (`decode`, `CountReport::check`, `Status::check`,
 //! `Incident::check`); this file adds only what needs the topic: one camera per message.
+//! A camera's config ack (`ConfigAck`) is checked the same way: decoded, one camera.
 //!
 //! An agent may speak only for its own camera: the topic's camera id, the body's
 //! `camera_id` and the envelope's `agent_id` must all agree (the broker ACL enforces
 //! the topic; this check catches a misconfigured or forged body).
 
+use protocol::camera_config::ConfigAck;
 use protocol::messages::{CountReport, DecodeError, Envelope, Status, decode};
 use protocol::topics::Topic;
 
@@ -28,6 +30,7 @@ pub enum Message {
     Counts(Envelope<CountReport>),
     Status(Envelope<Status>),
     Incident(Envelope<protocol::messages::Incident>),
+    ConfigAck(Envelope<ConfigAck>),
 }
 
 /// Decodes and checks one message; `now_ms` and `max_skew_ms` bound how far in the
@@ -52,6 +55,11 @@ pub fn check(topic: &str, payload: &[u8], now_ms: i64, max_skew_ms: i64) -> Resu
             same_camera(&camera, &msg.body.camera_id, &msg.agent_id)?;
             msg.body.check(now_ms, max_skew_ms)?;
             Ok(Message::Incident(msg))
+        }
+        Topic::CameraConfigAck { camera } => {
+            let msg = decode::<ConfigAck>(payload)?;
+            same_camera(&camera, &msg.body.camera_id, &msg.agent_id)?;
+            Ok(Message::ConfigAck(msg))
         }
         other => Err(Rejection { reason: "topic", detail: format!("central does not ingest {other:?}") }),
     }
@@ -105,10 +113,33 @@ mod tests {
         assert_eq!(reason(t, &payload("c1", "other", now)), "topic_mismatch");
         let plan = Topic::JunctionPlan { junction: "j".into() }.to_topic().unwrap();
         assert_eq!(reason(&plan, &payload("c1", "c1", now)), "topic");
-        let v2 = String::from_utf8(payload("c1", "c1", now)).unwrap().replace("\"1.0\"", "\"2.0\"");
+        let ours = format!("\"{}\"", protocol::messages::SCHEMA_VERSION);
+        let v2 = String::from_utf8(payload("c1", "c1", now)).unwrap().replace(&ours, "\"2.0\"");
         assert_eq!(reason(t, v2.as_bytes()), "unsupported_version");
         let negative = String::from_utf8(payload("c1", "c1", now)).unwrap().replace("\"frames\":100", "\"frames\":-1");
         assert_eq!(reason(t, negative.as_bytes()), "invalid");
         assert_eq!(reason(t, &vec![b'x'; 300 * 1024]), "too_large");
+    }
+
+    #[test]
+    fn a_config_ack_speaks_for_its_own_camera() {
+        use protocol::camera_config::ConfigOutcome;
+        let ack = |camera: &str, agent: &str| {
+            let body = ConfigAck {
+                camera_id: camera.into(),
+                version: 3,
+                outcome: ConfigOutcome::Applied,
+                problems: vec![],
+                running_version: 3,
+            };
+            serde_json::to_vec(&Envelope::new(agent, 1, 0, body)).unwrap()
+        };
+        let t = Topic::CameraConfigAck { camera: "c1".into() }.to_topic().unwrap();
+        match check(&t, &ack("c1", "c1"), 0, 0) {
+            Ok(Message::ConfigAck(env)) => assert_eq!((env.body.version, env.body.running_version), (3, 3)),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(check(&t, &ack("c2", "c2"), 0, 0).unwrap_err().reason, "topic_mismatch");
+        assert_eq!(check(&t, b"{\"camera_id\":\"c1\"}", 0, 0).unwrap_err().reason, "no_version");
     }
 }

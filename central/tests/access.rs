@@ -6,12 +6,11 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
 use central::http::access::Auth;
 use central::http::routes::table;
-use common::{Central, Mosquitto, http_call};
+use common::{Central, Mosquitto, http_call, plan_key};
 
 /// A concrete request path for a documented one.
 fn concrete(path: &str) -> String {
@@ -25,11 +24,7 @@ fn concrete(path: &str) -> String {
 fn every_route_refuses_or_serves_an_anonymous_request_as_the_table_declares() {
     let dir = tempfile::tempdir().unwrap();
     let broker = Mosquitto::start(dir.path(), "");
-    let key = Command::new(env!("CARGO_BIN_EXE_central"))
-        .args(["keygen", "--out", dir.path().join("plan.key").to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(key.status.success());
+    plan_key(dir.path());
     let viewer_hash = central::auth::hash_password("view-pass-1234").unwrap();
     let police_hash = {
         use sha2::Digest;

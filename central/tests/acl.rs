@@ -144,6 +144,43 @@ fn devices_write_only_their_own_topics_and_read_only_their_own_plans() {
 }
 
 #[test]
+fn a_device_reads_only_its_own_config_and_cannot_write_one() {
+    let b = start_broker(&["central", "cam-a", "cam-b"]);
+    let central = subscribe(&b, "central", "tac/v1/cameras/+/config/#", 3);
+    let a_own = subscribe(&b, "cam-a", "tac/v1/cameras/cam-a/config", 3);
+    let a_other = subscribe(&b, "cam-a", "tac/v1/cameras/cam-b/config", 3);
+    publish(&b, "central", "tac/v1/cameras/cam-a/config", "config-for-a");
+    publish(&b, "central", "tac/v1/cameras/cam-b/config", "config-for-b");
+    publish(&b, "cam-a", "tac/v1/cameras/cam-a/config", "forged-own-config");
+    publish(&b, "cam-a", "tac/v1/cameras/cam-b/config", "forged-config");
+    publish(&b, "cam-a", "tac/v1/cameras/cam-a/config/ack", "own-config-ack");
+    publish(&b, "cam-a", "tac/v1/cameras/cam-b/config/ack", "forged-config-ack");
+    let central = received(central);
+    assert!(central.contains("tac/v1/cameras/cam-a/config/ack own-config-ack"), "{central}");
+    assert!(!central.contains("forged"), "the broker let a forged message through: {central}");
+    assert_eq!(received(a_own).trim(), "tac/v1/cameras/cam-a/config config-for-a");
+    assert_eq!(received(a_other).trim(), "", "cam-a read cam-b's config");
+}
+
+#[test]
+fn a_device_answers_only_its_own_snapshot_requests_and_cannot_ask_for_one() {
+    let b = start_broker(&["central", "cam-a", "cam-b"]);
+    let central = subscribe(&b, "central", "tac/v1/cameras/+/snapshot/#", 3);
+    let a_own = subscribe(&b, "cam-a", "tac/v1/cameras/cam-a/snapshot/request", 3);
+    let a_other = subscribe(&b, "cam-a", "tac/v1/cameras/cam-b/snapshot/#", 3);
+    publish(&b, "central", "tac/v1/cameras/cam-a/snapshot/request", "ask-a");
+    publish(&b, "central", "tac/v1/cameras/cam-b/snapshot/request", "ask-b");
+    publish(&b, "cam-a", "tac/v1/cameras/cam-a/snapshot", "picture-of-a");
+    publish(&b, "cam-a", "tac/v1/cameras/cam-b/snapshot", "forged-picture");
+    publish(&b, "cam-a", "tac/v1/cameras/cam-b/snapshot/request", "forged-request");
+    let central = received(central);
+    assert!(central.contains("tac/v1/cameras/cam-a/snapshot picture-of-a"), "{central}");
+    assert!(!central.contains("forged"), "the broker let a forged message through: {central}");
+    assert_eq!(received(a_own).trim(), "tac/v1/cameras/cam-a/snapshot/request ask-a");
+    assert_eq!(received(a_other).trim(), "", "cam-a read cam-b's snapshot topics");
+}
+
+#[test]
 fn the_police_feed_reads_its_feed_and_cannot_publish() {
     let b = start_broker(&["central", "police-feed"]);
     let central = subscribe(&b, "central", "tac/v1/#", 3);

@@ -13,16 +13,10 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{Central, Mosquitto};
+use common::{Central, Mosquitto, mqtt_publish, plan_key};
 
 fn publish(port: u16, topic: &str, msg: &str) {
-    assert!(
-        Command::new("mosquitto_pub")
-            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-q", "1", "-t", topic, "-m", msg])
-            .status()
-            .unwrap()
-            .success()
-    );
+    mqtt_publish(port, 1, topic, msg);
 }
 
 #[test]
@@ -31,14 +25,7 @@ fn the_api_keeps_its_openapi_contract_under_generated_requests() {
     assert!(venv.exists(), "{} missing: run scripts/setup.sh (it installs schemathesis)", venv.display());
     let dir = tempfile::tempdir().unwrap();
     let broker = Mosquitto::start(dir.path(), "");
-    assert!(
-        Command::new(env!("CARGO_BIN_EXE_central"))
-            .args(["keygen", "--out", dir.path().join("plan.key").to_str().unwrap()])
-            .output()
-            .unwrap()
-            .status
-            .success()
-    );
+    plan_key(dir.path());
     let hash = central::auth::hash_password("contract-admin-1").unwrap();
     let token_sha = "4b6f2f2f7a9f1b8f0e9f1e0d6f5c4b3a29181716151413121110090807060504";
     let extra = format!(

@@ -10,19 +10,15 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use common::{Central, Killed, Mosquitto, sibling_binary};
+use common::{Central, Mosquitto, mqtt_publish, plan_key, sample_junction};
 
 const CAMERAS: [&str; 4] = ["cam-n", "cam-s", "cam-e", "cam-w"];
 
 fn publish(port: u16, topic: &str, msg: &str) {
-    let ok = Command::new("mosquitto_pub")
-        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-q", "1", "-t", topic, "-m", msg])
-        .status()
-        .unwrap();
-    assert!(ok.success());
+    mqtt_publish(port, 1, topic, msg);
 }
 
 fn status(camera: &str, seq: u64, state: &str) -> String {
@@ -47,7 +43,7 @@ fn report(camera: &str, seq: u64, cars: u32, motorcycles: u32) -> String {
     let end = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64 / 60_000
         * 60_000;
     serde_json::json!({
-        "schema_version": "1.0", "agent_id": camera, "epoch": 1, "seq": seq, "camera_id": camera,
+        "schema_version": "1.1", "agent_id": camera, "epoch": 1, "seq": seq, "camera_id": camera,
         "model": {"id": "yolox_nano_416", "sha256": "cd".repeat(32)},
         "interval": {"start_ms": end - 60_000, "end_ms": end, "coverage": 1.0, "fps": 12.5, "frames": 750,
             "lines": {"stopline": {"forward": {
@@ -58,7 +54,10 @@ fn report(camera: &str, seq: u64, cars: u32, motorcycles: u32) -> String {
                 "bicycle": 0
             },
                                    "backward": {"car": 0, "motorcycle": 2, "bus": 0, "truck": 0, "bicycle": 0}}},
-            "zones": {}, "movements": []}
+            "zones": {}, "movements": [],
+            // A calibrated camera (1.1): the speeds of the crossings.
+            "speeds": {"stopline": {"all": {"vehicles": 4, "mean_kmh": 31.4, "p85_kmh": 38.0},
+                "classes": {"car": {"vehicles": 3, "mean_kmh": 33.0, "p85_kmh": 38.0}}}}}
     })
     .to_string()
 }
@@ -99,11 +98,7 @@ fn dashboard_in_headless_chromium() {
 
     let dir = tempfile::tempdir().unwrap();
     let broker = Mosquitto::start(dir.path(), "");
-    let keygen = Command::new(env!("CARGO_BIN_EXE_central"))
-        .args(["keygen", "--out", dir.path().join("plan.key").to_str().unwrap()])
-        .output()
-        .unwrap();
-    let public = String::from_utf8(keygen.stdout).unwrap().trim().to_string();
+    let public = plan_key(dir.path());
     let (operator_pw, viewer_pw, admin_pw) = ("op-pass-4821", "view-pass-9917", "admin-pass-3310");
     let users: String =
         [("admin", "admin", admin_pw), ("operator", "operator", operator_pw), ("viewer", "viewer", viewer_pw)]
@@ -130,24 +125,7 @@ fn dashboard_in_headless_chromium() {
     );
     let central = Central::start(dir.path(), broker.port, "kind = \"sqlite\"\npath = \"c.db\"", &extra);
     central.wait_healthy(Duration::from_secs(20));
-    let _junction = Killed(
-        Command::new(sibling_binary("junction-agent"))
-            .args([
-                "--profile",
-                "hcmc_sample_4arm",
-                "--port",
-                &broker.port.to_string(),
-                "--trust",
-                &format!("central-test={public}"),
-                "--dry-run",
-                "--status-interval-s",
-                "1",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _junction = sample_junction(broker.port, &public);
     // Three cameras report; cam-e's agent says it is offline (an alert to acknowledge);
     // cam-w never reports (listed as "no data", never missing).
     publish(broker.port, "tac/v1/cameras/cam-n/status", &status("cam-n", 1, "online"));

@@ -9,7 +9,7 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{Killed, Subscriber, free_port, http_get, wait_for_port};
+use common::{Killed, Subscriber, free_port, http_get, mqtt_publish, wait_for_port};
 
 fn report(seq: u64) -> String {
     let end = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
@@ -56,14 +56,8 @@ fn the_embedded_broker_carries_reports_to_the_store_and_acks_back() {
         r#"{"schema_version":"1.0","agent_id":"cam-e","epoch":5,"seq":1,"camera_id":"cam-e","#,
         r#""state":"online","fps":10.0,"coverage":1.0,"outbox_depth":0,"dropped":0,"uptime_s":1,"model":null}"#
     );
-    let publish = |topic: &str, qos: &str, payload: &str| {
-        let ok = Command::new("mosquitto_pub")
-            .args(["-h", "127.0.0.1", "-p", &mqtt.to_string(), "-q", qos, "-t", topic, "-m", payload])
-            .status()
-            .unwrap();
-        assert!(ok.success());
-    };
-    publish("tac/v1/cameras/cam-e/status", "0", status);
+    let publish = |topic: &str, qos: u8, payload: &str| mqtt_publish(mqtt, qos, topic, payload);
+    publish("tac/v1/cameras/cam-e/status", 0, status);
     let stored = |n: usize| {
         let t = Instant::now();
         loop {
@@ -82,7 +76,7 @@ fn the_embedded_broker_carries_reports_to_the_store_and_acks_back() {
         }
     };
     for seq in [1, 2] {
-        publish("tac/v1/cameras/cam-e/counts", "1", &report(seq));
+        publish("tac/v1/cameras/cam-e/counts", 1, &report(seq));
         stored(seq as usize);
     }
     let out = acks.output();

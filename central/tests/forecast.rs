@@ -7,11 +7,10 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use central::store::{SqliteStore, Store, StoredInterval};
-use common::{Central, Mosquitto, Subscriber, http_get, http_request, metric};
+use common::{Central, Mosquitto, Subscriber, http_get, http_request, metric, mqtt_publish};
 use protocol::{ClassCounts, DirectionCounts, IntervalCounts, VehicleClass};
 
 const STEP_MS: i64 = 300_000;
@@ -49,6 +48,7 @@ fn stored(start_ms: i64) -> StoredInterval {
             lines,
             zones: Default::default(),
             movements: vec![],
+            speeds: Default::default(),
         },
     }
 }
@@ -84,22 +84,7 @@ fn central_forecasts_an_approach_from_stored_history_and_live_counts() {
         "model": {"id": "yolox_nano_416", "sha256": "cd".repeat(32)},
         "interval": live.interval,
     });
-    let ok = Command::new("mosquitto_pub")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &broker.port.to_string(),
-            "-q",
-            "1",
-            "-t",
-            "tac/v1/cameras/cam-f/counts",
-            "-m",
-            &report.to_string(),
-        ])
-        .status()
-        .unwrap();
-    assert!(ok.success());
+    mqtt_publish(broker.port, 1, "tac/v1/cameras/cam-f/counts", &report.to_string());
     let out = sub.output();
     let published: serde_json::Value =
         serde_json::from_str(&out).unwrap_or_else(|_| panic!("no forecast published: {out:?}"));

@@ -7,11 +7,10 @@ mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
-use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{Central, Mosquitto, Subscriber, http_request};
+use common::{Central, Mosquitto, Subscriber, http_request, mqtt_publish};
 use sha2::{Digest, Sha256};
 
 const TOKEN: &str = "police-7f3a-test-token";
@@ -31,20 +30,7 @@ fn status(port: u16, camera: &str, seq: u64, state: &str) {
         "uptime_s": 5,
         "model": null
     });
-    let ok = Command::new("mosquitto_pub")
-        .args([
-            "-p",
-            &port.to_string(),
-            "-q",
-            "1",
-            "-t",
-            &format!("tac/v1/cameras/{camera}/status"),
-            "-m",
-            &msg.to_string(),
-        ])
-        .status()
-        .unwrap();
-    assert!(ok.success());
+    mqtt_publish(port, 1, &format!("tac/v1/cameras/{camera}/status"), &msg.to_string());
 }
 
 #[test]
@@ -73,8 +59,8 @@ fn police_consumer_gets_camera_offline_within_two_seconds_and_bad_tokens_get_401
         }
     });
     let first = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    // Ready: the handler subscribes to the feed before it sends the response head.
     assert!(first.starts_with("HTTP/1.1 200"), "{first}");
-    std::thread::sleep(Duration::from_millis(500));
 
     let sent = Instant::now();
     status(broker.port, "cam-p", 2, "offline");
@@ -110,20 +96,7 @@ fn police_consumer_gets_camera_offline_within_two_seconds_and_bad_tokens_get_401
         "stopped_s": null});
     let sent = Instant::now();
     for _ in 0..2 {
-        let ok = Command::new("mosquitto_pub")
-            .args([
-                "-p",
-                &broker.port.to_string(),
-                "-q",
-                "1",
-                "-t",
-                "tac/v1/cameras/cam-p/events",
-                "-m",
-                &incident.to_string(),
-            ])
-            .status()
-            .unwrap();
-        assert!(ok.success());
+        mqtt_publish(broker.port, 1, "tac/v1/cameras/cam-p/events", &incident.to_string());
     }
     let mut seen = Vec::new();
     while sent.elapsed() < Duration::from_secs(3) {
@@ -143,13 +116,7 @@ fn police_consumer_gets_camera_offline_within_two_seconds_and_bad_tokens_get_401
     );
     // An incident whose topic names another camera is refused (no event).
     let forged = incident.to_string().replace("1-42", "1-43");
-    assert!(
-        Command::new("mosquitto_pub")
-            .args(["-p", &broker.port.to_string(), "-q", "1", "-t", "tac/v1/cameras/cam-q/events", "-m", &forged])
-            .status()
-            .unwrap()
-            .success()
-    );
+    mqtt_publish(broker.port, 1, "tac/v1/cameras/cam-q/events", &forged);
     let t = Instant::now();
     while t.elapsed() < Duration::from_secs(1) {
         if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {

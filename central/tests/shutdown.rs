@@ -10,17 +10,13 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Mosquitto, free_port, http_get};
+use common::{Mosquitto, free_port, http_get, plan_key};
 
 #[test]
 fn sigterm_stops_every_part_upstream_first_and_saves_the_forecast_state() {
     let dir = tempfile::tempdir().unwrap();
     let broker = Mosquitto::start(dir.path(), "");
-    let key = Command::new(env!("CARGO_BIN_EXE_central"))
-        .args(["keygen", "--out", dir.path().join("plan.key").to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(key.status.success());
+    plan_key(dir.path());
     let http = free_port();
     let conf = dir.path().join("central.toml");
     std::fs::write(
@@ -83,6 +79,8 @@ fn sigterm_stops_every_part_upstream_first_and_saves_the_forecast_state() {
     assert!(saved > log.find("HTTP API stopped").unwrap(), "not saved during shutdown:\n{log}");
     assert!(saved < log.find("forecast worker stopped").unwrap(), "{log}");
     assert!(dir.path().join("forecast-state.json").exists(), "{log}");
+    // Each part ended by its own way out, none by a panic that a join swallowed.
+    assert!(!log.contains("panicked"), "a part panicked:\n{log}");
 }
 
 /// The health endpoint's status, or `None` while nothing listens.

@@ -8,10 +8,9 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Central, Killed, Mosquitto, sibling_binary};
+use common::{Central, Mosquitto, mqtt_publish, plan_key, sample_junction};
 
 fn post(port: u16, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -69,55 +68,19 @@ fn wait_json(
 fn counts_become_signed_plans_that_the_junction_runs_and_overrides_need_the_token() {
     let dir = tempfile::tempdir().unwrap();
     let broker = Mosquitto::start(dir.path(), "");
-    let keygen = Command::new(env!("CARGO_BIN_EXE_central"))
-        .args(["keygen", "--out", dir.path().join("plan.key").to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(keygen.status.success());
-    let public = String::from_utf8(keygen.stdout).unwrap().trim().to_string();
+    let public = plan_key(dir.path());
     // SAFETY: set before any thread of this test binary reads the environment.
     unsafe { std::env::set_var("TAC_TEST_OVERRIDE_TOKEN", "s3cret") };
     let signals = "[signals]\njunctions = [\"hcmc_sample_4arm\"]\nsigning_key_file = \"plan.key\"\n\
         key_id = \"central-test\"\nretime_every_s = 10\noverride_token_env = \"TAC_TEST_OVERRIDE_TOKEN\"\n";
     let central = Central::start(dir.path(), broker.port, "kind = \"sqlite\"\npath = \"c.db\"", signals);
     central.wait_healthy(Duration::from_secs(20));
-    let _junction = Killed(
-        Command::new(sibling_binary("junction-agent"))
-            .args([
-                "--profile",
-                "hcmc_sample_4arm",
-                "--port",
-                &broker.port.to_string(),
-                "--trust",
-                &format!("central-test={public}"),
-                "--dry-run",
-                "--status-interval-s",
-                "1",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _junction = sample_junction(broker.port, &public);
     // Heavy north-south, light east-west.
     for (seq, (camera, bikes)) in [("cam-n", 600), ("cam-s", 560), ("cam-e", 30), ("cam-w", 25)].into_iter().enumerate()
     {
-        let ok = Command::new("mosquitto_pub")
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &broker.port.to_string(),
-                "-q",
-                "1",
-                "-t",
-                &format!("tac/v1/cameras/{camera}/counts"),
-                "-m",
-                &report(camera, seq as u64 + 1, bikes),
-            ])
-            .status()
-            .unwrap();
-        assert!(ok.success());
+        let topic = format!("tac/v1/cameras/{camera}/counts");
+        mqtt_publish(broker.port, 1, &topic, &report(camera, seq as u64 + 1, bikes));
     }
     let v = wait_json(
         &central,

@@ -3,7 +3,10 @@
 
 mod common;
 
-use central::store::{AuditEntry, Inserted, StatusUpdate, Store, StoreSpec, StoredInterval, gaps};
+use central::store::{
+    AckUpdate, AuditEntry, ConfigVersions, Inserted, NewConfig, StatusUpdate, Store, StoreSpec, StoredInterval, gaps,
+};
+use protocol::camera_config::{ConfigAck, ConfigOutcome, Problem};
 use protocol::{DirectionCounts, IntervalCounts, VehicleClass};
 
 fn report(camera: &str, epoch: u64, seq: u64, start_ms: i64) -> StoredInterval {
@@ -88,11 +91,68 @@ fn contract(store: &mut dyn Store) {
     assert_eq!((log[1].at_ms, log[1].detail.as_str()), (2_000_001, "{\"greens_ms\":[30000]}"));
 }
 
+/// Camera config versions: numbered per camera from 1, saved with their audit entry,
+/// newest first, answered by acks.
+fn config_contract(store: &mut dyn Store) {
+    let audit = |action: &'static str| {
+        move |version: u64| AuditEntry {
+            id: 0,
+            at_ms: 3_000_000,
+            actor: "olga".into(),
+            role: "operator".into(),
+            action: action.into(),
+            target: "cam-a".into(),
+            outcome: "accepted".into(),
+            detail: format!("{{\"version\":{version}}}"),
+        }
+    };
+    let new = |camera: &str, geometry: &str, rollback_of: Option<u64>| NewConfig {
+        camera_id: camera.into(),
+        geometry: geometry.into(),
+        author: "olga".into(),
+        created_ms: 3_000_000,
+        rollback_of,
+    };
+    assert_eq!(store.save_config(&new("cam-a", "{\"lines\":[1]}", None), &audit("config_save")).unwrap(), 1);
+    assert_eq!(store.save_config(&new("cam-a", "{\"lines\":[2]}", None), &audit("config_save")).unwrap(), 2);
+    assert_eq!(store.save_config(&new("cam-b", "{}", None), &audit("config_save")).unwrap(), 1, "per camera");
+    assert_eq!(store.save_config(&new("cam-a", "{\"lines\":[1]}", Some(1)), &audit("config_rollback")).unwrap(), 3);
+    let log = store.audit(2).unwrap();
+    assert_eq!((log[0].action.as_str(), log[0].detail.as_str()), ("config_rollback", "{\"version\":3}"));
+    assert_eq!(store.config_geometry("cam-a", 2).unwrap().as_deref(), Some("{\"lines\":[2]}"));
+    assert_eq!(store.config_geometry("cam-a", 9).unwrap(), None);
+
+    let ack = |version, outcome, problems: Vec<Problem>, running_version| {
+        let ack = ConfigAck { camera_id: "cam-a".into(), version, outcome, problems, running_version };
+        AckUpdate::from_ack(&ack, 4_000_000 + version as i64)
+    };
+    store.record_config_ack(&ack(2, ConfigOutcome::Applied, vec![], 2)).unwrap();
+    let problem = Problem { path: "lines[0].a".into(), message: "outside the frame".into() };
+    store.record_config_ack(&ack(3, ConfigOutcome::Rejected, vec![problem], 2)).unwrap();
+    let history = store.config_history("cam-a", 10).unwrap();
+    assert_eq!(history.iter().map(|v| v.version).collect::<Vec<_>>(), [3, 2, 1]);
+    assert_eq!(
+        (history[0].state.as_str(), history[0].rollback_of, history[0].acked_ms),
+        ("rejected", Some(1), Some(4_000_003))
+    );
+    assert_eq!(history[0].problems[0]["path"], "lines[0].a");
+    assert_eq!((history[1].state.as_str(), history[2].state.as_str()), ("applied", "pending"));
+    assert_eq!((history[2].author.as_str(), history[2].created_ms, history[2].acked_ms), ("olga", 3_000_000, None));
+    assert_eq!(store.config_history("cam-a", 1).unwrap().len(), 1);
+    let versions = store.config_versions().unwrap();
+    assert_eq!(versions["cam-a"], ConfigVersions { latest: 3, running: 2 });
+    assert_eq!(versions["cam-b"], ConfigVersions { latest: 1, running: 0 });
+    // An agent that has fallen back to its file config.
+    store.record_config_ack(&ack(1, ConfigOutcome::Rejected, vec![], 0)).unwrap();
+    assert_eq!(store.config_versions().unwrap()["cam-a"].running, 0);
+}
+
 #[test]
 fn sqlite_keeps_the_store_contract() {
     let dir = tempfile::tempdir().unwrap();
     let spec = StoreSpec::Sqlite(dir.path().join("central.db"));
     contract(spec.open().unwrap().as_mut());
+    config_contract(spec.open().unwrap().as_mut());
     // Durable across reopen.
     assert_eq!(spec.open().unwrap().counts("cam-a", 0, i64::MAX, 100).unwrap().len(), 7);
 }
@@ -102,5 +162,6 @@ fn postgres_keeps_the_store_contract() {
     let pg = common::Postgres::start();
     let spec = StoreSpec::Postgres(pg.url.clone());
     contract(spec.open().unwrap().as_mut());
+    config_contract(spec.open().unwrap().as_mut());
     assert_eq!(spec.open().unwrap().counts("cam-a", 0, i64::MAX, 100).unwrap().len(), 7);
 }

@@ -6,6 +6,10 @@
 //! stores each interval and incident durably and publishes them over MQTT when the config
 //! has `[mqtt]` (see `report`), and hands each interval to a callback (the CLI prints a
 //! JSON line).
+//!
+//! With `[mqtt]` the sink also takes central's geometry pushes (`remote_config`): each is
+//! judged on arrival, answered at once when refused, put in place by the frame loop at
+//! the next interval boundary, and answered when it is.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -47,13 +51,20 @@ pub fn run(
         pipeline.start(unix_ms(SystemTime::now()));
     }
     tracing::info!(camera = %config.camera.id, source = %source_name, model = %config.camera.model, "agent started");
+    let pushes = reporter.as_ref().and_then(|r| r.take_config_pushes());
+    let snapshots = reporter.as_ref().and_then(|r| r.take_snapshot_requests());
     let mut sink = AgentSink {
+        snapshots: snapshots.map(|rx| crate::snapshot_link::SnapshotDesk::new(rx, config)),
+        remote: pushes.map(|rx| (rx, crate::remote_config::RemoteConfig::new(config, config_dir.map(Into::into)))),
         camera: config.camera.id.clone(),
         epoch,
         reporter,
         health,
         on_interval,
         last_status: Instant::now(),
+        fit: crate::fit::FrameFit::new(config, None),
+        frame_size: None,
+        fits: true,
     };
     drive(&mut pipeline, &stage, if live { Clock::Wall } else { Clock::Frames }, &stop, &mut sink)?;
     tracing::info!(camera = %config.camera.id, "agent stopped");
@@ -69,14 +80,43 @@ struct AgentSink<F> {
     health: Arc<StreamHealth>,
     on_interval: F,
     last_status: Instant,
+    /// The lines and zones, checked against the frame size on the first frame and
+    /// whenever it changes; while they do not fit, the camera reports `degraded`.
+    fit: crate::fit::FrameFit,
+    frame_size: Option<(u32, u32)>,
+    fits: bool,
+    /// Central's config pushes and the judge of them (with `[mqtt]`).
+    remote: Option<(std::sync::mpsc::Receiver<Vec<u8>>, crate::remote_config::RemoteConfig)>,
+    /// Operators' snapshot requests (with `[mqtt]`).
+    snapshots: Option<crate::snapshot_link::SnapshotDesk>,
 }
 
 impl<F: FnMut(&IntervalCounts, &HealthSnapshot, Option<StoredAs>)> Sink for AgentSink<F> {
+    fn frame(&mut self, meta: &crate::detect::FrameMeta) {
+        let size = (meta.width, meta.height);
+        if self.frame_size == Some(size) {
+            return;
+        }
+        self.frame_size = Some(size);
+        let issues = self.fit.check(meta.width, meta.height);
+        self.fits = issues.is_empty();
+        for issue in &issues {
+            // Not ERROR: nothing is lost, but nothing crossing there is counted.
+            tracing::warn!(
+                camera = %self.camera,
+                width = meta.width,
+                height = meta.height,
+                %issue,
+                "counting geometry outside the frame; the camera reports degraded until it is fixed"
+            );
+        }
+    }
+
     fn interval(&mut self, interval: &IntervalCounts) {
         let stored = self.reporter.as_ref().and_then(|r| store(r, interval, self.epoch));
         let h = self.health.snapshot();
         if let Some(r) = &self.reporter {
-            r.update_status(interval.fps, interval.coverage, h.up);
+            r.update_status(interval.fps, interval.coverage, h.up && self.fits);
         }
         (self.on_interval)(interval, &h, stored);
     }
@@ -94,6 +134,60 @@ impl<F: FnMut(&IntervalCounts, &HealthSnapshot, Option<StoredAs>)> Sink for Agen
     fn presence(&mut self, at_ms: i64, zones: std::collections::BTreeMap<String, ZoneNow>) {
         if let Some(r) = &self.reporter {
             r.publish_presence(at_ms, zones);
+        }
+    }
+
+    fn reconfigure(&mut self) -> Option<crate::pipeline::reconfigure::Geometry> {
+        use crate::remote_config::Verdict;
+        let (rx, remote) = self.remote.as_mut()?;
+        let mut next = None;
+        // All that arrived: the newest valid one wins; every refusal is answered now.
+        while let Ok(payload) = rx.try_recv() {
+            match remote.judge(&payload, self.frame_size) {
+                Verdict::Apply(geometry) => next = Some(*geometry),
+                Verdict::Refuse(ack) => {
+                    if let Some(r) = &self.reporter {
+                        r.publish_config_ack(ack);
+                    }
+                }
+                Verdict::Ignore => {}
+            }
+        }
+        next
+    }
+
+    fn wants_picture(&mut self) -> bool {
+        let (Some(desk), Some(reporter)) = (self.snapshots.as_mut(), self.reporter.as_ref()) else { return false };
+        desk.wants_picture(|answer| reporter.publish_snapshot(answer))
+    }
+
+    fn picture(
+        &mut self,
+        meta: &crate::detect::FrameMeta,
+        picture: &mut image::RgbImage,
+        scene: &crate::pipeline::SceneView<'_>,
+    ) -> anyhow::Result<()> {
+        if let (Some(desk), Some(reporter)) = (self.snapshots.as_mut(), self.reporter.as_ref()) {
+            desk.take(meta, picture, scene, |answer| reporter.publish_snapshot(answer));
+        }
+        Ok(())
+    }
+
+    fn applied(&mut self, version: u64) {
+        let Some((_, remote)) = self.remote.as_mut() else { return };
+        // Versions overtaken before the boundary get no ack of their own: this one's
+        // `running_version` answers them, and a burst of acks could crowd out this one.
+        let (ack, running, overtaken) = remote.applied(version);
+        if let Some(config) = running {
+            self.fit = crate::fit::FrameFit::new(&config, None);
+            self.frame_size = None; // the next frame checks the new geometry
+        }
+        tracing::info!(camera = %self.camera, version, "config from central in place");
+        if !overtaken.is_empty() {
+            tracing::info!(camera = %self.camera, version, overtaken = overtaken.len(), "accepted versions overtaken");
+        }
+        if let Some(r) = &self.reporter {
+            r.publish_config_ack(ack);
         }
     }
 

@@ -22,6 +22,7 @@ use firmware_profiles::{CameraProfile, EdgeBoxProfile, StreamChoice, camera::Cam
 use models::Manifest;
 use serde::Deserialize;
 
+use crate::calibrate::{Calibration, CalibrationError, Correspondence};
 use crate::count::{CountSettings, LineDef, ZoneDef};
 use crate::detect::{DetectSettings, ViewPlan};
 use crate::geometry::{Point, Polygon};
@@ -55,6 +56,9 @@ pub struct AgentConfig {
     pub mqtt: Option<MqttSettings>,
     #[serde(default)]
     pub outbox: OutboxSettings,
+    /// Calibration to metres: speeds on lines, densities in zones.
+    #[serde(default)]
+    pub calibration: Option<CalibrationConfig>,
 }
 
 /// Where reports wait for the broker's acknowledgement.
@@ -95,6 +99,10 @@ pub struct CameraConfig {
     /// RTSP over TCP only (otherwise UDP first, TCP fallback).
     #[serde(default)]
     pub rtsp_tcp_only: bool,
+    /// Answer an operator's snapshot request with one annotated picture; `false` (privacy)
+    /// refuses every request. No other image ever leaves the box.
+    #[serde(default = "default_true")]
+    pub allow_snapshots: bool,
     /// RTSP jitter buffer in milliseconds.
     #[serde(default = "default_latency")]
     pub rtsp_latency_ms: u32,
@@ -139,35 +147,20 @@ pub struct DeviceConfig {
     pub path: Option<String>,
 }
 
+fn default_true() -> bool {
+    true
+}
+
 fn default_channel() -> u32 {
     1
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LineConfig {
-    pub name: String,
-    /// Start point A `[x, y]` in frame pixels.
-    pub a: [f32; 2],
-    /// End point B; `forward` = from the left of A→B to its right, as seen on screen.
-    pub b: [f32; 2],
-    /// A one-way carriageway: the permitted direction; a crossing the other way is a
-    /// `wrong_way` incident. Absent: two-way.
-    #[serde(default)]
-    pub one_way: Option<crate::count::Direction>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ZoneConfig {
-    pub name: String,
-    /// Vertices `[[x, y], …]` in frame pixels, in order.
-    pub polygon: Vec<[f32; 2]>,
-    /// A no-stopping zone (hard shoulder, junction box, bus lane): a vehicle standing in
-    /// it this many seconds is a `stopped_vehicle` incident. Absent: queues are normal.
-    #[serde(default)]
-    pub no_stopping_s: Option<f64>,
-}
+/// Lines, zones and calibration are the protocol's geometry types: what a file config
+/// holds and what central pushes are one shape with one set of rules
+/// (`protocol::camera_config::Geometry::problems`).
+pub type LineConfig = protocol::camera_config::LineSpec;
+pub type ZoneConfig = protocol::camera_config::ZoneSpec;
+pub type CalibrationConfig = protocol::camera_config::CalibrationSpec;
 
 /// One problem found in a config, with the path of the field.
 #[derive(Debug, Clone, PartialEq)]
@@ -191,18 +184,38 @@ pub enum ConfigError {
 }
 
 impl AgentConfig {
-    /// Reads and parses a config file without the semantic checks.
+    /// Reads and parses a config file without the semantic checks; every unknown field
+    /// and wrong type is reported, not only the first.
     pub fn read(path: &Path) -> Result<AgentConfig, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { file: path.into(), source })?;
-        AgentConfig::parse(&text).map_err(|i| ConfigError::Invalid { file: path.into(), issues: vec![i] })
+        match crate::config_read::parse_all(&text) {
+            (Some(config), issues) if issues.is_empty() => Ok(config),
+            (_, issues) => Err(ConfigError::Invalid { file: path.into(), issues }),
+        }
     }
 
-    /// Reads, parses and validates a config file.
+    /// Reads, parses and validates a config file: every problem, reading and semantic.
     pub fn load(path: &Path) -> Result<AgentConfig, ConfigError> {
-        let config = AgentConfig::read(path)?;
-        let invalid = |issues| ConfigError::Invalid { file: path.into(), issues };
-        let issues = config.validate(path.parent());
-        if issues.is_empty() { Ok(config) } else { Err(invalid(issues)) }
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { file: path.into(), source })?;
+        let (config, mut issues) = crate::config_read::parse_all(&text);
+        let Some(config) = config else { return Err(ConfigError::Invalid { file: path.into(), issues }) };
+        // The semantic checks run over what could be read; a key already reported is not
+        // reported again for having fallen back to its default.
+        let reported: Vec<String> = issues.iter().map(|i| i.path.clone()).collect();
+        issues.extend(
+            config.validate(path.parent()).into_iter().filter(|i| !reported.iter().any(|r| i.path.starts_with(r))),
+        );
+        // A file source must be there to be counted (a stream is checked when it connects).
+        if let Ok(SourceSpec::File(file)) = config.source(path.parent())
+            && !file.exists()
+            && !reported.iter().any(|r| r == "camera" || r == "camera.source")
+        {
+            issues.push(ConfigIssue {
+                path: "camera.source".into(),
+                message: format!("{}: no such file", file.display()),
+            });
+        }
+        if issues.is_empty() { Ok(config) } else { Err(ConfigError::Invalid { file: path.into(), issues }) }
     }
 
     pub fn parse(text: &str) -> Result<AgentConfig, ConfigIssue> {
@@ -259,40 +272,10 @@ impl AgentConfig {
         if !(1..=3600).contains(&c.interval_s) {
             bad("camera.interval_s".into(), format!("{} is outside 1..=3600", c.interval_s));
         }
-        for (i, l) in self.lines.iter().enumerate() {
-            let p = format!("lines[{i}]");
-            if l.name.is_empty() {
-                bad(format!("{p}.name"), "must not be empty".into());
-            }
-            if self.lines[..i].iter().any(|o| o.name == l.name) {
-                bad(format!("{p}.name"), format!("duplicate line name {:?}", l.name));
-            }
-            for (field, pt) in [("a", l.a), ("b", l.b)] {
-                if pt.iter().any(|v| !v.is_finite() || *v < 0.0) {
-                    bad(format!("{p}.{field}"), "coordinates must be finite and non-negative".into());
-                }
-            }
-            if Point::new(l.a[0], l.a[1]).dist(Point::new(l.b[0], l.b[1])) < 2.0 {
-                bad(format!("{p}.b"), "line is shorter than 2 px".into());
-            }
-        }
-        for (i, z) in self.zones.iter().enumerate() {
-            let p = format!("zones[{i}]");
-            if z.name.is_empty() || self.zones[..i].iter().any(|o| o.name == z.name) {
-                bad(format!("{p}.name"), format!("{:?} is empty or a duplicate", z.name));
-            }
-            let poly = Polygon { points: z.polygon.iter().map(|v| Point::new(v[0], v[1])).collect() };
-            if z.polygon.len() < 3 || poly.area() < 1.0 {
-                bad(format!("{p}.polygon"), "needs at least 3 vertices enclosing an area".into());
-            }
-            if let Some(s) = z.no_stopping_s
-                && !(s.is_finite() && (1.0..=3600.0).contains(&s))
-            {
-                bad(format!("{p}.no_stopping_s"), format!("{s} is outside 1..=3600 seconds"));
-            }
-        }
-        if self.lines.is_empty() && self.zones.is_empty() {
-            bad("lines".into(), "define at least one line or zone to count".into());
+        let shape_problems = self.geometry().problems();
+        let calibration_shape_ok = !shape_problems.iter().any(|p| p.path.starts_with("calibration"));
+        for p in shape_problems {
+            bad(p.path, p.message);
         }
         for (field, message) in self.scene.problems() {
             bad(format!("scene.{field}"), message);
@@ -404,6 +387,13 @@ impl AgentConfig {
         if !(1..=1000).contains(&k.size_min_tracks) {
             bad("count.size_min_tracks".into(), format!("{} is outside 1..=1000", k.size_min_tracks));
         }
+        if calibration_shape_ok && let Err(e) = self.calibration() {
+            let path = match e {
+                CalibrationError::PointOff { index, .. } => format!("calibration.points[{index}]"),
+                _ => "calibration.points".into(),
+            };
+            bad(path, e.to_string());
+        }
         issues
     }
 
@@ -416,6 +406,32 @@ impl AgentConfig {
         }
     }
 
+    /// The lines, zones and calibration, as central pushes them.
+    pub fn geometry(&self) -> protocol::camera_config::Geometry {
+        protocol::camera_config::Geometry {
+            lines: self.lines.clone(),
+            zones: self.zones.clone(),
+            calibration: self.calibration.clone(),
+        }
+    }
+
+    /// This config with `geometry` in place of its lines, zones and calibration.
+    pub fn with_geometry(&self, geometry: &protocol::camera_config::Geometry) -> AgentConfig {
+        let mut config = self.clone();
+        config.lines = geometry.lines.clone();
+        config.zones = geometry.zones.clone();
+        config.calibration = geometry.calibration.clone();
+        config
+    }
+
+    /// The fitted calibration; `Ok(None)` without a `[calibration]` section.
+    pub fn calibration(&self) -> Result<Option<Calibration>, CalibrationError> {
+        let Some(c) = &self.calibration else { return Ok(None) };
+        let points: Vec<Correspondence> =
+            c.points.iter().map(|p| Correspondence { image: p.image, ground: p.ground }).collect();
+        Calibration::fit(&points, c.max_error_m).map(Some)
+    }
+
     pub fn line_defs(&self) -> Vec<LineDef> {
         self.lines.iter().map(|l| LineDef::new(&l.name, l.a, l.b)).collect()
     }
@@ -423,7 +439,7 @@ impl AgentConfig {
     /// One-way lines and no-stopping zones, in line / zone order.
     pub fn incident_rules(&self) -> crate::count::IncidentRules {
         crate::count::IncidentRules {
-            one_way: self.lines.iter().map(|l| l.one_way).collect(),
+            one_way: self.lines.iter().map(|l| l.one_way.map(Into::into)).collect(),
             no_stopping_ms: self.zones.iter().map(|z| z.no_stopping_s.map(|s| (s * 1000.0) as i64)).collect(),
             line_names: self.lines.iter().map(|l| l.name.clone()).collect(),
             zone_names: self.zones.iter().map(|z| z.name.clone()).collect(),
@@ -436,6 +452,7 @@ impl AgentConfig {
             .map(|z| ZoneDef {
                 name: z.name.clone(),
                 polygon: Polygon { points: z.polygon.iter().map(|v| Point::new(v[0], v[1])).collect() },
+                lanes: z.lanes,
             })
             .collect()
     }

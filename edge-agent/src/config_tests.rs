@@ -154,3 +154,28 @@ fn a_camera_id_is_held_to_the_topic_id_rule_including_its_length() {
     assert!(issues.iter().any(|i| i.path == "camera.id" && i.message.contains("1-64")), "{issues:?}");
     assert!(!with_id(&"c".repeat(64)).validate(None).iter().any(|i| i.path == "camera.id"));
 }
+
+#[test]
+fn a_calibration_is_fitted_on_validate_and_refused_with_the_reason() {
+    let with = |points: &str| AgentConfig::parse(&format!("{GOOD}\n[calibration]\npoints = [{points}]\n")).unwrap();
+    let good = with(
+        "{ image = [100, 900], ground = [0, 0] }, { image = [1800, 900], ground = [7, 0] },
+         { image = [1200, 300], ground = [7, 40] }, { image = [700, 300], ground = [0, 40] }",
+    );
+    assert_eq!(good.validate(None), vec![]);
+    assert!(good.calibration().unwrap().unwrap().rms_error_m < 1e-6);
+    let collinear = with(
+        "{ image = [100, 900], ground = [0, 0] }, { image = [200, 800], ground = [0, 5] },
+         { image = [300, 700], ground = [0, 10] }, { image = [400, 600], ground = [0, 15] }",
+    );
+    let issues = collinear.validate(None);
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(issues[0].path, "calibration.points");
+    assert!(issues[0].message.contains("collinear"), "{}", issues[0]);
+    let three = with("{ image = [1, 1], ground = [0, 0] }");
+    assert!(three.validate(None)[0].message.contains("at least 4"));
+    let lanes =
+        AgentConfig::parse(&GOOD.replace("[[zones]]\nname = \"stop\"", "[[zones]]\nname = \"stop\"\nlanes = 0"))
+            .unwrap();
+    assert_eq!(lanes.validate(None)[0].path, "zones[0].lanes");
+}

@@ -25,6 +25,19 @@ pub enum YuvMatrix {
     Bt709,
 }
 
+impl YuvMatrix {
+    /// Limited-range 8-bit YUV → RGB factors `(kr, kgu, kgv, kb)`: R = 1.164(Y−16) + kr·V',
+    /// G = 1.164(Y−16) − kgu·U' − kgv·V', B = 1.164(Y−16) + kb·U' (U', V' centred on 128).
+    /// One table for the model's sampler and the full-frame conversion, so what is drawn
+    /// has the colours the detector was given.
+    pub fn coefficients(self) -> (f32, f32, f32, f32) {
+        match self {
+            YuvMatrix::Bt601 => (1.596, 0.392, 0.813, 2.017),
+            YuvMatrix::Bt709 => (1.793, 0.213, 0.533, 2.112),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Plane {
     pub offset: usize,
@@ -150,5 +163,42 @@ impl Frame {
 
     pub fn plane(&self, i: usize) -> Plane {
         self.planes[i]
+    }
+
+    /// The whole frame as packed RGB into `out`, reusing its buffer when the size matches
+    /// (annotation converts every frame; the detector never needs this). Chroma is taken
+    /// from the nearest sample: drawing needs no better.
+    pub fn to_rgb_into(&self, out: &mut image::RgbImage) {
+        if out.dimensions() != (self.width, self.height) {
+            *out = image::RgbImage::new(self.width, self.height);
+        }
+        let (w, bytes) = (self.width as usize, self.bytes());
+        let (kr, kgu, kgv, kb) = self.matrix.coefficients();
+        let (p0, p1, p2) = (self.planes[0], self.planes[1], self.planes[2]);
+        for (y, row) in out.chunks_exact_mut(w * 3).enumerate() {
+            let src = &bytes[p0.offset + y * p0.stride..];
+            match self.format {
+                PixelFormat::Rgb => row.copy_from_slice(&src[..w * 3]),
+                PixelFormat::Bgr => {
+                    for (o, i) in row.chunks_exact_mut(3).zip(src.chunks_exact(3)) {
+                        o.copy_from_slice(&[i[2], i[1], i[0]]);
+                    }
+                }
+                PixelFormat::I420 | PixelFormat::Nv12 => {
+                    let (cy, nv12) = (y / 2, self.format == PixelFormat::Nv12);
+                    let u_row = &bytes[p1.offset + cy * p1.stride..];
+                    let v_row = if nv12 { &u_row[1..] } else { &bytes[p2.offset + cy * p2.stride..] };
+                    let step = if nv12 { 2 } else { 1 };
+                    for (x, o) in row.chunks_exact_mut(3).enumerate() {
+                        let l = 1.164 * (src[x] as f32 - 16.0);
+                        let u = u_row[(x / 2) * step] as f32 - 128.0;
+                        let v = v_row[(x / 2) * step] as f32 - 128.0;
+                        o[0] = (l + kr * v).clamp(0.0, 255.0) as u8;
+                        o[1] = (l - kgu * u - kgv * v).clamp(0.0, 255.0) as u8;
+                        o[2] = (l + kb * u).clamp(0.0, 255.0) as u8;
+                    }
+                }
+            }
+        }
     }
 }

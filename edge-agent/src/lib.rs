@@ -14,23 +14,34 @@
 //!   camera: its sink), `report` (the reporting wing: `Reporter` puts interval reports and
 //!   incidents into the durable outboxes, `report::outbox` keeps them on disk,
 //!   `report::link` delivers them over MQTT and handles the acks).
-//! - `config` (the camera config and its validation), `assets` (shared models and clips).
+//! - `annotate` (what the detector sees, drawn on frames: `count --annotate` video,
+//!   `snapshot` JPEG).
+//! - `calibrate` (image → road-plane homography from surveyed points, track speed).
+//! - `config` (the camera config and its validation; `config_read` reads it reporting
+//!   every problem), `fit` (lines and zones against the
+//!   decoded frame size), `assets` (shared models and clips).
 //!
 //! The junction role is a separate crate and binary (`junction-agent`).
 
 pub mod agent;
+pub mod annotate;
 pub mod app;
 pub mod assets;
+pub mod calibrate;
 pub mod config;
+pub mod config_read;
 pub mod count;
 pub mod detect;
+pub mod fit;
 pub mod frame;
 pub mod geometry;
 pub mod ingest;
 pub mod pipeline;
+pub mod remote_config;
 pub mod report;
 pub mod scene;
 pub mod sink;
+pub mod snapshot_link;
 pub mod stages;
 pub mod track;
 pub mod twowheel;

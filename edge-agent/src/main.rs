@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use edge_agent::app::{CountJob, CountReport, count_clip, default_config, parse_line_arg};
+use edge_agent::app::{CountJob, CountReport, count_clip_annotated, default_config, parse_line_arg};
 use edge_agent::config::AgentConfig;
 use edge_agent::ingest::SourceSpec;
 
@@ -19,28 +19,55 @@ struct Cli {
     command: Command,
 }
 
+/// Where frames come from and what is counted (`count`, `snapshot`).
+#[derive(clap::Args)]
+struct JobArgs {
+    /// Video file, file:// URI, rtsp:// URL or usb:N (default: the config's source).
+    #[arg(long)]
+    source: Option<String>,
+    /// Counting line NAME:x1,y1,x2,y2 (repeatable; default: the config's lines). Forward = from the
+    /// left of A→B to its right on screen.
+    #[arg(long = "line")]
+    lines: Vec<String>,
+    /// Built-in model id (yolox_nano_416, nanodet_m_416, picodet_s_416) or a manifest path.
+    #[arg(long)]
+    model: Option<String>,
+    /// Edge-box profile id.
+    #[arg(long = "box")]
+    box_profile: Option<String>,
+    /// Camera config supplying detection, tracking, counting and view settings.
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum Command {
-    /// Count a whole clip or stream and print totals per line, direction and class.
+    /// Count a whole clip or stream and print totals per line, direction and class. With
+    /// `--config` alone it counts exactly what `run --config` would deploy (the config's
+    /// source, lines, one-way rules and zones); `--source` and `--line` replace them.
     Count {
-        /// Video file, file:// URI, rtsp:// URL or usb:N.
-        #[arg(long)]
-        source: String,
-        /// Counting line NAME:x1,y1,x2,y2 (repeatable). Forward = from the left of A→B to its right on screen.
-        #[arg(long = "line", required = true)]
-        lines: Vec<String>,
-        /// Built-in model id (yolox_nano_416, nanodet_m_416, picodet_s_416) or a manifest path.
-        #[arg(long)]
-        model: Option<String>,
-        /// Edge-box profile id.
-        #[arg(long = "box")]
-        box_profile: Option<String>,
-        /// Camera config supplying detection, tracking, counting and view settings.
-        #[arg(long)]
-        config: Option<PathBuf>,
+        #[command(flatten)]
+        job: JobArgs,
         /// Print one JSON object instead of a table.
         #[arg(long)]
         json: bool,
+        /// Also write every frame to this MP4 file (H.264), with what the pipeline sees drawn
+        /// on it: detections and tracks (colour = class, `#id class`), lines with their forward
+        /// arrow, zones, and running counts per line in the top-left corner.
+        #[arg(long, value_name = "OUT.mp4")]
+        annotate: Option<PathBuf>,
+    },
+    /// Run the pipeline over the first frames of a source and write the last one, annotated
+    /// as `count --annotate` draws it, to a JPEG: where the lines and zones fall, what is seen.
+    Snapshot {
+        #[command(flatten)]
+        job: JobArgs,
+        /// Frames to run first, so the tracker has settled (track ids, classes).
+        #[arg(long, default_value_t = 25)]
+        frames: u64,
+        /// The JPEG file to write.
+        #[arg(value_name = "OUT.jpg")]
+        out: PathBuf,
     },
     /// Run the agent on the camera of a config file until interrupted; prints each
     /// interval report as a JSON line.
@@ -66,9 +93,13 @@ fn init_logging(default: &str) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Count { source, lines, model, box_profile, config, json } => {
+        Command::Count { job, json, annotate } => {
             init_logging("warn,ort=error");
-            count(source, lines, model, box_profile, config, json)
+            count(job, json, annotate)
+        }
+        Command::Snapshot { job, frames, out } => {
+            init_logging("warn,ort=error");
+            snapshot(job, frames, out)
         }
         Command::Run { config } => {
             init_logging("info,ort=error");
@@ -89,16 +120,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn count(
-    source: String,
-    lines: Vec<String>,
-    model: Option<String>,
-    box_profile: Option<String>,
-    config: Option<PathBuf>,
-    json: bool,
-) -> anyhow::Result<()> {
-    let source = SourceSpec::parse(&source)?;
+/// The job the arguments describe, with the config validated (what they replace aside).
+fn job(args: JobArgs, command: &str) -> anyhow::Result<CountJob> {
+    let JobArgs { source, lines, model, box_profile, config } = args;
     let lines = lines.iter().map(|l| parse_line_arg(l)).collect::<Result<Vec<_>, _>>().map_err(anyhow::Error::msg)?;
+    if config.is_none() && (source.is_none() || lines.is_empty()) {
+        anyhow::bail!("{command}: give --source and at least one --line NAME:x1,y1,x2,y2, or --config FILE");
+    }
+    let lines = (!lines.is_empty()).then_some(lines);
     let (mut cfg, config_dir) = match &config {
         Some(path) => (AgentConfig::read(path)?, path.parent().map(PathBuf::from)),
         None => (default_config(None, None), None),
@@ -109,13 +138,25 @@ fn count(
     if let Some(b) = box_profile {
         cfg.camera.box_profile = b;
     }
-    // Lines come from the command line; everything else in the config must be valid.
-    let issues: Vec<_> = cfg.validate(config_dir.as_deref()).into_iter().filter(|i| i.path != "lines").collect();
+    // What the command line replaces need not be valid in the config; the rest must be.
+    let replaced = |path: &str| {
+        (lines.is_some() && path.starts_with("lines"))
+            || (source.is_some() && (path == "camera.source" || path == "camera.device"))
+    };
+    let issues: Vec<_> = cfg.validate(config_dir.as_deref()).into_iter().filter(|i| !replaced(&i.path)).collect();
     if !issues.is_empty() {
         let origin = config.as_ref().map(|p| format!("config {}: ", p.display())).unwrap_or_default();
         anyhow::bail!("{origin}{}", issues.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("; "));
     }
-    let job = CountJob { source, lines, config: cfg, config_dir };
+    let source = match &source {
+        Some(s) => SourceSpec::parse(s)?,
+        None => cfg.source(config_dir.as_deref()).map_err(|e| anyhow::anyhow!("camera.source: {e}"))?,
+    };
+    Ok(CountJob { source, lines, config: cfg, config_dir })
+}
+
+fn count(args: JobArgs, json: bool, annotate: Option<PathBuf>) -> anyhow::Result<()> {
+    let job = job(args, "count")?;
     let bar = (!json && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.set_style(
@@ -124,7 +165,7 @@ fn count(
         );
         bar
     });
-    let report = count_clip(&job, |n| {
+    let report = count_clip_annotated(&job, annotate.as_deref(), |n| {
         if let Some(b) = &bar {
             b.set_position(n);
         }
@@ -137,6 +178,23 @@ fn count(
     } else {
         print_table(&report);
     }
+    if let Some(path) = annotate {
+        eprintln!("annotated video: {} ({} frames)", path.display(), report.frames);
+    }
+    Ok(())
+}
+
+fn snapshot(args: JobArgs, frames: u64, out: PathBuf) -> anyhow::Result<()> {
+    let job = job(args, "snapshot")?;
+    let info = edge_agent::annotate::snapshot(&job, frames, &out)?;
+    eprintln!(
+        "{}: frame {} of {}, {}x{}",
+        out.display(),
+        info.frames,
+        job.source.display_name(),
+        info.width,
+        info.height
+    );
     Ok(())
 }
 
@@ -161,6 +219,15 @@ fn print_table(r: &CountReport) {
             );
         }
     }
+    if !r.speeds.is_empty() {
+        println!("{:<14} {:<11} {:>9} {:>9} {:>9}", "speed (km/h)", "class", "vehicles", "mean", "p85");
+        for (name, s) in &r.speeds {
+            let classes = s.classes.iter().map(|(c, st)| (c.name(), st));
+            for (class, st) in std::iter::once(("all", &s.all)).chain(classes) {
+                println!("{:<14} {:<11} {:>9} {:>9.1} {:>9.1}", name, class, st.vehicles, st.mean_kmh, st.p85_kmh);
+            }
+        }
+    }
 }
 
 fn run(config: PathBuf) -> anyhow::Result<()> {
@@ -181,8 +248,12 @@ fn run(config: PathBuf) -> anyhow::Result<()> {
 fn validate(config: PathBuf) -> anyhow::Result<()> {
     match AgentConfig::load(&config) {
         Ok(cfg) => {
+            let calibration = match cfg.calibration() {
+                Ok(Some(c)) => format!(", calibrated: {:.2} m rms", c.rms_error_m),
+                _ => ", not calibrated (no speeds)".into(),
+            };
             println!(
-                "{}: OK (camera {}, {} lines, {} zones)",
+                "{}: OK (camera {}, {} lines, {} zones{calibration})",
                 config.display(),
                 cfg.camera.id,
                 cfg.lines.len(),

@@ -35,6 +35,8 @@ pub struct PipelineSettings {
     pub scene: crate::scene::SceneSettings,
     /// Skip frames repeating the last one looked at (grey levels; 0: look at every frame).
     pub repeat_max_diff: f32,
+    /// Image → road plane: speeds on lines, densities in zones; `None`: neither.
+    pub calibration: Option<crate::calibrate::Calibration>,
 }
 
 impl Default for PipelineSettings {
@@ -51,6 +53,7 @@ impl Default for PipelineSettings {
             incidents: Default::default(),
             scene: crate::scene::SceneSettings { moved_alert: false, ..Default::default() },
             repeat_max_diff: crate::detect::DetectSettings::default().repeat_max_diff,
+            calibration: None,
         }
     }
 }
@@ -87,37 +90,33 @@ pub struct Pipeline<D: Detector> {
     incidents: crate::count::IncidentDetector,
     scene: crate::scene::SceneWatch,
     new_incidents: Vec<protocol::messages::Incident>,
+    /// Every line crossing so far, when asked for (`record_crossings`: a whole clip's
+    /// speeds); `None` on a live camera, where it would grow without bound.
+    crossings: Option<Vec<CountEvent>>,
+    /// Line events so far, `[forward, backward]` per line (for `view`).
+    line_totals: Vec<[u64; 2]>,
+    /// Geometry waiting for the next interval boundary, and that boundary (ms).
+    next_geometry: Option<(reconfigure::Geometry, Option<i64>)>,
+    /// The version of the geometry just put in place, until taken.
+    applied_version: Option<u64>,
+    /// Intervals closed by a geometry switch, for the next `poll`.
+    closed: Vec<IntervalCounts>,
 }
 
 impl<D: Detector> Pipeline<D> {
     pub fn new(detector: D, settings: PipelineSettings) -> Pipeline<D> {
-        let lateness = settings.count.decision_delay_s as f64 + 0.5;
-        let aggregator = Aggregator::new(
-            settings.interval.as_millis() as i64,
-            settings.max_gap.as_millis() as i64,
-            (lateness * 1000.0) as i64,
-            settings.lines.iter().map(|l| l.name.clone()).collect(),
-            settings.zones.iter().map(|z| z.name.clone()).collect(),
-        );
+        let aggregator = aggregator_for(&settings);
         let scene = crate::scene::SceneWatch::new(settings.scene.clone());
-        let mut views = settings.views.clone();
-        // Line tiles follow the lines being counted; the frame comes back for zones outside them.
-        views.lines = settings.lines.iter().map(|l| (l.segment.a, l.segment.b)).collect();
-        views.zones = settings.zones.iter().map(|z| z.polygon.points.clone()).collect();
-        if let Some(spec) = detector.input_spec() {
-            views.min_tile = spec.width.max(spec.height) as f32;
-        }
-        let mut preparer = Preparer::new(detector.input_spec(), views).with_repeat_check(settings.repeat_max_diff);
-        if settings.scene.moved_alert {
-            preparer = preparer.with_thumbnails(scene.check_every_ms());
-        }
+        let preparer = preparer_for(&settings, &detector, &scene);
         let incidents = crate::count::IncidentDetector::new(settings.incidents.clone());
+        let line_totals = vec![[0; 2]; settings.lines.len()];
         Pipeline {
             detector,
             preparer,
             scratch: PreparedFrame::default(),
             tracker: Tracker::new(settings.tracker.clone(), 25.0),
-            counter: Counter::new(settings.lines.clone(), settings.zones.clone(), settings.count.clone()),
+            counter: Counter::new(settings.lines.clone(), settings.zones.clone(), settings.count.clone())
+                .with_calibration(settings.calibration.clone()),
             aggregator,
             settings,
             dets: Vec::with_capacity(256),
@@ -133,7 +132,22 @@ impl<D: Detector> Pipeline<D> {
             incidents,
             scene,
             new_incidents: Vec::new(),
+            crossings: None,
+            line_totals,
+            next_geometry: None,
+            applied_version: None,
+            closed: Vec::new(),
         }
+    }
+
+    /// Keeps every line crossing from now on (for a clip: `crossings`).
+    pub fn record_crossings(&mut self) {
+        self.crossings.get_or_insert_with(Vec::new);
+    }
+
+    /// The line crossings recorded since `record_crossings`.
+    pub fn crossings(&self) -> &[CountEvent] {
+        self.crossings.as_deref().unwrap_or(&[])
     }
 
     pub fn detector(&self) -> &D {
@@ -187,6 +201,9 @@ impl<D: Detector> Pipeline<D> {
         }
         self.last_pts = Some(meta.pts_ns);
         let at_ms = unix_ms(meta.captured_at);
+        // A new geometry due at this frame is in place before the frame is counted.
+        let closed = self.switch_if_due(at_ms);
+        self.closed.extend(closed);
         // Tracker steps in frame periods of real time: a frame after a dropped or skipped
         // one moves the prediction two periods ahead, not one.
         let steps = match (self.tracked_pts, self.period_ns) {
@@ -269,6 +286,14 @@ impl<D: Detector> Pipeline<D> {
             );
             self.incidents.on_event(&ev);
             self.aggregator.event(&ev);
+            if let crate::count::EventKind::Line { line, direction } = ev.kind {
+                self.line_totals[line][(direction == crate::count::Direction::Backward) as usize] += 1;
+            }
+            if let Some(log) = &mut self.crossings
+                && matches!(ev.kind, crate::count::EventKind::Line { .. })
+            {
+                log.push(ev);
+            }
         }
         for incident in self.incidents.drain() {
             tracing::info!(
@@ -313,7 +338,10 @@ impl<D: Detector> Pipeline<D> {
 
     /// Intervals complete at `now_ms`.
     pub fn poll(&mut self, now_ms: i64) -> Vec<IntervalCounts> {
-        self.aggregator.poll(now_ms)
+        let mut out = std::mem::take(&mut self.closed);
+        out.extend(self.switch_if_due(now_ms));
+        out.extend(self.aggregator.poll(now_ms));
+        out
     }
 
     /// End of stream: ends all tracks, decides pending events, emits every interval.
@@ -322,9 +350,57 @@ impl<D: Detector> Pipeline<D> {
         self.counter.finish(&remaining, now_ms);
         self.events.extend(self.counter.drain_events());
         self.emit_events();
-        self.aggregator.flush(now_ms)
+        let mut out = std::mem::take(&mut self.closed);
+        out.extend(self.aggregator.flush(now_ms));
+        out
     }
 }
+
+/// The interval aggregator for `settings`' lines and zones.
+fn aggregator_for(settings: &PipelineSettings) -> Aggregator {
+    let lateness = settings.count.decision_delay_s as f64 + 0.5;
+    Aggregator::new(
+        settings.interval.as_millis() as i64,
+        settings.max_gap.as_millis() as i64,
+        (lateness * 1000.0) as i64,
+        settings.lines.iter().map(|l| l.name.clone()).collect(),
+        settings.zones.iter().map(|z| z.name.clone()).collect(),
+    )
+    .with_zone_lane_km(zone_lane_km(settings))
+}
+
+/// The frame preparer: the model's input, views following `settings`' lines and zones.
+fn preparer_for<D: Detector>(settings: &PipelineSettings, detector: &D, scene: &crate::scene::SceneWatch) -> Preparer {
+    let mut views = settings.views.clone();
+    // Line tiles follow the lines being counted; the frame comes back for zones outside them.
+    views.lines = settings.lines.iter().map(|l| (l.segment.a, l.segment.b)).collect();
+    views.zones = settings.zones.iter().map(|z| z.polygon.points.clone()).collect();
+    if let Some(spec) = detector.input_spec() {
+        views.min_tile = spec.width.max(spec.height) as f32;
+    }
+    let preparer = Preparer::new(detector.input_spec(), views).with_repeat_check(settings.repeat_max_diff);
+    if settings.scene.moved_alert { preparer.with_thumbnails(scene.check_every_ms()) } else { preparer }
+}
+
+/// Each zone's length on the road times its lanes (km), on a calibrated camera.
+fn zone_lane_km(settings: &PipelineSettings) -> Vec<Option<f64>> {
+    settings
+        .zones
+        .iter()
+        .map(|z| {
+            let cal = settings.calibration.as_ref()?;
+            let polygon: Vec<[f64; 2]> = z.polygon.points.iter().map(|p| [p.x as f64, p.y as f64]).collect();
+            Some(cal.ground_length_m(&polygon)? * z.lanes.max(1) as f64 / 1000.0)
+        })
+        .collect()
+}
+
+#[path = "pipeline_reconfigure.rs"]
+pub mod reconfigure;
+
+#[path = "pipeline_view.rs"]
+mod view;
+pub use view::SceneView;
 
 #[cfg(test)]
 #[path = "pipeline_tests.rs"]

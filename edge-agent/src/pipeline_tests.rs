@@ -240,7 +240,7 @@ fn zones_report_queue_dwell_and_movements() {
     };
     let settings = PipelineSettings {
         lines: vec![LineDef::new("l", [100.0, 200.0], [500.0, 200.0])],
-        zones: vec![ZoneDef { name: "stop".into(), polygon: square(100.0, 220.0, 500.0, 360.0) }],
+        zones: vec![ZoneDef { name: "stop".into(), polygon: square(100.0, 220.0, 500.0, 360.0), lanes: 1 }],
         interval: Duration::from_secs(60),
         repeat_max_diff: 0.0,
         ..Default::default()
@@ -401,4 +401,95 @@ fn dropped_frames_keep_one_track_and_one_count() {
         (f, b)
     };
     assert_eq!(bwd.motorcycle, 1);
+}
+
+/// A calibrated camera: 10 px to the metre on the road (a top-down view, so the scripted
+/// boxes' steady pixel speed is a steady ground speed).
+#[test]
+fn a_calibrated_camera_reports_each_crossing_speed_per_line_and_class() {
+    use crate::calibrate::{Calibration, Correspondence};
+    let survey = [[0.0, 0.0], [400.0, 0.0], [400.0, 400.0], [0.0, 400.0]]
+        .map(|p| Correspondence { image: p, ground: [p[0] / 10.0, p[1] / 10.0] });
+    let run_with = |calibration: Option<Calibration>| {
+        let settings = PipelineSettings {
+            lines: vec![LineDef::new("l", [100.0, 200.0], [500.0, 200.0])],
+            interval: Duration::from_secs(60),
+            repeat_max_diff: 0.0,
+            calibration,
+            ..Default::default()
+        };
+        // 5 px a frame at 25 fps: 125 px/s, 12.5 m/s, 45 km/h; the second car at 3 px: 27 km/h.
+        let mut frames = drive(ObjectClass::Car, 150.0, 300.0, 100.0, 5.0, 60.0, 50.0);
+        frames.extend(drive(ObjectClass::Car, 350.0, 300.0, 100.0, 3.0, 60.0, 50.0));
+        let n = frames.len();
+        let mut p = Pipeline::new(Scripted { frames, next: 0 }, settings);
+        let base = UNIX_EPOCH + Duration::from_secs(1_000_020);
+        for i in 0..n as u64 {
+            let pts = i * 40_000_000;
+            let frame =
+                Frame::from_rgb(4, 4, vec![0; 48]).unwrap().with_timing(i, pts, base + Duration::from_nanos(pts));
+            p.process(&frame).unwrap();
+        }
+        p.finish(crate::ingest::health::unix_ms(base) + n as i64 * 40)
+    };
+    let out = run_with(Some(Calibration::fit(&survey, 0.1).unwrap()));
+    assert_eq!(out[0].lines["l"].backward.car, 2);
+    let speeds = &out[0].speeds["l"];
+    assert_eq!(speeds.all.vehicles, 2);
+    let car = &speeds.classes[&protocol::VehicleClass::Car];
+    assert!((car.mean_kmh - 36.0).abs() <= 36.0 * 0.03, "mean of 45 and 27 km/h: {}", car.mean_kmh);
+    assert!((car.p85_kmh - 45.0).abs() <= 45.0 * 0.03, "{}", car.p85_kmh);
+    let uncalibrated = run_with(None);
+    assert_eq!(uncalibrated[0].lines["l"].backward.car, 2);
+    assert!(uncalibrated[0].speeds.is_empty(), "no calibration, no speeds (not zero)");
+}
+
+/// Central pushes new lines while the pipeline runs: the open interval closes with the
+/// old line, the next counts with the new one, nothing restarts.
+#[test]
+fn new_geometry_takes_over_at_the_next_interval_boundary() {
+    let settings = PipelineSettings {
+        lines: vec![LineDef::new("old", [100.0, 200.0], [500.0, 200.0])],
+        interval: Duration::from_secs(10),
+        repeat_max_diff: 0.0,
+        ..Default::default()
+    };
+    // Car A crosses y=200 in the first second; car B drives the same path from 10.4 s.
+    let mut frames: Vec<Vec<Detection>> = drive(ObjectClass::Car, 200.0, 300.0, 100.0, 5.0, 60.0, 50.0);
+    frames.resize(260, vec![]);
+    frames.extend(drive(ObjectClass::Car, 200.0, 300.0, 100.0, 5.0, 60.0, 50.0));
+    frames.resize(400, vec![]);
+    let n = frames.len();
+    let mut p = Pipeline::new(Scripted { frames, next: 0 }, settings);
+    let base = UNIX_EPOCH + Duration::from_secs(1_000_000); // on a 10 s boundary
+    let mut out = Vec::new();
+    let mut applied_at = None;
+    for i in 0..n as u64 {
+        let pts = i * 40_000_000;
+        let at = base + Duration::from_nanos(pts);
+        p.process(&Frame::from_rgb(4, 4, vec![0; 48]).unwrap().with_timing(i, pts, at)).unwrap();
+        if i == 100 {
+            p.reconfigure(reconfigure::Geometry {
+                version: 7,
+                lines: vec![LineDef::new("new", [100.0, 150.0], [500.0, 150.0])],
+                zones: vec![],
+                incidents: Default::default(),
+                calibration: None,
+            });
+        }
+        out.extend(p.poll(crate::ingest::health::unix_ms(at)));
+        if let Some(v) = p.take_applied() {
+            applied_at = Some((v, i));
+        }
+    }
+    out.extend(p.finish(crate::ingest::health::unix_ms(base) + n as i64 * 40));
+    assert_eq!(applied_at, Some((7, 250)), "applied at the first frame of the next interval (10 s)");
+    assert_eq!(out.len(), 2, "{out:#?}");
+    assert_eq!(out[0].lines.keys().collect::<Vec<_>>(), ["old"]);
+    assert_eq!(out[0].lines["old"].backward.car, 1);
+    assert_eq!(out[1].lines.keys().collect::<Vec<_>>(), ["new"]);
+    assert_eq!(out[1].lines["new"].backward.car, 1);
+    // Frames from 10.0 s to 15.96 s: the same coverage a pipeline without a switch reports.
+    assert!((out[1].coverage - 0.596).abs() < 1e-9, "no frame dropped at the switch: {}", out[1].coverage);
+    assert!((out[0].coverage - 1.0).abs() < 1e-9, "{}", out[0].coverage);
 }

@@ -7,6 +7,9 @@
 //! - `app::ClipTotals` (`edge-agent count`, tests, benches): totals per line and the
 //!   per-frame figures of a whole clip.
 //!
+//! When the stage carries pictures (annotation), each frame's picture is handed over too,
+//! with the pipeline's state after that frame, to be drawn on and written out.
+//!
 //! The loop owns the clock: frame time for files and clip counting, the wall clock for a
 //! live camera (so intervals keep closing, with falling coverage, while the stream is down).
 
@@ -14,18 +17,24 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
+use image::RgbImage;
 use protocol::IntervalCounts;
 use protocol::messages::{Incident, ZoneNow};
 
 use crate::detect::FrameMeta;
 use crate::detect::OnnxDetector;
 use crate::ingest::health::unix_ms;
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Pipeline, SceneView};
 use crate::stages::{PrepStage, Staged};
 
 pub trait Sink {
     /// A frame went through the pipeline.
     fn frame(&mut self, _meta: &FrameMeta) {}
+    /// The frame's picture (only when the stage was built to carry one), to draw `scene`
+    /// on; it goes back to the stage for reuse afterwards.
+    fn picture(&mut self, _meta: &FrameMeta, _picture: &mut RgbImage, _scene: &SceneView<'_>) -> anyhow::Result<()> {
+        Ok(())
+    }
     /// An interval closed.
     fn interval(&mut self, interval: &IntervalCounts);
     /// An incident was decided.
@@ -37,6 +46,17 @@ pub trait Sink {
     fn presence(&mut self, _at_ms: i64, _zones: BTreeMap<String, ZoneNow>) {}
     /// Called once per turn of the loop (periodic status logs).
     fn tick(&mut self) {}
+    /// New counting geometry to put in place at the next interval boundary (central's
+    /// push, checked); asked once per turn of the loop.
+    fn reconfigure(&mut self) -> Option<crate::pipeline::reconfigure::Geometry> {
+        None
+    }
+    /// The geometry of `version` is in place: intervals from here on count with it.
+    fn applied(&mut self, _version: u64) {}
+    /// Whether the next frame's picture is wanted (a snapshot); asked once per turn.
+    fn wants_picture(&mut self) -> bool {
+        false
+    }
     /// The source ended or the loop was stopped; every interval and incident is in.
     fn finish(&mut self) {}
 }
@@ -63,10 +83,13 @@ pub fn drive(
     let mut last_presence_ms = i64::MIN;
     while !stop.load(Ordering::Relaxed) {
         let now_ms = match stage.next() {
-            Staged::Frame(input) => {
+            Staged::Frame(mut input) => {
                 pipeline.process_prepared(&input)?;
                 last_ms = unix_ms(input.meta.captured_at);
                 sink.frame(&input.meta);
+                if let Some(picture) = input.picture.as_mut() {
+                    sink.picture(&input.meta, picture, &pipeline.view())?;
+                }
                 for incident in pipeline.take_incidents() {
                     sink.incident(incident);
                 }
@@ -87,8 +110,18 @@ pub fn drive(
                 Clock::Frames => last_ms,
             },
         };
+        if let Some(geometry) = sink.reconfigure() {
+            pipeline.reconfigure(geometry);
+        }
+        if sink.wants_picture() {
+            stage.request_picture();
+        }
         for interval in pipeline.poll(now_ms) {
             sink.interval(&interval);
+        }
+        if let Some(version) = pipeline.take_applied() {
+            stage.replace_preparer(pipeline.preparer());
+            sink.applied(version);
         }
         sink.tick();
     }

@@ -26,18 +26,32 @@ pub struct PrepStage {
     rx: Receiver<Staged>,
     recycle: SyncSender<PreparedFrame>,
     handle: Option<JoinHandle<()>>,
+    /// A preparer replacing the running one from the next frame (new counting geometry).
+    next_preparer: std::sync::Arc<parking_lot::Mutex<Option<Preparer>>>,
+    /// The next frame should carry its picture (a snapshot).
+    want_picture: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl PrepStage {
     pub fn spawn(mut reader: Reader, mut preparer: Preparer, depth: usize) -> PrepStage {
         let (tx, rx) = sync_channel::<Staged>(depth.max(1));
         let (recycle, free) = sync_channel::<PreparedFrame>(depth + 2);
+        let next_preparer = std::sync::Arc::new(parking_lot::Mutex::new(None::<Preparer>));
+        let replacement = next_preparer.clone();
+        let want_picture = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let picture_wanted = want_picture.clone();
         let handle = std::thread::Builder::new()
             .name("ingest-prepare".into())
             .spawn(move || {
                 loop {
                     let msg = match reader.next() {
                         Ok(IngestEvent::Frame(frame)) => {
+                            if let Some(next) = replacement.lock().take() {
+                                preparer = next;
+                            }
+                            if picture_wanted.swap(false, std::sync::atomic::Ordering::Relaxed) {
+                                preparer.picture_next();
+                            }
                             let mut buf = free.try_recv().unwrap_or_default();
                             preparer.prepare(&frame, &mut buf);
                             Staged::Frame(buf)
@@ -54,7 +68,17 @@ impl PrepStage {
                 }
             })
             .expect("spawn ingest thread");
-        PrepStage { rx, recycle, handle: Some(handle) }
+        PrepStage { rx, recycle, handle: Some(handle), next_preparer, want_picture }
+    }
+
+    /// The next frame prepared carries its picture (a snapshot).
+    pub fn request_picture(&self) {
+        self.want_picture.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Prepares frames with `preparer` from the next one on (the lines' tiles moved).
+    pub fn replace_preparer(&self, preparer: Preparer) {
+        *self.next_preparer.lock() = Some(preparer);
     }
 
     /// The next item; `End` once the producer is gone.

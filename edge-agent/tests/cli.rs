@@ -95,6 +95,8 @@ fn model_with_the_wrong_sha256() {
 fn malformed_config() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("camera.toml");
+    // The clip exists (validate checks that), so the unknown field is the one problem.
+    std::fs::write(dir.path().join("x.mp4"), b"").unwrap();
     std::fs::write(
         &path,
         "[camera]\nid = \"c1\"\nsource = \"x.mp4\"\n[[lines]]\nname = \"l\"\na = [0, 1]\nb = [10, 1]\nwidth = 3\n",
@@ -105,12 +107,70 @@ fn malformed_config() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("lines[0].width") && stderr.contains("unknown field"), "{stderr}");
 
+    // Every problem in one pass: two unknown fields, a wrong type, a missing clip.
+    std::fs::write(
+        &path,
+        "[camera]\nid = \"c1\"\nsource = \"missing.mp4\"\ninterval_s = \"ten\"\n\
+         [[lines]]\nname = \"l\"\na = [0, 1]\nb = [10, 1]\nwidth = 3\n[tracker]\nhigh_scor = 0.5\n",
+    )
+    .unwrap();
+    let out = edge_agent(&["validate", "--config", path.to_str().unwrap()]);
+    assert_clean_failure(&out, &["camera.toml", "4 problem"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for field in ["camera.interval_s", "lines[0].width", "tracker.high_scor", "camera.source"] {
+        assert!(stderr.contains(&format!("camera.toml: {field}: ")), "{field} missing: {stderr}");
+    }
+    assert!(stderr.contains("missing.mp4: no such file"), "{stderr}");
+
     std::fs::write(&path, "[camera\nid = 1\n").unwrap();
     let out = edge_agent(&["validate", "--config", path.to_str().unwrap()]);
     assert_clean_failure(&out, &["camera.toml"]);
 
     let out = edge_agent(&["count", "--config", path.to_str().unwrap(), "--source", "x.mp4", "--line", "l:0,1,10,1"]);
     assert_clean_failure(&out, &["camera.toml"]);
+}
+
+#[test]
+fn count_with_a_config_alone_counts_what_run_would_deploy() {
+    let clip = common::asset("clips/overhead_road_short.mp4");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("camera.toml");
+    let config = format!(
+        "[camera]\nid = \"c1\"\nsource = {:?}\n[[lines]]\nname = \"mid\"\na = [0, 200]\nb = [639, 200]\n",
+        clip.to_str().unwrap()
+    );
+    std::fs::write(&path, config).unwrap();
+    let from_config = edge_agent(&["count", "--config", path.to_str().unwrap(), "--json"]);
+    assert!(from_config.status.success(), "{}", String::from_utf8_lossy(&from_config.stderr));
+    let from_flags =
+        edge_agent(&["count", "--source", clip.to_str().unwrap(), "--line", "mid:0,200,639,200", "--json"]);
+    assert!(from_flags.status.success(), "{}", String::from_utf8_lossy(&from_flags.stderr));
+    let (a, b): (serde_json::Value, serde_json::Value) =
+        (serde_json::from_slice(&from_config.stdout).unwrap(), serde_json::from_slice(&from_flags.stdout).unwrap());
+    assert_eq!(a["lines"], b["lines"], "the config's line counts as the same line given by flag");
+    assert_eq!(a["frames"], 92);
+    // Lines given on the command line still replace the config's.
+    let replaced =
+        edge_agent(&["count", "--config", path.to_str().unwrap(), "--line", "other:0,100,639,100", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&replaced.stdout).unwrap();
+    let names: Vec<&str> = v["lines"].as_object().unwrap().keys().map(|k| k.as_str()).collect();
+    assert_eq!(names, ["other"]);
+}
+
+#[test]
+fn count_without_a_config_needs_a_source_and_a_line() {
+    let out = edge_agent(&["count", "--source", "x.mp4"]);
+    assert_clean_failure(&out, &["--line", "--config"]);
+    let out = edge_agent(&["count", "--line", "l:0,1,10,1"]);
+    assert_clean_failure(&out, &["--source", "--config"]);
+}
+
+#[test]
+fn a_line_outside_the_picture_is_refused_not_counted_as_zero() {
+    let clip = common::asset("clips/overhead_road_short.mp4");
+    // Drawn on a 1080p main stream, run on this 640-px clip: it never meets the picture.
+    let out = edge_agent(&["count", "--source", clip.to_str().unwrap(), "--line", "main:0,700,1919,700"]);
+    assert_clean_failure(&out, &["--line main: A", "(0, 700) is outside the 640×", "--line main: B"]);
 }
 
 #[test]

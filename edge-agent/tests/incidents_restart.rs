@@ -5,6 +5,8 @@
 //! session is acknowledged, and the agent is restarted (its line no longer one-way, so it raises no new
 //! incident): every stored incident arrives, each exactly once.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -21,11 +23,9 @@ fn config(dir: &Path, clip: &str, one_way: bool, port: u16) -> std::path::PathBu
         &path,
         format!(
             "[camera]\nid = \"vn-cam\"\nsource = \"{}\"\ninterval_s = 2\n\
-             [[lines]]\nname = \"main\"\na = [0, 540]\nb = [1919, 540]\n{one_way}\
-             [mqtt]\nhost = \"127.0.0.1\"\nport = {port}\nkeep_alive_s = 5\nack = \"broker\"\n\
-             [outbox]\ndir = \"{}\"\n",
+             [[lines]]\nname = \"main\"\na = [0, 540]\nb = [1919, 540]\n{one_way}{}",
             clip.display(),
-            dir.join("outbox").display()
+            common::mqtt_and_outbox(dir, port)
         ),
     )
     .unwrap();

@@ -139,6 +139,7 @@ fn initial_status(camera: &str) -> Arc<Mutex<protocol::messages::Status>> {
         dropped: 0,
         uptime_s: 0,
         model: None,
+        calibration: None,
     }))
 }
 

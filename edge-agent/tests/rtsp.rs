@@ -23,7 +23,12 @@ const CLIP: &str = "clips/vn_intersection_1080p.mp4";
 fn job(source: SourceSpec) -> CountJob {
     let mut config = default_config(None, None);
     config.views.line_tiles = 0;
-    CountJob { source, lines: vec![LineDef::new("main", [0.0, 540.0], [1919.0, 540.0])], config, config_dir: None }
+    CountJob {
+        source,
+        lines: Some(vec![LineDef::new("main", [0.0, 540.0], [1919.0, 540.0])]),
+        config,
+        config_dir: None,
+    }
 }
 
 #[test]

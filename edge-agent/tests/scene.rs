@@ -21,7 +21,8 @@ fn moved_reports(clip: &std::path::Path) -> Vec<protocol::messages::Incident> {
         min_shift: 2,
     };
     let lines = cfg.line_defs();
-    let job = CountJob { source: SourceSpec::File(clip.to_path_buf()), lines, config: cfg, config_dir: None };
+    let job =
+        CountJob { source: SourceSpec::File(clip.to_path_buf()), lines: Some(lines), config: cfg, config_dir: None };
     let r = count_clip(&job, |_| {}).unwrap();
     r.incidents.into_iter().filter(|i| i.kind == IncidentKind::CameraMoved).collect()
 }

@@ -25,6 +25,21 @@ impl Default for LevelThresholds {
     }
 }
 
+/// Level of service of a road section from its measured speed as a share of its free-flow
+/// speed (HCM urban-street bands: above 80 % A, 67 % B, 50 % C, 40 % D, 30 % E, else F).
+/// Speed tells a jam from a quiet road where counts cannot: both have few crossings.
+pub fn speed_level(speed_kmh: f64, free_flow_kmh: f64) -> CongestionLevel {
+    const BANDS: [(f64, CongestionLevel); 5] = [
+        (0.80, CongestionLevel::A),
+        (0.67, CongestionLevel::B),
+        (0.50, CongestionLevel::C),
+        (0.40, CongestionLevel::D),
+        (0.30, CongestionLevel::E),
+    ];
+    let ratio = speed_kmh / free_flow_kmh;
+    BANDS.iter().find(|(bound, _)| ratio > *bound).map_or(CongestionLevel::F, |(_, level)| *level)
+}
+
 impl LevelThresholds {
     pub fn is_valid(&self) -> bool {
         self.0[0] > 0.0 && self.0.windows(2).all(|w| w[0] < w[1])
@@ -41,6 +56,16 @@ impl LevelThresholds {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn speed_bands_follow_the_share_of_free_flow() {
+        assert_eq!(speed_level(45.0, 50.0), CongestionLevel::A);
+        assert_eq!(speed_level(35.0, 50.0), CongestionLevel::B);
+        assert_eq!(speed_level(25.1, 50.0), CongestionLevel::C);
+        assert_eq!(speed_level(20.5, 50.0), CongestionLevel::D);
+        assert_eq!(speed_level(15.5, 50.0), CongestionLevel::E);
+        assert_eq!(speed_level(8.0, 50.0), CongestionLevel::F, "a jam");
+    }
 
     #[test]
     fn bands() {

@@ -7,7 +7,7 @@
 //! junction's conflict matrix.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -16,18 +16,8 @@ use ed25519_dalek::SigningKey;
 use firmware_profiles::JunctionProfile;
 use protocol::plan::{SignedPlan, TimingPlan, sign};
 
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+mod common;
+use common::{Killed, free_port, next_matching, now_ms, sample_profile_at_noon, write_sample_profile_at_noon};
 
 fn broker(dir: &std::path::Path, port: u16) -> Killed {
     use std::os::unix::fs::PermissionsExt;
@@ -55,31 +45,10 @@ fn broker(dir: &std::path::Path, port: u16) -> Killed {
     Killed(child)
 }
 
-/// Lines of `mosquitto_sub -v` on the junction's topics, as (topic, JSON), from the moment
-/// the broker acknowledged the subscription (line-buffered `-d` output shows the SUBACK).
+/// Messages on the junction's topics, from the moment the watcher is subscribed.
 fn watch(port: u16) -> (Killed, mpsc::Receiver<(String, serde_json::Value)>) {
-    let mut child = Command::new("stdbuf")
-        .args(["-oL", "mosquitto_sub", "-d", "-h", "127.0.0.1", "-p", &port.to_string(), "-q", "1", "-v"])
-        .args(["-t", "tac/v1/junctions/hcmc_sample_4arm/#"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let out = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    let (subscribed_tx, subscribed) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            if line.contains("received SUBACK") {
-                let _ = subscribed_tx.send(());
-            } else if let Some((topic, body)) = line.split_once(' ')
-                && let Ok(v) = serde_json::from_str(body)
-            {
-                let _ = tx.send((topic.to_string(), v));
-            }
-        }
-    });
-    subscribed.recv_timeout(Duration::from_secs(10)).expect("the watcher's subscription acknowledged");
-    (Killed(child), rx)
+    let args = ["-h", "127.0.0.1", "-p", &port.to_string(), "-q", "1", "-t", "tac/v1/junctions/hcmc_sample_4arm/#"];
+    common::watch(&args.map(String::from))
 }
 
 fn wait_for(
@@ -88,15 +57,7 @@ fn wait_for(
     limit: Duration,
     ok: impl Fn(&str, &serde_json::Value) -> bool,
 ) -> serde_json::Value {
-    let t = Instant::now();
-    while t.elapsed() < limit {
-        if let Ok((topic, v)) = rx.recv_timeout(Duration::from_millis(200))
-            && ok(&topic, &v)
-        {
-            return v;
-        }
-    }
-    panic!("{what}: nothing within {limit:?}");
+    next_matching(rx, limit, ok).unwrap_or_else(|| panic!("{what}: nothing within {limit:?}"))
 }
 
 fn publish(port: u16, signed: &SignedPlan) {
@@ -119,10 +80,6 @@ fn publish(port: u16, signed: &SignedPlan) {
     assert!(ok.success());
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
-}
-
 fn plan(profile: &JunctionProfile, greens: [u32; 3], version: u64, valid_until_ms: i64) -> TimingPlan {
     let mut p = profile.local_plan(0);
     for (s, g) in p.stages.iter_mut().zip(greens) {
@@ -142,12 +99,13 @@ fn junction_takes_central_plans_refuses_bad_ones_and_falls_back_when_cut_off() {
     let port = free_port();
     let mut mqtt = broker(dir.path(), port);
     let profile = JunctionProfile::builtin("hcmc_sample_4arm").unwrap();
+    let profile_path = write_sample_profile_at_noon(dir.path());
     let central = SigningKey::from_bytes(&[11; 32]);
     let public = base64::engine::general_purpose::STANDARD.encode(central.verifying_key().to_bytes());
     let mut junction = Command::new(env!("CARGO_BIN_EXE_junction-agent"))
         .args([
             "--profile",
-            "hcmc_sample_4arm",
+            &profile_path,
             "--port",
             &port.to_string(),
             "--trust",
@@ -246,9 +204,7 @@ fn junction_actuates_from_live_camera_presence_and_runs_the_plan_as_timed_withou
     let port = free_port();
     let _mqtt = broker(dir.path(), port);
     // The sample junction with a queue zone on every approach camera.
-    let text = firmware_profiles::junction::BUILTIN[0]
-        .1
-        .replace("line = \"stopline\" }", "line = \"stopline\", zone = \"queue\" }");
+    let text = sample_profile_at_noon().replace("line = \"stopline\" }", "line = \"stopline\", zone = \"queue\" }");
     let profile_path = dir.path().join("junction.toml");
     std::fs::write(&profile_path, &text).unwrap();
     let profile = JunctionProfile::from_toml("junction.toml", &text).unwrap();
@@ -272,8 +228,11 @@ fn junction_actuates_from_live_camera_presence_and_runs_the_plan_as_timed_withou
     let junction = Killed(junction);
     let lamps =
         std::thread::spawn(move || BufReader::new(lamps_out).lines().map_while(Result::ok).collect::<Vec<String>>());
-    std::thread::sleep(Duration::from_secs(1));
+    let (_sub, rx) = watch(port);
     publish(port, &sign(plan(&profile, [20_000, 10_000, 20_000], 10, now_ms() + 3_600_000), "central-2026", &central));
+    // Ready: the junction acknowledged the (retained) plan, so it is connected and its
+    // presence subscriptions, sent with the plan's, are in place before the cameras start.
+    wait_for(&rx, "ack of the plan", Duration::from_secs(15), |t, _| t.ends_with("/plan/ack"));
     // Cameras for 60 s: a queue standing on every approach and nobody arriving (the last
     // arrival 60 s ago): every green gaps out at its minimum.
     let mut opts = rumqttc::MqttOptions::new("cameras", "127.0.0.1", port);

@@ -3,7 +3,7 @@
 //! split rows (`ntcip_agent.py`). `junction-agent` downloads its local plan at start
 //! and central's plan when it takes over; every value is read back from the agent.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -11,18 +11,8 @@ use ed25519_dalek::SigningKey;
 use firmware_profiles::JunctionProfile;
 use protocol::plan::sign;
 
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
-}
+mod common;
+use common::{Killed, now_ms, write_sample_profile_at_noon};
 
 const PHASE: &str = ".1.3.6.1.4.1.1206.4.2.1.1.2.1";
 const CYCLE: &str = ".1.3.6.1.4.1.1206.4.2.1.4.7.1.2.1";
@@ -76,12 +66,13 @@ fn ntcip_driver_downloads_local_and_central_plans_over_snmp() {
     );
     let central = SigningKey::from_bytes(&[21; 32]);
     let public = base64::engine::general_purpose::STANDARD.encode(central.verifying_key().to_bytes());
-    std::thread::sleep(Duration::from_millis(500));
+    // No wait for snmpd or mosquitto: the agent retries its download and its connection.
+    let profile_path = write_sample_profile_at_noon(dir.path());
     let _junction = Killed(
         Command::new(env!("CARGO_BIN_EXE_junction-agent"))
             .args([
                 "--profile",
-                "hcmc_sample_4arm",
+                &profile_path,
                 "--port",
                 &mqtt_port.to_string(),
                 "--trust",

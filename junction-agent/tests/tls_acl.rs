@@ -4,9 +4,8 @@
 //! takes a plan central signed and acknowledges it, all through the ACL; with a wrong
 //! password it is refused and nothing of it reaches central.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -15,16 +14,10 @@ use ed25519_dalek::SigningKey;
 use firmware_profiles::JunctionProfile;
 use protocol::plan::sign;
 
+mod common;
+use common::{Killed, next_matching};
+
 const JUNCTION: &str = "hcmc_sample_4arm";
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn make_certs(dir: &Path) {
     let run = |args: &[&str]| {
@@ -105,46 +98,9 @@ fn central_args(dir: &Path, port: u16) -> Vec<String> {
 
 /// Central's view of the junction's topics, from the moment its subscription is acknowledged.
 fn watch(dir: &Path, port: u16) -> (Killed, mpsc::Receiver<(String, serde_json::Value)>) {
-    let mut child = Command::new("stdbuf")
-        .args(["-oL", "mosquitto_sub", "-d", "-v"])
-        .args(central_args(dir, port))
-        .args(["-t", &format!("tac/v1/junctions/{JUNCTION}/#")])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let out = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    let (subscribed_tx, subscribed) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            if line.contains("received SUBACK") {
-                let _ = subscribed_tx.send(());
-            } else if let Some((topic, body)) = line.split_once(' ')
-                && let Ok(v) = serde_json::from_str(body)
-            {
-                let _ = tx.send((topic.to_string(), v));
-            }
-        }
-    });
-    subscribed.recv_timeout(Duration::from_secs(10)).expect("central's subscription acknowledged");
-    (Killed(child), rx)
-}
-
-fn wait_for(
-    rx: &mpsc::Receiver<(String, serde_json::Value)>,
-    limit: Duration,
-    ok: impl Fn(&str, &serde_json::Value) -> bool,
-) -> Option<serde_json::Value> {
-    let t = Instant::now();
-    while t.elapsed() < limit {
-        if let Ok((topic, v)) = rx.recv_timeout(Duration::from_millis(200))
-            && ok(&topic, &v)
-        {
-            return Some(v);
-        }
-    }
-    None
+    let mut args = central_args(dir, port);
+    args.extend(["-t".to_string(), format!("tac/v1/junctions/{JUNCTION}/#")]);
+    common::watch(&args)
 }
 
 fn junction(dir: &Path, port: u16, password: &str, public: &str) -> Killed {
@@ -176,13 +132,13 @@ fn the_junction_reports_and_takes_plans_over_tls_through_the_production_acl() {
     // A wrong password: refused at CONNECT, so central hears nothing from it.
     let intruder = junction(dir.path(), port, "not-the-password", &public);
     assert!(
-        wait_for(&rx, Duration::from_secs(4), |t, _| t.ends_with("/status")).is_none(),
+        next_matching(&rx, Duration::from_secs(4), |t, _| t.ends_with("/status")).is_none(),
         "a junction with a wrong password got a status through"
     );
     drop(intruder);
 
     let _junction = junction(dir.path(), port, "junction-pw", &public);
-    let status = wait_for(&rx, Duration::from_secs(15), |t, v| t.ends_with("/status") && v["source"] == "local")
+    let status = next_matching(&rx, Duration::from_secs(15), |t, v| t.ends_with("/status") && v["source"] == "local")
         .expect("the junction's status reached central through TLS and the ACL");
     assert_eq!(status["junction_id"], JUNCTION);
 
@@ -201,7 +157,7 @@ fn the_junction_reports_and_takes_plans_over_tls_through_the_production_acl() {
         .status()
         .unwrap();
     assert!(sent.success(), "central could not publish the plan");
-    let ack = wait_for(&rx, Duration::from_secs(10), |t, _| t.ends_with("/plan/ack"))
+    let ack = next_matching(&rx, Duration::from_secs(10), |t, _| t.ends_with("/plan/ack"))
         .expect("the junction's plan ack reached central through the ACL");
     assert_eq!((ack["outcome"].as_str(), ack["version"].as_u64()), (Some("accepted"), Some(7)), "{ack}");
 }

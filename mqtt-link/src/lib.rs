@@ -5,6 +5,9 @@
 //! so a device of either role joins the production broker of `deploy/mosquitto/` the
 //! same way (TLS listener, password file, per-device ACL where the user is the device id).
 //!
+//! Central reconnects on the same schedule ([`reconnect_delays`]), so a broker restart
+//! is met by every client alike.
+//!
 //! Errors name the setting (`mqtt.tls.ca_file`, `mqtt.password_env`) so a field engineer
 //! can fix the config without reading code.
 
@@ -93,6 +96,21 @@ impl Link<'_> {
     }
 }
 
+/// The longest wait between two reconnect attempts.
+pub const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(2);
+
+/// Reconnect delays: 250 ms, doubling, at most [`MAX_RECONNECT_DELAY`], never giving up
+/// (`backon`). Start a new sequence on every successful connect.
+pub fn reconnect_delays() -> backon::ExponentialBackoff {
+    use backon::BackoffBuilder;
+    backon::ExponentialBuilder::new()
+        .with_min_delay(Duration::from_millis(250))
+        .with_max_delay(MAX_RECONNECT_DELAY)
+        .with_factor(2.0)
+        .without_max_times()
+        .build()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,6 +143,14 @@ mod tests {
         assert_eq!(e, "mqtt.tls: client_cert_file and client_key_file go together");
         let e = link(None, Some("TAC_MQTT_LINK_TEST_UNSET_VAR")).options().unwrap_err().to_string();
         assert_eq!(e, "mqtt.password_env: TAC_MQTT_LINK_TEST_UNSET_VAR is not set");
+    }
+
+    #[test]
+    fn reconnects_back_off_from_a_quarter_second_to_two_seconds_and_keep_trying() {
+        let delays: Vec<Duration> = reconnect_delays().take(8).collect();
+        let ms: Vec<u128> = delays.iter().map(|d| d.as_millis()).collect();
+        assert_eq!(ms, [250, 500, 1000, 2000, 2000, 2000, 2000, 2000]);
+        assert_eq!(reconnect_delays().take(10_000).count(), 10_000);
     }
 
     #[test]

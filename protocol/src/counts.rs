@@ -4,6 +4,8 @@
 //! Invariant: `coverage` is the fraction of the interval for which frames were really
 //! processed. A camera that is down yields an interval with coverage 0, never a
 //! silent zero count; consumers must treat counts as covering only that fraction.
+//! Speeds and densities exist only where the camera is calibrated: their absence means
+//! "not measured", never zero.
 
 use std::collections::BTreeMap;
 
@@ -87,6 +89,48 @@ pub struct ZoneStats {
     pub dwell_mean_s: f64,
     /// Longest such time.
     pub dwell_max_s: f64,
+    /// Vehicles per km per lane (mean occupancy over the zone's ground length and lanes);
+    /// only from a calibrated camera (since 1.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub density_veh_km_lane: Option<f64>,
+}
+
+/// Speeds (km/h) of the vehicles that crossed a line in one interval, measured on the
+/// road plane of a calibrated camera.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SpeedStats {
+    /// Crossings with a measured speed.
+    pub vehicles: u32,
+    pub mean_kmh: f64,
+    /// The 85th percentile (nearest rank): the speed traffic engineers set limits by.
+    pub p85_kmh: f64,
+}
+
+impl SpeedStats {
+    /// Mean and 85th percentile of `speeds`; `None` when empty.
+    pub fn of(speeds: &[f64]) -> Option<SpeedStats> {
+        if speeds.is_empty() {
+            return None;
+        }
+        let mut sorted = speeds.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let rank = ((0.85 * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+        let round = |x: f64| (x * 10.0).round() / 10.0;
+        Some(SpeedStats {
+            vehicles: sorted.len() as u32,
+            mean_kmh: round(sorted.iter().sum::<f64>() / sorted.len() as f64),
+            p85_kmh: round(sorted[rank - 1]),
+        })
+    }
+}
+
+/// Speeds on one line: every vehicle, and per class.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineSpeeds {
+    pub all: SpeedStats,
+    pub classes: BTreeMap<VehicleClass, SpeedStats>,
 }
 
 /// One origin→destination movement (entry line/zone → exit line/zone).
@@ -115,6 +159,10 @@ pub struct IntervalCounts {
     pub lines: BTreeMap<String, DirectionCounts>,
     pub zones: BTreeMap<String, ZoneStats>,
     pub movements: Vec<MovementCount>,
+    /// Per line, the speeds of the vehicles that crossed it; only lines with a measured
+    /// speed, only from a calibrated camera (since 1.1).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub speeds: BTreeMap<String, LineSpeeds>,
 }
 
 #[cfg(test)]
@@ -133,6 +181,25 @@ mod tests {
         d.merge(&c);
         d.merge(&c);
         assert_eq!(d.motorcycle, 6);
+    }
+
+    #[test]
+    fn speed_stats_take_the_mean_and_the_nearest_rank_85th_percentile() {
+        assert_eq!(SpeedStats::of(&[]), None);
+        let s = SpeedStats::of(&[30.0, 10.0, 20.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0]).unwrap();
+        assert_eq!((s.vehicles, s.mean_kmh, s.p85_kmh), (10, 55.0, 90.0));
+        let one = SpeedStats::of(&[42.04]).unwrap();
+        assert_eq!((one.mean_kmh, one.p85_kmh), (42.0, 42.0));
+    }
+
+    #[test]
+    fn an_uncalibrated_interval_serialises_as_in_1_0() {
+        let json = serde_json::to_value(IntervalCounts::default()).unwrap();
+        assert!(json.get("speeds").is_none());
+        let mut i = IntervalCounts::default();
+        i.zones.insert("z".into(), ZoneStats::default());
+        let json = serde_json::to_value(&i).unwrap();
+        assert!(json["zones"]["z"].get("density_veh_km_lane").is_none());
     }
 
     #[test]

@@ -49,7 +49,12 @@ pub struct ForecastReport {
     pub made_at_ms: i64,
     /// Demand in the last complete interval, PCU per hour; absent if it was not observed.
     pub current_pcu_per_hour: Option<f64>,
+    /// From measured speed against free flow where the camera is calibrated and the
+    /// approach has `free_flow_kmh` (see `current_speed_kmh`), else demand against capacity.
     pub current_level: Option<CongestionLevel>,
+    /// Mean speed of the last interval's crossings (calibrated cameras; since 1.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_speed_kmh: Option<f64>,
     pub capacity_pcu_per_hour: Option<f64>,
     pub horizons: Vec<HorizonForecast>,
     /// The 15- or 30-minute forecast is at or past the configured alert level.

@@ -5,12 +5,15 @@
 //! message carries schema_version, agent_id, epoch and seq. Everything in this crate is
 //! what an edge agent and central must agree on byte for byte.
 
+pub mod camera_config;
 pub mod class;
+mod compat;
 pub mod counts;
 pub mod forecast;
 pub mod messages;
 pub mod plan;
+pub mod snapshot;
 pub mod topics;
 
 pub use class::{ObjectClass, VehicleClass};
-pub use counts::{ClassCounts, DirectionCounts, IntervalCounts, MovementCount, ZoneStats};
+pub use counts::{ClassCounts, DirectionCounts, IntervalCounts, LineSpeeds, MovementCount, SpeedStats, ZoneStats};

@@ -2,14 +2,22 @@
 //! `schema_version` ("MAJOR.MINOR"), `agent_id`, `epoch` (new on every agent start) and
 //! `seq` (strictly increasing within an epoch), so receivers de-duplicate on
 //! (agent_id, epoch, seq) and notice gaps. A receiver accepts any minor version of its
-//! major and rejects other majors with a reason, before looking at the body.
+//! major and rejects other majors with a reason, before looking at the body. A message
+//! from a newer minor loses the fields this build does not know (see `compat`); one of
+//! this minor or older is read strictly.
+//!
+//! Minor versions: 1.0 the first; 1.1 adds per-line speeds (`IntervalCounts::speeds`),
+//! zone densities (`ZoneStats::density_veh_km_lane`) and the camera's calibration in
+//! `Status`, all optional and sent only by calibrated cameras, and the camera config
+//! push and its ack (`camera_config`).
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use crate::counts::IntervalCounts;
 
 pub const SCHEMA_MAJOR: u32 = 1;
-pub const SCHEMA_VERSION: &str = "1.0";
+pub const SCHEMA_MINOR: u32 = 1;
+pub const SCHEMA_VERSION: &str = "1.1";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Envelope<T> {
@@ -54,6 +62,20 @@ pub struct Status {
     pub dropped: u64,
     pub uptime_s: u64,
     pub model: Option<ModelRef>,
+    /// The camera's calibration to metres; absent: not calibrated, no speeds (since 1.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<CalibrationInfo>,
+}
+
+/// A calibrated camera's fit, as the fleet view shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CalibrationInfo {
+    /// Surveyed points the fit used.
+    pub points: u32,
+    /// Root-mean-square distance (m) between the surveyed positions and where their image
+    /// points map.
+    pub rms_error_m: f64,
 }
 
 /// `tac/v1/cameras/{camera_id}/presence` (QoS 0, about once a second, never stored):
@@ -192,17 +214,27 @@ impl DecodeError {
 /// Largest payload a receiver accepts.
 pub const MAX_PAYLOAD: usize = 256 * 1024;
 
-/// Decodes a message, checking size and major version before the body.
-pub fn decode<T: DeserializeOwned>(payload: &[u8]) -> Result<Envelope<T>, DecodeError> {
+/// Decodes a message, checking size and major version before the body; a newer minor's
+/// fields this build does not know are dropped first.
+pub fn decode<T: DeserializeOwned + schemars::JsonSchema>(payload: &[u8]) -> Result<Envelope<T>, DecodeError> {
     if payload.len() > MAX_PAYLOAD {
         return Err(DecodeError::TooLarge(payload.len(), MAX_PAYLOAD));
     }
     let value: serde_json::Value =
         serde_json::from_slice(payload).map_err(|e| DecodeError::Malformed(e.to_string()))?;
     let version = value.get("schema_version").and_then(|v| v.as_str()).ok_or(DecodeError::NoVersion)?;
-    let major = version.split('.').next().and_then(|m| m.parse::<u32>().ok()).ok_or(DecodeError::NoVersion)?;
+    let mut parts = version.split('.').map(|n| n.parse::<u32>().ok());
+    let (major, minor) = match (parts.next().flatten(), parts.next()) {
+        (Some(major), minor) => (major, minor.flatten().unwrap_or(0)),
+        (None, _) => return Err(DecodeError::NoVersion),
+    };
     if major != SCHEMA_MAJOR {
         return Err(DecodeError::UnsupportedVersion { found: version.to_string() });
+    }
+    let mut value = value;
+    if minor > SCHEMA_MINOR {
+        let schema = schemars::schema_for!(Envelope<T>);
+        crate::compat::drop_unknown_fields(&mut value, schema.as_value());
     }
     serde_json::from_value(value).map_err(|e| DecodeError::Invalid(e.to_string()))
 }
@@ -228,6 +260,21 @@ impl CountReport {
                     "zone {name:?}: occupancy and dwell must be finite and non-negative"
                 )));
             }
+            if z.density_veh_km_lane.is_some_and(|d| !non_negative(d)) {
+                return Err(DecodeError::Invalid(format!(
+                    "zone {name:?}: density_veh_km_lane must be finite and non-negative"
+                )));
+            }
+        }
+        for (line, s) in &i.speeds {
+            let stats = std::iter::once(("all", &s.all)).chain(s.classes.iter().map(|(c, st)| (c.name(), st)));
+            for (class, st) in stats {
+                if !(non_negative(st.mean_kmh) && non_negative(st.p85_kmh)) {
+                    return Err(DecodeError::Invalid(format!(
+                        "speeds[{line:?}].{class}: speeds must be finite and non-negative"
+                    )));
+                }
+            }
         }
         crate::topics::check_id(&self.camera_id).map_err(|e| DecodeError::Invalid(e.to_string()))?;
         self.model.check()
@@ -241,6 +288,11 @@ impl Status {
         crate::topics::check_id(&self.camera_id).map_err(|e| DecodeError::Invalid(e.to_string()))?;
         if !(0.0..=1.0).contains(&self.coverage) || !self.fps.is_finite() || self.fps < 0.0 {
             return Err(DecodeError::Invalid("status: coverage outside 0..=1 or bad fps".into()));
+        }
+        if let Some(c) = &self.calibration
+            && !(c.rms_error_m.is_finite() && c.rms_error_m >= 0.0)
+        {
+            return Err(DecodeError::Invalid("status: calibration.rms_error_m must be finite and non-negative".into()));
         }
         Ok(())
     }
@@ -316,11 +368,35 @@ mod tests {
         let msg = report();
         let bytes = serde_json::to_vec(&msg).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-        assert_eq!(v["schema_version"], "1.0");
+        assert_eq!(v["schema_version"], SCHEMA_VERSION);
         assert_eq!(v["seq"], 42);
         assert_eq!(v["camera_id"], "cam-07");
         assert_eq!(decode::<CountReport>(&bytes).unwrap(), msg);
         assert!(msg.body.check(130_000, 5_000).is_ok());
+    }
+
+    #[test]
+    fn a_newer_minor_loses_the_fields_this_build_does_not_know_and_ours_is_strict() {
+        let mut v = serde_json::to_value(report()).unwrap();
+        v["interval"]["lanes"] = serde_json::json!([1, 2]);
+        v["interval"]["lines"]["main"]["forward"]["tram"] = 1.into();
+        v["interval"]["zones"] = serde_json::json!({"q": {
+            "entered": {"car": 0, "motorcycle": 0, "bus": 0, "truck": 0, "bicycle": 0},
+            "occupancy_mean": 1.0, "occupancy_max": 2, "queue_max": 0, "dwell_mean_s": 0.0, "dwell_max_s": 0.0,
+            "density_veh_km_lane": 20.0, "heading_deg": 90.0}});
+        v["model"]["quantised"] = true.into();
+        v["schema_version"] = format!("1.{}", SCHEMA_MINOR + 1).into();
+        let msg = decode::<CountReport>(&serde_json::to_vec(&v).unwrap()).unwrap();
+        assert_eq!(msg.body.interval.lines["main"].forward.car, 2);
+        assert_eq!(msg.body.interval.zones["q"].density_veh_km_lane, Some(20.0), "known fields are kept");
+        assert_eq!(msg.body.model, report().body.model);
+        v["schema_version"] = SCHEMA_VERSION.into();
+        let err = decode::<CountReport>(&serde_json::to_vec(&v).unwrap()).unwrap_err();
+        assert!(matches!(err, DecodeError::Invalid(_)), "{err}");
+        // A 1.0 sender never wrote the 1.1 fields: they are optional.
+        let mut old = serde_json::to_value(report()).unwrap();
+        old["schema_version"] = "1.0".into();
+        assert_eq!(decode::<CountReport>(&serde_json::to_vec(&old).unwrap()).unwrap().body, report().body);
     }
 
     #[test]

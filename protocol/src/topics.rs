@@ -5,6 +5,10 @@
 //! tac/v1/cameras/{camera_id}/counts/ack    central's "stored" for each report (QoS 1)
 //! tac/v1/cameras/{camera_id}/status        retained status; the LWT publishes `offline`
 //! tac/v1/cameras/{camera_id}/events        incidents: stopped vehicle, wrong way, camera moved
+//! tac/v1/cameras/{camera_id}/config        central's versioned geometry push (retained, QoS 1)
+//! tac/v1/cameras/{camera_id}/config/ack    the agent's applied / rejected answer
+//! tac/v1/cameras/{camera_id}/snapshot/request  an operator asks for one picture
+//! tac/v1/cameras/{camera_id}/snapshot      the agent's annotated JPEG (or refusal)
 //! tac/v1/junctions/{junction_id}/plan      timing plans from central (QoS 1)
 //! tac/v1/junctions/{junction_id}/plan/ack  controller's accept/reject of a plan
 //! tac/v1/forecasts/{area_id}               congestion forecasts
@@ -29,6 +33,10 @@ pub const ALL_CAMERA_COUNTS: &str = "tac/v1/cameras/+/counts";
 pub const ALL_CAMERA_STATUS: &str = "tac/v1/cameras/+/status";
 /// Every camera's incidents.
 pub const ALL_CAMERA_EVENTS: &str = "tac/v1/cameras/+/events";
+/// Every camera's answers to configuration pushes.
+pub const ALL_CAMERA_CONFIG_ACKS: &str = "tac/v1/cameras/+/config/ack";
+/// Every camera's snapshot answers.
+pub const ALL_CAMERA_SNAPSHOTS: &str = "tac/v1/cameras/+/snapshot";
 /// Every junction's plan acknowledgements.
 pub const ALL_JUNCTION_PLAN_ACKS: &str = "tac/v1/junctions/+/plan/ack";
 /// Every junction's status.
@@ -43,6 +51,10 @@ pub enum Topic {
     CameraStatus { camera: String },
     CameraEvents { camera: String },
     CameraPresence { camera: String },
+    CameraConfig { camera: String },
+    CameraConfigAck { camera: String },
+    CameraSnapshotRequest { camera: String },
+    CameraSnapshot { camera: String },
     JunctionPlan { junction: String },
     JunctionPlanAck { junction: String },
     JunctionStatus { junction: String },
@@ -75,6 +87,10 @@ impl Topic {
             Topic::CameraStatus { camera } => ("cameras", camera, "/status"),
             Topic::CameraEvents { camera } => ("cameras", camera, "/events"),
             Topic::CameraPresence { camera } => ("cameras", camera, "/presence"),
+            Topic::CameraConfig { camera } => ("cameras", camera, "/config"),
+            Topic::CameraConfigAck { camera } => ("cameras", camera, "/config/ack"),
+            Topic::CameraSnapshotRequest { camera } => ("cameras", camera, "/snapshot/request"),
+            Topic::CameraSnapshot { camera } => ("cameras", camera, "/snapshot"),
             Topic::JunctionPlan { junction } => ("junctions", junction, "/plan"),
             Topic::JunctionPlanAck { junction } => ("junctions", junction, "/plan/ack"),
             Topic::JunctionStatus { junction } => ("junctions", junction, "/status"),
@@ -96,6 +112,10 @@ impl Topic {
             ["cameras", c, "status"] => Ok(Topic::CameraStatus { camera: id(c)? }),
             ["cameras", c, "events"] => Ok(Topic::CameraEvents { camera: id(c)? }),
             ["cameras", c, "presence"] => Ok(Topic::CameraPresence { camera: id(c)? }),
+            ["cameras", c, "config"] => Ok(Topic::CameraConfig { camera: id(c)? }),
+            ["cameras", c, "config", "ack"] => Ok(Topic::CameraConfigAck { camera: id(c)? }),
+            ["cameras", c, "snapshot", "request"] => Ok(Topic::CameraSnapshotRequest { camera: id(c)? }),
+            ["cameras", c, "snapshot"] => Ok(Topic::CameraSnapshot { camera: id(c)? }),
             ["junctions", j, "plan"] => Ok(Topic::JunctionPlan { junction: id(j)? }),
             ["junctions", j, "plan", "ack"] => Ok(Topic::JunctionPlanAck { junction: id(j)? }),
             ["junctions", j, "status"] => Ok(Topic::JunctionStatus { junction: id(j)? }),
@@ -118,6 +138,10 @@ mod tests {
             Topic::CameraCountsAck { camera: "c".into() },
             Topic::CameraEvents { camera: "c".into() },
             Topic::CameraPresence { camera: "c".into() },
+            Topic::CameraConfig { camera: "c".into() },
+            Topic::CameraConfigAck { camera: "c".into() },
+            Topic::CameraSnapshotRequest { camera: "c".into() },
+            Topic::CameraSnapshot { camera: "c".into() },
             Topic::JunctionPlan { junction: "j-12".into() },
             Topic::JunctionPlanAck { junction: "j-12".into() },
             Topic::JunctionStatus { junction: "j-12".into() },
@@ -140,6 +164,8 @@ mod tests {
             (ALL_CAMERA_STATUS, Topic::CameraStatus { camera: "x".into() }),
             (ALL_CAMERA_EVENTS, Topic::CameraEvents { camera: "x".into() }),
             (ALL_JUNCTION_PLAN_ACKS, Topic::JunctionPlanAck { junction: "x".into() }),
+            (ALL_CAMERA_CONFIG_ACKS, Topic::CameraConfigAck { camera: "x".into() }),
+            (ALL_CAMERA_SNAPSHOTS, Topic::CameraSnapshot { camera: "x".into() }),
             (ALL_JUNCTION_STATUS, Topic::JunctionStatus { junction: "x".into() }),
         ] {
             assert_eq!(filter.replace('+', "x"), concrete.to_topic().unwrap());

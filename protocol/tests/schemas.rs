@@ -3,9 +3,11 @@
 
 use std::path::Path;
 
+use protocol::camera_config::{ConfigAck, ConfigPush};
 use protocol::forecast::ForecastReport;
 use protocol::messages::{CountAck, CountReport, Envelope, Incident, Presence, Status};
 use protocol::plan::{JunctionStatus, PlanAck, SignedPlan};
+use protocol::snapshot::{Snapshot, SnapshotRequest};
 
 fn check(name: &str, mut schema: serde_json::Value, failures: &mut Vec<String>) {
     schema["$id"] = format!("https://tac.invalid/schemas/{name}.json").into();
@@ -33,6 +35,11 @@ fn schemas_in_docs_match_the_types() {
     );
     check("incident", serde_json::to_value(schemars::schema_for!(Envelope<Incident>)).unwrap(), &mut failures);
     check("presence", serde_json::to_value(schemars::schema_for!(Envelope<Presence>)).unwrap(), &mut failures);
+    check("config_push", serde_json::to_value(schemars::schema_for!(Envelope<ConfigPush>)).unwrap(), &mut failures);
+    check("config_ack", serde_json::to_value(schemars::schema_for!(Envelope<ConfigAck>)).unwrap(), &mut failures);
+    let request = schemars::schema_for!(Envelope<SnapshotRequest>);
+    check("snapshot_request", serde_json::to_value(request).unwrap(), &mut failures);
+    check("snapshot", serde_json::to_value(schemars::schema_for!(Envelope<Snapshot>)).unwrap(), &mut failures);
     check("forecast", serde_json::to_value(schemars::schema_for!(Envelope<ForecastReport>)).unwrap(), &mut failures);
     assert!(
         failures.is_empty(),

@@ -196,8 +196,12 @@ fn main() -> anyhow::Result<()> {
     let variants = [("default (dense: line tiles)", config), ("whole frame (line_tiles = 0)", whole)];
     let mut results = Vec::new();
     for (name, config) in variants {
-        let job =
-            CountJob { source: SourceSpec::File(args.clip.clone()), lines: lines.clone(), config, config_dir: None };
+        let job = CountJob {
+            source: SourceSpec::File(args.clip.clone()),
+            lines: Some(lines.clone()),
+            config,
+            config_dir: None,
+        };
         // The limit and the pipeline alternate `--repeat` times and each keeps its best
         // run: the ratio then compares both at this machine's best, not at whatever else
         // the machine was doing during one of them.

@@ -38,7 +38,12 @@ struct Approach {
     settings: ApproachSettings,
     cells: Cells,
     alert: bool,
+    /// Mean speed of the last interval's crossings, when enough were measured.
+    speed_kmh: Option<f64>,
 }
+
+/// Fewest measured crossings whose mean speed sets the level (one slow bus is no jam).
+const MIN_SPEED_VEHICLES: u32 = 3;
 
 pub struct Engine {
     settings: ForecastSettings,
@@ -75,7 +80,7 @@ impl Engine {
             .map(|a| {
                 (
                     format!("{}/{}", a.camera, a.line),
-                    Approach { settings: a.clone(), cells: Cells::default(), alert: false },
+                    Approach { settings: a.clone(), cells: Cells::default(), alert: false, speed_kmh: None },
                 )
             })
             .collect();
@@ -89,11 +94,13 @@ impl Engine {
                 line: line.into(),
                 direction: Default::default(),
                 capacity_pcu_per_hour: None,
+                free_flow_kmh: None,
                 area: None,
                 neighbours: vec![],
             },
             cells: Cells::default(),
             alert: false,
+            speed_kmh: None,
         })
     }
 
@@ -104,6 +111,12 @@ impl Engine {
             let a = self.approach(&s.camera_id, line);
             let value = line_pcu(counts, a.settings.direction, &pcu);
             a.cells.add(&grid, s.interval.start_ms, s.interval.end_ms, s.interval.coverage, value);
+            a.speed_kmh = s
+                .interval
+                .speeds
+                .get(line)
+                .filter(|sp| sp.all.vehicles >= MIN_SPEED_VEHICLES)
+                .map(|sp| sp.all.mean_kmh);
         }
     }
 
@@ -132,6 +145,13 @@ impl Engine {
         let capacity = approach.settings.capacity_pcu_per_hour;
         let thresholds = LevelThresholds::default();
         let level = |v: f64| capacity.map(|c| to_level(thresholds.level(v, c)));
+        // Speed where it is measured: few crossings at walking pace is a jam, not a quiet road.
+        let current_speed_kmh = approach.speed_kmh;
+        let speed_level = approach
+            .settings
+            .free_flow_kmh
+            .zip(current_speed_kmh)
+            .map(|(free, v)| to_level(forecast::speed_level(v, free)));
         let mut horizons = Vec::new();
         let profile = self.trained.as_ref().and_then(|t| t.profiles.get(key));
         let model = self.trained.as_ref().and_then(|t| t.model.as_ref());
@@ -208,7 +228,8 @@ impl Engine {
             area: s.area.clone().unwrap_or_else(|| s.camera.clone()),
             made_at_ms: grid.start_of(origin + 1) * 1000,
             current_pcu_per_hour: current,
-            current_level: current.and_then(level),
+            current_level: speed_level.or(current.and_then(level)),
+            current_speed_kmh,
             capacity_pcu_per_hour: capacity,
             horizons,
             alert,
@@ -304,6 +325,7 @@ pub(crate) mod tests {
                 lines,
                 zones: Default::default(),
                 movements: vec![],
+                speeds: Default::default(),
             },
         }
     }
@@ -321,10 +343,35 @@ pub(crate) mod tests {
             line: "main".into(),
             direction: Default::default(),
             capacity_pcu_per_hour: Some(1000.0),
+            free_flow_kmh: None,
             area: Some("d1".into()),
             neighbours: vec![],
         });
         s
+    }
+
+    #[test]
+    fn a_calibrated_camera_levels_by_speed_so_a_jam_with_few_crossings_is_f() {
+        let mut s = settings();
+        s.approaches[0].free_flow_kmh = Some(50.0);
+        let mut engine = Engine::new(s);
+        let now = 1_795_453_200_000;
+        let with_speed = |mean_kmh: f64, vehicles: u32| {
+            let mut i = interval("c1", now, 1.0, 10, 2);
+            let all = protocol::SpeedStats { vehicles, mean_kmh, p85_kmh: mean_kmh };
+            i.interval.speeds.insert("main".into(), protocol::LineSpeeds { all, classes: Default::default() });
+            i
+        };
+        // 12 vehicles in 5 minutes: by counts an empty road (A), by speed a jam.
+        let jam = engine.on_interval(&with_speed(8.0, 12));
+        assert_eq!((jam[0].current_level, jam[0].current_speed_kmh), (Some(CongestionLevel::F), Some(8.0)));
+        let free = engine.on_interval(&with_speed(45.0, 12));
+        assert_eq!(free[0].current_level, Some(CongestionLevel::A));
+        // Two crossings are too few to judge; and an uncalibrated interval falls back to counts.
+        let few = engine.on_interval(&with_speed(8.0, 2));
+        assert_eq!((few[0].current_level, few[0].current_speed_kmh), (Some(CongestionLevel::A), None));
+        let counts_only = engine.on_interval(&interval("c1", now, 1.0, 10, 2));
+        assert_eq!(counts_only[0].current_level, Some(CongestionLevel::A));
     }
 
     #[test]

@@ -90,6 +90,10 @@ pub struct ApproachSettings {
     pub direction: Direction,
     /// Capacity of the approach, PCU per hour (saturation flow × green ratio).
     pub capacity_pcu_per_hour: Option<f64>,
+    /// Free-flow speed (km/h, about the speed limit): with a calibrated camera the current
+    /// level comes from measured speed against it, not from counts against capacity.
+    #[serde(default)]
+    pub free_flow_kmh: Option<f64>,
     /// Area id of the forecast topic; defaults to the camera id.
     pub area: Option<String>,
     /// Upstream / neighbouring approaches as "camera/line".
@@ -140,6 +144,9 @@ impl ForecastSettings {
             }
             if let Some(c) = a.capacity_pcu_per_hour.filter(|c| !(c.is_finite() && *c > 0.0)) {
                 push(&at("capacity_pcu_per_hour"), &format!("must be positive, got {c}"));
+            }
+            if let Some(v) = a.free_flow_kmh.filter(|v| !(v.is_finite() && (5.0..=200.0).contains(v))) {
+                push(&at("free_flow_kmh"), &format!("must be within 5..=200 km/h, got {v}"));
             }
             if let Some(area) = &a.area
                 && protocol::topics::check_id(area).is_err()

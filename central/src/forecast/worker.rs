@@ -1,6 +1,7 @@
-//! The forecasting thread. Stored intervals arrive on a bounded channel from the store
-//! writer (a full channel drops the forecast update, never a count: the count is already
-//! stored, and the next retraining reads it back). Retraining runs at start-up and every
+//! The forecasting thread. Stored intervals arrive from the stored-interval bus (a
+//! subscriber that falls behind misses forecast updates, never a count: the count is already
+//! stored, and the next retraining reads it back); when the bus closes (the store writer
+//! stopped) the worker saves its state and ends. Retraining runs at start-up and every
 //! `retrain_every_s`, reading `history_days` from the store; its result is written to
 //! `state_file` (JSON, written to a temporary file and renamed) and read back at the next
 //! start, so forecasts continue if the store cannot be read then.
@@ -8,7 +9,6 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
 
 use parking_lot::Mutex;
 use std::time::Duration;
@@ -17,12 +17,14 @@ use protocol::forecast::ForecastReport;
 use protocol::messages::Envelope;
 use protocol::topics::Topic;
 use rumqttc::{AsyncClient, QoS};
+use tokio::sync::broadcast::error::RecvError;
 
 use super::engine::{Engine, Trained};
 use super::settings::ForecastSettings;
+use crate::bus::Subscription;
 use crate::clock::now_ms;
 use crate::metrics::Metrics;
-use crate::store::{StoreSpec, StoredInterval};
+use crate::store::StoreSpec;
 
 /// Latest forecast per camera and line, for the API.
 pub type Latest = Arc<Mutex<BTreeMap<String, BTreeMap<String, ForecastReport>>>>;
@@ -40,7 +42,9 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub fn run(self, intervals: Receiver<StoredInterval>) {
+    /// Runs on its own thread (retraining is long and blocking) until the bus closes;
+    /// `runtime` only times the waits for the next interval.
+    pub fn run(self, mut intervals: Subscription, runtime: tokio::runtime::Handle) {
         let mut engine = Engine::new(self.settings.clone());
         match std::fs::read(&self.state_file).map(|b| serde_json::from_slice::<Trained>(&b)) {
             Ok(Ok(t)) if t.grid.step_s == self.settings.step_s && t.grid.utc_offset_s == self.settings.utc_offset_s => {
@@ -58,8 +62,9 @@ impl Worker {
         let mut cutoff_ms = self.retrain(&mut engine);
         let mut next_retrain = now_ms() + self.settings.retrain_every_s as i64 * 1000;
         loop {
-            match intervals.recv_timeout(Duration::from_secs(1)) {
-                Ok(s) => {
+            // The timer is made inside `block_on`, where the runtime's clock is.
+            match runtime.block_on(async { tokio::time::timeout(Duration::from_secs(1), intervals.recv()).await }) {
+                Ok(Ok(s)) => {
                     // Already in the history the last retraining read.
                     if s.received_ms < cutoff_ms {
                         continue;
@@ -76,9 +81,12 @@ impl Worker {
                         latest.entry(report.camera_id.clone()).or_default().insert(report.line.clone(), report);
                     }
                 }
-                Err(RecvTimeoutError::Timeout) => {}
+                Err(_elapsed) => {}
+                Ok(Err(RecvError::Lagged(missed))) => {
+                    self.metrics.forecast_updates_dropped.inc_by(missed);
+                }
                 // The store writer has stopped: nothing more will arrive.
-                Err(RecvTimeoutError::Disconnected) => {
+                Ok(Err(RecvError::Closed)) => {
                     if let Some(trained) = &engine.trained {
                         self.save(trained);
                     }

@@ -11,8 +11,9 @@ use super::access::{Operator, audit};
 use super::error::error;
 use crate::clock::now_ms;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct AlertQuery {
+    /// Only the alerts still active (not cleared); default: all.
     active: Option<bool>,
 }
 

@@ -1,17 +1,18 @@
 //! Cameras: the list with each one's status, its stored counts with explicit gaps (a camera
-//! that is down never reads as zero traffic), and its latest forecast.
+//! that is down never reads as zero traffic), and its latest forecast. Each camera in the
+//! list carries its newest saved config version and the one its agent runs (`camera_config`).
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::ApiState;
-use super::common::{MAX_INTERVALS, rfc3339, time_range, with_store};
+use super::common::{MAX_INTERVALS, TimeRange, rfc3339, time_range, with_store};
 use super::error::{ApiError, error};
 use crate::clock::now_ms;
-use crate::store::{CameraRow, StoredInterval, gaps};
+use crate::store::{CameraRow, ConfigVersions, StoredInterval, gaps};
 
 #[derive(Serialize)]
 struct CameraView {
@@ -28,6 +29,10 @@ struct CameraView {
     dropped: u64,
     intervals: u64,
     last_interval_end: Option<String>,
+    /// Newest geometry version saved at central (0: none).
+    config_version: u64,
+    /// The version the agent last said it runs (0: its file config, or no answer yet).
+    running_config_version: u64,
 }
 
 /// What the API calls a camera's status: what its agent said, or `silent` when nothing
@@ -36,7 +41,7 @@ pub fn camera_status(c: &CameraRow, now: i64, silent_after_ms: i64) -> String {
     if now - c.last_seen_ms > silent_after_ms && c.state != "offline" { "silent".to_string() } else { c.state.clone() }
 }
 
-fn view(c: CameraRow, now: i64, silent_after_ms: i64) -> CameraView {
+fn view(c: CameraRow, config: ConfigVersions, now: i64, silent_after_ms: i64) -> CameraView {
     let status = camera_status(&c, now, silent_after_ms);
     CameraView {
         last_seen: rfc3339(c.last_seen_ms),
@@ -50,20 +55,20 @@ fn view(c: CameraRow, now: i64, silent_after_ms: i64) -> CameraView {
         outbox_depth: c.outbox_depth,
         dropped: c.dropped,
         intervals: c.intervals,
+        config_version: config.latest,
+        running_config_version: config.running,
     }
 }
 
 /// `GET /api/v1/cameras`.
 pub async fn cameras(State(state): State<ApiState>) -> Result<Response, ApiError> {
-    let rows = with_store(&state, |s| s.cameras()).await?;
+    let (rows, mut configs) = with_store(&state, |s| Ok((s.cameras()?, s.config_versions()?))).await?;
     let now = now_ms();
-    Ok(Json(rows.into_iter().map(|c| view(c, now, state.silent_after_ms)).collect::<Vec<_>>()).into_response())
-}
-
-#[derive(Deserialize)]
-pub struct Range {
-    from: Option<String>,
-    to: Option<String>,
+    let views = rows.into_iter().map(|c| {
+        let config = configs.remove(&c.camera_id).unwrap_or_default();
+        view(c, config, now, state.silent_after_ms)
+    });
+    Ok(Json(views.collect::<Vec<_>>()).into_response())
 }
 
 #[derive(Serialize)]
@@ -94,7 +99,7 @@ struct Gap {
 pub async fn counts(
     State(state): State<ApiState>,
     Path(id): Path<String>,
-    Query(range): Query<Range>,
+    Query(range): Query<TimeRange>,
 ) -> Result<Response, ApiError> {
     if let Err(e) = protocol::topics::check_id(&id) {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("camera id: {e}")));

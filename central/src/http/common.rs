@@ -30,6 +30,15 @@ pub fn rfc3339(ms: i64) -> String {
     humantime::format_rfc3339_millis(t).to_string()
 }
 
+/// The `from` and `to` of a read over a period (`?from=&to=`).
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+pub struct TimeRange {
+    /// RFC 3339 or Unix milliseconds; default: an hour before `to`.
+    pub from: Option<String>,
+    /// RFC 3339 or Unix milliseconds (exclusive); default: now.
+    pub to: Option<String>,
+}
+
 /// `[from, to)` from optional query values: `to` defaults to now, `from` to
 /// `default_span_ms` before `to`'s default; 400 with the field when unreadable or empty.
 pub fn time_range(from: Option<&str>, to: Option<&str>, default_span_ms: i64) -> Result<(i64, i64), ApiError> {

@@ -85,6 +85,9 @@ struct OverviewCamera {
     level: Option<protocol::forecast::CongestionLevel>,
     /// Worst 15/30-minute forecast level.
     level_ahead: Option<protocol::forecast::CongestionLevel>,
+    /// Newest config version saved and the one the agent runs (0: its file config / unknown).
+    config_version: u64,
+    running_config_version: u64,
 }
 
 #[derive(Serialize)]
@@ -102,7 +105,7 @@ struct OverviewJunction {
 /// `GET /api/v1/overview`: every camera and junction with position, status and level,
 /// in one request (the overview refreshes it and listens to `/api/v1/live`).
 pub async fn overview(State(state): State<ApiState>) -> Response {
-    let rows = match with_store(&state, |s| s.cameras()).await {
+    let (rows, configs) = match with_store(&state, |s| Ok((s.cameras()?, s.config_versions()?))).await {
         Ok(r) => r,
         Err(r) => return r.into_response(),
     };
@@ -128,6 +131,8 @@ pub async fn overview(State(state): State<ApiState>) -> Response {
             last_seen_ms: row.map(|r| r.last_seen_ms),
             fps: row.map_or(0.0, |r| r.fps),
             coverage: row.map_or(0.0, |r| r.coverage),
+            config_version: configs.get(&id).map_or(0, |c| c.latest),
+            running_config_version: configs.get(&id).map_or(0, |c| c.running),
             camera_id: id,
             level,
             level_ahead,

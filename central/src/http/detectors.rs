@@ -13,18 +13,12 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::ApiState;
-use super::common::{time_range, with_store};
+use super::common::{TimeRange, time_range, with_store};
 use super::error::error;
 use crate::store::gaps;
-
-#[derive(Deserialize)]
-pub struct Range {
-    from: Option<String>,
-    to: Option<String>,
-}
 
 #[derive(Serialize)]
 struct Period {
@@ -52,7 +46,11 @@ struct Detector {
 /// Intervals per camera one request reads (a day of 1-minute intervals).
 const MAX_PER_CAMERA: usize = 1_440;
 
-pub async fn detectors(State(state): State<ApiState>, Path(id): Path<String>, Query(range): Query<Range>) -> Response {
+pub async fn detectors(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    Query(range): Query<TimeRange>,
+) -> Response {
     let Some(signals) = state.signals.clone() else {
         return error(StatusCode::NOT_FOUND, "central times no junctions ([signals] is not configured)");
     };

@@ -19,11 +19,16 @@ use crate::store::{StoredInterval, gaps};
 /// Most intervals one export covers (a week of 1-minute intervals).
 const MAX_INTERVALS: usize = 10_080;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct ExportQuery {
+    /// The camera whose counts to export.
     camera: String,
+    /// RFC 3339 or Unix milliseconds; default: a day before `to`.
     from: Option<String>,
+    /// RFC 3339 or Unix milliseconds (exclusive); default: now.
     to: Option<String>,
+    /// `csv` (a download) or `json`.
+    #[schemars(extend("enum" = ["csv", "json"], "default" = "csv"))]
     format: Option<String>,
 }
 

@@ -39,12 +39,14 @@ pub async fn junction(State(state): State<ApiState>, Path(id): Path<String>) -> 
     }
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct OverrideRequest {
+pub struct OverrideRequest {
     /// Green per stage of the junction's stage sequence, ms.
+    #[schemars(inner(range(max = 4_294_967_295u32)))]
     greens_ms: Vec<u32>,
     /// How long the override lasts, seconds (1 s .. 8 h).
+    #[schemars(range(min = 1, max = 28800))]
     duration_s: u32,
 }
 

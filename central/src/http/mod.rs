@@ -9,7 +9,8 @@
 //!   `Operator` extractors, the audit log.
 //! - `error`: `ApiError`, the one refusal type (`{"error": ...}`); `common`: store access
 //!   on the blocking pool, time ranges, RFC 3339.
-//! - One file per resource: `cameras`, `junctions`, `detectors`, `alerts`, `dashboard`
+//! - One file per resource: `cameras`, `camera_config` (versioned geometry push),
+//!   `junctions`, `detectors`, `alerts`, `dashboard`
 //!   (static files, overview, map), `export` (open data), `session` (login, logout, me,
 //!   audit log), `feeds` (live SSE, police SSE, public congestion), `system` (health, metrics).
 //!
@@ -17,6 +18,7 @@
 
 pub mod access;
 pub mod alerts;
+pub mod camera_config;
 pub mod cameras;
 pub mod common;
 pub mod dashboard;
@@ -60,6 +62,8 @@ pub struct ApiState {
     pub hub: Arc<crate::hub::Hub>,
     pub map: Arc<crate::config::MapSettings>,
     pub dashboard_dir: std::path::PathBuf,
+    /// Publishes saved camera config versions to their agents.
+    pub configs: Arc<crate::config_push::ConfigPublisher>,
 }
 
 /// What the junction endpoints need (present when `[signals]` is configured). The
@@ -68,7 +72,7 @@ pub struct ApiState {
 pub struct SignalsApi {
     /// The junction views as the worker last published them.
     pub views: tokio::sync::watch::Receiver<crate::signals::Junctions>,
-    pub commands: std::sync::mpsc::Sender<crate::signals::SignalsCommand>,
+    pub commands: tokio::sync::mpsc::UnboundedSender<crate::signals::SignalsCommand>,
     /// The junctions' profiles (configuration; read-only).
     pub profiles: Arc<std::collections::BTreeMap<String, firmware_profiles::JunctionProfile>>,
     /// Bearer token standing for an operator (scripts, bridges); `None`: sessions only.

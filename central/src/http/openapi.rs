@@ -1,15 +1,20 @@
 //! `GET /api/openapi.json`: the OpenAPI 3.1 description of central's whole HTTP API,
 //! generated from the route table (`routes::table`, which the router is built from too):
-//! method, path, summary and security per route; parameters, bodies and responses below.
+//! method, path, summary and security per route, query parameters and request bodies from
+//! the schemas of the types the handlers read them into (`schemars`); path parameters and
+//! responses by rule below.
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::access::Auth;
-use super::routes::table;
+use super::routes::{Route, table};
 
-fn parameters(path: &str) -> Vec<Value> {
+/// Path parameters (from the path itself) and query parameters (from the schema of the
+/// handler's `Query<T>` type, so a field added to the type is documented).
+fn parameters(route: &Route) -> Vec<Value> {
+    let path = route.path;
     let mut out: Vec<Value> = Vec::new();
     if path.starts_with("/api/v1/alerts/{id}") {
         out.push(json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}}));
@@ -21,64 +26,45 @@ fn parameters(path: &str) -> Vec<Value> {
             "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}
         }));
     }
-    if path == "/ui/{path}" {
+    if path.ends_with("/{path}") {
         out.push(json!({"name": "path", "in": "path", "required": true, "schema": {"type": "string"}}));
     }
-    let time = |name: &str, what: &str| {
-        json!({
-            "name": name,
-            "in": "query",
-            "required": false,
-            "description": what,
-            "schema": {"type": "string"}
-        })
-    };
-    if path.ends_with("/counts") || path.ends_with("/detectors") {
-        out.push(time("from", "RFC 3339 or Unix milliseconds; default: an hour (export: a day) before `to`"));
-        out.push(time("to", "RFC 3339 or Unix milliseconds; default: now"));
-    }
-    match path {
-        "/api/v1/export/counts" => {
-            out.push(json!({"name": "camera", "in": "query", "required": true, "schema": {"type": "string"}}));
-            out.push(json!({
-                "name": "format",
-                "in": "query",
-                "required": false,
-                "schema": {"type": "string", "enum": ["csv", "json"], "default": "csv"}
-            }));
-        }
-        "/api/v1/alerts" => out.push(json!({
-            "name": "active",
-            "in": "query",
-            "required": false,
-            "schema": {"type": "boolean"}
-        })),
-        "/api/v1/audit" => out.push(json!({
-            "name": "limit",
-            "in": "query",
-            "required": false,
-            "schema": {"type": "integer", "minimum": 1, "maximum": 5000, "default": 200}
-        })),
-        _ => {}
+    if let Some(query) = route.query {
+        out.extend(query_parameters(&query().to_value()));
     }
     out
 }
 
-fn request_body(method: &str, path: &str) -> Option<Value> {
-    let schema = match (method, path) {
-        ("post", "/api/v1/junctions/{id}/override") => {
-            json!({"type": "object", "additionalProperties": false, "required": ["greens_ms", "duration_s"],
-            "properties": {
-                "greens_ms": {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 4294967295u64}},
-                "duration_s": {"type": "integer", "minimum": 1, "maximum": 28800}
-            }})
+/// One query parameter per property of a query type's schema. An `Option` field is an
+/// absent parameter, never a null one, so `null` leaves its type.
+fn query_parameters(schema: &Value) -> Vec<Value> {
+    let required: Vec<&str> = schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let mut out = Vec::new();
+    for (name, property) in schema["properties"].as_object().into_iter().flatten() {
+        let mut property = property.clone();
+        let description = property.as_object_mut().and_then(|p| p.remove("description"));
+        if let Some(Value::Array(types)) = property.get_mut("type") {
+            types.retain(|t| t != "null");
+            if let [only] = types.as_slice() {
+                property["type"] = only.clone();
+            }
         }
-        ("post", "/api/v1/auth/login") => {
-            json!({"type": "object", "additionalProperties": false, "required": ["username", "password"],
-            "properties": {"username": {"type": "string"}, "password": {"type": "string"}}})
+        let mut parameter =
+            json!({"name": name, "in": "query", "required": required.contains(&name.as_str()), "schema": property});
+        if let Some(description) = description {
+            parameter["description"] = description;
         }
-        _ => return None,
-    };
+        out.push(parameter);
+    }
+    out
+}
+
+/// The JSON body, from the schema of the type the handler reads it into.
+fn request_body(route: &Route) -> Option<Value> {
+    let mut schema = (route.body?)().to_value();
+    if let Some(o) = schema.as_object_mut() {
+        o.remove("$schema");
+    }
     Some(json!({"required": true, "content": {"application/json": {"schema": schema}}}))
 }
 
@@ -166,7 +152,9 @@ fn responses(method: &str, path: &str, auth: Auth) -> Value {
                 }),
             );
         }
-        ("post", "/api/v1/junctions/{id}/override") => add(&mut r, "422"),
+        ("post", "/api/v1/junctions/{id}/override")
+        | ("put", "/api/v1/cameras/{id}/config")
+        | ("post", "/api/v1/cameras/{id}/config/rollback") => add(&mut r, "422"),
         ("post", "/api/v1/alerts/{id}/ack") => add(&mut r, "409"),
         ("post", "/api/v1/auth/login") => {
             add(&mut r, "401");
@@ -211,13 +199,13 @@ pub fn document() -> Value {
     for route in table() {
         let (method, path, summary, auth) = (route.method, route.path, route.summary, route.auth);
         let mut op =
-            json!({"summary": summary, "parameters": parameters(path), "responses": responses(method, path, auth)});
+            json!({"summary": summary, "parameters": parameters(&route), "responses": responses(method, path, auth)});
         match auth {
             Auth::Bearer => op["security"] = json!([{"bearer": []}]),
             Auth::Session | Auth::Operator => op["security"] = json!([{"session": []}, {"bearer": []}, {}]),
             Auth::None => {}
         }
-        if let Some(body) = request_body(method, path) {
+        if let Some(body) = request_body(&route) {
             op["requestBody"] = body;
         }
         let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
@@ -268,5 +256,49 @@ mod tests {
             assert_eq!(op["security"].is_array(), auth != Auth::None, "{method} {path}");
         }
         assert_eq!(paths.values().map(|p| p.as_object().unwrap().len()).sum::<usize>(), table().len());
+        // Self-contained: no schema refers to a definition the document does not hold.
+        let text = doc.to_string();
+        assert!(!text.contains("$defs") && !text.contains("\"$ref\":\"#/$defs"), "{text}");
+    }
+
+    #[test]
+    fn query_parameters_and_bodies_come_from_the_handlers_types() {
+        let doc = document();
+        let params = |method: &str, path: &str| -> Vec<Value> {
+            doc["paths"][path][method]["parameters"].as_array().unwrap().clone()
+        };
+        let named = |list: &[Value], name: &str| list.iter().find(|p| p["name"] == name).cloned().unwrap();
+        let audit = params("get", "/api/v1/audit");
+        let limit = named(&audit, "limit");
+        assert_eq!(limit["required"], false);
+        assert_eq!(limit["schema"]["type"], "integer");
+        assert_eq!(
+            (limit["schema"]["minimum"].as_f64(), limit["schema"]["maximum"].as_f64()),
+            (Some(1.0), Some(5000.0))
+        );
+        assert_eq!(limit["schema"]["default"], 200);
+        let export = params("get", "/api/v1/export/counts");
+        assert_eq!(named(&export, "camera")["required"], true);
+        assert_eq!(named(&export, "format")["schema"]["enum"], json!(["csv", "json"]));
+        assert_eq!(named(&export, "from")["schema"]["type"], "string", "an Option is absent, never null");
+        assert!(named(&export, "from")["description"].as_str().unwrap().contains("a day before"));
+        for path in ["/api/v1/cameras/{id}/counts", "/api/v1/junctions/{id}/detectors"] {
+            let names: Vec<String> =
+                params("get", path).iter().filter_map(|p| p["name"].as_str().map(String::from)).collect();
+            assert_eq!(names, ["id", "from", "to"], "{path}");
+        }
+        let json_body =
+            |path: &str| doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"].clone();
+        let body = &json_body("/api/v1/junctions/{id}/override");
+        assert_eq!(body["additionalProperties"], false, "{body}");
+        assert_eq!(body["required"], json!(["greens_ms", "duration_s"]));
+        assert_eq!(body["properties"]["duration_s"]["maximum"].as_f64(), Some(28800.0));
+        let login = &json_body("/api/v1/auth/login");
+        assert_eq!(login["required"], json!(["username", "password"]));
+        let geometry =
+            &doc["paths"]["/api/v1/cameras/{id}/config"]["put"]["requestBody"]["content"]["application/json"]["schema"];
+        assert_eq!(geometry["properties"]["lines"]["items"]["required"], json!(["name", "a", "b"]), "{geometry}");
+        assert!(!geometry.to_string().contains("$ref"), "nested types are inlined: {geometry}");
+        assert_eq!(json_body("/api/v1/cameras/{id}/config/rollback")["required"], json!(["version"]));
     }
 }

@@ -5,21 +5,61 @@
 //! sends an anonymous request to every route and checks the answer against the table.
 
 use axum::routing::{self, MethodRouter};
+use schemars::{JsonSchema, Schema};
 
 use super::access::Auth;
-use super::{ApiState, alerts, cameras, dashboard, detectors, export, feeds, junctions, openapi, session, system};
+use super::common::TimeRange;
+use super::{
+    ApiState, alerts, camera_config, cameras, dashboard, detectors, export, feeds, junctions, openapi, session, system,
+};
 
 pub struct Route {
-    /// `get`, `post` or `delete`: the OpenAPI operation and the method `handler` answers.
+    /// `get`, `put`, `post` or `delete`: the OpenAPI operation and the method `handler` answers.
     pub method: &'static str,
     /// The OpenAPI path; a final `{path}` segment is a catch-all in the router (`{*path}`).
     pub path: &'static str,
     pub summary: &'static str,
     pub auth: Auth,
     pub handler: MethodRouter<ApiState>,
+    /// The schema of the type the handler reads its query string into (`Query<T>`): the
+    /// document's query parameters come from it, so they change when the type does.
+    pub query: Option<fn() -> Schema>,
+    /// The schema of the type the handler reads its JSON body into: the request body.
+    pub body: Option<fn() -> Schema>,
+}
+
+/// `T`'s schema with nested types inlined: the document embeds it, where a `$defs`
+/// reference would not resolve.
+fn schema<T: JsonSchema>() -> Schema {
+    schemars::generate::SchemaSettings::draft2020_12()
+        .with(|s| s.inline_subschemas = true)
+        .into_generator()
+        .into_root_schema_for::<T>()
 }
 
 impl Route {
+    fn new(
+        method: &'static str,
+        path: &'static str,
+        summary: &'static str,
+        auth: Auth,
+        handler: MethodRouter<ApiState>,
+    ) -> Route {
+        Route { method, path, summary, auth, handler, query: None, body: None }
+    }
+
+    /// The handler takes `Query<T>`.
+    fn query<T: JsonSchema>(mut self) -> Route {
+        self.query = Some(schema::<T>);
+        self
+    }
+
+    /// The handler takes a JSON body of type `T`.
+    fn body<T: JsonSchema>(mut self) -> Route {
+        self.body = Some(schema::<T>);
+        self
+    }
+
     /// The path as axum matches it.
     pub fn router_path(&self) -> String {
         match self.path.strip_suffix("/{path}") {
@@ -32,188 +72,202 @@ impl Route {
 /// Every route central serves.
 pub fn table() -> Vec<Route> {
     vec![
-        Route {
-            method: "get",
-            path: "/api/v1/cameras",
-            summary: "Every camera: status (online, degraded, offline, silent, unknown), last seen, fps, coverage, \
+        Route::new(
+            "get",
+            "/api/v1/cameras",
+            "Every camera: status (online, degraded, offline, silent, unknown), last seen, fps, coverage, \
                 outbox depth",
-            auth: Auth::Session,
-            handler: routing::get(cameras::cameras),
-        },
-        Route {
-            method: "get",
-            path: "/api/v1/cameras/{id}/counts",
-            summary: "Stored intervals overlapping [from, to) and the gaps no interval covers",
-            auth: Auth::Session,
-            handler: routing::get(cameras::counts),
-        },
-        Route {
-            method: "get",
-            path: "/api/v1/cameras/{id}/forecast",
-            summary: "Latest 15/30/60-minute forecast of each of the camera's approaches",
-            auth: Auth::Session,
-            handler: routing::get(cameras::forecast),
-        },
-        Route {
-            method: "get",
-            path: "/api/v1/junctions",
-            summary: "Every timed junction: plan issued, plan history, status reported, recent acknowledgements, \
+            Auth::Session,
+            routing::get(cameras::cameras),
+        ),
+        Route::new(
+            "get",
+            "/api/v1/cameras/{id}/counts",
+            "Stored intervals overlapping [from, to) and the gaps no interval covers",
+            Auth::Session,
+            routing::get(cameras::counts),
+        )
+        .query::<TimeRange>(),
+        Route::new(
+            "get",
+            "/api/v1/cameras/{id}/forecast",
+            "Latest 15/30/60-minute forecast of each of the camera's approaches",
+            Auth::Session,
+            routing::get(cameras::forecast),
+        ),
+        Route::new(
+            "get",
+            "/api/v1/cameras/{id}/config",
+            "The camera's counting geometry: latest version, the version its agent runs (0: its file config), \
+                history newest first with each version's answer (pending, applied, rejected with problems)",
+            Auth::Session,
+            routing::get(camera_config::get_config),
+        ),
+        Route::new(
+            "put",
+            "/api/v1/cameras/{id}/config",
+            "Save a geometry (lines, zones, calibration) as the camera's next version and push it (retained); \
+                422 with the problems, each with its field path, when it is invalid (audited)",
+            Auth::Operator,
+            routing::put(camera_config::put_config),
+        )
+        .body::<protocol::camera_config::Geometry>(),
+        Route::new(
+            "post",
+            "/api/v1/cameras/{id}/config/rollback",
+            "Push an earlier version's geometry again, as a new version (audited)",
+            Auth::Operator,
+            routing::post(camera_config::rollback),
+        )
+        .body::<camera_config::RollbackRequest>(),
+        Route::new(
+            "get",
+            "/api/v1/junctions",
+            "Every timed junction: plan issued, plan history, status reported, recent acknowledgements, \
                 override",
-            auth: Auth::Session,
-            handler: routing::get(junctions::junctions),
-        },
-        Route {
-            method: "get",
-            path: "/api/v1/junctions/{id}",
-            summary: "One junction: plan issued, plan history, status reported, recent acknowledgements, override",
-            auth: Auth::Session,
-            handler: routing::get(junctions::junction),
-        },
-        Route {
-            method: "post",
-            path: "/api/v1/junctions/{id}/override",
-            summary: "Operator override of a junction's greens until it expires (validated, audited, issued at once)",
-            auth: Auth::Operator,
-            handler: routing::post(junctions::override_plan),
-        },
-        Route {
-            method: "delete",
-            path: "/api/v1/junctions/{id}/override",
-            summary: "End an operator override now (audited)",
-            auth: Auth::Operator,
-            handler: routing::delete(junctions::cancel_override),
-        },
-        Route {
-            method: "get",
-            path: "/api/v1/junctions/{id}/detectors",
-            summary: "NTCIP 1202-style volume / occupancy per approach detector (camera line and zone) and interval, \
+            Auth::Session,
+            routing::get(junctions::junctions),
+        ),
+        Route::new(
+            "get",
+            "/api/v1/junctions/{id}",
+            "One junction: plan issued, plan history, status reported, recent acknowledgements, override",
+            Auth::Session,
+            routing::get(junctions::junction),
+        ),
+        Route::new(
+            "post",
+            "/api/v1/junctions/{id}/override",
+            "Operator override of a junction's greens until it expires (validated, audited, issued at once)",
+            Auth::Operator,
+            routing::post(junctions::override_plan),
+        )
+        .body::<junctions::OverrideRequest>(),
+        Route::new(
+            "delete",
+            "/api/v1/junctions/{id}/override",
+            "End an operator override now (audited)",
+            Auth::Operator,
+            routing::delete(junctions::cancel_override),
+        ),
+        Route::new(
+            "get",
+            "/api/v1/junctions/{id}/detectors",
+            "NTCIP 1202-style volume / occupancy per approach detector (camera line and zone) and interval, \
                 with gaps",
-            auth: Auth::Session,
-            handler: routing::get(detectors::detectors),
-        },
-        Route {
-            method: "get",
-            path: "/api/v1/alerts",
-            summary: "Alerts, newest first: congestion ahead, camera offline, plan rejected, camera moved, incidents \
+            Auth::Session,
+            routing::get(detectors::detectors),
+        )
+        .query::<TimeRange>(),
+        Route::new(
+            "get",
+            "/api/v1/alerts",
+            "Alerts, newest first: congestion ahead, camera offline, plan rejected, camera moved, incidents \
                 (active=true: \
             only active ones)",
-            auth: Auth::Session,
-            handler: routing::get(alerts::alerts),
-        },
-        Route {
-            method: "post",
-            path: "/api/v1/alerts/{id}/ack",
-            summary: "Acknowledge an alert (audited)",
-            auth: Auth::Operator,
-            handler: routing::post(alerts::ack_alert),
-        },
-        Route {
-            method: "get",
-            path: "/api/v1/overview",
-            summary: "Every camera and junction with position, status and congestion level, for the dashboard's \
+            Auth::Session,
+            routing::get(alerts::alerts),
+        )
+        .query::<alerts::AlertQuery>(),
+        Route::new(
+            "post",
+            "/api/v1/alerts/{id}/ack",
+            "Acknowledge an alert (audited)",
+            Auth::Operator,
+            routing::post(alerts::ack_alert),
+        ),
+        Route::new(
+            "get",
+            "/api/v1/overview",
+            "Every camera and junction with position, status and congestion level, for the dashboard's \
                 overview",
-            auth: Auth::Session,
-            handler: routing::get(dashboard::overview),
-        },
-        Route {
-            method: "get",
-            path: "/api/v1/map",
-            summary: "Where cameras and junctions are ([map])",
-            auth: Auth::Session,
-            handler: routing::get(dashboard::map),
-        },
-        Route {
-            method: "get",
-            path: "/api/v1/live",
-            summary: "Dashboard live events (server-sent): interval, status, alert, junction, resync",
-            auth: Auth::Session,
-            handler: routing::get(feeds::live),
-        },
-        Route {
-            method: "post",
-            path: "/api/v1/auth/login",
-            summary: "Log in: a session cookie (HttpOnly, SameSite=Strict) and the same token for bearer use",
-            auth: Auth::None,
-            handler: routing::post(session::login),
-        },
-        Route {
-            method: "post",
-            path: "/api/v1/auth/logout",
-            summary: "Log out: ends the session",
-            auth: Auth::None,
-            handler: routing::post(session::logout),
-        },
-        Route {
-            method: "get",
-            path: "/api/v1/auth/me",
-            summary: "Who the session belongs to, their role, and whether logins are configured",
-            auth: Auth::Session,
-            handler: routing::get(session::me),
-        },
-        Route {
-            method: "get",
-            path: "/api/v1/audit",
-            summary: "Audit log, newest first: logins, overrides, acknowledgements",
-            auth: Auth::Operator,
-            handler: routing::get(session::audit_log),
-        },
-        Route {
-            method: "get",
-            path: "/api/v1/public/congestion",
-            summary: "Public congestion feed: per approach level, trend and 15/30-minute forecast levels; cacheable, \
+            Auth::Session,
+            routing::get(dashboard::overview),
+        ),
+        Route::new(
+            "get",
+            "/api/v1/map",
+            "Where cameras and junctions are ([map])",
+            Auth::Session,
+            routing::get(dashboard::map),
+        ),
+        Route::new(
+            "get",
+            "/api/v1/live",
+            "Dashboard live events (server-sent): interval, status, alert, junction, resync",
+            Auth::Session,
+            routing::get(feeds::live),
+        ),
+        Route::new(
+            "post",
+            "/api/v1/auth/login",
+            "Log in: a session cookie (HttpOnly, SameSite=Strict) and the same token for bearer use",
+            Auth::None,
+            routing::post(session::login),
+        )
+        .body::<session::LoginRequest>(),
+        Route::new(
+            "post",
+            "/api/v1/auth/logout",
+            "Log out: ends the session",
+            Auth::None,
+            routing::post(session::logout),
+        ),
+        Route::new(
+            "get",
+            "/api/v1/auth/me",
+            "Who the session belongs to, their role, and whether logins are configured",
+            Auth::Session,
+            routing::get(session::me),
+        ),
+        Route::new(
+            "get",
+            "/api/v1/audit",
+            "Audit log, newest first: logins, overrides, acknowledgements",
+            Auth::Operator,
+            routing::get(session::audit_log),
+        )
+        .query::<session::AuditQuery>(),
+        Route::new(
+            "get",
+            "/api/v1/public/congestion",
+            "Public congestion feed: per approach level, trend and 15/30-minute forecast levels; cacheable, \
                 rate-limited",
-            auth: Auth::None,
-            handler: routing::get(feeds::public_congestion),
-        },
-        Route {
-            method: "get",
-            path: "/api/v1/export/counts",
-            summary: "Open data: counts per interval, line, direction and class (CSV or JSON), with coverage and gap \
+            Auth::None,
+            routing::get(feeds::public_congestion),
+        ),
+        Route::new(
+            "get",
+            "/api/v1/export/counts",
+            "Open data: counts per interval, line, direction and class (CSV or JSON), with coverage and gap \
                 rows",
-            auth: Auth::None,
-            handler: routing::get(export::counts),
-        },
-        Route {
-            method: "get",
-            path: "/api/v1/feeds/police/stream",
-            summary: "Traffic-police feed: server-sent congestion alerts and camera offline/online events",
-            auth: Auth::Bearer,
-            handler: routing::get(feeds::police),
-        },
-        Route {
-            method: "get",
-            path: "/api/openapi.json",
-            summary: "This document",
-            auth: Auth::None,
-            handler: routing::get(openapi::serve),
-        },
-        Route {
-            method: "get",
-            path: "/healthz",
-            summary: "200 when the store answers and the MQTT session is up, else 503",
-            auth: Auth::None,
-            handler: routing::get(system::healthz),
-        },
-        Route {
-            method: "get",
-            path: "/metrics",
-            summary: "Prometheus metrics",
-            auth: Auth::None,
-            handler: routing::get(system::metrics),
-        },
-        Route {
-            method: "get",
-            path: "/",
-            summary: "The operator dashboard (HTML)",
-            auth: Auth::None,
-            handler: routing::get(dashboard::index),
-        },
-        Route {
-            method: "get",
-            path: "/ui/{path}",
-            summary: "The dashboard's scripts, styles and vendored libraries",
-            auth: Auth::None,
-            handler: routing::get(dashboard::file),
-        },
+            Auth::None,
+            routing::get(export::counts),
+        )
+        .query::<export::ExportQuery>(),
+        Route::new(
+            "get",
+            "/api/v1/feeds/police/stream",
+            "Traffic-police feed: server-sent congestion alerts and camera offline/online events",
+            Auth::Bearer,
+            routing::get(feeds::police),
+        ),
+        Route::new("get", "/api/openapi.json", "This document", Auth::None, routing::get(openapi::serve)),
+        Route::new(
+            "get",
+            "/healthz",
+            "200 when the store answers and the MQTT session is up, else 503",
+            Auth::None,
+            routing::get(system::healthz),
+        ),
+        Route::new("get", "/metrics", "Prometheus metrics", Auth::None, routing::get(system::metrics)),
+        Route::new("get", "/", "The operator dashboard (HTML)", Auth::None, routing::get(dashboard::index)),
+        Route::new(
+            "get",
+            "/ui/{path}",
+            "The dashboard's scripts, styles and vendored libraries",
+            Auth::None,
+            routing::get(dashboard::file),
+        ),
     ]
 }

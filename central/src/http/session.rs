@@ -15,9 +15,9 @@ use super::error::error;
 use crate::auth::{Principal, Role};
 use crate::clock::now_ms;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct LoginRequest {
+pub struct LoginRequest {
     username: String,
     password: String,
 }
@@ -98,8 +98,10 @@ pub async fn me(State(state): State<ApiState>, Viewer(p): Viewer) -> Response {
     Json(serde_json::json!({"user": p.name, "role": p.role, "auth": state.auth.is_some()})).into_response()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct AuditQuery {
+    /// How many entries, newest first.
+    #[schemars(range(min = 1, max = 5000), extend("default" = 200))]
     limit: Option<usize>,
 }
 

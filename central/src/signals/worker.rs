@@ -1,9 +1,10 @@
-//! The retiming thread: every `retime_every_s` it turns the latest forecasts into
-//! per-movement demand, retimes every junction, and publishes the signed plans
-//! (retained, so a junction that reconnects gets the current plan). It also listens to
-//! the junctions' acks and status, which the API serves.
+//! The retiming worker, a task on central's runtime: every `retime_every_s` it turns the
+//! latest forecasts into per-movement demand, retimes every junction, and publishes the
+//! signed plans (retained, so a junction that reconnects gets the current plan) on
+//! central's one MQTT client. The MQTT session hands it the junctions' acks and status,
+//! which the API serves.
 //!
-//! One owner: this thread owns the retimer (with any operator override) and the junction
+//! One owner: this worker owns the retimer (with any operator override) and the junction
 //! views. The HTTP API never touches them: it sends `SignalsCommand`s (an override, its
 //! cancellation, "run a round now"), with a reply channel where it needs the outcome, and
 //! reads the views as immutable snapshots the worker publishes after every change.
@@ -16,14 +17,13 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
-use std::sync::mpsc::Receiver;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use firmware_profiles::JunctionProfile;
 use protocol::messages::decode;
 use protocol::plan::{JunctionStatus, OVERRIDE_PLAN_ID, PlanAck, PlanSource, SignedPlan};
-use protocol::topics::{self, Topic};
-use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
+use protocol::topics::Topic;
+use rumqttc::{AsyncClient, Publish, QoS};
 use serde::Serialize;
 
 use super::retimer::{RetimeError, Retimer};
@@ -84,8 +84,11 @@ pub struct SignalWorker {
     /// Owned here; published to `views_tx` after every change.
     pub views: BTreeMap<String, Arc<JunctionView>>,
     pub views_tx: tokio::sync::watch::Sender<Junctions>,
-    pub commands: Receiver<SignalsCommand>,
-    pub mqtt: MqttOptions,
+    pub commands: tokio::sync::mpsc::UnboundedReceiver<SignalsCommand>,
+    /// Junction acks and status, from the MQTT session.
+    pub inbox: tokio::sync::mpsc::Receiver<Publish>,
+    /// Central's one MQTT client (plans go out on it).
+    pub client: AsyncClient,
     pub retime_every: Duration,
     pub hub: Arc<crate::hub::Hub>,
 }
@@ -131,33 +134,27 @@ pub fn split_approach_flows(
 }
 
 impl SignalWorker {
-    /// Runs until `shutdown` is cancelled (checked every 250 ms).
-    pub fn run(mut self, shutdown: tokio_util::sync::CancellationToken) {
-        let (client, mut connection) = Client::new(self.mqtt.clone(), 256);
-        let mut next_round = Instant::now() + Duration::from_secs(5);
+    /// Runs until `stop` is cancelled; the first round is 5 s after the start (junctions
+    /// and forecasts have reported by then), then one every `retime_every`, and one at once
+    /// after an operator's override or its cancellation.
+    pub async fn run(mut self, stop: tokio_util::sync::CancellationToken) {
+        let first = tokio::time::Instant::now() + Duration::from_secs(5);
+        let mut rounds = tokio::time::interval_at(first, self.retime_every);
+        rounds.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         self.publish_views();
-        while !shutdown.is_cancelled() {
-            let mut round_now = false;
-            while let Ok(command) = self.commands.try_recv() {
-                round_now |= self.handle(command);
-            }
-            match connection.recv_timeout(Duration::from_millis(250)) {
-                Ok(Ok(Event::Incoming(Packet::ConnAck(_)))) => {
-                    tracing::info!("signals: connected; listening to junction acks and status");
-                    for filter in [topics::ALL_JUNCTION_PLAN_ACKS, topics::ALL_JUNCTION_STATUS] {
-                        let _ = client.try_subscribe(filter, QoS::AtLeastOnce);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                Some(command) = self.commands.recv() => {
+                    if self.handle(command) {
+                        self.round();
+                        rounds.reset();
                     }
                 }
-                Ok(Ok(Event::Incoming(Packet::Publish(p)))) => self.record(&p.topic, &p.payload),
-                Ok(Err(e)) => {
-                    tracing::debug!(error = %e, "signals: broker connection down");
-                    std::thread::sleep(Duration::from_millis(500));
+                Some(message) = self.inbox.recv() => self.record(&message.topic, &message.payload),
+                _ = rounds.tick() => {
+                    self.round();
                 }
-                _ => {}
-            }
-            if Instant::now() >= next_round || round_now {
-                next_round = Instant::now() + self.retime_every;
-                self.round(&client);
             }
         }
     }
@@ -197,7 +194,7 @@ impl SignalWorker {
     }
 
     /// One retiming round; returns how many plans were published.
-    pub fn round(&mut self, client: &Client) -> usize {
+    pub fn round(&mut self) -> usize {
         let ids: Vec<String> = self.views.keys().cloned().collect();
         let demand: BTreeMap<String, Vec<f64>> = ids
             .iter()
@@ -212,7 +209,7 @@ impl SignalWorker {
                 continue;
             };
             let payload = serde_json::to_vec(&signed).expect("serialisable");
-            match client.try_publish(topic, QoS::AtLeastOnce, true, payload) {
+            match self.client.try_publish(topic, QoS::AtLeastOnce, true, payload) {
                 Ok(()) => published += 1,
                 Err(e) => {
                     tracing::warn!(

@@ -7,15 +7,20 @@
 //! - `insert_batch` is one transaction, durable (fsynced) when it returns `Ok`; central
 //!   acknowledges a message to the broker and the agent only after that.
 //! - A camera's `last_seen_ms` never goes backwards.
+//! - Camera config versions: see `configs` (numbered per camera, saved with their audit
+//!   entry in one transaction, never rewritten but for the agent's answer).
 
+pub mod configs;
 mod postgres;
 mod sqlite;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use protocol::IntervalCounts;
 use serde::Serialize;
 
+pub use self::configs::{AckUpdate, ConfigVersion, ConfigVersions, NewConfig};
 pub use self::postgres::PostgresStore;
 pub use self::sqlite::SqliteStore;
 
@@ -98,6 +103,17 @@ pub trait Store: Send {
     fn append_audit(&mut self, entry: &AuditEntry) -> Result<(), StoreError>;
     /// The newest `limit` audit entries, newest first.
     fn audit(&mut self, limit: usize) -> Result<Vec<AuditEntry>, StoreError>;
+    /// Saves `config` as its camera's next version and `audit(version)` with it, in one
+    /// durable transaction; returns the version.
+    fn save_config(&mut self, config: &NewConfig, audit: &dyn Fn(u64) -> AuditEntry) -> Result<u64, StoreError>;
+    /// A camera's newest `limit` versions, newest first.
+    fn config_history(&mut self, camera: &str, limit: usize) -> Result<Vec<ConfigVersion>, StoreError>;
+    /// One version's geometry (JSON), if saved.
+    fn config_geometry(&mut self, camera: &str, version: u64) -> Result<Option<String>, StoreError>;
+    /// Latest saved and running version of every camera that has either.
+    fn config_versions(&mut self) -> Result<BTreeMap<String, ConfigVersions>, StoreError>;
+    /// Records an agent's answer (see `AckUpdate::from_ack`).
+    fn record_config_ack(&mut self, ack: &AckUpdate) -> Result<(), StoreError>;
 }
 
 /// One operator action: a login, an override, an acknowledgement. Append-only.
@@ -109,9 +125,10 @@ pub struct AuditEntry {
     /// The user, `override-token` for the machine token, or `anonymous` without `[auth]`.
     pub actor: String,
     pub role: String,
-    /// `login`, `login_failed`, `logout`, `override`, `override_cancel`, `alert_ack`.
+    /// `login`, `login_failed`, `logout`, `override`, `override_cancel`, `alert_ack`,
+    /// `config_save`, `config_rollback`.
     pub action: String,
-    /// What it acted on: a junction, an alert id, a user name.
+    /// What it acted on: a junction, an alert id, a user name, a camera.
     pub target: String,
     /// `accepted`, or why it was refused.
     pub outcome: String,
@@ -239,9 +256,14 @@ pub(crate) const SELECT_COUNTS: &str = "SELECT agent_id, epoch, seq, camera_id, 
      FROM intervals WHERE camera_id = $1 AND end_ms > $2 AND start_ms < $3 ORDER BY start_ms, agent_id, epoch, seq \
          LIMIT $4";
 
-/// The JSON kept in `intervals.counts`: lines, zones and movements.
+/// The JSON kept in `intervals.counts`: lines, zones and movements, and the line speeds
+/// of a calibrated camera (absent otherwise, and in rows stored before 1.1).
 pub(crate) fn counts_json(i: &IntervalCounts) -> String {
-    serde_json::json!({ "lines": i.lines, "zones": i.zones, "movements": i.movements }).to_string()
+    let mut json = serde_json::json!({ "lines": i.lines, "zones": i.zones, "movements": i.movements });
+    if !i.speeds.is_empty() {
+        json["speeds"] = serde_json::json!(i.speeds);
+    }
+    json.to_string()
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -265,6 +287,8 @@ pub(crate) fn interval_from_row(
         lines: std::collections::BTreeMap<String, protocol::DirectionCounts>,
         zones: std::collections::BTreeMap<String, protocol::ZoneStats>,
         movements: Vec<protocol::MovementCount>,
+        #[serde(default)]
+        speeds: std::collections::BTreeMap<String, protocol::LineSpeeds>,
     }
     let p: Parts = serde_json::from_str(counts)?;
     Ok(StoredInterval {
@@ -284,6 +308,7 @@ pub(crate) fn interval_from_row(
             lines: p.lines,
             zones: p.zones,
             movements: p.movements,
+            speeds: p.speeds,
         },
     })
 }

@@ -2,8 +2,11 @@
 //! transaction; PostgreSQL's default `synchronous_commit = on` makes the commit durable
 //! before it returns.
 
+use std::collections::BTreeMap;
+
 use postgres::{Client, NoTls};
 
+use super::configs::{self, AckUpdate, ConfigVersion, ConfigVersions, NewConfig};
 use super::{
     AuditEntry, CAMERA_AFTER_INTERVAL, CAMERA_STATUS, CameraRow, INSERT_AUDIT, INSERT_INTERVAL, Inserted, SCHEMA,
     SELECT_AUDIT, SELECT_CAMERAS, SELECT_COUNTS, StatusUpdate, Store, StoreError, StoredInterval, counts_json,
@@ -19,6 +22,7 @@ impl PostgresStore {
         let mut client = Client::connect(url, NoTls)?;
         client.batch_execute(SCHEMA)?;
         client.batch_execute(&super::audit_schema("id BIGSERIAL PRIMARY KEY"))?;
+        client.batch_execute(configs::SCHEMA)?;
         Ok(PostgresStore { client })
     }
 }
@@ -148,6 +152,63 @@ impl Store for PostgresStore {
 
     fn ping(&mut self) -> Result<(), StoreError> {
         self.client.simple_query("SELECT 1")?;
+        Ok(())
+    }
+
+    fn save_config(&mut self, c: &NewConfig, audit: &dyn Fn(u64) -> AuditEntry) -> Result<u64, StoreError> {
+        // Two centrals saving one camera at once: the second insert breaks the primary
+        // key and its transaction fails as a whole (the API answers 503; retry).
+        let mut tx = self.client.transaction()?;
+        let version: i64 = tx.query_one(configs::NEXT_VERSION, &[&c.camera_id])?.get(0);
+        let rollback_of = c.rollback_of.map(|v| v as i64);
+        tx.execute(configs::INSERT, &[&c.camera_id, &version, &c.geometry, &c.author, &c.created_ms, &rollback_of])?;
+        let e = audit(version as u64);
+        tx.execute(INSERT_AUDIT, &[&e.at_ms, &e.actor, &e.role, &e.action, &e.target, &e.outcome, &e.detail])?;
+        tx.commit()?;
+        Ok(version as u64)
+    }
+
+    fn config_history(&mut self, camera: &str, limit: usize) -> Result<Vec<ConfigVersion>, StoreError> {
+        let rows = self.client.query(configs::SELECT_HISTORY, &[&camera, &(limit as i64)])?;
+        rows.iter()
+            .map(|r| {
+                Ok(ConfigVersion {
+                    version: r.get::<_, i64>(0) as u64,
+                    geometry: r.get(1),
+                    author: r.get(2),
+                    created_ms: r.get(3),
+                    state: r.get(4),
+                    problems: serde_json::from_str(r.get::<_, &str>(5))?,
+                    acked_ms: r.get(6),
+                    rollback_of: r.get::<_, Option<i64>>(7).map(|v| v as u64),
+                })
+            })
+            .collect()
+    }
+
+    fn config_geometry(&mut self, camera: &str, version: u64) -> Result<Option<String>, StoreError> {
+        let row = self.client.query_opt(configs::SELECT_GEOMETRY, &[&camera, &(version as i64)])?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    fn config_versions(&mut self) -> Result<BTreeMap<String, ConfigVersions>, StoreError> {
+        let rows = self.client.query(configs::SELECT_VERSIONS, &[])?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let versions = ConfigVersions { latest: r.get::<_, i64>(1) as u64, running: r.get::<_, i64>(2) as u64 };
+                (r.get(0), versions)
+            })
+            .collect())
+    }
+
+    fn record_config_ack(&mut self, a: &AckUpdate) -> Result<(), StoreError> {
+        let mut tx = self.client.transaction()?;
+        if let Some((state, problems)) = &a.state {
+            tx.execute(configs::ACK_STATE, &[state, problems, &a.acked_ms, &a.camera_id, &(a.version as i64)])?;
+        }
+        tx.execute(configs::ACK_RUNNING, &[&a.camera_id, &(a.running_version as i64), &a.acked_ms])?;
+        tx.commit()?;
         Ok(())
     }
 }

@@ -2,11 +2,13 @@
 //! is on disk before central acknowledges it. The API reads through its own
 //! connection; WAL lets it read while the writer writes.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::configs::{self, AckUpdate, ConfigVersion, ConfigVersions, NewConfig};
 use super::{
     AuditEntry, CAMERA_AFTER_INTERVAL, CAMERA_STATUS, CameraRow, INSERT_AUDIT, INSERT_INTERVAL, Inserted, SCHEMA,
     SELECT_AUDIT, SELECT_CAMERAS, SELECT_COUNTS, StatusUpdate, Store, StoreError, StoredInterval, counts_json,
@@ -25,6 +27,7 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(&super::audit_schema("id INTEGER PRIMARY KEY AUTOINCREMENT"))?;
+        conn.execute_batch(configs::SCHEMA)?;
         Ok(SqliteStore { conn })
     }
 }
@@ -154,6 +157,65 @@ impl Store for SqliteStore {
 
     fn ping(&mut self) -> Result<(), StoreError> {
         self.conn.query_row("SELECT 1", [], |_| Ok(())).optional()?;
+        Ok(())
+    }
+
+    fn save_config(&mut self, c: &NewConfig, audit: &dyn Fn(u64) -> AuditEntry) -> Result<u64, StoreError> {
+        // Immediate: the write lock is taken before the version is read, so two savers
+        // cannot both read the same max.
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let version: i64 = tx.query_row(configs::NEXT_VERSION, params![c.camera_id], |r| r.get(0))?;
+        tx.execute(
+            configs::INSERT,
+            params![c.camera_id, version, c.geometry, c.author, c.created_ms, c.rollback_of.map(|v| v as i64)],
+        )?;
+        let e = audit(version as u64);
+        tx.execute(INSERT_AUDIT, params![e.at_ms, e.actor, e.role, e.action, e.target, e.outcome, e.detail])?;
+        tx.commit()?;
+        Ok(version as u64)
+    }
+
+    fn config_history(&mut self, camera: &str, limit: usize) -> Result<Vec<ConfigVersion>, StoreError> {
+        let mut q = self.conn.prepare_cached(configs::SELECT_HISTORY)?;
+        let mut rows = q.query(params![camera, limit as i64])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let problems: String = r.get(5)?;
+            out.push(ConfigVersion {
+                version: r.get::<_, i64>(0)? as u64,
+                geometry: r.get(1)?,
+                author: r.get(2)?,
+                created_ms: r.get(3)?,
+                state: r.get(4)?,
+                problems: serde_json::from_str(&problems)?,
+                acked_ms: r.get(6)?,
+                rollback_of: r.get::<_, Option<i64>>(7)?.map(|v| v as u64),
+            });
+        }
+        Ok(out)
+    }
+
+    fn config_geometry(&mut self, camera: &str, version: u64) -> Result<Option<String>, StoreError> {
+        let mut q = self.conn.prepare_cached(configs::SELECT_GEOMETRY)?;
+        Ok(q.query_row(params![camera, version as i64], |r| r.get(0)).optional()?)
+    }
+
+    fn config_versions(&mut self) -> Result<BTreeMap<String, ConfigVersions>, StoreError> {
+        let mut q = self.conn.prepare_cached(configs::SELECT_VERSIONS)?;
+        let rows = q.query_map([], |r| {
+            let versions = ConfigVersions { latest: r.get::<_, i64>(1)? as u64, running: r.get::<_, i64>(2)? as u64 };
+            Ok((r.get::<_, String>(0)?, versions))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn record_config_ack(&mut self, a: &AckUpdate) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        if let Some((state, problems)) = &a.state {
+            tx.execute(configs::ACK_STATE, params![state, problems, a.acked_ms, a.camera_id, a.version as i64])?;
+        }
+        tx.execute(configs::ACK_RUNNING, params![a.camera_id, a.running_version as i64, a.acked_ms])?;
+        tx.commit()?;
         Ok(())
     }
 }

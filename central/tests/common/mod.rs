@@ -190,6 +190,39 @@ impl Drop for Killed {
     }
 }
 
+/// `central keygen` into `<dir>/plan.key`; returns the public key (base64) to trust.
+pub fn plan_key(dir: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_central"))
+        .args(["keygen", "--out", dir.join("plan.key").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "keygen: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Publishes one message at QoS `qos` with `mosquitto_pub` (which returns once it is sent).
+pub fn mqtt_publish(port: u16, qos: u8, topic: &str, message: &str) {
+    let out = Command::new("mosquitto_pub")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-q", &qos.to_string(), "-t", topic, "-m", message])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "mosquitto_pub {topic}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// The sample junction's agent (`hcmc_sample_4arm`, dry run, status every second),
+/// trusting central's `public` key as `central-test`.
+pub fn sample_junction(broker_port: u16, public: &str) -> Killed {
+    Killed(
+        Command::new(sibling_binary("junction-agent"))
+            .args(["--profile", "hcmc_sample_4arm", "--port", &broker_port.to_string()])
+            .args(["--trust", &format!("central-test={public}"), "--dry-run", "--status-interval-s", "1"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
 /// `central run` as a child process.
 pub struct Central {
     pub http_port: u16,

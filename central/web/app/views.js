@@ -50,12 +50,12 @@ function overview(root) {
       map.fitBounds(points, { padding: [60, 60], maxZoom: 16 });
       fitted = true;
     } else if (!points.length) map.setView([10.7769, 106.7009], 13);
-    camBody.replaceChildren(table(["camera", "name", "status", "level", "ahead", "fps", "coverage", "last.seen"], o.cameras.map((c) =>
+    camBody.replaceChildren(table(["camera", "name", "status", "level", "ahead", "fps", "coverage", "config.running", "last.seen"], o.cameras.map((c) =>
       h("tr", { "data-testid": "camera-row", "data-camera": c.camera_id },
         h("td", {}, h("a", { href: `#/camera/${encodeURIComponent(c.camera_id)}` }, c.camera_id)),
         h("td", {}, c.name || (c.lat == null ? t("not.placed") : "")), h("td", {}, status(c.status)),
         h("td", {}, level(c.level)), h("td", {}, level(c.level_ahead)), h("td", {}, c.fps.toFixed(1)), h("td", {}, pct(c.coverage)),
-        h("td", {}, formatTime(c.last_seen_ms))))));
+        h("td", { "data-testid": "config-version" }, configVersion(c)), h("td", {}, formatTime(c.last_seen_ms))))));
     junBody.replaceChildren(table(["junction", "name", "source", "cycle"], o.junctions.map((j) =>
       h("tr", { "data-testid": "junction-row" },
         h("td", {}, h("a", { href: `#/junction/${encodeURIComponent(j.junction_id)}` }, j.junction_id)), h("td", {}, j.name),
@@ -65,6 +65,13 @@ function overview(root) {
   const off = onLive(() => { clearTimeout(pending); pending = setTimeout(load, 300); });
   const timer = setInterval(load, 15000);
   return load().then(() => () => { off(); clearInterval(timer); map.remove(); });
+}
+
+// The config version a camera's agent runs ("file" for its own file config), and the newest
+// saved one when the agent has not taken it yet.
+function configVersion(c) {
+  const running = c.running_config_version ? `v${c.running_config_version}` : t("config.file");
+  return c.config_version > c.running_config_version ? `${running} → v${c.config_version}` : running;
 }
 
 async function camera(root, id) {
@@ -89,7 +96,16 @@ async function camera(root, id) {
     liveBox.replaceChildren(
       h("div", { class: "counts" }, [...CLASSES.map((k) => h("div", { class: "count", "data-class": k }, h("span", {}, t(k)), h("strong", {}, ev.totals[k]))),
         h("div", { class: "count total", "data-class": "total" }, h("span", {}, t("total")), h("strong", { "data-testid": "live-total" }, total))]),
-      h("p", { class: "muted" }, `${formatTime(ev.start_ms)} → ${formatTime(ev.end_ms)} · ${t("coverage")} ${pct(ev.coverage)} · ${t("last.update")} ${formatTime(ev.received_ms)}`));
+      h("p", { class: "muted" }, `${formatTime(ev.start_ms)} → ${formatTime(ev.end_ms)} · ${t("coverage")} ${pct(ev.coverage)} · ${t("last.update")} ${formatTime(ev.received_ms)}`),
+      speedsOf(ev));
+  }
+  // Only a calibrated camera measures speed; an uncalibrated one says so rather than showing 0.
+  function speedsOf(ev) {
+    const lines = Object.entries(ev.speeds ?? {});
+    if (!lines.length) return h("p", { class: "muted", "data-testid": "live-speeds" }, t("speed.none"));
+    return h("div", { class: "counts", "data-testid": "live-speeds" }, lines.map(([line, s]) =>
+      h("div", { class: "count" }, h("span", {}, `${line} · ${t("speed")}`),
+        h("strong", {}, `${s.all.mean_kmh.toFixed(1)} km/h`), h("span", { class: "muted" }, `p85 ${s.all.p85_kmh.toFixed(1)} · n ${s.all.vehicles}`))));
   }
   renderHealth(cam);
   const to = Date.now(), from = to - 2 * 3600 * 1000;

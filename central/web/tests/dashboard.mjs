@@ -60,6 +60,9 @@ await step("log in; the overview shows every configured camera", async () => {
   metrics.login_to_overview_ms = Date.now() - t0;
   const shown = await rows.evaluateAll((els) => els.map((e) => e.dataset.camera));
   for (const c of CAMERAS) expect(shown.includes(c), `camera ${c} listed (shown: ${shown})`);
+  // No config pushed yet: every agent counts with its file config.
+  const configs = await page.locator("[data-testid=config-version]").allTextContents();
+  expect(configs.length >= CAMERAS.length && configs.every((v) => v === "file"), `config column reads "file" (${configs})`);
   const markers = await page.locator("#map .leaflet-interactive").count();
   expect(markers >= CAMERAS.length, `a map marker per camera (${markers})`);
   await shot("02-overview.png");
@@ -74,6 +77,8 @@ await step("a count published to the broker appears on the camera view within 5 
   execFileSync("mosquitto_pub", ["-h", "127.0.0.1", "-p", env("MQTT_PORT"), "-q", "1", "-t", env("COUNT_TOPIC"), "-m", env("COUNT_REPORT")]);
   await page.locator("[data-testid=live-total]").filter({ hasText: new RegExp(`^${env("COUNT_TOTAL")}$`) }).waitFor({ timeout: 5000 });
   metrics.publish_to_screen_ms = Date.now() - t0;
+  // A calibrated camera's speeds show beside its counts.
+  await page.locator("[data-testid=live-speeds]").filter({ hasText: "31.4" }).waitFor({ timeout: 5000 });
   await page.waitForTimeout(300);
   await shot("03-camera-live.png");
 });

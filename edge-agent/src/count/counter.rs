@@ -5,13 +5,14 @@
 //! movement; every event is emitted exactly once, either when its decision delay has
 //! passed or when its track ends.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use protocol::VehicleClass;
 
 use super::size::{SizeModel, SizeSamples};
 use super::{CountSettings, Direction, LineDef, ZoneDef, class};
-use crate::geometry::Point;
+use crate::calibrate::{Calibration, speed_kmh};
+use crate::geometry::{BBox, Point};
 use crate::track::{Track, TrackState};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +29,8 @@ pub struct CountEvent {
     pub class: VehicleClass,
     pub at_ms: i64,
     pub track: u64,
+    /// Line crossings on a calibrated camera: the vehicle's speed on the road (km/h).
+    pub speed_kmh: Option<f64>,
 }
 
 #[derive(Debug, Clone)]
@@ -67,6 +70,32 @@ struct TrackProgress {
     votes: [f32; 6],
     /// Rows and widths of its boxes (the size model).
     sizes: SizeSamples,
+    /// Its anchor over the last `PATH_MS` (calibrated cameras only: speeds).
+    path: VecDeque<(i64, Point)>,
+}
+
+/// How much of a track's path is kept for its speed: the window either side of a
+/// crossing, plus the decision delay that passes before the crossing is decided.
+const PATH_MS: i64 = 4_000;
+/// A crossing's speed is measured over the anchor's path this long either side of it.
+const SPEED_WINDOW_MS: i64 = 1_000;
+/// Fewest samples, and shortest time span, a speed is measured over.
+const SPEED_MIN_SAMPLES: usize = 4;
+const SPEED_MIN_SPAN_MS: i64 = 300;
+
+/// The speed at a crossing at `at_ms`, from the path around it.
+fn crossing_speed(calibration: Option<&Calibration>, path: &VecDeque<(i64, Point)>, at_ms: i64) -> Option<f64> {
+    let calibration = calibration?;
+    let samples: Vec<(f64, [f64; 2])> = path
+        .iter()
+        .filter(|(t, _)| (t - at_ms).abs() <= SPEED_WINDOW_MS)
+        .map(|(t, p)| ((t - at_ms) as f64 / 1000.0, [p.x as f64, p.y as f64]))
+        .collect();
+    let span_ms = samples.last().map_or(0.0, |l| l.0) - samples.first().map_or(0.0, |f| f.0);
+    if samples.len() < SPEED_MIN_SAMPLES || span_ms * 1000.0 < SPEED_MIN_SPAN_MS as f64 {
+        return None;
+    }
+    speed_kmh(calibration, &samples).filter(|v| v.is_finite())
 }
 
 /// The class of a track: its votes and speed, then the camera's size model.
@@ -85,6 +114,38 @@ fn body_moved(seg: &crate::geometry::Segment, st: &TrackProgress, anchor: Point,
 }
 
 impl TrackProgress {
+    /// A track first seen with box `first` at `first_ms`: its side of each line, and
+    /// whether it was born on one.
+    fn start(first_box: &BBox, first_ms: i64, lines: &[LineDef], settings: &CountSettings, zones: usize) -> Self {
+        // The origin side comes from where the track was first seen, even if it was
+        // confirmed a few frames later.
+        let first = first_box.anchor();
+        let margin = settings.min_travel_px.max(settings.min_travel * first_box.height());
+        let d: Vec<f32> = lines.iter().map(|l| l.segment.signed_distance(first)).collect();
+        let first_top = Point::new(first.x, first_box.y1);
+        TrackProgress {
+            last_anchor: first,
+            first_anchor: first,
+            first_top,
+            last_top: first_top,
+            first_ms,
+            last_ms: first_ms,
+            height_sum: 0.0,
+            samples: 0,
+            side: d.iter().map(|d| if d.abs() >= margin { sign(*d) } else { 0 }).collect(),
+            born_on_line: d.iter().map(|d| d.abs() < margin).collect(),
+            first_width: first_box.width(),
+            last_width: first_box.width(),
+            passing: vec![None; lines.len()],
+            counted: vec![false; lines.len()],
+            inside: vec![None; zones],
+            touches: Vec::new(),
+            votes: [0.0; 6],
+            sizes: SizeSamples::default(),
+            path: VecDeque::new(),
+        }
+    }
+
     fn speed(&self) -> f32 {
         let dt = (self.last_ms - self.first_ms) as f32 / 1000.0;
         let h = self.height_sum / self.samples.max(1) as f32;
@@ -119,6 +180,8 @@ pub struct Counter {
     standing: Vec<(u64, usize, Option<VehicleClass>)>,
     /// This camera's two-wheeler widths by row.
     size: SizeModel,
+    /// Image → road plane, for speeds; `None`: uncalibrated, no speeds.
+    calibration: Option<Calibration>,
 }
 
 /// How long a crossing is remembered to recognise a re-born track as the same vehicle.
@@ -151,7 +214,14 @@ impl Counter {
             standing: Vec::new(),
             size: SizeModel::new(settings.size_min_tracks),
             settings,
+            calibration: None,
         }
+    }
+
+    /// Measures the speed of each line crossing through `calibration`.
+    pub fn with_calibration(mut self, calibration: Option<Calibration>) -> Counter {
+        self.calibration = calibration;
+        self
     }
 
     pub fn lines(&self) -> &[LineDef] {
@@ -176,6 +246,18 @@ impl Counter {
     /// `None` for what looks like a pedestrian).
     pub fn standing(&self) -> &[(u64, usize, Option<VehicleClass>)] {
         &self.standing
+    }
+
+    /// Takes over the tracks on the road when the geometry changes: each starts from
+    /// where it is now, so a vehicle that crossed a line under the old geometry is not
+    /// counted again under the new one (one straddling a line now may go uncounted).
+    pub fn adopt(&mut self, tracks: &[Track], at_ms: i64) {
+        let nz = self.zones.len();
+        for t in tracks.iter().filter(|t| t.state == TrackState::Confirmed) {
+            let mut st = TrackProgress::start(&t.bbox, at_ms, &self.lines, &self.settings, nz);
+            st.votes = t.votes;
+            self.state.insert(t.id, st);
+        }
     }
 
     /// Finalised events since the last call.
@@ -221,37 +303,19 @@ impl Counter {
 
     fn observe(&mut self, t: &Track, at_ms: i64) {
         let anchor = t.bbox.anchor();
-        let (nl, nz) = (self.lines.len(), self.zones.len());
+        let nz = self.zones.len();
         let settings = &self.settings;
         let lines = &self.lines;
-        let st = self.state.entry(t.id).or_insert_with(|| {
-            // The origin side comes from where the track was first seen, even if it
-            // was confirmed a few frames later.
-            let first = t.first_bbox.anchor();
-            let margin = settings.min_travel_px.max(settings.min_travel * t.first_bbox.height());
-            let d: Vec<f32> = lines.iter().map(|l| l.segment.signed_distance(first)).collect();
-            let first_top = Point::new(first.x, t.first_bbox.y1);
-            TrackProgress {
-                last_anchor: first,
-                first_anchor: first,
-                first_top,
-                last_top: first_top,
-                first_ms: t.first_seen_ms,
-                last_ms: t.first_seen_ms,
-                height_sum: 0.0,
-                samples: 0,
-                side: d.iter().map(|d| if d.abs() >= margin { sign(*d) } else { 0 }).collect(),
-                born_on_line: d.iter().map(|d| d.abs() < margin).collect(),
-                first_width: t.first_bbox.width(),
-                last_width: t.first_bbox.width(),
-                passing: vec![None; nl],
-                counted: vec![false; nl],
-                inside: vec![None; nz],
-                touches: Vec::new(),
-                votes: [0.0; 6],
-                sizes: SizeSamples::default(),
+        let st = self
+            .state
+            .entry(t.id)
+            .or_insert_with(|| TrackProgress::start(&t.first_bbox, t.first_seen_ms, lines, settings, nz));
+        if self.calibration.is_some() {
+            st.path.push_back((at_ms, anchor));
+            while st.path.front().is_some_and(|(t, _)| at_ms - t > PATH_MS) {
+                st.path.pop_front();
             }
-        });
+        }
         st.votes = t.votes;
         st.last_width = t.bbox.width();
         st.sizes.add(anchor.y, t.bbox.width());
@@ -440,14 +504,24 @@ impl Counter {
         self.pending = rest;
         if let Some(class) = class {
             for p in mine {
-                self.events.push(CountEvent { kind: p.kind, class, at_ms: p.at_ms, track: id });
+                let speed_kmh = self.speed_of(&p.kind, &st, p.at_ms);
+                self.events.push(CountEvent { kind: p.kind, class, at_ms: p.at_ms, track: id, speed_kmh });
             }
             if st.touches.len() >= 2 {
                 let (from, to) = (st.touches[0].clone(), st.touches[st.touches.len() - 1].clone());
                 if from != to {
-                    self.events.push(CountEvent { kind: EventKind::Movement { from, to }, class, at_ms, track: id });
+                    let kind = EventKind::Movement { from, to };
+                    self.events.push(CountEvent { kind, class, at_ms, track: id, speed_kmh: None });
                 }
             }
+        }
+    }
+
+    /// A line crossing's speed; other events have none.
+    fn speed_of(&self, kind: &EventKind, st: &TrackProgress, at_ms: i64) -> Option<f64> {
+        match kind {
+            EventKind::Line { .. } => crossing_speed(self.calibration.as_ref(), &st.path, at_ms),
+            _ => None,
         }
     }
 
@@ -474,7 +548,8 @@ impl Counter {
                 "event decided"
             );
             if let Some(class) = class {
-                self.events.push(CountEvent { kind: p.kind, class, at_ms: p.at_ms, track: p.track });
+                let speed_kmh = self.speed_of(&p.kind, st, p.at_ms);
+                self.events.push(CountEvent { kind: p.kind, class, at_ms: p.at_ms, track: p.track, speed_kmh });
             }
         }
     }

@@ -120,7 +120,8 @@ mod tests {
     }
 
     fn crossing(line: usize, direction: Direction, track: u64) -> CountEvent {
-        CountEvent { kind: EventKind::Line { line, direction }, class: VehicleClass::Motorcycle, at_ms: 1_000, track }
+        let kind = EventKind::Line { line, direction };
+        CountEvent { kind, class: VehicleClass::Motorcycle, at_ms: 1_000, track, speed_kmh: None }
     }
 
     #[test]

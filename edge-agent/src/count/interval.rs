@@ -7,10 +7,16 @@
 //! processed is still emitted, with coverage 0: a camera that is down is never zero
 //! traffic. An interval is emitted once `now` has passed its end by `lateness` (the
 //! counter's decision delay), so late-decided events still land in it.
+//!
+//! On a calibrated camera each interval also carries, per line, the mean and 85th
+//! percentile speed of the vehicles that crossed it (all and per class), and per zone
+//! the density: mean occupancy over the zone's lane-kilometres.
 
 use std::collections::BTreeMap;
 
-use protocol::{ClassCounts, DirectionCounts, IntervalCounts, MovementCount, ZoneStats};
+use protocol::{
+    ClassCounts, DirectionCounts, IntervalCounts, LineSpeeds, MovementCount, SpeedStats, VehicleClass, ZoneStats,
+};
 
 use super::{CountEvent, Direction, EventKind};
 
@@ -33,6 +39,8 @@ struct Acc {
     lines: BTreeMap<String, DirectionCounts>,
     zones: Vec<ZoneAcc>,
     movements: BTreeMap<(String, String), ClassCounts>,
+    /// Per line index: the measured speed of each crossing, with its class.
+    speeds: BTreeMap<usize, Vec<(VehicleClass, f64)>>,
 }
 
 pub struct Aggregator {
@@ -46,6 +54,8 @@ pub struct Aggregator {
     next_emit: Option<i64>,
     last_frame_ms: Option<i64>,
     late_events: u64,
+    /// Per zone: its length on the road times its lanes (km); `None` without calibration.
+    zone_lane_km: Vec<Option<f64>>,
 }
 
 impl Aggregator {
@@ -67,11 +77,23 @@ impl Aggregator {
             next_emit: None,
             last_frame_ms: None,
             late_events: 0,
+            zone_lane_km: Vec::new(),
         }
+    }
+
+    /// Reports each zone's density from its lane-kilometres (a calibrated camera).
+    pub fn with_zone_lane_km(mut self, lane_km: Vec<Option<f64>>) -> Aggregator {
+        self.zone_lane_km = lane_km;
+        self
     }
 
     fn start_of(&self, t: i64) -> i64 {
         t.div_euclid(self.length_ms) * self.length_ms
+    }
+
+    /// The end of the interval holding `t`: where the next one starts.
+    pub fn next_boundary(&self, t: i64) -> i64 {
+        self.start_of(t) + self.length_ms
     }
 
     fn acc(&mut self, start: i64) -> &mut Acc {
@@ -97,6 +119,22 @@ impl Aggregator {
 
     /// A processed frame at `at_ms`, with each zone's (inside, stationary) counts.
     pub fn frame(&mut self, at_ms: i64, occupancy: &[(u32, u32)]) {
+        self.cover_until(at_ms);
+        self.last_frame_ms = Some(self.last_frame_ms.map_or(at_ms, |p| p.max(at_ms)));
+        let start = self.start_of(at_ms);
+        let acc = self.acc(start);
+        acc.frames += 1;
+        for (z, &(inside, queued)) in occupancy.iter().enumerate() {
+            let za = &mut acc.zones[z];
+            za.occupancy_sum += inside as f64;
+            za.samples += 1;
+            za.occupancy_max = za.occupancy_max.max(inside);
+            za.queue_max = za.queue_max.max(queued);
+        }
+    }
+
+    /// Credits the time since the last frame up to `at_ms` as covered (up to `max_gap`).
+    fn cover_until(&mut self, at_ms: i64) {
         if let Some(prev) = self.last_frame_ms
             && at_ms > prev
         {
@@ -109,17 +147,17 @@ impl Aggregator {
                 t = end;
             }
         }
-        self.last_frame_ms = Some(self.last_frame_ms.map_or(at_ms, |p| p.max(at_ms)));
-        let start = self.start_of(at_ms);
-        let acc = self.acc(start);
-        acc.frames += 1;
-        for (z, &(inside, queued)) in occupancy.iter().enumerate() {
-            let za = &mut acc.zones[z];
-            za.occupancy_sum += inside as f64;
-            za.samples += 1;
-            za.occupancy_max = za.occupancy_max.max(inside);
-            za.queue_max = za.queue_max.max(queued);
+    }
+
+    /// Hands over at `boundary` to `next` (new lines and zones): this one is credited up
+    /// to the boundary, `next` from it, so a geometry switch costs no coverage.
+    pub fn hand_over(&mut self, next: &mut Aggregator, boundary: i64) {
+        let Some(prev) = self.last_frame_ms else { return };
+        self.cover_until(boundary);
+        if boundary - prev < self.max_gap_ms {
+            next.last_frame_ms = Some(boundary);
         }
+        next.start(boundary);
     }
 
     pub fn event(&mut self, ev: &CountEvent) {
@@ -139,6 +177,9 @@ impl Aggregator {
                 match direction {
                     Direction::Forward => counts.forward.add(ev.class, 1),
                     Direction::Backward => counts.backward.add(ev.class, 1),
+                }
+                if let Some(v) = ev.speed_kmh {
+                    acc.speeds.entry(*line).or_default().push((ev.class, v));
                 }
             }
             EventKind::ZoneEnter { zone } => acc.zones[*zone].entered.add(ev.class, 1),
@@ -193,11 +234,18 @@ impl Aggregator {
         let zones = self
             .zone_names
             .iter()
+            .enumerate()
             .zip(acc.zones)
-            .map(|(name, z)| {
+            .map(|((index, name), z)| {
+                let occupancy_mean = if z.samples > 0 { z.occupancy_sum / z.samples as f64 } else { 0.0 };
+                let lane_km = self.zone_lane_km.get(index).copied().flatten().filter(|km| *km > 0.0);
                 let stats = ZoneStats {
                     entered: z.entered,
-                    occupancy_mean: if z.samples > 0 { z.occupancy_sum / z.samples as f64 } else { 0.0 },
+                    occupancy_mean,
+                    // Not measured without frames: absent, never zero.
+                    density_veh_km_lane: lane_km
+                        .filter(|_| z.samples > 0)
+                        .map(|km| (occupancy_mean / km * 10.0).round() / 10.0),
                     occupancy_max: z.occupancy_max,
                     queue_max: z.queue_max,
                     dwell_mean_s: if z.dwell_n > 0 { z.dwell_sum / z.dwell_n as f64 } else { 0.0 },
@@ -219,14 +267,31 @@ impl Aggregator {
                 .into_iter()
                 .map(|((from, to), counts)| MovementCount { from, to, counts })
                 .collect(),
+            speeds: acc
+                .speeds
+                .into_iter()
+                .filter_map(|(line, measured)| Some((self.line_names[line].clone(), line_speeds(&measured)?)))
+                .collect(),
         }
     }
+}
+
+/// Mean and 85th percentile over every crossing and per class.
+pub fn line_speeds(measured: &[(VehicleClass, f64)]) -> Option<LineSpeeds> {
+    let all: Vec<f64> = measured.iter().map(|(_, v)| *v).collect();
+    let classes = VehicleClass::ALL
+        .into_iter()
+        .filter_map(|class| {
+            let of_class: Vec<f64> = measured.iter().filter(|(c, _)| *c == class).map(|(_, v)| *v).collect();
+            SpeedStats::of(&of_class).map(|s| (class, s))
+        })
+        .collect();
+    Some(LineSpeeds { all: SpeedStats::of(&all)?, classes })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use protocol::VehicleClass;
 
     fn agg() -> Aggregator {
         Aggregator::new(10_000, 1_000, 1_000, vec!["l".into()], vec!["z".into()])
@@ -277,6 +342,7 @@ mod tests {
             class: VehicleClass::Bus,
             at_ms,
             track: 1,
+            speed_kmh: None,
         };
         a.event(&ev(9_500));
         assert!(a.poll(10_500).is_empty(), "waits for the lateness");
@@ -286,5 +352,33 @@ mod tests {
         assert_eq!(a.late_events(), 1);
         let out = a.flush(12_000);
         assert_eq!(out[0].lines["l"].backward.bus, 1, "late event kept, in the next interval");
+    }
+
+    #[test]
+    fn speeds_and_densities_are_reported_only_where_measured() {
+        let mut a = agg().with_zone_lane_km(vec![Some(0.05)]);
+        let crossing = |class, speed_kmh| CountEvent {
+            kind: EventKind::Line { line: 0, direction: Direction::Forward },
+            class,
+            at_ms: 1_000,
+            track: 1,
+            speed_kmh,
+        };
+        a.frame(500, &[(2, 0)]);
+        a.frame(1_500, &[(4, 0)]);
+        for (class, v) in [(VehicleClass::Car, Some(40.0)), (VehicleClass::Car, Some(50.0))] {
+            a.event(&crossing(class, v));
+        }
+        a.event(&crossing(VehicleClass::Motorcycle, Some(30.0)));
+        a.event(&crossing(VehicleClass::Bus, None));
+        let out = a.flush(11_000);
+        let speeds = &out[0].speeds["l"];
+        assert_eq!((speeds.all.vehicles, speeds.all.mean_kmh, speeds.all.p85_kmh), (3, 40.0, 50.0));
+        assert_eq!(speeds.classes[&VehicleClass::Car].mean_kmh, 45.0);
+        assert!(!speeds.classes.contains_key(&VehicleClass::Bus), "a crossing without a speed has none");
+        assert_eq!(out[0].lines["l"].forward.bus, 1, "but it is counted");
+        assert_eq!(out[0].zones["z"].density_veh_km_lane, Some(60.0), "3 vehicles on 0.05 lane-km");
+        assert!(out[1].speeds.is_empty());
+        assert_eq!(out[1].zones["z"].density_veh_km_lane, None, "no frames: not measured");
     }
 }

@@ -17,6 +17,9 @@
 //! - A crossing that twins one just counted (same line and direction, within
 //!   `twin_window_s`, closer than `twin_distance` box widths) is a second box on the
 //!   same vehicle and is not counted.
+//! - On a calibrated camera a line crossing carries the vehicle's speed: the
+//!   least-squares velocity of its anchor on the road plane over the second before and
+//!   after the crossing (see `calibrate`).
 
 pub mod class;
 pub mod counter;
@@ -30,13 +33,22 @@ use crate::geometry::{Point, Polygon, Segment};
 
 pub use counter::{CountEvent, Counter, EventKind};
 pub use incidents::{IncidentDetector, IncidentRules};
-pub use interval::Aggregator;
+pub use interval::{Aggregator, line_speeds};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     Forward,
     Backward,
+}
+
+impl From<protocol::camera_config::LineDirection> for Direction {
+    fn from(d: protocol::camera_config::LineDirection) -> Direction {
+        match d {
+            protocol::camera_config::LineDirection::Forward => Direction::Forward,
+            protocol::camera_config::LineDirection::Backward => Direction::Backward,
+        }
+    }
 }
 
 /// A named directed counting line.
@@ -57,6 +69,8 @@ impl LineDef {
 pub struct ZoneDef {
     pub name: String,
     pub polygon: Polygon,
+    /// Lanes the zone spans (its density is per lane).
+    pub lanes: u32,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]

@@ -5,6 +5,10 @@
 //!
 //! Invariant: `tensors[i]` holds `views[i]` as mapped by `maps[i]`. Buffers are reused
 //! from frame to frame (the consumer sends a `PreparedFrame` back to be refilled).
+//!
+//! With `with_pictures` (annotation only) every frame, repeats included, also carries
+//! its pixels as RGB in `picture`, since the decoded frame itself is released here; off
+//! by default, so counting pays nothing for it.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -44,6 +48,8 @@ pub struct PreparedFrame {
     pub thumb: Option<crate::scene::Thumb>,
     /// The frame repeats the last one looked at: no tensors were filled (see `repeat`).
     pub repeat: bool,
+    /// The whole frame as RGB, when the preparer was built `with_pictures`.
+    pub picture: Option<image::RgbImage>,
 }
 
 /// Turns frames into `PreparedFrame`s. `Send`, so it can live on its own thread.
@@ -57,6 +63,9 @@ pub struct Preparer {
     thumb_every_ns: Option<u64>,
     last_thumb_pts: Option<u64>,
     repeats: Option<super::repeat::RepeatCheck>,
+    pictures: bool,
+    /// The next frame only (a snapshot was asked for).
+    picture_once: bool,
 }
 
 impl Preparer {
@@ -70,6 +79,8 @@ impl Preparer {
             thumb_every_ns: None,
             last_thumb_pts: None,
             repeats: None,
+            pictures: false,
+            picture_once: false,
         }
     }
 
@@ -87,6 +98,9 @@ impl Preparer {
             height: frame.height,
         };
         out.views.clone_from(&self.views);
+        if self.pictures || std::mem::take(&mut self.picture_once) {
+            frame.to_rgb_into(out.picture.get_or_insert_with(Default::default));
+        }
         out.repeat = self.repeats.as_mut().is_some_and(|r| r.is_repeat(frame));
         out.thumb = None;
         if out.repeat {
@@ -116,6 +130,17 @@ impl Preparer {
     /// but look at least once a second.
     pub fn with_repeat_check(mut self, max_diff: f32) -> Preparer {
         self.repeats = (max_diff > 0.0).then(|| super::repeat::RepeatCheck::new(max_diff, 1_000_000_000));
+        self
+    }
+
+    /// Carry the next frame's pixels as RGB (a snapshot).
+    pub fn picture_next(&mut self) {
+        self.picture_once = true;
+    }
+
+    /// Also carry every frame's pixels as RGB (`PreparedFrame::picture`), for annotation.
+    pub fn with_pictures(mut self) -> Preparer {
+        self.pictures = true;
         self
     }
 

@@ -9,7 +9,7 @@
 
 use models::{ChannelOrder, InputSpec, Placement};
 
-use crate::frame::{Frame, PixelFormat, YuvMatrix};
+use crate::frame::{Frame, PixelFormat};
 use crate::geometry::BBox;
 
 /// How a view of the frame sits inside the model input.
@@ -219,10 +219,7 @@ impl Preprocessor {
         let (py, pu, pv) = (frame.plane(0), frame.plane(1), frame.plane(2));
         let nv12 = frame.format == PixelFormat::Nv12;
         let (iw, plane_len) = (self.spec.width as usize, (self.spec.width * self.spec.height) as usize);
-        let (kr, kgu, kgv, kb) = match frame.matrix {
-            YuvMatrix::Bt601 => (1.596f32, 0.392f32, 0.813f32, 2.017f32),
-            YuvMatrix::Bt709 => (1.793, 0.213, 0.533, 2.112),
-        };
+        let (kr, kgu, kgv, kb) = frame.matrix.coefficients();
         let t = &self.tables;
         let n = t.luma_x.len();
         if n == 0 {
@@ -313,10 +310,7 @@ impl Preprocessor {
         let (py, pu, pv) = (frame.plane(0), frame.plane(1), frame.plane(2));
         let nv12 = frame.format == PixelFormat::Nv12;
         let (iw, plane_len) = (self.spec.width as usize, (self.spec.width * self.spec.height) as usize);
-        let (kr, kgu, kgv, kb) = match frame.matrix {
-            YuvMatrix::Bt601 => (1.596f32, 0.392f32, 0.813f32, 2.017f32),
-            YuvMatrix::Bt709 => (1.793, 0.213, 0.533, 2.112),
-        };
+        let (kr, kgu, kgv, kb) = frame.matrix.coefficients();
         // Fold normalisation into the conversion: out = rgb·inv_std − mean·inv_std.
         let scale: [f32; 3] = std::array::from_fn(|c| self.norm[c].1);
         let offset: [f32; 3] = std::array::from_fn(|c| -self.norm[c].0 * self.norm[c].1);

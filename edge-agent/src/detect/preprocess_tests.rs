@@ -1,6 +1,6 @@
 #![allow(clippy::needless_range_loop)]
 use super::*;
-use crate::frame::Plane;
+use crate::frame::{Plane, YuvMatrix};
 
 fn spec(placement: Placement, pad: u8, mean: f32, std: f32) -> InputSpec {
     InputSpec {

@@ -71,6 +71,9 @@ pub struct Reader {
     fps: f64,
     started: SystemTime,
     pull_timeout: Duration,
+    /// Reopened, and no frame yet: "connected" is said only when one arrives (an RTSP
+    /// URL can open and then deliver nothing).
+    awaiting_first_frame: bool,
 }
 
 impl Reader {
@@ -105,6 +108,7 @@ impl Reader {
             fps: 0.0,
             started: SystemTime::now(),
             pull_timeout: Duration::from_millis(200),
+            awaiting_first_frame: false,
         }
     }
 
@@ -128,13 +132,18 @@ impl Reader {
 
     fn lose(&mut self, error: String) -> IngestEvent {
         let wait = self.delays.next().unwrap_or(self.policy.max);
+        // A stream that delivered since it was opened was lost; one that never did is
+        // not reachable (refused, wrong path, no frames), which is a different fault.
+        let delivering = self.source.is_some() && !self.awaiting_first_frame;
+        let what = if delivering { "stream lost; reconnecting" } else { "stream not reachable; retrying" };
         tracing::warn!(
             source = %self.spec.display_name(),
             error = %error,
             backoff_ms = wait.as_millis() as u64,
-            "stream lost; reconnecting"
+            "{what}"
         );
         self.source = None;
+        self.awaiting_first_frame = false;
         self.health.down(error.clone());
         self.next_attempt = Instant::now() + wait;
         IngestEvent::Down { error }
@@ -153,7 +162,8 @@ impl Reader {
             }
             return Ok(match open(&self.spec, &self.opts) {
                 Ok(source) => {
-                    tracing::info!(source = %self.spec.display_name(), "stream reconnected");
+                    tracing::debug!(source = %self.spec.display_name(), "stream opened; waiting for its first frame");
+                    self.awaiting_first_frame = true;
                     self.source = Some(source);
                     self.health.reconnected();
                     self.last_frame = Instant::now();
@@ -164,6 +174,9 @@ impl Reader {
         };
         match source.pull(self.pull_timeout) {
             Ok(Pulled::Frame(frame)) => {
+                if std::mem::take(&mut self.awaiting_first_frame) {
+                    tracing::info!(source = %self.spec.display_name(), "stream connected: frames arriving");
+                }
                 let now = Instant::now();
                 let dt = now.duration_since(self.last_frame).as_secs_f64();
                 self.last_frame = now;

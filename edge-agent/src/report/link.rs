@@ -23,6 +23,10 @@
 //!
 //! The connection's last will publishes `offline` (retained) on the camera's status
 //! topic; the agent publishes `online` (retained) on every connect.
+//!
+//! Central's geometry pushes (`…/config`, retained) and snapshot requests are subscribed
+//! to on every connect when asked (`with_inbox`) and handed over as they arrive; what to
+//! make of them is the frame loop's business (`remote_config`, `agent`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,6 +34,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use parking_lot::Mutex;
 use std::time::Duration;
 
+use mqtt_link::{MAX_RECONNECT_DELAY, reconnect_delays};
 use protocol::messages::{AgentState, CountAck, Envelope, Status};
 use protocol::topics::Topic;
 use rumqttc::{Client, Connection, Event, LastWill, Outgoing, Packet, QoS, RecvTimeoutError};
@@ -81,11 +86,16 @@ pub struct Publisher {
     status_every: Duration,
     status_seq: u64,
     last_status: Option<std::time::Instant>,
+    /// The state the last published status carried.
+    last_status_state: Option<AgentState>,
     started: std::time::Instant,
     connected: bool,
     /// Waits between reconnection attempts (restarted on every connect).
     reconnect: backon::ExponentialBackoff,
     stats: Arc<PublishStats>,
+    /// Topics subscribed to on every connect (central's config pushes, snapshot
+    /// requests), and where their payloads go.
+    inboxes: Vec<(String, std::sync::mpsc::Sender<Vec<u8>>)>,
 }
 
 impl Publisher {
@@ -120,7 +130,7 @@ impl Publisher {
         last_will.state = AgentState::Offline;
         let offline = serde_json::to_vec(&Envelope::new(camera, epoch, 0, last_will))?;
         opts.set_last_will(LastWill::new(&status_topic, offline, QoS::AtLeastOnce, true));
-        let (client, connection) = Client::new(opts, 16);
+        let (client, connection) = Client::new(opts, 64);
         Ok(Publisher {
             camera: camera.into(),
             epoch,
@@ -139,11 +149,20 @@ impl Publisher {
             status_every: Duration::from_secs(settings.status_interval_s.max(1)),
             status_seq: 0,
             last_status: None,
+            last_status_state: None,
             started: std::time::Instant::now(),
             connected: false,
             reconnect: reconnect_delays(),
             stats: Arc::new(PublishStats::default()),
+            inboxes: Vec::new(),
         })
+    }
+
+    /// Subscribes to `topic` (QoS 1, again on every connect) and hands each payload to
+    /// `inbox` (unbounded: a burst of config pushes must not lose the last, newest one).
+    pub fn with_inbox(mut self, topic: &Topic, inbox: std::sync::mpsc::Sender<Vec<u8>>) -> anyhow::Result<Publisher> {
+        self.inboxes.push((topic.to_topic()?, inbox));
+        Ok(self)
     }
 
     /// Sends the incidents of `events` too, each until the broker acknowledges it.
@@ -196,7 +215,10 @@ impl Publisher {
         if self.connected && self.inflight.is_none() {
             self.send_next();
         }
-        if self.connected && self.last_status.is_none_or(|t| t.elapsed() >= self.status_every) {
+        // The heartbeat, and at once whenever the state changes (online ↔ degraded): a
+        // reader should not learn of a broken camera a heartbeat late.
+        let state_changed = self.last_status_state != Some(self.status.lock().state);
+        if self.connected && (state_changed || self.last_status.is_none_or(|t| t.elapsed() >= self.status_every)) {
             self.publish_status();
         }
         match self.connection.recv_timeout(wait) {
@@ -261,6 +283,16 @@ impl Publisher {
                     }
                     self.inflight = None;
                 }
+                for (topic, _) in &self.inboxes {
+                    if let Err(e) = self.client.try_subscribe(topic.as_str(), QoS::AtLeastOnce) {
+                        tracing::warn!(error = %e, topic, "could not subscribe");
+                    }
+                }
+            }
+            Event::Incoming(Packet::Publish(p)) if self.inboxes.iter().any(|(topic, _)| p.topic == *topic) => {
+                if let Some((_, inbox)) = self.inboxes.iter().find(|(topic, _)| p.topic == *topic) {
+                    let _ = inbox.send(p.payload.to_vec());
+                }
             }
             Event::Outgoing(Outgoing::Publish(pkid)) if pkid != 0 => {
                 if let Some(Inflight { pkid: slot @ None, .. }) = &mut self.inflight {
@@ -320,27 +352,16 @@ impl Publisher {
             status.dropped = outbox.dropped();
         }
         status.uptime_s = self.started.elapsed().as_secs();
+        let state = status.state;
         self.status_seq += 1;
         match serde_json::to_vec(&Envelope::new(&self.camera, self.epoch, self.status_seq, status)) {
             Ok(payload) => {
                 if self.client.try_publish(&self.status_topic, QoS::AtMostOnce, true, payload).is_ok() {
                     self.last_status = Some(std::time::Instant::now());
+                    self.last_status_state = Some(state);
                 }
             }
             Err(e) => tracing::warn!(error = %e, "status not serialisable"),
         }
     }
-}
-
-const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(2);
-
-/// Reconnect delays: 250 ms, doubling, at most 2 s (`backon`).
-fn reconnect_delays() -> backon::ExponentialBackoff {
-    use backon::BackoffBuilder;
-    backon::ExponentialBuilder::new()
-        .with_min_delay(Duration::from_millis(250))
-        .with_max_delay(MAX_RECONNECT_DELAY)
-        .with_factor(2.0)
-        .without_max_times()
-        .build()
 }

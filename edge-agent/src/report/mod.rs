@@ -30,6 +30,14 @@ struct PresenceLink {
     every_ms: i64,
 }
 
+/// Where the answers to central's config pushes and snapshot requests go.
+struct ConfigAckLink {
+    client: rumqttc::Client,
+    topic: String,
+    snapshot_topic: String,
+    seq: std::sync::atomic::AtomicU64,
+}
+
 /// What the agent's periodic status log says about delivery.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DeliveryStatus {
@@ -59,6 +67,11 @@ pub struct Reporter {
     presence_seq: std::sync::atomic::AtomicU64,
     /// Incidents waiting for the broker's acknowledgement.
     events: Arc<Mutex<Outbox>>,
+    /// Central's config pushes, until the frame loop takes them.
+    config_pushes: Mutex<Option<std::sync::mpsc::Receiver<Vec<u8>>>>,
+    /// Snapshot requests, until the frame loop takes them.
+    snapshot_requests: Mutex<Option<std::sync::mpsc::Receiver<Vec<u8>>>>,
+    config_ack: ConfigAckLink,
 }
 
 impl Reporter {
@@ -96,9 +109,23 @@ impl Reporter {
             dropped: 0,
             uptime_s: 0,
             model: Some(model.clone()),
+            calibration: config.calibration().ok().flatten().map(|c| protocol::messages::CalibrationInfo {
+                points: config.calibration.as_ref().map_or(0, |c| c.points.len() as u32),
+                rms_error_m: (c.rms_error_m * 1000.0).round() / 1000.0,
+            }),
         }));
-        let mut publisher =
-            Publisher::new(&mqtt, &camera, epoch, outbox.clone(), status.clone())?.with_events(events.clone());
+        let (config_tx, config_rx) = std::sync::mpsc::channel();
+        let (snapshot_tx, snapshot_rx) = std::sync::mpsc::channel();
+        let mut publisher = Publisher::new(&mqtt, &camera, epoch, outbox.clone(), status.clone())?
+            .with_events(events.clone())
+            .with_inbox(&Topic::CameraConfig { camera: camera.clone() }, config_tx)?
+            .with_inbox(&Topic::CameraSnapshotRequest { camera: camera.clone() }, snapshot_tx)?;
+        let config_ack = ConfigAckLink {
+            client: publisher.client(),
+            topic: Topic::CameraConfigAck { camera: camera.clone() }.to_topic()?,
+            snapshot_topic: Topic::CameraSnapshot { camera: camera.clone() }.to_topic()?,
+            seq: std::sync::atomic::AtomicU64::new(0),
+        };
         let stats = publisher.stats();
         let presence = (mqtt.presence_interval_ms > 0 && !config.zones.is_empty())
             .then(|| {
@@ -126,6 +153,9 @@ impl Reporter {
             presence,
             presence_seq: std::sync::atomic::AtomicU64::new(0),
             events,
+            config_pushes: Mutex::new(Some(config_rx)),
+            snapshot_requests: Mutex::new(Some(snapshot_rx)),
+            config_ack,
         }))
     }
 
@@ -141,6 +171,39 @@ impl Reporter {
         let stored = outbox.append(&payload)?;
         debug_assert_eq!(stored, seq);
         Ok(seq)
+    }
+
+    /// Central's config pushes as they arrive (raw payloads); `None` after the first call.
+    pub fn take_config_pushes(&self) -> Option<std::sync::mpsc::Receiver<Vec<u8>>> {
+        self.config_pushes.lock().take()
+    }
+
+    /// Answers a config push (QoS 1; queued by the MQTT client while the link is down).
+    pub fn publish_config_ack(&self, ack: protocol::camera_config::ConfigAck) {
+        self.answer(&self.config_ack.topic, ack, "config ack (central will show the push as pending)");
+    }
+
+    /// Snapshot requests as they arrive (raw payloads); `None` after the first call.
+    pub fn take_snapshot_requests(&self) -> Option<std::sync::mpsc::Receiver<Vec<u8>>> {
+        self.snapshot_requests.lock().take()
+    }
+
+    /// Answers a snapshot request (QoS 1, not retained: a picture is for who asked, now).
+    pub fn publish_snapshot(&self, snapshot: protocol::snapshot::Snapshot) {
+        self.answer(&self.config_ack.snapshot_topic, snapshot, "snapshot");
+    }
+
+    /// One answer to central on `topic`, in the agent's envelope, QoS 1, not retained;
+    /// `what` names it in the warning when it cannot be queued.
+    fn answer(&self, topic: &str, body: impl serde::Serialize, what: &str) {
+        let link = &self.config_ack;
+        let seq = link.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let queued = serde_json::to_vec(&Envelope::new(&self.camera, self.epoch, seq, body))
+            .map_err(anyhow::Error::from)
+            .and_then(|payload| Ok(link.client.try_publish(topic, rumqttc::QoS::AtLeastOnce, false, payload)?));
+        if let Err(e) = queued {
+            tracing::warn!(error = %e, "{what} not queued");
+        }
     }
 
     /// How often live presence should go out (ms), if at all.

@@ -8,6 +8,15 @@ use edge_agent::frame::Frame;
 use firmware_profiles::EdgeBoxProfile;
 use models::Manifest;
 
+/// The `[mqtt]` and `[outbox]` sections of an agent config for a test broker on `port`:
+/// reports leave on the broker's PUBACK, the outbox lives in `<dir>/outbox`.
+pub fn mqtt_and_outbox(dir: &std::path::Path, port: u16) -> String {
+    format!(
+        "[mqtt]\nhost = \"127.0.0.1\"\nport = {port}\nkeep_alive_s = 5\nack = \"broker\"\n[outbox]\ndir = \"{}\"\n",
+        dir.join("outbox").display()
+    )
+}
+
 pub fn asset(rel: &str) -> PathBuf {
     let p = edge_agent::assets::assets_dir().join(rel);
     assert!(p.is_file(), "missing asset {} (run `make setup`, or set TRAFFIC_ASSETS)", p.display());

@@ -109,6 +109,7 @@ pub fn central_round(cameras: usize, days: i64) -> CentralRound {
                     .collect(),
                 zones: Default::default(),
                 movements: vec![],
+                speeds: Default::default(),
             },
         }
     };

@@ -1,0 +1,154 @@
+//! A built-in 5×7 bitmap font (digits, A–Z, a few symbols), drawn at an integer scale.
+//! The box has no font files and needs none: labels are track ids, class and line names
+//! and counts. Lower case is drawn as upper case; any other character as `?`.
+//!
+//! Glyph format: 7 rows top to bottom, one byte each, bit 4 the leftmost of 5 columns.
+//! Characters advance 6 columns (one blank between glyphs). Drawing clips like `draw`.
+
+use image::RgbImage;
+
+use super::draw::{Colour, fill_rect};
+
+pub const GLYPH_H: u32 = 7;
+/// Columns per character, the blank one included.
+pub const ADVANCE: u32 = 6;
+
+const GLYPHS: &[(char, [u8; 7])] = &[
+    ('0', [0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E]),
+    ('1', [0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E]),
+    ('2', [0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F]),
+    ('3', [0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E]),
+    ('4', [0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02]),
+    ('5', [0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E]),
+    ('6', [0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E]),
+    ('7', [0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08]),
+    ('8', [0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E]),
+    ('9', [0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C]),
+    ('A', [0x0E, 0x11, 0x11, 0x11, 0x1F, 0x11, 0x11]),
+    ('B', [0x1E, 0x11, 0x11, 0x1E, 0x11, 0x11, 0x1E]),
+    ('C', [0x0E, 0x11, 0x10, 0x10, 0x10, 0x11, 0x0E]),
+    ('D', [0x1C, 0x12, 0x11, 0x11, 0x11, 0x12, 0x1C]),
+    ('E', [0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x1F]),
+    ('F', [0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x10]),
+    ('G', [0x0E, 0x11, 0x10, 0x17, 0x11, 0x11, 0x0F]),
+    ('H', [0x11, 0x11, 0x11, 0x1F, 0x11, 0x11, 0x11]),
+    ('I', [0x0E, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0E]),
+    ('J', [0x07, 0x02, 0x02, 0x02, 0x02, 0x12, 0x0C]),
+    ('K', [0x11, 0x12, 0x14, 0x18, 0x14, 0x12, 0x11]),
+    ('L', [0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x1F]),
+    ('M', [0x11, 0x1B, 0x15, 0x15, 0x11, 0x11, 0x11]),
+    ('N', [0x11, 0x11, 0x19, 0x15, 0x13, 0x11, 0x11]),
+    ('O', [0x0E, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E]),
+    ('P', [0x1E, 0x11, 0x11, 0x1E, 0x10, 0x10, 0x10]),
+    ('Q', [0x0E, 0x11, 0x11, 0x11, 0x15, 0x12, 0x0D]),
+    ('R', [0x1E, 0x11, 0x11, 0x1E, 0x14, 0x12, 0x11]),
+    ('S', [0x0F, 0x10, 0x10, 0x0E, 0x01, 0x01, 0x1E]),
+    ('T', [0x1F, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04]),
+    ('U', [0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E]),
+    ('V', [0x11, 0x11, 0x11, 0x11, 0x11, 0x0A, 0x04]),
+    ('W', [0x11, 0x11, 0x11, 0x15, 0x15, 0x15, 0x0A]),
+    ('X', [0x11, 0x11, 0x0A, 0x04, 0x0A, 0x11, 0x11]),
+    ('Y', [0x11, 0x11, 0x11, 0x0A, 0x04, 0x04, 0x04]),
+    ('Z', [0x1F, 0x01, 0x02, 0x04, 0x08, 0x10, 0x1F]),
+    (' ', [0; 7]),
+    ('-', [0, 0, 0, 0x1F, 0, 0, 0]),
+    (':', [0, 0x0C, 0x0C, 0, 0x0C, 0x0C, 0]),
+    ('.', [0, 0, 0, 0, 0, 0x0C, 0x0C]),
+    (',', [0, 0, 0, 0, 0x0C, 0x04, 0x08]),
+    ('#', [0x0A, 0x0A, 0x1F, 0x0A, 0x1F, 0x0A, 0x0A]),
+    ('/', [0, 0x01, 0x02, 0x04, 0x08, 0x10, 0]),
+    ('_', [0, 0, 0, 0, 0, 0, 0x1F]),
+    ('(', [0x02, 0x04, 0x08, 0x08, 0x08, 0x04, 0x02]),
+    (')', [0x08, 0x04, 0x02, 0x02, 0x02, 0x04, 0x08]),
+    ('+', [0, 0x04, 0x04, 0x1F, 0x04, 0x04, 0]),
+    ('=', [0, 0, 0x1F, 0, 0x1F, 0, 0]),
+    ('>', [0x08, 0x04, 0x02, 0x01, 0x02, 0x04, 0x08]),
+    ('<', [0x02, 0x04, 0x08, 0x10, 0x08, 0x04, 0x02]),
+    ('%', [0x18, 0x19, 0x02, 0x04, 0x08, 0x13, 0x03]),
+    ('?', [0x0E, 0x11, 0x01, 0x02, 0x04, 0x00, 0x04]),
+];
+
+fn glyph(c: char) -> &'static [u8; 7] {
+    let c = c.to_ascii_uppercase();
+    GLYPHS
+        .iter()
+        .find(|(g, _)| *g == c)
+        .or_else(|| GLYPHS.iter().find(|(g, _)| *g == '?'))
+        .map(|(_, rows)| rows)
+        .unwrap()
+}
+
+/// Width and height in pixels of `s` at `scale` (no trailing blank column).
+pub fn text_size(s: &str, scale: u32) -> (u32, u32) {
+    let n = s.chars().count() as u32;
+    ((n * ADVANCE).saturating_sub(1) * scale, GLYPH_H * scale)
+}
+
+/// Draws `s` with its top-left corner at (`x`, `y`).
+pub fn text(img: &mut RgbImage, x: i64, y: i64, scale: u32, c: Colour, s: &str) {
+    let k = scale.max(1) as i64;
+    for (i, ch) in s.chars().enumerate() {
+        let gx = x + i as i64 * ADVANCE as i64 * k;
+        if gx >= img.width() as i64 {
+            break;
+        }
+        for (row, bits) in glyph(ch).iter().enumerate() {
+            for col in 0..5 {
+                if bits & (0x10 >> col) != 0 {
+                    let (px, py) = (gx + col * k, y + row as i64 * k);
+                    fill_rect(img, px, py, px + k, py + k, c);
+                }
+            }
+        }
+    }
+}
+
+/// `s` on a filled background `scale` pixels wider all round; top-left at (`x`, `y`).
+/// Returns the background's size.
+pub fn label(img: &mut RgbImage, x: i64, y: i64, scale: u32, fg: Colour, bg: Colour, s: &str) -> (u32, u32) {
+    let (w, h) = text_size(s, scale);
+    let pad = scale.max(1);
+    let (bw, bh) = (w + 2 * pad, h + 2 * pad);
+    fill_rect(img, x, y, x + bw as i64, y + bh as i64, bg);
+    text(img, x + pad as i64, y + pad as i64, scale, fg, s);
+    (bw, bh)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WHITE: Colour = [255, 255, 255];
+
+    #[test]
+    fn a_digit_is_drawn_from_its_glyph_at_scale() {
+        let mut img = RgbImage::new(20, 20);
+        text(&mut img, 1, 2, 2, WHITE, "1");
+        // '1' at scale 2: the stem (column 2) covers rows 0..7 → pixels x 5..7, y 2..16.
+        assert_eq!(img.get_pixel(5, 2).0, WHITE);
+        assert_eq!(img.get_pixel(6, 15).0, WHITE);
+        // The blank top-left corner of the glyph stays black.
+        assert_eq!(img.get_pixel(1, 2).0, [0, 0, 0]);
+        let lit = img.pixels().filter(|p| p.0 == WHITE).count();
+        let bits: u32 = glyph('1').iter().map(|r| r.count_ones()).sum();
+        assert_eq!(lit as u32, bits * 4);
+    }
+
+    #[test]
+    fn every_character_and_position_is_safe() {
+        let mut img = RgbImage::new(12, 9);
+        let all: String = GLYPHS.iter().map(|(c, _)| *c).chain("abcz~é\u{1F600}".chars()).collect();
+        for (x, y) in [(0, 0), (-7, -3), (10, 7), (11, 8), (-1000, 5), (i64::MAX / 4, 0), (3, i64::MIN / 4)] {
+            text(&mut img, x, y, 3, WHITE, &all);
+            label(&mut img, x, y, 2, WHITE, [9, 9, 9], &all);
+        }
+    }
+
+    #[test]
+    fn unknown_characters_draw_a_question_mark_and_sizes_add_up() {
+        assert_eq!(glyph('~'), glyph('?'));
+        assert_eq!(glyph('a'), glyph('A'));
+        assert_eq!(text_size("AB", 2), (22, 14));
+        assert_eq!(text_size("", 3), (0, 21));
+    }
+}

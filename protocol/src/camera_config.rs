@@ -1,0 +1,253 @@
+//! A camera's counting geometry pushed from central to its agent, versioned, and the
+//! agent's answer (since 1.1).
+//!
+//! `tac/v1/cameras/{id}/config` (central → agent, QoS 1, retained, only central may
+//! write it): a `ConfigPush`. The agent applies a push whose version is above the one it
+//! runs and whose geometry passes the same checks as its file config, at the next
+//! interval boundary, without restarting; it refuses anything else and keeps counting
+//! with what it has. `tac/v1/cameras/{id}/config/ack` (agent → central, QoS 1): a
+//! `ConfigAck` for every push it looked at.
+//!
+//! `Geometry::problems` is the one set of shape rules: the agent's config validation,
+//! central's API and the dashboard editor (through the API) all use it, so a shape is
+//! refused with the same field path everywhere.
+
+use serde::{Deserialize, Serialize};
+
+/// Lines, zones and the calibration of one camera: what an operator draws.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Geometry {
+    #[serde(default)]
+    pub lines: Vec<LineSpec>,
+    #[serde(default)]
+    pub zones: Vec<ZoneSpec>,
+    #[serde(default)]
+    pub calibration: Option<CalibrationSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineSpec {
+    pub name: String,
+    /// Start point A `[x, y]` in frame pixels.
+    pub a: [f32; 2],
+    /// End point B; `forward` = from the left of A→B to its right, as seen on screen.
+    pub b: [f32; 2],
+    /// A one-way carriageway's permitted direction; absent: two-way.
+    #[serde(default)]
+    pub one_way: Option<LineDirection>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LineDirection {
+    Forward,
+    Backward,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneSpec {
+    pub name: String,
+    /// Vertices `[[x, y], …]` in frame pixels, in order.
+    pub polygon: Vec<[f32; 2]>,
+    /// Seconds a vehicle may stand before it is a `stopped_vehicle` incident; absent:
+    /// queues are normal.
+    #[serde(default)]
+    pub no_stopping_s: Option<f64>,
+    /// Lanes the zone spans (its density is per lane).
+    #[serde(default = "one_lane")]
+    pub lanes: u32,
+}
+
+fn one_lane() -> u32 {
+    1
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CalibrationSpec {
+    pub points: Vec<SurveyPoint>,
+    /// A point mapping further than this (m) from its survey is refused as mistyped.
+    #[serde(default = "default_max_error_m")]
+    pub max_error_m: f64,
+}
+
+fn default_max_error_m() -> f64 {
+    0.5
+}
+
+/// One surveyed point: where it is in the image (px) and on the road plane (m).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SurveyPoint {
+    pub image: [f64; 2],
+    pub ground: [f64; 2],
+}
+
+/// One problem with its field path (`lines[1].b`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Problem {
+    pub path: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// Shortest counting line (px): a shorter one is a slip of the mouse, not a line.
+pub const MIN_LINE_PX: f32 = 2.0;
+
+impl Geometry {
+    /// Every shape problem, each with its path. Whether the shapes fit the stream's frame
+    /// and whether the calibration fits a plane are the agent's to check (it has both).
+    pub fn problems(&self) -> Vec<Problem> {
+        let mut out = Vec::new();
+        let mut bad = |path: String, message: String| out.push(Problem { path, message });
+        let finite_px = |p: [f32; 2]| p.iter().all(|v| v.is_finite() && *v >= 0.0);
+        for (i, l) in self.lines.iter().enumerate() {
+            let p = format!("lines[{i}]");
+            if l.name.is_empty() {
+                bad(format!("{p}.name"), "must not be empty".into());
+            }
+            if self.lines[..i].iter().any(|o| o.name == l.name) {
+                bad(format!("{p}.name"), format!("duplicate line name {:?}", l.name));
+            }
+            for (field, pt) in [("a", l.a), ("b", l.b)] {
+                if !finite_px(pt) {
+                    bad(format!("{p}.{field}"), "coordinates must be finite and non-negative".into());
+                }
+            }
+            if (l.a[0] - l.b[0]).hypot(l.a[1] - l.b[1]) < MIN_LINE_PX {
+                bad(format!("{p}.b"), format!("line is shorter than {MIN_LINE_PX} px"));
+            }
+        }
+        for (i, z) in self.zones.iter().enumerate() {
+            let p = format!("zones[{i}]");
+            if z.name.is_empty() || self.zones[..i].iter().any(|o| o.name == z.name) {
+                bad(format!("{p}.name"), format!("{:?} is empty or a duplicate", z.name));
+            }
+            if z.polygon.len() < 3 || polygon_area(&z.polygon) < 1.0 {
+                bad(format!("{p}.polygon"), "needs at least 3 vertices enclosing an area".into());
+            }
+            if let Some(v) = z.polygon.iter().position(|pt| !finite_px(*pt)) {
+                bad(format!("{p}.polygon[{v}]"), "coordinates must be finite and non-negative".into());
+            }
+            if let Some(s) = z.no_stopping_s
+                && !(s.is_finite() && (1.0..=3600.0).contains(&s))
+            {
+                bad(format!("{p}.no_stopping_s"), format!("{s} is outside 1..=3600 seconds"));
+            }
+            if !(1..=20).contains(&z.lanes) {
+                bad(format!("{p}.lanes"), format!("{} is outside 1..=20", z.lanes));
+            }
+        }
+        if self.lines.is_empty() && self.zones.is_empty() {
+            bad("lines".into(), "define at least one line or zone to count".into());
+        }
+        if let Some(c) = &self.calibration {
+            let finite = |v: [f64; 2]| v.iter().all(|x| x.is_finite());
+            if !(c.max_error_m.is_finite() && c.max_error_m > 0.0 && c.max_error_m <= 50.0) {
+                bad("calibration.max_error_m".into(), format!("{} is outside (0, 50]", c.max_error_m));
+            }
+            if let Some(i) = c.points.iter().position(|p| !finite(p.image) || !finite(p.ground)) {
+                bad(format!("calibration.points[{i}]"), "coordinates must be finite numbers".into());
+            }
+        }
+        out
+    }
+}
+
+/// Shoelace area of a polygon (px²).
+fn polygon_area(points: &[[f32; 2]]) -> f32 {
+    let n = points.len();
+    let twice: f32 =
+        (0..n).map(|i| points[i][0] * points[(i + 1) % n][1] - points[(i + 1) % n][0] * points[i][1]).sum();
+    twice.abs() / 2.0
+}
+
+/// `tac/v1/cameras/{camera_id}/config` (retained).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigPush {
+    pub camera_id: String,
+    /// Increases with every save at central; 0 is the agent's own file config.
+    pub version: u64,
+    pub geometry: Geometry,
+}
+
+/// `tac/v1/cameras/{camera_id}/config/ack`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigAck {
+    pub camera_id: String,
+    /// The version this answers.
+    pub version: u64,
+    pub outcome: ConfigOutcome,
+    /// Why it was refused, each with its field path; empty when applied.
+    #[serde(default)]
+    pub problems: Vec<Problem>,
+    /// The version the agent counts with after this (0: its file config).
+    pub running_version: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfigOutcome {
+    /// Valid; counting with it from the next interval.
+    Applied,
+    /// Invalid, for another camera, or not newer than the running version.
+    Rejected,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(name: &str, a: [f32; 2], b: [f32; 2]) -> LineSpec {
+        LineSpec { name: name.into(), a, b, one_way: None }
+    }
+
+    #[test]
+    fn shapes_are_checked_with_their_paths() {
+        let ok = Geometry { lines: vec![line("main", [0.0, 10.0], [100.0, 10.0])], ..Default::default() };
+        assert_eq!(ok.problems(), vec![]);
+        let bad = Geometry {
+            lines: vec![line("main", [10.0, 10.0], [11.0, 10.0]), line("main", [-1.0, 0.0], [50.0, 0.0])],
+            zones: vec![ZoneSpec {
+                name: "z".into(),
+                polygon: vec![[0.0, 0.0], [5.0, 5.0]],
+                no_stopping_s: None,
+                lanes: 0,
+            }],
+            calibration: Some(CalibrationSpec { points: vec![], max_error_m: 0.0 }),
+        };
+        let paths: Vec<String> = bad.problems().into_iter().map(|p| p.path).collect();
+        assert_eq!(
+            paths,
+            [
+                "lines[0].b",
+                "lines[1].name",
+                "lines[1].a",
+                "zones[0].polygon",
+                "zones[0].lanes",
+                "calibration.max_error_m"
+            ]
+        );
+        assert_eq!(Geometry::default().problems()[0].path, "lines");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_geometry_json_never_panics(s in "\\PC{0,200}") {
+            if let Ok(g) = serde_json::from_str::<Geometry>(&s) {
+                let _ = g.problems();
+            }
+        }
+    }
+}
