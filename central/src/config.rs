@@ -94,6 +94,14 @@ pub struct HttpSettings {
     /// source folder. Relative to the config file.
     #[serde(default)]
     pub dashboard_dir: Option<PathBuf>,
+    /// How long an operator's snapshot request waits for the camera's agent before the
+    /// dashboard says it did not answer.
+    #[serde(default = "default_snapshot_timeout_s")]
+    pub snapshot_timeout_s: u64,
+}
+
+fn default_snapshot_timeout_s() -> u64 {
+    10
 }
 
 fn default_public_per_minute() -> u32 {
@@ -106,6 +114,7 @@ impl Default for HttpSettings {
             listen: default_http_listen(),
             public_per_minute: default_public_per_minute(),
             dashboard_dir: None,
+            snapshot_timeout_s: default_snapshot_timeout_s(),
         }
     }
 }

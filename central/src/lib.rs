@@ -35,6 +35,7 @@ pub mod police;
 pub mod public;
 pub mod server;
 pub mod signals;
+pub mod snapshots;
 pub mod store;
 pub mod store_writer;
 pub mod summary;

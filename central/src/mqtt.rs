@@ -1,6 +1,6 @@
 //! Central's one MQTT session: receives on the shared subscriptions and feeds the store
 //! writer, sends PUBACKs and agent acks once the writer says a message's effect is durable,
-//! and hands junction acks and status to the signals worker. Everything central publishes
+//! hands junction acks and status to the signals worker and snapshots to the snapshot desk. Everything central publishes
 //! (acks, forecasts, plans, camera configs, the police feed) goes out on this session's client.
 //! Cameras' config acks go to the store writer like counts (recorded, then PUBACKed).
 //!
@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 
 use mqtt_link::{MAX_RECONNECT_DELAY, reconnect_delays};
 use protocol::topics::{
-    ALL_CAMERA_CONFIG_ACKS, ALL_CAMERA_COUNTS, ALL_CAMERA_EVENTS, ALL_CAMERA_STATUS, ALL_JUNCTION_PLAN_ACKS,
-    ALL_JUNCTION_STATUS, SHARED_COUNTS_SUBSCRIPTION, SHARED_EVENTS_SUBSCRIPTION, SHARED_STATUS_SUBSCRIPTION, Topic,
+    ALL_CAMERA_CONFIG_ACKS, ALL_CAMERA_COUNTS, ALL_CAMERA_EVENTS, ALL_CAMERA_SNAPSHOTS, ALL_CAMERA_STATUS,
+    ALL_JUNCTION_PLAN_ACKS, ALL_JUNCTION_STATUS, SHARED_COUNTS_SUBSCRIPTION, SHARED_EVENTS_SUBSCRIPTION,
+    SHARED_STATUS_SUBSCRIPTION, Topic,
 };
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, Publish, QoS};
 use tokio::sync::mpsc;
@@ -67,9 +68,10 @@ pub struct Session {
 /// 0.20 holds back a shared subscription's next message until another one arrives.
 const PLAIN_FILTERS: [&str; 3] = [ALL_CAMERA_COUNTS, ALL_CAMERA_STATUS, ALL_CAMERA_EVENTS];
 
-/// Camera config acks: a plain subscription either way. Every central instance records
-/// each one; recording is idempotent (the same state and running version again).
-const CONFIG_ACK_FILTERS: [&str; 1] = [ALL_CAMERA_CONFIG_ACKS];
+/// Camera config acks and snapshots: plain subscriptions either way. Every central
+/// instance records each ack (idempotent: the same state and running version again), and
+/// a snapshot must reach the instance whose operator asked for it.
+const CONFIG_ACK_FILTERS: [&str; 2] = [ALL_CAMERA_CONFIG_ACKS, ALL_CAMERA_SNAPSHOTS];
 
 /// Junction acks and status: every central instance keeps every junction's view, so
 /// these are plain subscriptions, never shared.
@@ -81,6 +83,8 @@ pub struct Inboxes {
     pub jobs: mpsc::Sender<Job>,
     /// Junction plan acks and status for the signals worker (`None`: no `[signals]`).
     pub junctions: Option<mpsc::Sender<Publish>>,
+    /// Cameras' snapshot answers.
+    pub snapshots: Arc<crate::snapshots::SnapshotDesk>,
 }
 
 impl Session {
@@ -168,6 +172,14 @@ impl Receiver {
 
     /// Hands a message to its owner; false once the store writer has gone.
     async fn route(&self, publish: Publish) -> bool {
+        if let Ok(Topic::CameraSnapshot { camera }) = Topic::parse(&publish.topic) {
+            // A picture for an operator waiting now, never stored: acknowledged on arrival.
+            if let Err(e) = self.client.try_ack(&publish) {
+                tracing::warn!(error = %e, "snapshot PUBACK not queued; the broker will resend");
+            }
+            self.inboxes.snapshots.deliver(&camera, &publish.payload);
+            return true;
+        }
         if let Some(junctions) = &self.inboxes.junctions
             && matches!(Topic::parse(&publish.topic), Ok(Topic::JunctionPlanAck { .. } | Topic::JunctionStatus { .. }))
         {

@@ -116,7 +116,8 @@ pub fn run(config: &CentralConfig, base: Option<&Path>, print: Option<OnStored>)
         None => (None, None, None),
     };
     let configs = Arc::new(crate::config_push::ConfigPublisher::new(session.client.clone(), &config.broker.client_id));
-    let inboxes = Inboxes { jobs: jobs_tx, junctions: junction_inbox };
+    let snapshots = Arc::new(crate::snapshots::SnapshotDesk::new(session.client.clone(), &config.broker.client_id));
+    let inboxes = Inboxes { jobs: jobs_tx, junctions: junction_inbox, snapshots: snapshots.clone() };
     let stop_receiving = CancellationToken::new();
     let receive = session.spawn(inboxes, done_rx, metrics.clone(), &tasks, stop_receiving.clone());
     // Held here too so the last reference (a PostgreSQL client, which blocks on close)
@@ -135,6 +136,8 @@ pub fn run(config: &CentralConfig, base: Option<&Path>, print: Option<OnStored>)
         map: Arc::new(config.map.clone()),
         dashboard_dir: config.dashboard_dir(base),
         configs,
+        snapshots,
+        snapshot_timeout: std::time::Duration::from_secs(config.http.snapshot_timeout_s.max(1)),
     };
     tasks.spawn(cancel_on_signal(shutdown.clone()));
 

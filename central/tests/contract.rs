@@ -133,7 +133,10 @@ fn the_api_keeps_its_openapi_contract_under_generated_requests() {
             "--checks",
             "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
         ])
-        .args(["--exclude-path-regex", "(/live|/stream|/auth/logout)$"])
+        // A snapshot request waits for the camera's agent (none runs here: each would end
+        // in the 504 the document declares, after the full timeout); commissioning.rs
+        // covers it with a real agent.
+        .args(["--exclude-path-regex", "(/live|/stream|/auth/logout|/snapshot)$"])
         .args([
             "--phases",
             "examples,coverage,fuzzing",

@@ -14,7 +14,6 @@ use std::path::PathBuf;
 use protocol::camera_config::{ConfigAck, ConfigOutcome, ConfigPush, Problem};
 
 use crate::config::AgentConfig;
-use crate::fit::FrameFit;
 use crate::pipeline::reconfigure::Geometry;
 
 pub struct RemoteConfig {
@@ -80,9 +79,7 @@ impl RemoteConfig {
             .map(|i| Problem { path: i.path, message: i.message })
             .collect();
         if let Some((width, height)) = frame {
-            for issue in FrameFit::new(&candidate, None).check(width, height) {
-                problems.push(problem(&issue.path, &issue.message));
-            }
+            problems.extend(push.geometry.frame_problems(width, height));
         }
         if !problems.is_empty() {
             return Verdict::Refuse(self.refusal(push.version, problems));

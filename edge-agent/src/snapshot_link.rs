@@ -1,5 +1,5 @@
-//! Operators' snapshot requests on the box: one annotated JPEG of the next frame (lines,
-//! zones, boxes and track ids drawn), or a refusal when the camera's config says
+//! Operators' snapshot requests on the box: one JPEG of the next frame, annotated (lines,
+//! zones, boxes and track ids drawn) unless the request asks for a plain one, or a refusal when the camera's config says
 //! `allow_snapshots = false`. The picture is taken from the frame loop (the prepare stage
 //! carries the next frame's pixels only when asked), so a request costs one RGB
 //! conversion and one JPEG, never a second decoder; several requests waiting for the same
@@ -26,8 +26,8 @@ pub struct SnapshotDesk {
     requests: Receiver<Vec<u8>>,
     camera: String,
     allowed: bool,
-    /// Request ids waiting for the next picture.
-    waiting: Vec<String>,
+    /// Requests waiting for the next picture: id, and whether it is to be drawn on.
+    waiting: Vec<(String, bool)>,
     /// The stage was asked for a picture and has not delivered it yet.
     asked: bool,
 }
@@ -66,7 +66,7 @@ impl SnapshotDesk {
                     tracing::info!(camera = %self.camera, request = %request.request_id, %reason, "snapshot refused");
                     answer(self.refusal(request.request_id, reason));
                 }
-                None => self.waiting.push(request.request_id),
+                None => self.waiting.push((request.request_id, request.annotated)),
             }
         }
         let ask = !self.waiting.is_empty() && !self.asked;
@@ -86,30 +86,45 @@ impl SnapshotDesk {
         if self.waiting.is_empty() {
             return;
         }
-        crate::annotate::render(picture, scene);
-        let (jpeg, width, height) = match encode(picture) {
-            Ok(encoded) => encoded,
-            Err(e) => {
-                tracing::warn!(error = %e, "snapshot could not be encoded");
-                for id in std::mem::take(&mut self.waiting) {
-                    answer(self.refusal(id, format!("the picture could not be encoded: {e}")));
-                }
-                return;
+        let frame = (picture.width(), picture.height());
+        let waiting = std::mem::take(&mut self.waiting);
+        // The plain picture first: drawing changes the pixels in place.
+        for annotated in [false, true] {
+            let ids: Vec<String> = waiting.iter().filter(|w| w.1 == annotated).map(|w| w.0.clone()).collect();
+            if ids.is_empty() {
+                continue;
             }
-        };
-        let jpeg_base64 = base64::engine::general_purpose::STANDARD.encode(&jpeg);
-        for request_id in std::mem::take(&mut self.waiting) {
-            tracing::info!(camera = %self.camera, request = %request_id, bytes = jpeg.len(), "snapshot sent");
-            answer(Snapshot {
-                camera_id: self.camera.clone(),
-                request_id,
-                outcome: SnapshotOutcome::Taken,
-                at_ms: Some(unix_ms(meta.captured_at)),
-                width,
-                height,
-                jpeg_base64: Some(jpeg_base64.clone()),
-                reason: None,
-            });
+            if annotated {
+                crate::annotate::render(picture, scene);
+            }
+            match encode(picture) {
+                Ok((jpeg, width, height)) => {
+                    let jpeg_base64 = base64::engine::general_purpose::STANDARD.encode(&jpeg);
+                    for request_id in ids {
+                        tracing::info!(camera = %self.camera, request = %request_id, bytes = jpeg.len(), annotated,
+                            "snapshot sent");
+                        answer(Snapshot {
+                            camera_id: self.camera.clone(),
+                            request_id,
+                            outcome: SnapshotOutcome::Taken,
+                            at_ms: Some(unix_ms(meta.captured_at)),
+                            width,
+                            height,
+                            frame_width: frame.0,
+                            frame_height: frame.1,
+                            annotated,
+                            jpeg_base64: Some(jpeg_base64.clone()),
+                            reason: None,
+                        });
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "snapshot could not be encoded");
+                    for id in ids {
+                        answer(self.refusal(id, format!("the picture could not be encoded: {e}")));
+                    }
+                }
+            }
         }
     }
 
@@ -121,6 +136,9 @@ impl SnapshotDesk {
             at_ms: None,
             width: 0,
             height: 0,
+            frame_width: 0,
+            frame_height: 0,
+            annotated: false,
             jpeg_base64: None,
             reason: Some(reason),
         }

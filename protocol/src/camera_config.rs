@@ -161,6 +161,29 @@ impl Geometry {
         }
         out
     }
+
+    /// One problem per point outside a `width` × `height` frame (the edges are inside):
+    /// shapes drawn on another stream's picture (a main stream's coordinates on a
+    /// sub-stream) that nothing would ever cross. Calibration points may lie anywhere.
+    pub fn frame_problems(&self, width: u32, height: u32) -> Vec<Problem> {
+        let (w, h) = (width as f32, height as f32);
+        let lines = self
+            .lines
+            .iter()
+            .enumerate()
+            .flat_map(|(i, l)| [(format!("lines[{i}].a"), l.a), (format!("lines[{i}].b"), l.b)]);
+        let zones = self.zones.iter().enumerate().flat_map(|(i, z)| {
+            z.polygon.iter().enumerate().map(move |(j, p)| (format!("zones[{i}].polygon[{j}]"), *p))
+        });
+        lines
+            .chain(zones)
+            .filter(|(_, [x, y])| !(0.0..=w).contains(x) || !(0.0..=h).contains(y))
+            .map(|(path, [x, y])| Problem {
+                path,
+                message: format!("({x}, {y}) is outside the {width}×{height} frame the stream delivers"),
+            })
+            .collect()
+    }
 }
 
 /// Shoelace area of a polygon (px²).
@@ -211,6 +234,27 @@ mod tests {
 
     fn line(name: &str, a: [f32; 2], b: [f32; 2]) -> LineSpec {
         LineSpec { name: name.into(), a, b, one_way: None }
+    }
+
+    #[test]
+    fn points_outside_the_frame_are_named_by_their_field_and_the_edge_is_inside() {
+        let g = Geometry {
+            lines: vec![line("main", [0.0, 100.0], [2000.0, 100.0]), line("edge", [0.0, 0.0], [640.0, 352.0])],
+            zones: vec![ZoneSpec {
+                name: "q".into(),
+                polygon: vec![[10.0, 10.0], [600.0, 10.0], [600.0, 340.0]],
+                no_stopping_s: None,
+                lanes: 1,
+            }],
+            calibration: None,
+        };
+        let outside = g.frame_problems(640, 352);
+        assert_eq!(outside.len(), 1, "{outside:?}");
+        assert_eq!(outside[0].path, "lines[0].b");
+        assert!(outside[0].message.contains("(2000, 100) is outside the 640×352 frame"), "{}", outside[0].message);
+        let paths: Vec<String> = g.frame_problems(320, 1080).into_iter().map(|p| p.path).collect();
+        assert_eq!(paths, ["lines[0].b", "lines[1].b", "zones[0].polygon[1]", "zones[0].polygon[2]"]);
+        assert!(g.frame_problems(2048, 1080).is_empty());
     }
 
     #[test]

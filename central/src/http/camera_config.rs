@@ -6,7 +6,7 @@
 //! - `GET …/config`: latest version and geometry, the version the agent runs (from its
 //!   acks; 0 = its file config, or no answer yet), history newest first.
 //! - `PUT …/config` (a `Geometry`): 422 with `problems` (`[{path, message}]`) when
-//!   `Geometry::problems` finds any, and nothing is saved or published; else the next
+//!   `Geometry::problems` finds any, or a point lies outside the latest snapshot's frame, and nothing is saved or published; else the next
 //!   version.
 //! - `POST …/config/rollback` (`{"version": N}`): version N's geometry as a new version
 //!   (max + 1), since agents refuse versions not newer than the one they run; 404 when N
@@ -55,7 +55,7 @@ pub struct RollbackRequest {
 }
 
 /// 400 for an id that cannot be a topic segment, 404 for a camera central does not know.
-async fn known_camera(state: &ApiState, id: &str) -> Result<(), ApiError> {
+pub(super) async fn known_camera(state: &ApiState, id: &str) -> Result<(), ApiError> {
     protocol::topics::check_id(id).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("camera id: {e}")))?;
     if state.map.cameras.iter().any(|p| p.id == id) {
         return Ok(());
@@ -107,7 +107,11 @@ pub async fn put_config(
     known_camera(&state, &id).await?;
     let geometry: Geometry =
         serde_json::from_slice(&body).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("body: {e}")))?;
-    let problems = geometry.problems();
+    let mut problems = geometry.problems();
+    // Points outside the frame of the camera's latest picture: the agent would refuse them.
+    if let Some(p) = state.snapshots.latest(&id) {
+        problems.extend(geometry.frame_problems(p.frame_width, p.frame_height));
+    }
     if !problems.is_empty() {
         let detail = serde_json::json!({ "problems": problems });
         let _ = audit(&state, &who, "config_save", &id, "refused: invalid geometry", detail).await;

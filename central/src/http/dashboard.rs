@@ -28,6 +28,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("app.js", "app/app.js", "text/javascript; charset=utf-8"),
     ("views.js", "app/views.js", "text/javascript; charset=utf-8"),
     ("i18n.js", "app/i18n.js", "text/javascript; charset=utf-8"),
+    ("editor.js", "app/editor.js", "text/javascript; charset=utf-8"),
     ("style.css", "app/style.css", "text/css; charset=utf-8"),
     ("vendor/leaflet.js", "node_modules/leaflet/dist/leaflet.js", "text/javascript; charset=utf-8"),
     ("vendor/leaflet.css", "node_modules/leaflet/dist/leaflet.css", "text/css; charset=utf-8"),

@@ -10,6 +10,7 @@
 //! - `error`: `ApiError`, the one refusal type (`{"error": ...}`); `common`: store access
 //!   on the blocking pool, time ranges, RFC 3339.
 //! - One file per resource: `cameras`, `camera_config` (versioned geometry push),
+//!   `snapshot` (a camera's picture on request),
 //!   `junctions`, `detectors`, `alerts`, `dashboard`
 //!   (static files, overview, map), `export` (open data), `session` (login, logout, me,
 //!   audit log), `feeds` (live SSE, police SSE, public congestion), `system` (health, metrics).
@@ -30,6 +31,7 @@ pub mod junctions;
 pub mod openapi;
 pub mod routes;
 pub mod session;
+pub mod snapshot;
 pub mod system;
 
 use std::sync::Arc;
@@ -64,6 +66,10 @@ pub struct ApiState {
     pub dashboard_dir: std::path::PathBuf,
     /// Publishes saved camera config versions to their agents.
     pub configs: Arc<crate::config_push::ConfigPublisher>,
+    /// Asks agents for snapshots and keeps the latest per camera.
+    pub snapshots: Arc<crate::snapshots::SnapshotDesk>,
+    /// How long a snapshot request waits for the agent.
+    pub snapshot_timeout: std::time::Duration,
 }
 
 /// What the junction endpoints need (present when `[signals]` is configured). The

@@ -110,6 +110,9 @@ fn responses(method: &str, path: &str, auth: Auth) -> Value {
             }),
         ),
         ("post", "/api/v1/junctions/{id}/override") => ("202", json_ok("accepted; issued at once")),
+        ("get", "/api/v1/cameras/{id}/snapshot.jpg") => {
+            ("200", json!({"description": "the picture", "content": {"image/jpeg": {"schema": {"type": "string"}}}}))
+        }
         ("post", "/api/v1/auth/logout") => ("204", json!({"description": "logged out"})),
         _ => ("200", json_ok("OK")),
     };
@@ -156,6 +159,11 @@ fn responses(method: &str, path: &str, auth: Auth) -> Value {
         | ("put", "/api/v1/cameras/{id}/config")
         | ("post", "/api/v1/cameras/{id}/config/rollback") => add(&mut r, "422"),
         ("post", "/api/v1/alerts/{id}/ack") => add(&mut r, "409"),
+        // The camera refuses (its `allow_snapshots = false`), or does not answer in time.
+        ("post", "/api/v1/cameras/{id}/snapshot") => {
+            add(&mut r, "409");
+            add(&mut r, "504");
+        }
         ("post", "/api/v1/auth/login") => {
             add(&mut r, "401");
             add(&mut r, "429");

@@ -10,7 +10,8 @@ use schemars::{JsonSchema, Schema};
 use super::access::Auth;
 use super::common::TimeRange;
 use super::{
-    ApiState, alerts, camera_config, cameras, dashboard, detectors, export, feeds, junctions, openapi, session, system,
+    ApiState, alerts, camera_config, cameras, dashboard, detectors, export, feeds, junctions, openapi, session,
+    snapshot, system,
 };
 
 pub struct Route {
@@ -120,6 +121,37 @@ pub fn table() -> Vec<Route> {
             routing::post(camera_config::rollback),
         )
         .body::<camera_config::RollbackRequest>(),
+        Route::new(
+            "post",
+            "/api/v1/cameras/{id}/config/check",
+            "The problems saving this geometry would be refused for, each with its field path (nothing is saved)",
+            Auth::Session,
+            routing::post(snapshot::check),
+        )
+        .body::<protocol::camera_config::Geometry>(),
+        Route::new(
+            "post",
+            "/api/v1/cameras/{id}/snapshot",
+            "Ask the camera's agent for a picture of its next frame (audited); 409 when the camera refuses, \
+                504 when it does not answer",
+            Auth::Operator,
+            routing::post(snapshot::ask),
+        )
+        .body::<snapshot::SnapshotAsk>(),
+        Route::new(
+            "get",
+            "/api/v1/cameras/{id}/snapshot",
+            "The latest picture's metadata: when, its size and the stream's frame size (the geometry's space)",
+            Auth::Session,
+            routing::get(snapshot::latest),
+        ),
+        Route::new(
+            "get",
+            "/api/v1/cameras/{id}/snapshot.jpg",
+            "The latest picture (JPEG)",
+            Auth::Session,
+            routing::get(snapshot::latest_jpeg),
+        ),
         Route::new(
             "get",
             "/api/v1/junctions",

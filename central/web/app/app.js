@@ -25,7 +25,7 @@ export async function api(path, options = {}) {
     throw new Error("401");
   }
   const body = res.headers.get("content-type")?.includes("json") ? await res.json() : await res.text();
-  if (!res.ok) throw Object.assign(new Error(body?.error ?? res.statusText), { status: res.status });
+  if (!res.ok) throw Object.assign(new Error(body?.error ?? res.statusText), { status: res.status, body });
   return body;
 }
 

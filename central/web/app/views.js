@@ -2,6 +2,7 @@
 // about, and returns a cleanup function.
 import { t, formatTime } from "./i18n.js";
 import { h, api, onLive, roleAtLeast, refreshBadge } from "./app.js";
+import { editor } from "./editor.js";
 
 const CLASSES = ["car", "motorcycle", "bus", "truck", "bicycle"];
 const CLASS_COLOURS = { car: "#1f77b4", motorcycle: "#d62728", bus: "#2ca02c", truck: "#9467bd", bicycle: "#ff7f0e" };
@@ -82,8 +83,11 @@ async function camera(root, id) {
   const chartBox = h("div", { class: "chart" });
   const forecastBox = h("div", { class: "chart" });
   const gapBox = h("div");
-  root.append(h("h2", {}, `${t("camera")} ${id}`), health, h("h3", {}, t("live.counts")), liveBox,
+  const editorBox = h("section", { class: "editor", "data-testid": "editor" });
+  // The picture and its geometry first (what the camera sees), then what it counted.
+  root.append(h("h2", {}, `${t("camera")} ${id}`), health, editorBox, h("h3", {}, t("live.counts")), liveBox,
     h("h3", {}, t("chart.counts")), chartBox, gapBox, h("h3", {}, t("chart.forecast")), forecastBox);
+  editor(editorBox, id).catch((e) => editorBox.append(h("p", { class: "error" }, e.message)));
   const card = (k, v) => h("div", { class: "card" }, h("span", {}, t(k)), h("strong", {}, v));
   function renderHealth(c) {
     health.replaceChildren(card("status", status(c?.status ?? "unknown")), card("fps", c ? c.fps.toFixed(1) : t("none")),
