@@ -113,6 +113,9 @@ impl Writer {
                         outbox_depth: s.outbox_depth,
                         dropped: s.dropped,
                         at_ms: job.received_ms,
+                        box_profile: s.box_profile.clone(),
+                        model_id: s.model.as_ref().map(|m| m.id.clone()),
+                        calibration: s.calibration,
                     };
                     self.retry(|store| store.record_status(&update));
                     self.metrics.statuses.inc();

@@ -139,7 +139,7 @@ fn an_operator_commissions_a_camera_from_the_dashboard() {
     {
         assert!(out.join(shot).metadata().is_ok_and(|m| m.len() > 10_000), "screenshot {shot} missing or empty");
     }
-    assert!(out.join("07-viewer.png").exists());
+    assert!(out.join("07-viewer.png").exists() && out.join("08-fleet.png").exists());
 
     // After the rollback the agent runs the first drawn version again: an interval that
     // ends after it was applied counts on the browser's line (`line-1`), not the file's.
@@ -158,6 +158,13 @@ fn an_operator_commissions_a_camera_from_the_dashboard() {
         std::thread::sleep(Duration::from_millis(250));
     };
     assert_eq!(latest_lines, ["line-1"], "the next interval counts on the drawn line");
+
+    // The fleet view's facts, as the API gives them.
+    let overview = get_json(central.http_port, "/api/v1/overview", &token);
+    let cam = overview["cameras"].as_array().unwrap().iter().find(|c| c["camera_id"] == CAMERA).unwrap().clone();
+    assert!(cam["model_id"].as_str().is_some_and(|m| m.starts_with("yolox")), "{cam}");
+    assert!(cam["box_profile"].as_str().is_some_and(|b| !b.is_empty()), "{cam}");
+    assert!(cam["calibration"].is_null() && cam["last_snapshot_ms"].as_i64().is_some(), "{cam}");
 
     // Audited: each snapshot request (the offline camera's too) and each save and rollback.
     let audit: Vec<serde_json::Value> =

@@ -92,6 +92,7 @@ fn scenario(store: &str) {
         uptime_s: 5,
         model: None,
         calibration: None,
+        box_profile: None,
     };
     let status = serde_json::to_string(&Envelope::new("cam-a", 1, 1, status)).unwrap();
     mqtt_publish(broker.port, 1, "tac/v1/cameras/cam-a/status", &status);

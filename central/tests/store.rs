@@ -62,6 +62,9 @@ fn contract(store: &mut dyn Store) {
             outbox_depth: 3,
             dropped: 1,
             at_ms: 1_000_000, // older than the last report: last_seen must not go back
+            box_profile: Some("generic_x86".into()),
+            model_id: Some("yolox_nano_416".into()),
+            calibration: Some(protocol::messages::CalibrationInfo { points: 6, rms_error_m: 0.05 }),
         })
         .unwrap();
     let cams = store.cameras().unwrap();
@@ -70,6 +73,8 @@ fn contract(store: &mut dyn Store) {
     assert_eq!((c.state.as_str(), c.intervals, c.outbox_depth, c.dropped), ("degraded", 7, 3, 1));
     assert_eq!(c.last_seen_ms, 1_080_500);
     assert_eq!(c.last_interval_end_ms, Some(1_080_000));
+    assert_eq!((c.box_profile.as_deref(), c.model_id.as_deref()), (Some("generic_x86"), Some("yolox_nano_416")));
+    assert_eq!(c.calibration.map(|k| (k.points, k.rms_error_m)), Some((6, 0.05)));
 
     // The audit log: append-only, newest first, ids increasing.
     for (i, action) in ["login", "override", "alert_ack"].iter().enumerate() {

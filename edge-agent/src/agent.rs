@@ -181,6 +181,9 @@ impl<F: FnMut(&IntervalCounts, &HealthSnapshot, Option<StoredAs>)> Sink for Agen
         if let Some(config) = running {
             self.fit = crate::fit::FrameFit::new(&config, None);
             self.frame_size = None; // the next frame checks the new geometry
+            if let Some(r) = &self.reporter {
+                r.set_calibration(&config);
+            }
         }
         tracing::info!(camera = %self.camera, version, "config from central in place");
         if !overtaken.is_empty() {

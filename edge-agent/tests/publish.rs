@@ -140,6 +140,7 @@ fn initial_status(camera: &str) -> Arc<Mutex<protocol::messages::Status>> {
         uptime_s: 0,
         model: None,
         calibration: None,
+        box_profile: None,
     }))
 }
 

@@ -65,6 +65,9 @@ pub struct Status {
     /// The camera's calibration to metres; absent: not calibrated, no speeds (since 1.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calibration: Option<CalibrationInfo>,
+    /// The edge box's profile id (firmware-profiles/boxes), for the fleet view (since 1.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub box_profile: Option<String>,
 }
 
 /// A calibrated camera's fit, as the fleet view shows it.

@@ -33,6 +33,30 @@ struct CameraView {
     config_version: u64,
     /// The version the agent last said it runs (0: its file config, or no answer yet).
     running_config_version: u64,
+    #[serde(flatten)]
+    box_facts: BoxFacts,
+}
+
+/// What the fleet view shows of a camera's box: its profile, model and calibration (from
+/// its latest status) and when central last received a snapshot of it.
+#[derive(Serialize, Default)]
+pub struct BoxFacts {
+    box_profile: Option<String>,
+    model_id: Option<String>,
+    /// Absent: not calibrated (no speeds).
+    calibration: Option<protocol::messages::CalibrationInfo>,
+    last_snapshot_ms: Option<i64>,
+}
+
+impl BoxFacts {
+    pub fn of(row: Option<&CameraRow>, last_snapshot_ms: Option<i64>) -> BoxFacts {
+        BoxFacts {
+            box_profile: row.and_then(|r| r.box_profile.clone()),
+            model_id: row.and_then(|r| r.model_id.clone()),
+            calibration: row.and_then(|r| r.calibration),
+            last_snapshot_ms,
+        }
+    }
 }
 
 /// What the API calls a camera's status: what its agent said, or `silent` when nothing
@@ -41,9 +65,11 @@ pub fn camera_status(c: &CameraRow, now: i64, silent_after_ms: i64) -> String {
     if now - c.last_seen_ms > silent_after_ms && c.state != "offline" { "silent".to_string() } else { c.state.clone() }
 }
 
-fn view(c: CameraRow, config: ConfigVersions, now: i64, silent_after_ms: i64) -> CameraView {
+fn view(c: CameraRow, config: ConfigVersions, now: i64, silent_after_ms: i64, snapshot: Option<i64>) -> CameraView {
     let status = camera_status(&c, now, silent_after_ms);
+    let box_facts = BoxFacts::of(Some(&c), snapshot);
     CameraView {
+        box_facts,
         last_seen: rfc3339(c.last_seen_ms),
         last_interval_end: c.last_interval_end_ms.map(rfc3339),
         camera_id: c.camera_id,
@@ -64,9 +90,11 @@ fn view(c: CameraRow, config: ConfigVersions, now: i64, silent_after_ms: i64) ->
 pub async fn cameras(State(state): State<ApiState>) -> Result<Response, ApiError> {
     let (rows, mut configs) = with_store(&state, |s| Ok((s.cameras()?, s.config_versions()?))).await?;
     let now = now_ms();
+    let snapshots = state.snapshots.received_times();
     let views = rows.into_iter().map(|c| {
         let config = configs.remove(&c.camera_id).unwrap_or_default();
-        view(c, config, now, state.silent_after_ms)
+        let snapshot = snapshots.get(&c.camera_id).copied();
+        view(c, config, now, state.silent_after_ms, snapshot)
     });
     Ok(Json(views.collect::<Vec<_>>()).into_response())
 }

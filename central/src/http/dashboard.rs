@@ -89,6 +89,8 @@ struct OverviewCamera {
     /// Newest config version saved and the one the agent runs (0: its file config / unknown).
     config_version: u64,
     running_config_version: u64,
+    #[serde(flatten)]
+    box_facts: super::cameras::BoxFacts,
 }
 
 #[derive(Serialize)]
@@ -116,6 +118,7 @@ pub async fn overview(State(state): State<ApiState>) -> Response {
     let mut ids: Vec<String> = state.map.cameras.iter().map(|p| p.id.clone()).collect();
     ids.extend(rows.iter().map(|r| r.camera_id.clone()).filter(|id| !state.map.cameras.iter().any(|p| &p.id == id)));
     let forecasts = state.forecasts.lock().clone();
+    let snapshots = state.snapshots.received_times();
     for id in ids {
         let p = place(&id, &state.map.cameras);
         let row = rows.iter().find(|r| r.camera_id == id);
@@ -134,6 +137,7 @@ pub async fn overview(State(state): State<ApiState>) -> Response {
             coverage: row.map_or(0.0, |r| r.coverage),
             config_version: configs.get(&id).map_or(0, |c| c.latest),
             running_config_version: configs.get(&id).map_or(0, |c| c.running),
+            box_facts: super::cameras::BoxFacts::of(row, snapshots.get(&id).copied()),
             camera_id: id,
             level,
             level_ahead,

@@ -56,6 +56,10 @@ pub struct StatusUpdate {
     pub outbox_depth: u64,
     pub dropped: u64,
     pub at_ms: i64,
+    /// What the box runs, for the fleet view (each absent in a 1.0 status).
+    pub box_profile: Option<String>,
+    pub model_id: Option<String>,
+    pub calibration: Option<protocol::messages::CalibrationInfo>,
 }
 
 /// What central knows about one camera.
@@ -72,6 +76,10 @@ pub struct CameraRow {
     pub dropped: u64,
     pub intervals: u64,
     pub last_interval_end_ms: Option<i64>,
+    /// From its latest status (absent before one, or from a 1.0 agent).
+    pub box_profile: Option<String>,
+    pub model_id: Option<String>,
+    pub calibration: Option<protocol::messages::CalibrationInfo>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -206,6 +214,13 @@ CREATE TABLE IF NOT EXISTS cameras (
     intervals BIGINT NOT NULL,
     last_interval_end_ms BIGINT
 );
+CREATE TABLE IF NOT EXISTS camera_details (
+    camera_id TEXT PRIMARY KEY,
+    box_profile TEXT,
+    model_id TEXT,
+    calibration TEXT,
+    updated_ms BIGINT NOT NULL
+);
 ";
 
 // The statements both backends run, in SQL both accept: `$n` parameters (positional in
@@ -248,8 +263,27 @@ pub(crate) const CAMERA_STATUS: &str = "INSERT INTO cameras (camera_id, agent_id
         fps = excluded.fps, coverage = excluded.coverage, outbox_depth = excluded.outbox_depth, dropped = \
             excluded.dropped";
 
-pub(crate) const SELECT_CAMERAS: &str = "SELECT camera_id, agent_id, state, last_seen_ms, fps, coverage, outbox_depth, \
-    dropped, intervals, last_interval_end_ms FROM cameras ORDER BY camera_id";
+/// What the box runs, from its latest status (a table of its own: the cameras table of a
+/// database made before it stays as it was).
+pub(crate) const CAMERA_DETAILS: &str = "INSERT INTO camera_details (camera_id, box_profile, model_id, calibration, \
+    updated_ms) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (camera_id) DO UPDATE SET box_profile = excluded.box_profile, model_id = excluded.model_id,
+        calibration = excluded.calibration, updated_ms = excluded.updated_ms
+     WHERE excluded.updated_ms >= camera_details.updated_ms";
+
+pub(crate) const SELECT_CAMERAS: &str = "SELECT c.camera_id, c.agent_id, c.state, c.last_seen_ms, c.fps, c.coverage, \
+    c.outbox_depth, c.dropped, c.intervals, c.last_interval_end_ms, d.box_profile, d.model_id, d.calibration
+     FROM cameras c LEFT JOIN camera_details d ON d.camera_id = c.camera_id ORDER BY c.camera_id";
+
+/// `calibration` as stored (JSON text), back; an unreadable one reads as absent.
+pub(crate) fn calibration_from(json: Option<String>) -> Option<protocol::messages::CalibrationInfo> {
+    json.and_then(|j| serde_json::from_str(&j).ok())
+}
+
+/// `calibration` as stored.
+pub(crate) fn calibration_json(s: &StatusUpdate) -> Option<String> {
+    s.calibration.map(|c| serde_json::to_string(&c).expect("serialisable"))
+}
 
 pub(crate) const SELECT_COUNTS: &str = "SELECT agent_id, epoch, seq, camera_id, start_ms, end_ms, coverage, fps, \
     frames, model_id, model_sha256, received_ms, counts

@@ -80,6 +80,10 @@ impl Store for SqliteStore {
                 s.dropped as i64
             ],
         )?;
+        self.conn.execute(
+            super::CAMERA_DETAILS,
+            params![s.camera_id, s.box_profile, s.model_id, super::calibration_json(s), s.at_ms],
+        )?;
         Ok(())
     }
 
@@ -97,6 +101,9 @@ impl Store for SqliteStore {
                 dropped: r.get::<_, i64>(7)? as u64,
                 intervals: r.get::<_, i64>(8)? as u64,
                 last_interval_end_ms: r.get(9)?,
+                box_profile: r.get(10)?,
+                model_id: r.get(11)?,
+                calibration: super::calibration_from(r.get(12)?),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

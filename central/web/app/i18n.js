@@ -35,6 +35,8 @@ const TEXT = {
     "editor.forward": "forward only", "editor.backward": "backward only", "editor.twoway": "two-way", "editor.oneway": "Direction",
     "editor.lanes": "Lanes", "editor.nostop": "No stopping after (s)", "editor.east": "Ground x (m)", "editor.north": "Ground y (m)",
     "editor.latest": "Latest saved", "editor.author": "By", "editor.of": "of", "editor.rollback": "Roll back to this",
+    "fleet.box": "Box", "fleet.model": "Model", "fleet.calibration": "Calibration", "fleet.snapshot": "Last snapshot",
+    "fleet.calibrated": "calibrated", "fleet.points": "points", "fleet.uncalibrated": "not calibrated (no speeds)",
     "forbidden": "Not allowed for your role",
   },
   vi: {
@@ -72,6 +74,8 @@ const TEXT = {
     "editor.forward": "chỉ chiều thuận", "editor.backward": "chỉ chiều ngược", "editor.twoway": "hai chiều", "editor.oneway": "Chiều",
     "editor.lanes": "Số làn", "editor.nostop": "Cấm dừng sau (giây)", "editor.east": "Tọa độ x (m)", "editor.north": "Tọa độ y (m)",
     "editor.latest": "Bản lưu mới nhất", "editor.author": "Người lưu", "editor.of": "của", "editor.rollback": "Quay lại bản này",
+    "fleet.box": "Thiết bị", "fleet.model": "Mô hình", "fleet.calibration": "Hiệu chuẩn", "fleet.snapshot": "Ảnh gần nhất",
+    "fleet.calibrated": "đã hiệu chuẩn", "fleet.points": "điểm", "fleet.uncalibrated": "chưa hiệu chuẩn (không đo tốc độ)",
     "forbidden": "Vai trò của bạn không được phép",
   },
 };

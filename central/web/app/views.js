@@ -51,12 +51,14 @@ function overview(root) {
       map.fitBounds(points, { padding: [60, 60], maxZoom: 16 });
       fitted = true;
     } else if (!points.length) map.setView([10.7769, 106.7009], 13);
-    camBody.replaceChildren(table(["camera", "name", "status", "level", "ahead", "fps", "coverage", "config.running", "last.seen"], o.cameras.map((c) =>
+    camBody.replaceChildren(table(["camera", "name", "status", "level", "ahead", "fps", "coverage", "config.running", "fleet.box", "fleet.model", "fleet.calibration", "fleet.snapshot", "last.seen"], o.cameras.map((c) =>
       h("tr", { "data-testid": "camera-row", "data-camera": c.camera_id },
         h("td", {}, h("a", { href: `#/camera/${encodeURIComponent(c.camera_id)}` }, c.camera_id)),
         h("td", {}, c.name || (c.lat == null ? t("not.placed") : "")), h("td", {}, status(c.status)),
         h("td", {}, level(c.level)), h("td", {}, level(c.level_ahead)), h("td", {}, c.fps.toFixed(1)), h("td", {}, pct(c.coverage)),
-        h("td", { "data-testid": "config-version" }, configVersion(c)), h("td", {}, formatTime(c.last_seen_ms))))));
+        h("td", { "data-testid": "config-version" }, configVersion(c)), h("td", { "data-testid": "box-profile" }, c.box_profile ?? t("none")),
+        h("td", { "data-testid": "model" }, c.model_id ?? t("none")), h("td", { "data-testid": "calibration" }, calibration(c)),
+        h("td", { "data-testid": "last-snapshot" }, c.last_snapshot_ms ? formatTime(c.last_snapshot_ms) : t("none")), h("td", {}, formatTime(c.last_seen_ms))))));
     junBody.replaceChildren(table(["junction", "name", "source", "cycle"], o.junctions.map((j) =>
       h("tr", { "data-testid": "junction-row" },
         h("td", {}, h("a", { href: `#/junction/${encodeURIComponent(j.junction_id)}` }, j.junction_id)), h("td", {}, j.name),
@@ -66,6 +68,12 @@ function overview(root) {
   const off = onLive(() => { clearTimeout(pending); pending = setTimeout(load, 300); });
   const timer = setInterval(load, 15000);
   return load().then(() => () => { off(); clearInterval(timer); map.remove(); });
+}
+
+// Calibrated (speeds measured) with its fit, or not; unknown before the box reports.
+function calibration(c) {
+  if (c.calibration) return `${t("fleet.calibrated")} · ${c.calibration.points} ${t("fleet.points")} · RMS ${c.calibration.rms_error_m.toFixed(2)} m`;
+  return c.model_id ? t("fleet.uncalibrated") : t("none");
 }
 
 // The config version a camera's agent runs ("file" for its own file config), and the newest

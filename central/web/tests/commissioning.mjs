@@ -160,6 +160,23 @@ await step("a viewer sees the editor read-only and is refused a save (403)", asy
   await viewer.locator("[data-testid=editor]").screenshot({ path: `${OUT}/07-viewer.png` });
 });
 
+await step("the fleet view shows the camera's box, model, calibration and last snapshot", async () => {
+  await page.goto(`${BASE}/#/overview`);
+  const row = page.locator(`[data-testid=camera-row][data-camera="${CAMERA}"]`);
+  await row.waitFor({ timeout: 5000 });
+  // The status heartbeat carries the box and model; it may come a few seconds after start.
+  await page.waitForFunction((cam) => {
+    const r = document.querySelector(`[data-testid=camera-row][data-camera="${cam}"] [data-testid=model]`);
+    return r && r.textContent.startsWith("yolox");
+  }, CAMERA, { timeout: 15000 });
+  const cell = async (id) => (await row.locator(`[data-testid=${id}]`).textContent()).trim();
+  expect((await cell("box-profile")).length > 1, "a box profile");
+  expect((await cell("calibration")).startsWith("not calibrated"), `calibration state: ${await cell("calibration")}`);
+  expect(/\d/.test(await cell("last-snapshot")), `last snapshot time: ${await cell("last-snapshot")}`);
+  expect((await cell("config-version")) === "v3", `config version: ${await cell("config-version")}`);
+  await page.locator("section.overview .lists").screenshot({ path: `${OUT}/08-fleet.png` });
+});
+
 await browser.close();
 if (failures) {
   console.log(`${failures} step(s) failed`);

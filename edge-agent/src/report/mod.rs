@@ -109,10 +109,8 @@ impl Reporter {
             dropped: 0,
             uptime_s: 0,
             model: Some(model.clone()),
-            calibration: config.calibration().ok().flatten().map(|c| protocol::messages::CalibrationInfo {
-                points: config.calibration.as_ref().map_or(0, |c| c.points.len() as u32),
-                rms_error_m: (c.rms_error_m * 1000.0).round() / 1000.0,
-            }),
+            calibration: calibration_info(config),
+            box_profile: Some(config.camera.box_profile.clone()),
         }));
         let (config_tx, config_rx) = std::sync::mpsc::channel();
         let (snapshot_tx, snapshot_rx) = std::sync::mpsc::channel();
@@ -237,6 +235,11 @@ impl Reporter {
         }
     }
 
+    /// The calibration the status reports, after a pushed config put a new one in place.
+    pub fn set_calibration(&self, config: &AgentConfig) {
+        self.status.lock().calibration = calibration_info(config);
+    }
+
     /// Updates what the status heartbeat reports: the last interval's fps and coverage,
     /// and whether the camera stream is up (`degraded` when it is not).
     pub fn update_status(&self, fps: f64, coverage: f64, stream_up: bool) {
@@ -276,4 +279,13 @@ impl Drop for Reporter {
             let _ = t.join();
         }
     }
+}
+
+/// The fleet view's summary of a config's calibration (absent: not calibrated, or its fit
+/// failed, which `validate` and the push check report).
+fn calibration_info(config: &AgentConfig) -> Option<protocol::messages::CalibrationInfo> {
+    config.calibration().ok().flatten().map(|c| protocol::messages::CalibrationInfo {
+        points: config.calibration.as_ref().map_or(0, |c| c.points.len() as u32),
+        rms_error_m: (c.rms_error_m * 1000.0).round() / 1000.0,
+    })
 }
