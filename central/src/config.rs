@@ -178,6 +178,22 @@ impl CentralConfig {
         serde_path_to_error::deserialize(de).map_err(|e| format!("{}: {}", e.path(), e.inner().message()))
     }
 
+    /// Every problem in a config file, reading and semantic, as (field path, message):
+    /// each unknown field and wrong type (not only the first), then the semantic checks
+    /// over what could be read (a key already reported is not reported again for having
+    /// fallen back to its default). `None`: the file itself could not be read.
+    pub fn problems_in(text: &str) -> (Option<CentralConfig>, Vec<(String, String)>) {
+        let (config, read) = config_read::parse_all::<CentralConfig>(text);
+        let mut problems: Vec<(String, String)> = read.into_iter().map(|p| (p.path, p.message)).collect();
+        if let Some(config) = &config {
+            let reported: Vec<String> = problems.iter().map(|p| p.0.clone()).collect();
+            problems.extend(
+                config.validate().into_iter().filter(|(path, _)| !reported.iter().any(|r| path.starts_with(r))),
+            );
+        }
+        (config, problems)
+    }
+
     pub fn load(path: &Path) -> anyhow::Result<CentralConfig> {
         let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         CentralConfig::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))

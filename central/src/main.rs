@@ -108,10 +108,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Validate { config } => {
-            let cfg = central::config::CentralConfig::load(&config)?;
-            let mut problems = cfg.validate();
+            let text = std::fs::read_to_string(&config).map_err(|e| anyhow::anyhow!("{}: {e}", config.display()))?;
+            let (cfg, mut problems) = central::config::CentralConfig::problems_in(&text);
             if problems.is_empty()
-                && let Some(signals) = &cfg.signals
+                && let Some(signals) = cfg.as_ref().and_then(|c| c.signals.as_ref())
             {
                 problems.extend(central::signals::settings::check_files(signals, config.parent()));
             }

@@ -1,8 +1,9 @@
 //! Central's one MQTT session: receives on the shared subscriptions and feeds the store
 //! writer, sends PUBACKs and agent acks once the writer says a message's effect is durable,
-//! hands junction acks and status to the signals worker and snapshots to the snapshot desk. Everything central publishes
-//! (acks, forecasts, plans, camera configs, the police feed) goes out on this session's client.
-//! Cameras' config acks go to the store writer like counts (recorded, then PUBACKed).
+//! hands junction acks and status to the signals worker and snapshots to the snapshot desk.
+//! Everything central publishes (acks, forecasts, plans, camera configs, the police feed)
+//! goes out on this session's client. Cameras' config acks go to the store writer like
+//! counts (recorded, then PUBACKed).
 //!
 //! Manual acks, persistent session (`clean_session = false`): a report the broker sent
 //! but central never acknowledged is sent again. Subscriptions are renewed on every

@@ -38,6 +38,19 @@ fn bad_configs_are_refused_with_the_field_named() {
         }
     }
 
+    // Every unknown field in one pass, then the semantic problems of what could be read.
+    std::fs::write(
+        &conf,
+        "[broker]\nembedded = true\nlisten_port = 1\n[store]\nkind = \"sqlite\"\npath = \"c.db\"\n\
+         [http]\npublic_per_minut = 5\n[ingest]\nmax_batch = 0\nsilent_after = 3\n",
+    )
+    .unwrap();
+    let (code, _, err) = central(&["validate", "--config", path]);
+    assert_eq!(code, 2, "{err}");
+    for field in ["broker.listen_port", "http.public_per_minut", "ingest.silent_after", "ingest.max_batch"] {
+        assert!(err.contains(field), "{field} not named in: {err}");
+    }
+
     let (code, _, err) = central(&["validate", "--config", "/nonexistent/central.toml"]);
     assert_ne!(code, 0);
     assert!(err.contains("/nonexistent/central.toml"), "{err}");

@@ -69,15 +69,7 @@ fn an_operator_commissions_a_camera_from_the_dashboard() {
     let broker = Mosquitto::start(dir.path(), "");
 
     let (operator_pw, viewer_pw) = ("op-pass-5531", "view-pass-7710");
-    let users: String = [("operator", "operator", operator_pw), ("viewer", "viewer", viewer_pw)]
-        .iter()
-        .map(|(name, role, pw)| {
-            format!(
-                "[[auth.users]]\nname = \"{name}\"\nrole = \"{role}\"\npassword_argon2 = \"{}\"\n",
-                central::auth::hash_password(pw).unwrap()
-            )
-        })
-        .collect();
+    let users = common::auth_users(&[("operator", "operator", operator_pw), ("viewer", "viewer", viewer_pw)]);
     // Short snapshot timeout: the offline camera's refusal is the step that waits for it.
     let extra = format!(
         "snapshot_timeout_s = 3\n[auth]\nlogin_per_minute = 60\n{users}\n\

@@ -64,13 +64,7 @@ fn ack(port: u16, version: u64, outcome: ConfigOutcome, problems: Vec<Problem>, 
 fn scenario(store: &str) {
     let dir = tempfile::tempdir().unwrap();
     let broker = Mosquitto::start(dir.path(), "");
-    let users: String = [("olga", "operator", "op-pass-5521"), ("vera", "viewer", "view-pass-7713")]
-        .iter()
-        .map(|(name, role, pw)| {
-            let hash = central::auth::hash_password(pw).unwrap();
-            format!("[[auth.users]]\nname = \"{name}\"\nrole = \"{role}\"\npassword_argon2 = \"{hash}\"\n")
-        })
-        .collect();
+    let users = common::auth_users(&[("olga", "operator", "op-pass-5521"), ("vera", "viewer", "view-pass-7713")]);
     let extra = format!(
         "[auth]\nlogin_per_minute = 100\n{users}[[map.camera]]\nid = \"cam-m\"\nname = \"placed\"\nlat = 10.7\n\
          lon = 106.7\n"

@@ -100,16 +100,11 @@ fn dashboard_in_headless_chromium() {
     let broker = Mosquitto::start(dir.path(), "");
     let public = plan_key(dir.path());
     let (operator_pw, viewer_pw, admin_pw) = ("op-pass-4821", "view-pass-9917", "admin-pass-3310");
-    let users: String =
-        [("admin", "admin", admin_pw), ("operator", "operator", operator_pw), ("viewer", "viewer", viewer_pw)]
-            .iter()
-            .map(|(name, role, pw)| {
-                format!(
-                    "[[auth.users]]\nname = \"{name}\"\nrole = \"{role}\"\npassword_argon2 = \"{}\"\n",
-                    central::auth::hash_password(pw).unwrap()
-                )
-            })
-            .collect();
+    let users = common::auth_users(&[
+        ("admin", "admin", admin_pw),
+        ("operator", "operator", operator_pw),
+        ("viewer", "viewer", viewer_pw),
+    ]);
     let places: String = CAMERAS
         .iter()
         .zip([(10.7800, 106.7000), (10.7760, 106.7002), (10.7781, 106.7025), (10.7779, 106.6975)])

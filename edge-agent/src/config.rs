@@ -183,12 +183,18 @@ pub enum ConfigError {
     Invalid { file: PathBuf, issues: Vec<ConfigIssue> },
 }
 
+/// The config as far as it reads, and every unknown field and wrong type with its path.
+fn read_all(text: &str) -> (Option<AgentConfig>, Vec<ConfigIssue>) {
+    let (config, problems) = config_read::parse_all::<AgentConfig>(text);
+    (config, problems.into_iter().map(|p| ConfigIssue { path: p.path, message: p.message }).collect())
+}
+
 impl AgentConfig {
     /// Reads and parses a config file without the semantic checks; every unknown field
     /// and wrong type is reported, not only the first.
     pub fn read(path: &Path) -> Result<AgentConfig, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { file: path.into(), source })?;
-        match crate::config_read::parse_all(&text) {
+        match read_all(&text) {
             (Some(config), issues) if issues.is_empty() => Ok(config),
             (_, issues) => Err(ConfigError::Invalid { file: path.into(), issues }),
         }
@@ -197,7 +203,7 @@ impl AgentConfig {
     /// Reads, parses and validates a config file: every problem, reading and semantic.
     pub fn load(path: &Path) -> Result<AgentConfig, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { file: path.into(), source })?;
-        let (config, mut issues) = crate::config_read::parse_all(&text);
+        let (config, mut issues) = read_all(&text);
         let Some(config) = config else { return Err(ConfigError::Invalid { file: path.into(), issues }) };
         // The semantic checks run over what could be read; a key already reported is not
         // reported again for having fallen back to its default.

@@ -17,9 +17,9 @@
 //! - `annotate` (what the detector sees, drawn on frames: `count --annotate` video,
 //!   `snapshot` JPEG).
 //! - `calibrate` (image → road-plane homography from surveyed points, track speed).
-//! - `config` (the camera config and its validation; `config_read` reads it reporting
-//!   every problem), `fit` (lines and zones against the
-//!   decoded frame size), `assets` (shared models and clips).
+//! - `config` (the camera config and its validation, read with the `config-read` crate so
+//!   every problem is reported), `fit` (lines and zones against the decoded frame size),
+//!   `assets` (shared models and clips).
 //!
 //! The junction role is a separate crate and binary (`junction-agent`).
 
@@ -29,7 +29,6 @@ pub mod app;
 pub mod assets;
 pub mod calibrate;
 pub mod config;
-pub mod config_read;
 pub mod count;
 pub mod detect;
 pub mod fit;

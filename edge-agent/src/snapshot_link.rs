@@ -1,9 +1,10 @@
 //! Operators' snapshot requests on the box: one JPEG of the next frame, annotated (lines,
-//! zones, boxes and track ids drawn) unless the request asks for a plain one, or a refusal when the camera's config says
-//! `allow_snapshots = false`. The picture is taken from the frame loop (the prepare stage
-//! carries the next frame's pixels only when asked), so a request costs one RGB
-//! conversion and one JPEG, never a second decoder; several requests waiting for the same
-//! frame share it. A request for another camera is answered with a refusal.
+//! zones, boxes and track ids drawn) unless the request asks for a plain one, or a refusal
+//! when the camera's config says `allow_snapshots = false`. The picture is taken from the
+//! frame loop (the prepare stage carries the next frame's pixels only when asked), so a
+//! request costs one RGB conversion and one JPEG, never a second decoder; several requests
+//! waiting for the same frame share it. A request for another camera is answered with a
+//! refusal.
 //!
 //! Size: the picture is scaled to at most `MAX_WIDTH` wide and its JPEG quality lowered
 //! until it fits `MAX_SNAPSHOT_JPEG` (the message limit).

@@ -6,8 +6,8 @@
 //! - `GET …/config`: latest version and geometry, the version the agent runs (from its
 //!   acks; 0 = its file config, or no answer yet), history newest first.
 //! - `PUT …/config` (a `Geometry`): 422 with `problems` (`[{path, message}]`) when
-//!   `Geometry::problems` finds any, or a point lies outside the latest snapshot's frame, and nothing is saved or published; else the next
-//!   version.
+//!   `Geometry::problems` finds any, or a point lies outside the latest snapshot's frame,
+//!   and nothing is saved or published; else the next version.
 //! - `POST …/config/rollback` (`{"version": N}`): version N's geometry as a new version
 //!   (max + 1), since agents refuse versions not newer than the one they run; 404 when N
 //!   was never saved.
@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ApiState;
 use super::access::{Operator, audit};
-use super::common::with_store;
+use super::common::{json_body, with_store};
 use super::error::{ApiError, error};
 use crate::auth::Principal;
 use crate::clock::now_ms;
@@ -105,8 +105,7 @@ pub async fn put_config(
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     known_camera(&state, &id).await?;
-    let geometry: Geometry =
-        serde_json::from_slice(&body).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("body: {e}")))?;
+    let geometry: Geometry = json_body(&body)?;
     let mut problems = geometry.problems();
     // Points outside the frame of the camera's latest picture: the agent would refuse them.
     if let Some(p) = state.snapshots.latest(&id) {
@@ -135,8 +134,7 @@ pub async fn rollback(
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     known_camera(&state, &id).await?;
-    let req: RollbackRequest =
-        serde_json::from_slice(&body).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("body: {e}")))?;
+    let req: RollbackRequest = json_body(&body)?;
     let camera = id.clone();
     let Some(json) = with_store(&state, move |s| s.config_geometry(&camera, req.version)).await? else {
         return Err(ApiError::new(

@@ -1,5 +1,5 @@
-//! Helpers every resource shares: store access on the blocking pool, time ranges from
-//! query values, RFC 3339 rendering.
+//! Helpers every resource shares: store access on the blocking pool, JSON bodies, time
+//! ranges from query values, RFC 3339 rendering.
 
 use axum::http::StatusCode;
 
@@ -23,6 +23,11 @@ pub async fn with_store<T: Send + 'static>(
     .await
     .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
     .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))
+}
+
+/// A JSON request body as `T`: 400 saying what is wrong (serde names the field and where).
+pub fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("body: {e}")))
 }
 
 pub fn rfc3339(ms: i64) -> String {

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use super::ApiState;
 use super::access::{Operator, audit};
 use super::camera_config::known_camera;
-use super::common::with_store;
+use super::common::{json_body, with_store};
 use super::error::ApiError;
 use crate::clock::now_ms;
 use crate::snapshots::{Answer, SnapshotError};
@@ -43,11 +43,8 @@ pub async fn ask(
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     known_camera(&state, &id).await?;
-    let ask: SnapshotAsk = if body.iter().all(u8::is_ascii_whitespace) {
-        SnapshotAsk::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("body: {e}")))?
-    };
+    let ask: SnapshotAsk =
+        if body.iter().all(u8::is_ascii_whitespace) { SnapshotAsk::default() } else { json_body(&body)? };
     let detail = serde_json::json!({ "annotated": ask.annotated });
     audit(&state, &who, "snapshot_request", &id, "requested", detail).await?;
     match state.snapshots.ask(&id, ask.annotated, state.snapshot_timeout).await {
@@ -105,8 +102,7 @@ pub async fn check(
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     protocol::topics::check_id(&id).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("camera id: {e}")))?;
-    let geometry: Geometry =
-        serde_json::from_slice(&body).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("body: {e}")))?;
+    let geometry: Geometry = json_body(&body)?;
     let mut problems = geometry.problems();
     let frame = state.snapshots.latest(&id).map(|p| (p.frame_width, p.frame_height));
     if let Some((width, height)) = frame {

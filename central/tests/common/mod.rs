@@ -317,6 +317,17 @@ pub fn assets_dir() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/assets"))
 }
 
+/// `[[auth.users]]` entries for `(name, role, password)` (argon2 hashes made here).
+pub fn auth_users(users: &[(&str, &str, &str)]) -> String {
+    users
+        .iter()
+        .map(|(name, role, pw)| {
+            let hash = central::auth::hash_password(pw).unwrap();
+            format!("[[auth.users]]\nname = \"{name}\"\nrole = \"{role}\"\npassword_argon2 = \"{hash}\"\n")
+        })
+        .collect()
+}
+
 /// A binary of the workspace's other deployable (built by `cargo test --workspace`).
 pub fn sibling_binary(name: &str) -> PathBuf {
     let p = Path::new(env!("CARGO_BIN_EXE_central")).with_file_name(name);

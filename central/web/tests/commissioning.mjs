@@ -3,31 +3,17 @@
 // clip and passes: BASE (central's URL), CAMERA (the agent's camera), OFFLINE (a camera
 // with no agent), PASSWORD_OPERATOR / PASSWORD_VIEWER, OUT (screenshots).
 // Each step saves a screenshot; any failed expectation exits non-zero.
-import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
+import { env, step, expect, failed, launch, finish } from "./harness.mjs";
 
-const env = (k) => { const v = process.env[k]; if (!v) throw new Error(`${k} is not set`); return v; };
 const BASE = env("BASE"), OUT = env("OUT"), CAMERA = env("CAMERA"), OFFLINE = env("OFFLINE");
 mkdirSync(OUT, { recursive: true });
-let failures = 0;
 
-async function step(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    failures++;
-    console.log(`FAIL ${name}: ${e.stack ?? e}`);
-  }
-}
-function expect(cond, what) { if (!cond) throw new Error(`expected: ${what}`); }
-
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu"] });
+const browser = await launch();
 async function session(user, password) {
   const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
   const page = await context.newPage();
-  page.on("pageerror", (e) => { console.log(`page error: ${e}`); failures++; });
+  page.on("pageerror", (e) => { console.log(`page error: ${e}`); failed(); });
   await page.goto(BASE + "/", { waitUntil: "load" });
   await page.locator("form.login input[name=username]").fill(user);
   await page.locator("form.login input[name=password]").fill(password);
@@ -177,8 +163,4 @@ await step("the fleet view shows the camera's box, model, calibration and last s
   await page.locator("section.overview .lists").screenshot({ path: `${OUT}/08-fleet.png` });
 });
 
-await browser.close();
-if (failures) {
-  console.log(`${failures} step(s) failed`);
-  process.exit(1);
-}
+await finish(browser);

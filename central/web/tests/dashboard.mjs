@@ -4,33 +4,19 @@
 // message to publish), COUNT_TOTAL (its vehicles), CAMERAS (comma-separated configured
 // ids), JUNCTION, PASSWORD_OPERATOR / PASSWORD_VIEWER, OUT (screenshots + metrics.json).
 // Each step saves a screenshot; any failed expectation exits non-zero.
-import { chromium } from "playwright-core";
 import { execFileSync } from "node:child_process";
 import { writeFileSync, mkdirSync } from "node:fs";
+import { env, step, expect, failed, launch, finish } from "./harness.mjs";
 
-const env = (k) => { const v = process.env[k]; if (!v) throw new Error(`${k} is not set`); return v; };
 const BASE = env("BASE"), OUT = env("OUT"), JUNCTION = env("JUNCTION");
 const CAMERAS = env("CAMERAS").split(",");
 mkdirSync(OUT, { recursive: true });
 const metrics = {};
-let failures = 0;
 
-async function step(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
-  } catch (e) {
-    failures++;
-    console.log(`FAIL ${name}: ${e.stack ?? e}`);
-  }
-}
-function expect(cond, what) { if (!cond) throw new Error(`expected: ${what}`); }
-
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu"] });
+const browser = await launch();
 const context = await browser.newContext({ viewport: { width: 1366, height: 820 } });
 const page = await context.newPage();
-page.on("pageerror", (e) => { console.log(`page error: ${e}`); failures++; });
+page.on("pageerror", (e) => { console.log(`page error: ${e}`); failed(); });
 const shot = (file) => page.screenshot({ path: `${OUT}/${file}`, fullPage: true });
 
 async function login(user, password) {
@@ -140,5 +126,4 @@ await step("Vietnamese UI text, and the wall-screen layout", async () => {
 
 writeFileSync(`${OUT}/metrics.json`, JSON.stringify(metrics, null, 2));
 console.log(JSON.stringify({ metrics: { ...metrics, first_load: { ...metrics.first_load, per_file: undefined } } }));
-await browser.close();
-process.exit(failures ? 1 : 0);
+await finish(browser);
