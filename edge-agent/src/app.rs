@@ -204,7 +204,7 @@ pub fn count_clip_annotated(
     let mut pipeline = build_pipeline(&job.config, job.lines.clone(), job.config_dir.as_deref())?;
     pipeline.record_crossings();
     let opts = job.config.open_options();
-    let policy = ReconnectPolicy { reconnect: false, ..Default::default() };
+    let policy = ReconnectPolicy { reconnect: false, ended_early_fails: true, ..Default::default() };
     let reader = Reader::open(job.source.clone(), opts, policy)?;
     let preparer = if video.is_some() { pipeline.preparer().with_pictures() } else { pipeline.preparer() };
     let stage = PrepStage::spawn(reader, preparer, 2);

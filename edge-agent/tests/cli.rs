@@ -77,6 +77,18 @@ fn corrupt_mp4() {
 }
 
 #[test]
+fn a_truncated_mp4_is_an_error_not_a_short_count() {
+    // The first 200 kB of the clip: it decodes, then ends seconds into a 47.6 s container.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cut.mp4");
+    let mut bytes = std::fs::read(common::asset("clips/multilane_road_360p.mp4")).unwrap();
+    bytes.truncate(200_000);
+    std::fs::write(&path, bytes).unwrap();
+    let out = edge_agent(&["count", "--source", path.to_str().unwrap(), "--line", "l:0,200,639,200"]);
+    assert_clean_failure(&out, &["cut.mp4", "container says 47.6 s", "truncated"]);
+}
+
+#[test]
 fn model_with_the_wrong_sha256() {
     let dir = tempfile::tempdir().unwrap();
     let mut bytes = std::fs::read(common::asset("models/yolox_nano_416.onnx")).unwrap();

@@ -222,4 +222,8 @@ impl super::FrameSource for GstSource {
     fn pull(&mut self, timeout: Duration) -> Result<Pulled, IngestError> {
         GstSource::pull(self, timeout)
     }
+
+    fn stated_duration(&self) -> Option<Duration> {
+        self.pipeline.query_duration::<gst::ClockTime>().map(|t| Duration::from_nanos(t.nseconds()))
+    }
 }

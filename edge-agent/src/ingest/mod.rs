@@ -92,6 +92,11 @@ pub enum IngestError {
     Decode { source_name: String, message: String },
     #[error("source {source_name}: no frame for {seconds:.1} s")]
     Stalled { source_name: String, seconds: f64 },
+    #[error(
+        "source {source_name}: the file ends at {played_s:.1} s but its container says {stated_s:.1} s \
+         (truncated or damaged; copy it again)"
+    )]
+    EndedEarly { source_name: String, played_s: f64, stated_s: f64 },
     #[error("GStreamer: {0}")]
     Gstreamer(String),
 }
@@ -100,6 +105,11 @@ pub enum IngestError {
 /// and reopens it after a failure.
 pub trait FrameSource: Send {
     fn pull(&mut self, timeout: std::time::Duration) -> Result<gst::Pulled, IngestError>;
+
+    /// How long the container says the media lasts (files; `None`: unknown or live).
+    fn stated_duration(&self) -> Option<std::time::Duration> {
+        None
+    }
 }
 
 #[cfg(test)]

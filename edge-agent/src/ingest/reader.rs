@@ -36,6 +36,10 @@ pub struct ReconnectPolicy {
     pub file_stall_timeout: Duration,
     /// Reconnect live sources forever (agent mode); otherwise an end or error is final.
     pub reconnect: bool,
+    /// A file that ends before its container's stated duration is an error (`count`: its
+    /// totals would be a fraction of the clip); otherwise a warning, and the stream
+    /// health says so (`run`: the intervals it did count stand, with their coverage).
+    pub ended_early_fails: bool,
 }
 
 impl Default for ReconnectPolicy {
@@ -46,6 +50,7 @@ impl Default for ReconnectPolicy {
             stall_timeout: Duration::from_secs(3),
             file_stall_timeout: Duration::from_secs(10),
             reconnect: true,
+            ended_early_fails: false,
         }
     }
 }
@@ -74,6 +79,8 @@ pub struct Reader {
     /// Reopened, and no frame yet: "connected" is said only when one arrives (an RTSP
     /// URL can open and then deliver nothing).
     awaiting_first_frame: bool,
+    /// Presentation time of the last frame delivered (a file's position).
+    last_pts_ns: u64,
 }
 
 impl Reader {
@@ -109,6 +116,7 @@ impl Reader {
             started: SystemTime::now(),
             pull_timeout: Duration::from_millis(200),
             awaiting_first_frame: false,
+            last_pts_ns: 0,
         }
     }
 
@@ -192,6 +200,7 @@ impl Reader {
                     self.started + Duration::from_nanos(frame.pts_ns)
                 };
                 let pts = frame.pts_ns;
+                self.last_pts_ns = pts;
                 let frame = frame.with_timing(self.delivered, pts, captured_at);
                 self.delivered += 1;
                 self.health.frame(SystemTime::now(), self.fps);
@@ -212,9 +221,19 @@ impl Reader {
                 Ok(IngestEvent::Idle)
             }
             Ok(Pulled::EndOfStream) => {
+                let stated = source.stated_duration();
                 if self.live_reconnects() {
                     Ok(self.lose("end of stream".into()))
                 } else {
+                    if let Some(err) = self.ended_early(stated) {
+                        self.source = None;
+                        self.health.down(err.to_string());
+                        if self.policy.ended_early_fails {
+                            return Err(err);
+                        }
+                        tracing::warn!(error = %err, "file ended early; what was read is counted");
+                        return Ok(IngestEvent::End);
+                    }
                     self.source = None;
                     self.health.down("end of stream");
                     Ok(IngestEvent::End)
@@ -229,6 +248,22 @@ impl Reader {
                 }
             }
         }
+    }
+}
+
+impl Reader {
+    /// A file that ended more than a second (and two frames) before the duration its
+    /// container states: cut short in copying, or damaged. The tolerance covers the last
+    /// frame's own duration and containers that round.
+    fn ended_early(&self, stated: Option<Duration>) -> Option<IngestError> {
+        let stated = stated?;
+        let played = Duration::from_nanos(self.last_pts_ns);
+        let frame = if self.fps > 0.0 { Duration::from_secs_f64(2.0 / self.fps) } else { Duration::ZERO };
+        (played + frame.max(Duration::from_secs(1)) < stated).then(|| IngestError::EndedEarly {
+            source_name: self.spec.display_name(),
+            played_s: played.as_secs_f64(),
+            stated_s: stated.as_secs_f64(),
+        })
     }
 }
 
