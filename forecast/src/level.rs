@@ -40,6 +40,21 @@ pub fn speed_level(speed_kmh: f64, free_flow_kmh: f64) -> CongestionLevel {
     BANDS.iter().find(|(bound, _)| ratio > *bound).map_or(CongestionLevel::F, |(_, level)| *level)
 }
 
+/// Level of service of an uninterrupted section (mid-block, away from a stop line) from
+/// its density in vehicles per km per lane: HCM's multilane-highway bands of 11, 18, 26,
+/// 35 and 45 pc/mi/ln, in metric (÷ 1.609). Density is what HCM grades such sections by;
+/// at a stop line it rises and falls with every red and says little.
+pub fn density_level(veh_per_km_lane: f64) -> CongestionLevel {
+    const BANDS: [(f64, CongestionLevel); 5] = [
+        (6.8, CongestionLevel::A),
+        (11.2, CongestionLevel::B),
+        (16.2, CongestionLevel::C),
+        (21.8, CongestionLevel::D),
+        (28.0, CongestionLevel::E),
+    ];
+    BANDS.iter().find(|(bound, _)| veh_per_km_lane <= *bound).map_or(CongestionLevel::F, |(_, level)| *level)
+}
+
 impl LevelThresholds {
     pub fn is_valid(&self) -> bool {
         self.0[0] > 0.0 && self.0.windows(2).all(|w| w[0] < w[1])
@@ -65,6 +80,16 @@ mod tests {
         assert_eq!(speed_level(20.5, 50.0), CongestionLevel::D);
         assert_eq!(speed_level(15.5, 50.0), CongestionLevel::E);
         assert_eq!(speed_level(8.0, 50.0), CongestionLevel::F, "a jam");
+    }
+
+    #[test]
+    fn density_bands_are_hcms_in_metric() {
+        assert_eq!(density_level(0.0), CongestionLevel::A);
+        assert_eq!(density_level(6.8), CongestionLevel::A);
+        assert_eq!(density_level(11.0), CongestionLevel::B);
+        assert_eq!(density_level(20.0), CongestionLevel::D);
+        assert_eq!(density_level(28.0), CongestionLevel::E);
+        assert_eq!(density_level(60.0), CongestionLevel::F, "standing queue");
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub mod train;
 pub use baselines::{HistoricalAverage, LastValue};
 pub use features::{FeatureBuilder, FeatureSpec, SeriesInput};
 pub use grid::Grid;
-pub use level::{CongestionLevel, LevelThresholds, speed_level};
+pub use level::{CongestionLevel, LevelThresholds, density_level, speed_level};
 pub use model::{FitError, LagModel, ModelSpec, Prediction};
 pub use profile::{Grouping, Profile, ProfileStat, ProfileTable};
 pub use train::{Fitted, History, ProfileConfig};

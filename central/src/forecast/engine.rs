@@ -40,6 +40,8 @@ struct Approach {
     alert: bool,
     /// Mean speed of the last interval's crossings, when enough were measured.
     speed_kmh: Option<f64>,
+    /// The latest interval's density in `density_zone` (calibrated cameras only).
+    density: Option<f64>,
 }
 
 /// Fewest measured crossings whose mean speed sets the level (one slow bus is no jam).
@@ -80,7 +82,13 @@ impl Engine {
             .map(|a| {
                 (
                     format!("{}/{}", a.camera, a.line),
-                    Approach { settings: a.clone(), cells: Cells::default(), alert: false, speed_kmh: None },
+                    Approach {
+                        settings: a.clone(),
+                        cells: Cells::default(),
+                        alert: false,
+                        speed_kmh: None,
+                        density: None,
+                    },
                 )
             })
             .collect();
@@ -95,12 +103,14 @@ impl Engine {
                 direction: Default::default(),
                 capacity_pcu_per_hour: None,
                 free_flow_kmh: None,
+                density_zone: None,
                 area: None,
                 neighbours: vec![],
             },
             cells: Cells::default(),
             alert: false,
             speed_kmh: None,
+            density: None,
         })
     }
 
@@ -117,6 +127,12 @@ impl Engine {
                 .get(line)
                 .filter(|sp| sp.all.vehicles >= MIN_SPEED_VEHICLES)
                 .map(|sp| sp.all.mean_kmh);
+            a.density = a
+                .settings
+                .density_zone
+                .as_ref()
+                .and_then(|z| s.interval.zones.get(z))
+                .and_then(|z| z.density_veh_km_lane);
         }
     }
 
@@ -152,6 +168,10 @@ impl Engine {
             .free_flow_kmh
             .zip(current_speed_kmh)
             .map(|(free, v)| to_level(forecast::speed_level(v, free)));
+        let density_level = approach.density.map(|d| to_level(forecast::density_level(d)));
+        // Where both are measured, the worse: a queue reaching into the zone is congestion
+        // even while the vehicles that do cross the line still move.
+        let measured_level = speed_level.max(density_level);
         let mut horizons = Vec::new();
         let profile = self.trained.as_ref().and_then(|t| t.profiles.get(key));
         let model = self.trained.as_ref().and_then(|t| t.model.as_ref());
@@ -228,7 +248,7 @@ impl Engine {
             area: s.area.clone().unwrap_or_else(|| s.camera.clone()),
             made_at_ms: grid.start_of(origin + 1) * 1000,
             current_pcu_per_hour: current,
-            current_level: speed_level.or(current.and_then(level)),
+            current_level: measured_level.or(current.and_then(level)),
             current_speed_kmh,
             capacity_pcu_per_hour: capacity,
             horizons,
@@ -344,6 +364,7 @@ pub(crate) mod tests {
             direction: Default::default(),
             capacity_pcu_per_hour: Some(1000.0),
             free_flow_kmh: None,
+            density_zone: None,
             area: Some("d1".into()),
             neighbours: vec![],
         });
@@ -372,6 +393,30 @@ pub(crate) mod tests {
         assert_eq!((few[0].current_level, few[0].current_speed_kmh), (Some(CongestionLevel::A), None));
         let counts_only = engine.on_interval(&interval("c1", now, 1.0, 10, 2));
         assert_eq!(counts_only[0].current_level, Some(CongestionLevel::A));
+    }
+
+    #[test]
+    fn a_density_zone_grades_the_level_too_and_the_worse_of_speed_and_density_wins() {
+        let mut s = settings();
+        s.approaches[0].free_flow_kmh = Some(50.0);
+        s.approaches[0].density_zone = Some("midblock".into());
+        let mut engine = Engine::new(s);
+        let now = 1_795_453_200_000;
+        let measured = |mean_kmh: f64, density: Option<f64>| {
+            let mut i = interval("c1", now, 1.0, 10, 2);
+            let all = protocol::SpeedStats { vehicles: 12, mean_kmh, p85_kmh: mean_kmh };
+            i.interval.speeds.insert("main".into(), protocol::LineSpeeds { all, classes: Default::default() });
+            let zone = protocol::ZoneStats { density_veh_km_lane: density, ..Default::default() };
+            i.interval.zones.insert("midblock".into(), zone);
+            i
+        };
+        // Free-flowing crossings, but the stretch behind them is packed: E by density.
+        assert_eq!(engine.on_interval(&measured(45.0, Some(25.0)))[0].current_level, Some(CongestionLevel::E));
+        // Light density and free speed: A; slow speed with light density: speed decides.
+        assert_eq!(engine.on_interval(&measured(45.0, Some(4.0)))[0].current_level, Some(CongestionLevel::A));
+        assert_eq!(engine.on_interval(&measured(12.0, Some(4.0)))[0].current_level, Some(CongestionLevel::F));
+        // No density (an uncalibrated interval): speed alone, as before.
+        assert_eq!(engine.on_interval(&measured(45.0, None))[0].current_level, Some(CongestionLevel::A));
     }
 
     #[test]

@@ -94,6 +94,11 @@ pub struct ApproachSettings {
     /// level comes from measured speed against it, not from counts against capacity.
     #[serde(default)]
     pub free_flow_kmh: Option<f64>,
+    /// A zone of the camera on an uninterrupted stretch of this approach (mid-block, not
+    /// a stop-line queue): with a calibrated camera its density (vehicles per km per lane)
+    /// grades the current level too, and the worse of speed and density is reported.
+    #[serde(default)]
+    pub density_zone: Option<String>,
     /// Area id of the forecast topic; defaults to the camera id.
     pub area: Option<String>,
     /// Upstream / neighbouring approaches as "camera/line".
@@ -144,6 +149,9 @@ impl ForecastSettings {
             }
             if let Some(c) = a.capacity_pcu_per_hour.filter(|c| !(c.is_finite() && *c > 0.0)) {
                 push(&at("capacity_pcu_per_hour"), &format!("must be positive, got {c}"));
+            }
+            if a.density_zone.as_deref().is_some_and(|z| z.trim().is_empty()) {
+                push(&at("density_zone"), "must name one of the camera's zones");
             }
             if let Some(v) = a.free_flow_kmh.filter(|v| !(v.is_finite() && (5.0..=200.0).contains(v))) {
                 push(&at("free_flow_kmh"), &format!("must be within 5..=200 km/h, got {v}"));
