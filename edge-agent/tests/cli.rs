@@ -58,7 +58,7 @@ fn unreachable_rtsp() {
     let t = Instant::now();
     // Nothing listens on port 1 of the loopback address.
     let out = edge_agent(&["count", "--source", "rtsp://127.0.0.1:1/stream", "--line", "l:0,1,10,1"]);
-    assert_clean_failure(&out, &["rtsp://127.0.0.1:1/stream"]);
+    assert_clean_failure(&out, &["rtsp://127.0.0.1:1/stream", "connection refused at 127.0.0.1:1"]);
     assert!(t.elapsed() < Duration::from_secs(30), "took {:?}", t.elapsed());
 }
 

@@ -87,6 +87,8 @@ pub struct GstSource {
     sink: gst_app::AppSink,
     bus: gst::Bus,
     delivered: u64,
+    /// The camera's URL when this is an RTSP source (its failures get a probed cause).
+    rtsp_url: Option<String>,
 }
 
 fn quote(s: &str) -> String {
@@ -136,12 +138,20 @@ impl GstSource {
             .and_then(|e| e.downcast::<gst_app::AppSink>().ok())
             .ok_or_else(|| IngestError::Gstreamer("appsink missing".into()))?;
         let bus = pipeline.bus().ok_or_else(|| IngestError::Gstreamer("pipeline without bus".into()))?;
+        let rtsp_url = match spec {
+            SourceSpec::Rtsp(url) => Some(url.clone()),
+            _ => None,
+        };
         if let Err(e) = pipeline.set_state(gst::State::Playing) {
             let detail = first_error(&bus).unwrap_or_else(|| e.to_string());
             let _ = pipeline.set_state(gst::State::Null);
+            let detail = match &rtsp_url {
+                Some(url) => super::rtsp_cause::explain(url, &detail),
+                None => detail,
+            };
             return Err(open_err(detail));
         }
-        Ok(GstSource { name, pipeline, sink, bus, delivered: 0 })
+        Ok(GstSource { name, pipeline, sink, bus, delivered: 0, rtsp_url })
     }
 
     /// Waits up to `timeout` for the next frame. Pipeline errors are returned as errors.
@@ -166,6 +176,10 @@ impl GstSource {
 
     fn classify(&self, message: String) -> IngestError {
         if self.delivered == 0 && !message.contains("decod") {
+            let message = match &self.rtsp_url {
+                Some(url) => super::rtsp_cause::explain(url, &message),
+                None => message,
+            };
             IngestError::Open { source_name: self.name.clone(), message }
         } else {
             IngestError::Decode { source_name: self.name.clone(), message }

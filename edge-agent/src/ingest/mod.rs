@@ -8,6 +8,7 @@
 pub mod gst;
 pub mod health;
 pub mod reader;
+pub mod rtsp_cause;
 pub mod usb;
 
 use std::path::PathBuf;
