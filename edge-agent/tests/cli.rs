@@ -203,4 +203,9 @@ fn validate_accepts_the_shipped_sample_configs() {
     let path = dir.path().join("example.toml");
     std::fs::write(&path, &out.stdout).unwrap();
     assert!(edge_agent(&["validate", "--config", path.to_str().unwrap()]).status.success());
+    // Its sub-stream URL goes with coordinates for a sub-stream's frame, not the main one's.
+    let example = edge_agent::config::AgentConfig::parse(&String::from_utf8_lossy(&out.stdout)).unwrap();
+    assert!(example.camera.source.as_deref().is_some_and(|s| s.ends_with("/102")));
+    let outside = edge_agent::fit::FrameFit::new(&example, None).check(640, 360);
+    assert!(outside.is_empty(), "the example's shapes fit a 640×360 sub-stream: {outside:?}");
 }
