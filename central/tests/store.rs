@@ -131,7 +131,12 @@ fn config_contract(store: &mut dyn Store) {
         let ack = ConfigAck { camera_id: "cam-a".into(), version, outcome, problems, running_version };
         AckUpdate::from_ack(&ack, 4_000_000 + version as i64)
     };
+    // Accepted on arrival, applied at the boundary; an `accepted` arriving late never
+    // takes back `applied`.
+    store.record_config_ack(&ack(2, ConfigOutcome::Accepted, vec![], 0)).unwrap();
+    assert_eq!(store.config_history("cam-a", 10).unwrap()[1].state, "accepted");
     store.record_config_ack(&ack(2, ConfigOutcome::Applied, vec![], 2)).unwrap();
+    store.record_config_ack(&ack(2, ConfigOutcome::Accepted, vec![], 0)).unwrap();
     let problem = Problem { path: "lines[0].a".into(), message: "outside the frame".into() };
     store.record_config_ack(&ack(3, ConfigOutcome::Rejected, vec![problem], 2)).unwrap();
     let history = store.config_history("cam-a", 10).unwrap();

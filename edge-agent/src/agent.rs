@@ -153,6 +153,11 @@ impl<F: FnMut(&IntervalCounts, &HealthSnapshot, Option<StoredAs>)> Sink for Agen
                 Verdict::Ignore => {}
             }
         }
+        // The newest valid one is answered now (`accepted`), and again when in place
+        // (`applied`); versions it overtook in this batch are answered by those.
+        if let (Some(g), Some(r)) = (&next, &self.reporter) {
+            r.publish_config_ack(remote.accepted(g.version));
+        }
         next
     }
 

@@ -122,6 +122,17 @@ impl RemoteConfig {
         (ack, running, overtaken)
     }
 
+    /// The answer sent when `version` is judged valid, before it is in place.
+    pub fn accepted(&self, version: u64) -> ConfigAck {
+        ConfigAck {
+            camera_id: self.camera.clone(),
+            version,
+            outcome: ConfigOutcome::Accepted,
+            problems: Vec::new(),
+            running_version: self.running,
+        }
+    }
+
     fn refusal(&self, version: u64, problems: Vec<Problem>) -> ConfigAck {
         tracing::warn!(
             camera = %self.camera,

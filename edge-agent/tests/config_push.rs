@@ -259,11 +259,15 @@ fn pushed_geometry_is_applied_refused_or_superseded_without_a_restart() {
     let topic = format!("tac/v1/cameras/{CAMERA}/config");
     let version_of = |v: &serde_json::Value| v["version"].as_u64();
 
-    // A newer valid push: acknowledged within 5 s, the next interval counts on its line.
+    // A newer valid push: accepted on arrival, applied at the interval boundary, the next
+    // interval counts on its line.
     let sent = Instant::now();
     publish(port, &topic, &push(CAMERA, 2, "new", [600.0, 220.0]), true);
     let ack = next_matching(&acks, Duration::from_secs(5), |v| version_of(v) == Some(2));
-    eprintln!("version 2 acknowledged {:?} after the push", sent.elapsed());
+    eprintln!("version 2 accepted {:?} after the push", sent.elapsed());
+    assert_eq!((ack["outcome"].as_str(), ack["running_version"].as_u64()), (Some("accepted"), Some(0)));
+    let ack = next_matching(&acks, Duration::from_secs(5), |v| version_of(v) == Some(2));
+    eprintln!("version 2 applied {:?} after the push", sent.elapsed());
     assert_eq!((ack["outcome"].as_str(), ack["running_version"].as_u64()), (Some("applied"), Some(2)));
     next_matching(&intervals, Duration::from_secs(5), |v| counted_on(v) == ["new"]);
 

@@ -222,7 +222,10 @@ pub struct ConfigAck {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConfigOutcome {
-    /// Valid; counting with it from the next interval.
+    /// Valid; it goes in at the next interval boundary (sent on arrival, so whoever saved
+    /// it hears within a second, not an interval later). `applied` follows then.
+    Accepted,
+    /// In place: the interval starting now counts with it.
     Applied,
     /// Invalid, for another camera, or not newer than the running version.
     Rejected,

@@ -41,7 +41,8 @@ pub struct ConfigVersion {
     pub geometry: String,
     pub author: String,
     pub created_ms: i64,
-    /// `pending` (no answer yet), `applied` or `rejected`.
+    /// `pending` (no answer yet), `accepted` (valid; in place at the next interval
+    /// boundary), `applied` or `rejected`.
     pub state: String,
     /// Why the agent refused it, each with its field path (`[]` unless rejected).
     pub problems: serde_json::Value,
@@ -70,12 +71,15 @@ pub struct AckUpdate {
 }
 
 impl AckUpdate {
-    /// An `Applied` ack marks its version applied. A `Rejected` one marks it rejected,
+    /// An `Accepted` ack marks a pending version accepted (never an answered one: the
+    /// store's update only moves `pending` to `accepted`). An `Applied` ack marks its
+    /// version applied. A `Rejected` one marks it rejected,
     /// unless the agent already runs that version or a newer one: then the refusal says
     /// "not newer" (a retained push seen again after a restart, or a late one), which
     /// says nothing against the version itself.
     pub fn from_ack(ack: &ConfigAck, acked_ms: i64) -> AckUpdate {
         let state = match ack.outcome {
+            ConfigOutcome::Accepted => Some(("accepted", "[]".to_string())),
             ConfigOutcome::Applied => Some(("applied", "[]".to_string())),
             ConfigOutcome::Rejected if ack.running_version >= ack.version => None,
             ConfigOutcome::Rejected => {
@@ -122,8 +126,9 @@ pub(crate) const SELECT_HISTORY: &str = "SELECT version, geometry, author, creat
 
 pub(crate) const SELECT_GEOMETRY: &str = "SELECT geometry FROM camera_configs WHERE camera_id = $1 AND version = $2";
 
-pub(crate) const ACK_STATE: &str =
-    "UPDATE camera_configs SET state = $1, problems = $2, acked_ms = $3 WHERE camera_id = $4 AND version = $5";
+/// A late `accepted` never overwrites `applied` or `rejected`.
+pub(crate) const ACK_STATE: &str = "UPDATE camera_configs SET state = $1, problems = $2, acked_ms = $3 \
+    WHERE camera_id = $4 AND version = $5 AND (state = 'pending' OR $1 <> 'accepted')";
 
 pub(crate) const ACK_RUNNING: &str = "INSERT INTO camera_config_running (camera_id, version, acked_ms) \
     VALUES ($1, $2, $3) ON CONFLICT (camera_id) DO UPDATE SET version = excluded.version, acked_ms = excluded.acked_ms";
@@ -142,7 +147,7 @@ mod tests {
 
     fn ack(version: u64, outcome: ConfigOutcome, running_version: u64) -> ConfigAck {
         let problems = match outcome {
-            ConfigOutcome::Applied => vec![],
+            ConfigOutcome::Accepted | ConfigOutcome::Applied => vec![],
             ConfigOutcome::Rejected => vec![Problem { path: "lines[0].b".into(), message: "short".into() }],
         };
         ConfigAck { camera_id: "c".into(), version, outcome, problems, running_version }
@@ -150,6 +155,8 @@ mod tests {
 
     #[test]
     fn an_ack_sets_its_versions_state_unless_it_only_says_not_newer() {
+        let accepted = AckUpdate::from_ack(&ack(2, ConfigOutcome::Accepted, 1), 6);
+        assert_eq!((accepted.state, accepted.running_version), (Some(("accepted", "[]".into())), 1));
         let applied = AckUpdate::from_ack(&ack(2, ConfigOutcome::Applied, 2), 7);
         assert_eq!((applied.state, applied.running_version, applied.acked_ms), (Some(("applied", "[]".into())), 2, 7));
         let refused = AckUpdate::from_ack(&ack(3, ConfigOutcome::Rejected, 2), 8);

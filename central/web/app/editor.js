@@ -148,12 +148,14 @@ export async function editor(root, id) {
       await follow(saved.version);
     } catch (e) { message.textContent = e.message; }
   }
-  // Polls until the agent answers the version (applied or rejected) or 20 s pass.
+  // Polls until the agent has the version in place (applied) or refused it, or 90 s
+  // pass (an interval is at most a few minutes; the history row keeps its state).
   async function follow(version) {
-    for (let i = 0; i < 40; i++) {
+    for (let i = 0; i < 180 && root.isConnected; i++) {
       await loadConfig(false);
       const v = st.saved.history.find((x) => x.version === version);
-      if (v && v.state !== "pending") return;
+      if (v?.state === "accepted") message.textContent = `v${version}: ${t("editor.accepted")}`;
+      if (v && v.state !== "pending" && v.state !== "accepted") return;
       await new Promise((r) => setTimeout(r, 500));
     }
   }
