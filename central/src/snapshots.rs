@@ -55,7 +55,7 @@ pub struct Picture {
     pub annotated: bool,
     pub bytes: usize,
     #[serde(skip)]
-    pub jpeg: axum::body::Bytes,
+    pub jpeg: std::sync::Arc<[u8]>,
 }
 
 /// What a request came back with.

@@ -87,7 +87,8 @@ pub async fn latest(State(state): State<ApiState>, Path(id): Path<String>) -> Re
 pub async fn latest_jpeg(State(state): State<ApiState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let picture = state.snapshots.latest(&id).ok_or_else(|| none_yet(&id))?;
     // A picture of a road: never cached by the browser or a proxy.
-    Ok(([(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, "no-store")], picture.jpeg).into_response())
+    let jpeg = axum::body::Bytes::copy_from_slice(&picture.jpeg);
+    Ok(([(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, "no-store")], jpeg).into_response())
 }
 
 fn none_yet(id: &str) -> ApiError {
