@@ -45,14 +45,10 @@ impl FrameFit {
 
     /// One issue per point outside a `width` × `height` frame (0..=width, 0..=height).
     pub fn check(&self, width: u32, height: u32) -> Vec<ConfigIssue> {
-        let (w, h) = (width as f32, height as f32);
         self.points
             .iter()
-            .filter(|(_, [x, y])| !(0.0..=w).contains(x) || !(0.0..=h).contains(y))
-            .map(|(path, [x, y])| ConfigIssue {
-                path: path.clone(),
-                message: format!("({x}, {y}) is outside the {width}×{height} frame the stream delivers"),
-            })
+            .filter_map(|(path, p)| protocol::camera_config::outside_frame(path.clone(), *p, width, height))
+            .map(|p| ConfigIssue { path: p.path, message: p.message })
             .collect()
     }
 }

@@ -166,7 +166,6 @@ impl Geometry {
     /// shapes drawn on another stream's picture (a main stream's coordinates on a
     /// sub-stream) that nothing would ever cross. Calibration points may lie anywhere.
     pub fn frame_problems(&self, width: u32, height: u32) -> Vec<Problem> {
-        let (w, h) = (width as f32, height as f32);
         let lines = self
             .lines
             .iter()
@@ -175,15 +174,19 @@ impl Geometry {
         let zones = self.zones.iter().enumerate().flat_map(|(i, z)| {
             z.polygon.iter().enumerate().map(move |(j, p)| (format!("zones[{i}].polygon[{j}]"), *p))
         });
-        lines
-            .chain(zones)
-            .filter(|(_, [x, y])| !(0.0..=w).contains(x) || !(0.0..=h).contains(y))
-            .map(|(path, [x, y])| Problem {
-                path,
-                message: format!("({x}, {y}) is outside the {width}×{height} frame the stream delivers"),
-            })
-            .collect()
+        lines.chain(zones).filter_map(|(path, p)| outside_frame(path, p, width, height)).collect()
     }
+}
+
+/// The problem of point `p` (field `path`) when it lies outside a `width` × `height` frame
+/// (the edges are inside); the one wording for the API, pushed configs and file configs.
+pub fn outside_frame(path: String, p: [f32; 2], width: u32, height: u32) -> Option<Problem> {
+    let [x, y] = p;
+    let inside = (0.0..=width as f32).contains(&x) && (0.0..=height as f32).contains(&y);
+    (!inside).then(|| Problem {
+        path,
+        message: format!("({x}, {y}) is outside the {width}×{height} frame the stream delivers"),
+    })
 }
 
 /// Shoelace area of a polygon (px²).
