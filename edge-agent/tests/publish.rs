@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use edge_agent::config::{AckMode, MqttSettings};
 use edge_agent::report::link::Publisher;
-use edge_agent::report::outbox::{DEFAULT_MAX_BYTES, Outbox};
+use edge_agent::report::outbox::{DEFAULT_MAX_BYTES, Outbox, OutboxError};
 use protocol::IntervalCounts;
 use protocol::messages::{CountReport, Envelope, ModelRef};
 
@@ -205,7 +205,18 @@ fn reports_queued_while_the_broker_is_down_arrive_once_in_order() {
     stop.store(true, Ordering::Relaxed);
     handle.join().unwrap();
     drop(outbox);
-    let (ob, rec) = Outbox::open(&dir.path().join("outbox"), DEFAULT_MAX_BYTES).unwrap();
+    // The directory lock is an flock on an open file: a process another test forks at
+    // that moment shares it until it execs, so the lock is released a moment later, not
+    // necessarily at once. Wait for it (the restart of a real agent is a new process).
+    let t = Instant::now();
+    let (ob, rec) = loop {
+        match Outbox::open(&dir.path().join("outbox"), DEFAULT_MAX_BYTES) {
+            Err(OutboxError::Locked { .. }) if t.elapsed() < Duration::from_secs(10) => {
+                std::thread::sleep(Duration::from_millis(50))
+            }
+            other => break other.unwrap(),
+        }
+    };
     assert_eq!((ob.depth(), rec.pending), (0, 0));
     broker.stop();
 }
