@@ -22,13 +22,13 @@ use firmware_profiles::{CameraProfile, EdgeBoxProfile, StreamChoice, camera::Cam
 use models::Manifest;
 use serde::Deserialize;
 
-use crate::calibrate::{Calibration, CalibrationError, Correspondence};
 use crate::count::{CountSettings, LineDef, ZoneDef};
 use crate::detect::{DetectSettings, ViewPlan};
 use crate::geometry::{Point, Polygon};
 use crate::ingest::SourceSpec;
 use crate::track::TrackerSettings;
 use crate::twowheel::RiderMerge;
+use protocol::calibration::{Calibration, CalibrationError};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -278,9 +278,8 @@ impl AgentConfig {
         if !(1..=3600).contains(&c.interval_s) {
             bad("camera.interval_s".into(), format!("{} is outside 1..=3600", c.interval_s));
         }
-        let shape_problems = self.geometry().problems();
-        let calibration_shape_ok = !shape_problems.iter().any(|p| p.path.starts_with("calibration"));
-        for p in shape_problems {
+        // Shapes and the calibration fit: the rules central's API applies too.
+        for p in self.geometry().problems() {
             bad(p.path, p.message);
         }
         for (field, message) in self.scene.problems() {
@@ -393,13 +392,6 @@ impl AgentConfig {
         if !(1..=1000).contains(&k.size_min_tracks) {
             bad("count.size_min_tracks".into(), format!("{} is outside 1..=1000", k.size_min_tracks));
         }
-        if calibration_shape_ok && let Err(e) = self.calibration() {
-            let path = match e {
-                CalibrationError::PointOff { index, .. } => format!("calibration.points[{index}]"),
-                _ => "calibration.points".into(),
-            };
-            bad(path, e.to_string());
-        }
         issues
     }
 
@@ -432,10 +424,7 @@ impl AgentConfig {
 
     /// The fitted calibration; `Ok(None)` without a `[calibration]` section.
     pub fn calibration(&self) -> Result<Option<Calibration>, CalibrationError> {
-        let Some(c) = &self.calibration else { return Ok(None) };
-        let points: Vec<Correspondence> =
-            c.points.iter().map(|p| Correspondence { image: p.image, ground: p.ground }).collect();
-        Calibration::fit(&points, c.max_error_m).map(Some)
+        self.calibration.as_ref().map(CalibrationConfig::fit).transpose()
     }
 
     pub fn line_defs(&self) -> Vec<LineDef> {

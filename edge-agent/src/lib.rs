@@ -16,7 +16,6 @@
 //!   `report::link` delivers them over MQTT and handles the acks).
 //! - `annotate` (what the detector sees, drawn on frames: `count --annotate` video,
 //!   `snapshot` JPEG).
-//! - `calibrate` (image → road-plane homography from surveyed points, track speed).
 //! - `config` (the camera config and its validation, read with the `config-read` crate so
 //!   every problem is reported), `fit` (lines and zones against the decoded frame size),
 //!   `assets` (shared models and clips).
@@ -27,7 +26,6 @@ pub mod agent;
 pub mod annotate;
 pub mod app;
 pub mod assets;
-pub mod calibrate;
 pub mod config;
 pub mod count;
 pub mod detect;

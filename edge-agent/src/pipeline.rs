@@ -36,7 +36,7 @@ pub struct PipelineSettings {
     /// Skip frames repeating the last one looked at (grey levels; 0: look at every frame).
     pub repeat_max_diff: f32,
     /// Image → road plane: speeds on lines, densities in zones; `None`: neither.
-    pub calibration: Option<crate::calibrate::Calibration>,
+    pub calibration: Option<protocol::calibration::Calibration>,
 }
 
 impl Default for PipelineSettings {

@@ -14,9 +14,9 @@
 use protocol::IntervalCounts;
 
 use super::{Pipeline, aggregator_for, preparer_for};
-use crate::calibrate::Calibration;
 use crate::count::{Counter, IncidentDetector, IncidentRules, LineDef, ZoneDef};
 use crate::detect::Detector;
+use protocol::calibration::Calibration;
 
 /// Lines, zones, their incident rules and the calibration, with the version they came as.
 #[derive(Debug, Clone)]

@@ -407,7 +407,7 @@ fn dropped_frames_keep_one_track_and_one_count() {
 /// boxes' steady pixel speed is a steady ground speed).
 #[test]
 fn a_calibrated_camera_reports_each_crossing_speed_per_line_and_class() {
-    use crate::calibrate::{Calibration, Correspondence};
+    use protocol::calibration::{Calibration, Correspondence};
     let survey = [[0.0, 0.0], [400.0, 0.0], [400.0, 400.0], [0.0, 400.0]]
         .map(|p| Correspondence { image: p, ground: [p[0] / 10.0, p[1] / 10.0] });
     let run_with = |calibration: Option<Calibration>| {

@@ -14,6 +14,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::calibration::{Calibration, CalibrationError, Correspondence};
+
 /// Lines, zones and the calibration of one camera: what an operator draws.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -78,6 +80,16 @@ fn default_max_error_m() -> f64 {
     0.5
 }
 
+impl CalibrationSpec {
+    /// The image → road-plane mapping these points define, or why they define none
+    /// (too few, collinear, a point further than `max_error_m` from its survey).
+    pub fn fit(&self) -> Result<Calibration, CalibrationError> {
+        let points: Vec<Correspondence> =
+            self.points.iter().map(|p| Correspondence { image: p.image, ground: p.ground }).collect();
+        Calibration::fit(&points, self.max_error_m)
+    }
+}
+
 /// One surveyed point: where it is in the image (px) and on the road plane (m).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -104,8 +116,9 @@ impl std::fmt::Display for Problem {
 pub const MIN_LINE_PX: f32 = 2.0;
 
 impl Geometry {
-    /// Every shape problem, each with its path. Whether the shapes fit the stream's frame
-    /// and whether the calibration fits a plane are the agent's to check (it has both).
+    /// Every shape problem, each with its path, including a calibration whose points do
+    /// not fit the road plane. Whether the shapes fit the stream's frame needs its size:
+    /// `frame_problems`.
     pub fn problems(&self) -> Vec<Problem> {
         let mut out = Vec::new();
         let mut bad = |path: String, message: String| out.push(Problem { path, message });
@@ -157,6 +170,15 @@ impl Geometry {
             }
             if let Some(i) = c.points.iter().position(|p| !finite(p.image) || !finite(p.ground)) {
                 bad(format!("calibration.points[{i}]"), "coordinates must be finite numbers".into());
+            } else if c.max_error_m.is_finite()
+                && c.max_error_m > 0.0
+                && let Err(e) = c.fit()
+            {
+                let path = match e {
+                    CalibrationError::PointOff { index, .. } => format!("calibration.points[{index}]"),
+                    _ => "calibration.points".into(),
+                };
+                bad(path, e.to_string());
             }
         }
         out
@@ -290,6 +312,36 @@ mod tests {
             ]
         );
         assert_eq!(Geometry::default().problems()[0].path, "lines");
+    }
+
+    #[test]
+    fn a_calibration_that_fits_no_road_plane_is_refused_with_the_reason() {
+        let survey = |pts: &[([f64; 2], [f64; 2])]| CalibrationSpec {
+            points: pts.iter().map(|&(image, ground)| SurveyPoint { image, ground }).collect(),
+            max_error_m: 0.5,
+        };
+        let with =
+            |c| Geometry { lines: vec![line("main", [0.0, 10.0], [100.0, 10.0])], zones: vec![], calibration: Some(c) };
+        // A top-down view, 10 px to the metre: fits.
+        let square = [
+            ([0.0, 0.0], [0.0, 0.0]),
+            ([100.0, 0.0], [10.0, 0.0]),
+            ([100.0, 100.0], [10.0, 10.0]),
+            ([0.0, 100.0], [0.0, 10.0]),
+        ];
+        assert_eq!(with(survey(&square)).problems(), vec![]);
+        let line_up: Vec<_> = (0..5).map(|i| ([50.0 * i as f64, 20.0], [5.0 * i as f64, 2.0])).collect();
+        let p = with(survey(&line_up)).problems();
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].path, "calibration.points");
+        assert!(p[0].message.contains("collinear"), "{}", p[0].message);
+        let three = with(survey(&square[..3])).problems();
+        assert!(three[0].message.contains("at least 4"), "{three:?}");
+        // A fifth point typed 3 m off its survey is named.
+        let mut typo = square.to_vec();
+        typo.push(([50.0, 50.0], [8.0, 5.0]));
+        let p = with(survey(&typo)).problems();
+        assert_eq!(p.iter().map(|p| p.path.as_str()).collect::<Vec<_>>(), ["calibration.points[4]"], "{p:?}");
     }
 
     proptest::proptest! {

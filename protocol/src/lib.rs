@@ -4,7 +4,12 @@
 //! Also the MQTT topic tree (`topics`) and the versioned messages (`messages`): every
 //! message carries schema_version, agent_id, epoch and seq. Everything in this crate is
 //! what an edge agent and central must agree on byte for byte.
+//!
+//! `calibration` is the one fit of a camera's surveyed points to the road plane: the
+//! agent measures speeds with it, and central refuses a calibration that does not fit
+//! before it is ever pushed (the same rule, the same words).
 
+pub mod calibration;
 pub mod camera_config;
 pub mod class;
 mod compat;

@@ -11,9 +11,9 @@ use protocol::VehicleClass;
 
 use super::size::{SizeModel, SizeSamples};
 use super::{CountSettings, Direction, LineDef, ZoneDef, class};
-use crate::calibrate::{Calibration, speed_kmh};
 use crate::geometry::{BBox, Point};
 use crate::track::{Track, TrackState};
+use protocol::calibration::{Calibration, speed_kmh};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum EventKind {

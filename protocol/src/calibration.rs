@@ -11,7 +11,7 @@
 //! A fit is refused when the points cannot define a plane mapping (fewer than four, no
 //! four of them in general position, or a null space wider than one), or when a point
 //! lands further than `max_error_m` from where it was surveyed (a mistyped point shows
-//! up there).
+//! up there; the worst one is named).
 //!
 //! Speed: the least-squares slope of ground position against time over the track's
 //! samples, so one jittery box moves the estimate little, unlike a difference of two
@@ -81,16 +81,18 @@ impl Calibration {
         let hn = Matrix3::new(h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8]);
         let Some(tg_inv) = tg.try_inverse() else { return Err(CalibrationError::Degenerate) };
         let mut cal = Calibration { h: tg_inv * hn * ti, rms_error_m: 0.0 };
-        let mut sum_sq = 0.0;
-        for (index, p) in points.iter().enumerate() {
+        let mut errors = Vec::with_capacity(points.len());
+        for p in points {
             let Some(g) = cal.to_ground(p.image) else { return Err(CalibrationError::Degenerate) };
-            let error_m = (g[0] - p.ground[0]).hypot(g[1] - p.ground[1]);
-            if error_m > max_error_m {
-                return Err(CalibrationError::PointOff { index, error_m, limit_m: max_error_m });
-            }
-            sum_sq += error_m * error_m;
+            errors.push((g[0] - p.ground[0]).hypot(g[1] - p.ground[1]));
         }
-        cal.rms_error_m = (sum_sq / points.len() as f64).sqrt();
+        // Name the worst point: a least-squares fit spreads one typo over its neighbours,
+        // so the first point over the limit need not be the one mistyped.
+        let (index, &error_m) = errors.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).expect("4 or more");
+        if error_m > max_error_m {
+            return Err(CalibrationError::PointOff { index, error_m, limit_m: max_error_m });
+        }
+        cal.rms_error_m = (errors.iter().map(|e| e * e).sum::<f64>() / points.len() as f64).sqrt();
         Ok(cal)
     }
 
@@ -189,5 +191,5 @@ fn has_four_in_general_position(points: &[[f64; 2]]) -> bool {
 }
 
 #[cfg(test)]
-#[path = "calibrate_tests.rs"]
+#[path = "calibration_tests.rs"]
 mod tests;
