@@ -22,7 +22,7 @@ use protocol::topics::{
     SHARED_STATUS_SUBSCRIPTION, Topic,
 };
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, Publish, QoS};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::now_ms;
@@ -62,6 +62,8 @@ pub struct Session {
     pub client: AsyncClient,
     eventloop: EventLoop,
     connection: Arc<AtomicU64>,
+    /// The number of the current connection, for tasks that act on each (re)connect.
+    connected: watch::Sender<u64>,
     filters: Vec<&'static str>,
 }
 
@@ -97,7 +99,13 @@ impl Session {
             vec![SHARED_COUNTS_SUBSCRIPTION, SHARED_STATUS_SUBSCRIPTION, SHARED_EVENTS_SUBSCRIPTION]
         };
         filters.extend(CONFIG_ACK_FILTERS);
-        Ok(Session { client, eventloop, connection: Arc::new(AtomicU64::new(0)), filters })
+        let connected = watch::Sender::new(0);
+        Ok(Session { client, eventloop, connection: Arc::new(AtomicU64::new(0)), connected, filters })
+    }
+
+    /// Changes each time the session (re)connects to the broker.
+    pub fn connections(&self) -> watch::Receiver<u64> {
+        self.connected.subscribe()
     }
 
     /// Spawns the receive loop, which runs until `stop` is cancelled (its handle is
@@ -111,12 +119,12 @@ impl Session {
         tasks: &tokio_util::task::TaskTracker,
         stop: CancellationToken,
     ) -> tokio::task::JoinHandle<()> {
-        let Session { client, eventloop, connection, mut filters } = self;
+        let Session { client, eventloop, connection, connected, mut filters } = self;
         if inboxes.junctions.is_some() {
             filters.extend(JUNCTION_FILTERS);
         }
         tasks.spawn(acker(client.clone(), done, connection.clone()));
-        let receiver = Receiver { client, filters, inboxes, connection, metrics };
+        let receiver = Receiver { client, filters, inboxes, connection, connected, metrics };
         tokio::spawn(receiver.run(eventloop, stop))
     }
 }
@@ -126,6 +134,7 @@ struct Receiver {
     filters: Vec<&'static str>,
     inboxes: Inboxes,
     connection: Arc<AtomicU64>,
+    connected: watch::Sender<u64>,
     metrics: Arc<Metrics>,
 }
 
@@ -152,6 +161,7 @@ impl Receiver {
                             tracing::error!(error = %e, filter, "could not subscribe");
                         }
                     }
+                    self.connected.send_replace(n);
                 }
                 Ok(Event::Incoming(Packet::Publish(publish))) => {
                     if !self.route(publish).await {

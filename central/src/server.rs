@@ -119,10 +119,12 @@ pub fn run(config: &CentralConfig, base: Option<&Path>, print: Option<OnStored>)
     let snapshots = Arc::new(crate::snapshots::SnapshotDesk::new(session.client.clone(), &config.broker.client_id));
     let inboxes = Inboxes { jobs: jobs_tx, junctions: junction_inbox, snapshots: snapshots.clone() };
     let stop_receiving = CancellationToken::new();
+    let connections = session.connections();
     let receive = session.spawn(inboxes, done_rx, metrics.clone(), &tasks, stop_receiving.clone());
     // Held here too so the last reference (a PostgreSQL client, which blocks on close)
     // is dropped outside the async runtime.
     let reader = Arc::new(Mutex::new(reader_store));
+    tasks.spawn(configs.clone().republish_on_connect(connections, reader.clone(), shutdown.clone()));
     let api = ApiState {
         store: reader.clone(),
         metrics,

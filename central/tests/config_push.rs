@@ -63,7 +63,7 @@ fn ack(port: u16, version: u64, outcome: ConfigOutcome, problems: Vec<Problem>, 
 
 fn scenario(store: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let broker = Mosquitto::start(dir.path(), "");
+    let mut broker = Mosquitto::start(dir.path(), "");
     let users = common::auth_users(&[("olga", "operator", "op-pass-5521"), ("vera", "viewer", "view-pass-7713")]);
     let extra = format!(
         "[auth]\nlogin_per_minute = 100\n{users}[[map.camera]]\nid = \"cam-m\"\nname = \"placed\"\nlat = 10.7\n\
@@ -123,6 +123,21 @@ fn scenario(store: &str) {
     let (code, refused) = call(port, "PUT", path, &op, &serde_json::to_string(&geometry(11.0)).unwrap());
     assert_eq!(code, 422, "{refused}");
     assert_eq!(refused["problems"][0]["path"], "lines[0].b", "{refused}");
+    // A calibration whose points lie on one line defines no road plane: refused with why.
+    let mut on_a_line = geometry(300.0);
+    on_a_line.calibration = Some(protocol::camera_config::CalibrationSpec {
+        points: (0..4)
+            .map(|i| protocol::camera_config::SurveyPoint {
+                image: [100.0 * i as f64, 50.0],
+                ground: [3.0 * i as f64, 0.0],
+            })
+            .collect(),
+        max_error_m: 0.5,
+    });
+    let (code, refused) = call(port, "PUT", path, &op, &serde_json::to_string(&on_a_line).unwrap());
+    assert_eq!(code, 422, "{refused}");
+    assert_eq!(refused["problems"][0]["path"], "calibration.points", "{refused}");
+    assert!(refused["problems"][0]["message"].as_str().unwrap().contains("collinear"), "{refused}");
     let (code, text) = call(port, "PUT", path, &viewer, &g1);
     assert_eq!(code, 403, "{text}");
     assert_eq!(call(port, "PUT", path, &op, "{\"lines\": 3}").0, 400);
@@ -140,6 +155,15 @@ fn scenario(store: &str) {
     let (retained, push) = received_push(late);
     assert!(retained);
     assert_eq!((push.version, &push.geometry), (3, &geometry(300.0)));
+
+    // The broker restarts without its retained store: central republishes the newest
+    // version when it reconnects, so an agent connecting afterwards still gets it.
+    broker.kill9();
+    broker.restart();
+    let first = Subscriber::start(broker.port, &["-q", "1", "-t", CONFIG, "-F", "%r %p", "-C", "1", "-W", "20"]);
+    assert_eq!(received_push(first).1.version, 3, "republished after the broker lost it");
+    let late = Subscriber::start(broker.port, &["-q", "1", "-t", CONFIG, "-F", "%r %p", "-C", "1", "-W", "10"]);
+    assert_eq!(received_push(late), (true, push), "retained again");
 
     // The agent refuses version 3: the problems show in the history, it still runs 1.
     let problem = Problem { path: "lines[0].a".into(), message: "outside the 640x360 frame".into() };

@@ -174,4 +174,56 @@ fn postgres_keeps_the_store_contract() {
     contract(spec.open().unwrap().as_mut());
     config_contract(spec.open().unwrap().as_mut());
     assert_eq!(spec.open().unwrap().counts("cam-a", 0, i64::MAX, 100).unwrap().len(), 7);
+
+    // Two centrals saving one camera at the same moment: the one that loses the race gets
+    // a conflict (the API's 409), and neither its version nor its audit entry is written.
+    let mut rival = ::postgres::Client::connect(&pg.url, ::postgres::NoTls).unwrap();
+    let mut tx = rival.transaction().unwrap();
+    tx.execute(
+        "INSERT INTO camera_configs (camera_id, version, geometry, author, created_ms, state, problems) \
+         VALUES ('cam-r', 1, '{}', 'rival', 1, 'pending', '[]')",
+        &[],
+    )
+    .unwrap();
+    let audit_before = spec.open().unwrap().audit(100).unwrap().len();
+    let mut store = spec.open().unwrap();
+    let saving = std::thread::spawn(move || {
+        let config = NewConfig {
+            camera_id: "cam-r".into(),
+            geometry: "{}".into(),
+            author: "olga".into(),
+            created_ms: 2,
+            rollback_of: None,
+        };
+        let audit = |_| AuditEntry {
+            id: 0,
+            at_ms: 2,
+            actor: "olga".into(),
+            role: "operator".into(),
+            action: "config_save".into(),
+            target: "cam-r".into(),
+            outcome: "accepted".into(),
+            detail: "{}".into(),
+        };
+        store.save_config(&config, &audit)
+    });
+    // Ready when the save waits on the rival's uncommitted key, not after a guess.
+    let mut watch = ::postgres::Client::connect(&pg.url, ::postgres::NoTls).unwrap();
+    let waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
+                   AND query LIKE 'INSERT INTO camera_configs%'";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while watch.query_one(waiting, &[]).unwrap().get::<_, i64>(0) == 0 {
+        assert!(std::time::Instant::now() < deadline, "the save never reached its insert");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    tx.commit().unwrap();
+    let lost = saving.join().unwrap().unwrap_err();
+    assert!(matches!(lost, central::store::StoreError::Conflict(_)), "{lost:?}");
+    assert!(lost.to_string().contains("reload and save again"), "{lost}");
+    let mut store = spec.open().unwrap();
+    assert_eq!(
+        store.config_history("cam-r", 10).unwrap().iter().map(|v| v.author.as_str()).collect::<Vec<_>>(),
+        ["rival"]
+    );
+    assert_eq!(store.audit(100).unwrap().len(), audit_before, "the lost save left no audit entry");
 }

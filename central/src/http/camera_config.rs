@@ -181,6 +181,7 @@ async fn save_and_push(
     .inspect_err(|_| tracing::error!(actor = %who.name, camera = %camera_id, "camera config not saved"))?;
     tracing::info!(camera = %camera_id, version, user = %who.name, rollback_to = ?rollback_of, "camera config saved");
     let push = ConfigPush { camera_id: camera_id.clone(), version, geometry };
+    // `Ok(false)`: a newer save went out first; the broker keeps that one, as it should.
     if let Err(e) = state.configs.publish(&push).await {
         return Ok(error(
             StatusCode::SERVICE_UNAVAILABLE,

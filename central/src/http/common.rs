@@ -22,7 +22,7 @@ pub async fn with_store<T: Send + 'static>(
     })
     .await
     .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
-    .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))
+    .map_err(ApiError::from)
 }
 
 /// A JSON request body as `T`: 400 saying what is wrong (serde names the field and where).

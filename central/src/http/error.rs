@@ -31,8 +31,13 @@ impl IntoResponse for ApiError {
 }
 
 impl From<crate::store::StoreError> for ApiError {
-    /// The store did not answer: 503 (clients retry; nothing was changed).
+    /// A lost race with another writer: 409 (reload, then decide). Anything else: the
+    /// store did not answer, 503 (clients retry; nothing was changed).
     fn from(e: crate::store::StoreError) -> Self {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+        let status = match e {
+            crate::store::StoreError::Conflict(_) => StatusCode::CONFLICT,
+            _ => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        ApiError::new(status, e.to_string())
     }
 }

@@ -90,6 +90,9 @@ pub enum StoreError {
     Postgres(#[from] ::postgres::Error),
     #[error("stored counts unreadable: {0}")]
     Corrupt(#[from] serde_json::Error),
+    /// Another writer changed the same thing at the same moment; nothing was written.
+    #[error("{0}")]
+    Conflict(String),
 }
 
 pub trait Store: Send {

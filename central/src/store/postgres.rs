@@ -163,12 +163,23 @@ impl Store for PostgresStore {
     }
 
     fn save_config(&mut self, c: &NewConfig, audit: &dyn Fn(u64) -> AuditEntry) -> Result<u64, StoreError> {
-        // Two centrals saving one camera at once: the second insert breaks the primary
-        // key and its transaction fails as a whole (the API answers 503; retry).
         let mut tx = self.client.transaction()?;
         let version: i64 = tx.query_one(configs::NEXT_VERSION, &[&c.camera_id])?.get(0);
         let rollback_of = c.rollback_of.map(|v| v as i64);
-        tx.execute(configs::INSERT, &[&c.camera_id, &version, &c.geometry, &c.author, &c.created_ms, &rollback_of])?;
+        // Two centrals saving one camera at once both read the same next version; the
+        // second insert breaks the primary key and its whole transaction (audit included)
+        // is dropped: a conflict the operator resolves by reloading, not an outage.
+        let inserted =
+            tx.execute(configs::INSERT, &[&c.camera_id, &version, &c.geometry, &c.author, &c.created_ms, &rollback_of]);
+        if let Err(e) = &inserted
+            && e.code() == Some(&::postgres::error::SqlState::UNIQUE_VIOLATION)
+        {
+            return Err(StoreError::Conflict(format!(
+                "camera {}: version {version} was saved by someone else at the same moment; reload and save again",
+                c.camera_id
+            )));
+        }
+        inserted?;
         let e = audit(version as u64);
         tx.execute(INSERT_AUDIT, &[&e.at_ms, &e.actor, &e.role, &e.action, &e.target, &e.outcome, &e.detail])?;
         tx.commit()?;
