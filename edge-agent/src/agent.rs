@@ -10,6 +10,9 @@
 //! With `[mqtt]` the sink also takes central's geometry pushes (`remote_config`): each is
 //! judged on arrival, answered at once when refused, put in place by the frame loop at
 //! the next interval boundary, and answered when it is.
+//!
+//! With `run --annotate-dir` every frame is also drawn on and written to the box's disk
+//! in segments within a byte budget (`annotate::recorder`); nothing of it leaves the box.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -19,6 +22,7 @@ use std::time::{Duration, Instant, SystemTime};
 use protocol::IntervalCounts;
 use protocol::messages::{Incident, ZoneNow};
 
+use crate::annotate::{RecordSettings, SegmentRecorder};
 use crate::app::build_pipeline;
 use crate::config::AgentConfig;
 use crate::ingest::health::unix_ms;
@@ -27,9 +31,11 @@ use crate::report::Reporter;
 use crate::sink::{Clock, Sink, drive};
 use crate::stages::PrepStage;
 
+/// `record`: also write the annotated video to the box's disk (`run --annotate-dir`).
 pub fn run(
     config: &AgentConfig,
     config_dir: Option<&Path>,
+    record: Option<RecordSettings>,
     stop: Arc<AtomicBool>,
     on_interval: impl FnMut(&IntervalCounts, &HealthSnapshot, Option<StoredAs>),
 ) -> anyhow::Result<()> {
@@ -46,7 +52,10 @@ pub fn run(
     let reporter = Reporter::start(config, config_dir, epoch)?;
     let health = reader.health();
     let source_name = reader.spec().display_name();
-    let stage = PrepStage::spawn(reader, pipeline.preparer(), 1);
+    let recorder = record.map(|r| SegmentRecorder::open(r, &config.camera.id)).transpose()?;
+    // Annotation draws on every frame's picture: only then does the stage make one.
+    let preparer = if recorder.is_some() { pipeline.preparer().with_pictures() } else { pipeline.preparer() };
+    let stage = PrepStage::spawn(reader, preparer, 1);
     if live {
         pipeline.start(unix_ms(SystemTime::now()));
     }
@@ -65,6 +74,7 @@ pub fn run(
         fit: crate::fit::FrameFit::new(config, None),
         frame_size: None,
         fits: true,
+        recorder,
     };
     drive(&mut pipeline, &stage, if live { Clock::Wall } else { Clock::Frames }, &stop, &mut sink)?;
     tracing::info!(camera = %config.camera.id, "agent stopped");
@@ -89,6 +99,8 @@ struct AgentSink<F> {
     remote: Option<(std::sync::mpsc::Receiver<Vec<u8>>, crate::remote_config::RemoteConfig)>,
     /// Operators' snapshot requests (with `[mqtt]`).
     snapshots: Option<crate::snapshot_link::SnapshotDesk>,
+    /// `run --annotate-dir`.
+    recorder: Option<SegmentRecorder>,
 }
 
 impl<F: FnMut(&IntervalCounts, &HealthSnapshot, Option<StoredAs>)> Sink for AgentSink<F> {
@@ -175,6 +187,12 @@ impl<F: FnMut(&IntervalCounts, &HealthSnapshot, Option<StoredAs>)> Sink for Agen
         if let (Some(desk), Some(reporter)) = (self.snapshots.as_mut(), self.reporter.as_ref()) {
             desk.take(meta, picture, scene, |answer| reporter.publish_snapshot(answer));
         }
+        // After the snapshot desk, which needs the plain picture; drawing twice on an
+        // annotated snapshot's picture draws the same overlay in the same place.
+        if let Some(recorder) = self.recorder.as_mut() {
+            crate::annotate::render(picture, scene);
+            recorder.push(picture, meta.pts_ns, meta.captured_at);
+        }
         Ok(())
     }
 
@@ -224,6 +242,9 @@ impl<F: FnMut(&IntervalCounts, &HealthSnapshot, Option<StoredAs>)> Sink for Agen
     fn finish(&mut self) {
         if let Some(r) = &self.reporter {
             r.drain(Duration::from_secs(5));
+        }
+        if let Some(recorder) = self.recorder.as_mut() {
+            recorder.finish();
         }
     }
 }

@@ -74,6 +74,20 @@ enum Command {
     Run {
         #[arg(long)]
         config: PathBuf,
+        /// Also write every frame, drawn on as `count --annotate` draws it, to MP4 files in
+        /// this directory on the box (`<camera>-<UTC start>.mp4`; nothing is sent anywhere).
+        /// Costs a picture conversion and an H.264 encode per frame: for commissioning and
+        /// fault-finding, not for every day.
+        #[arg(long, value_name = "DIR")]
+        annotate_dir: Option<PathBuf>,
+        /// Seconds of video per file.
+        #[arg(long, default_value_t = 60, requires = "annotate_dir",
+              value_parser = clap::value_parser!(u64).range(5..=3600))]
+        annotate_segment_s: u64,
+        /// Finished files kept, in MiB; the oldest are deleted first (the newest always stays).
+        #[arg(long, default_value_t = 1024, requires = "annotate_dir",
+              value_parser = clap::value_parser!(u64).range(1..))]
+        annotate_keep_mib: u64,
     },
     /// Check a config file and report every problem with its field path.
     Validate {
@@ -101,9 +115,14 @@ fn main() -> ExitCode {
             init_logging("warn,ort=error");
             snapshot(job, frames, out)
         }
-        Command::Run { config } => {
+        Command::Run { config, annotate_dir, annotate_segment_s, annotate_keep_mib } => {
             init_logging("info,ort=error");
-            run(config)
+            let record = annotate_dir.map(|dir| edge_agent::annotate::RecordSettings {
+                dir,
+                segment_s: annotate_segment_s,
+                keep_bytes: annotate_keep_mib << 20,
+            });
+            run(config, record)
         }
         Command::Validate { config } => validate(config),
         Command::GenerateConfig => {
@@ -230,13 +249,13 @@ fn print_table(r: &CountReport) {
     }
 }
 
-fn run(config: PathBuf) -> anyhow::Result<()> {
+fn run(config: PathBuf, record: Option<edge_agent::annotate::RecordSettings>) -> anyhow::Result<()> {
     let cfg = AgentConfig::load(&config)?;
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.clone()).context("installing signal handler")?;
     }
-    edge_agent::agent::run(&cfg, config.parent(), stop, |interval, health, stored| {
+    edge_agent::agent::run(&cfg, config.parent(), record, stop, |interval, health, stored| {
         // `stored`: the (epoch, seq) the report went into the outbox under, once it is
         // fsynced; absent when the config has no [mqtt].
         let line =

@@ -30,10 +30,13 @@ pub struct PrepStage {
     next_preparer: std::sync::Arc<parking_lot::Mutex<Option<Preparer>>>,
     /// The next frame should carry its picture (a snapshot).
     want_picture: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Every frame carries its picture (annotation).
+    pictures: bool,
 }
 
 impl PrepStage {
     pub fn spawn(mut reader: Reader, mut preparer: Preparer, depth: usize) -> PrepStage {
+        let pictures = preparer.carries_pictures();
         let (tx, rx) = sync_channel::<Staged>(depth.max(1));
         let (recycle, free) = sync_channel::<PreparedFrame>(depth + 2);
         let next_preparer = std::sync::Arc::new(parking_lot::Mutex::new(None::<Preparer>));
@@ -68,7 +71,7 @@ impl PrepStage {
                 }
             })
             .expect("spawn ingest thread");
-        PrepStage { rx, recycle, handle: Some(handle), next_preparer, want_picture }
+        PrepStage { rx, recycle, handle: Some(handle), next_preparer, want_picture, pictures }
     }
 
     /// The next frame prepared carries its picture (a snapshot).
@@ -77,7 +80,9 @@ impl PrepStage {
     }
 
     /// Prepares frames with `preparer` from the next one on (the lines' tiles moved).
+    /// A stage built to carry every picture (annotation) keeps doing so.
     pub fn replace_preparer(&self, preparer: Preparer) {
+        let preparer = if self.pictures { preparer.with_pictures() } else { preparer };
         *self.next_preparer.lock() = Some(preparer);
     }
 

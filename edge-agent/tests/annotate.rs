@@ -148,3 +148,54 @@ fn unwritable_outputs_fail_naming_the_file() {
         assert!(stderr.contains("edge-agent: error:") && stderr.contains(missing), "{stderr}");
     }
 }
+
+/// `run --annotate-dir`: the agent writes its annotated video in segments of stream time;
+/// every frame it counted is in a segment; only finished, playable files remain; the
+/// oldest are deleted to keep the budget, the newest always stays.
+#[test]
+fn run_annotate_dir_writes_bounded_segments_of_every_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = common::asset("clips/parking_lot_sparse.mp4"); // 377 frames, 30.2 s
+    let config = dir.path().join("agent.toml");
+    let toml = format!(
+        "[camera]\nid = \"lot-1\"\nsource = \"{}\"\ninterval_s = 10\n\n\
+         [[lines]]\nname = \"l\"\na = [100, 200]\nb = [600, 200]\n",
+        clip.display()
+    );
+    std::fs::write(&config, toml).unwrap();
+    let out_dir = dir.path().join("annotated");
+    std::fs::create_dir(&out_dir).unwrap();
+    std::fs::write(out_dir.join("lot-1-20261208T000000.000Z.mp4.part"), b"left by a crash").unwrap();
+    let budget_mib = 1;
+    let run = Command::new(env!("CARGO_BIN_EXE_edge-agent"))
+        .args(["run", "--config", config.to_str().unwrap(), "--annotate-dir", out_dir.to_str().unwrap()])
+        .args(["--annotate-segment-s", "5", "--annotate-keep-mib", &budget_mib.to_string()])
+        .env("RUST_LOG", "info,ort=error")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{log}");
+    // What was written, from the agent's own log: one line per finished segment.
+    let written: Vec<u64> = log
+        .lines()
+        .filter(|l| l.contains("annotated segment written"))
+        .map(|l| l.split("frames=").nth(1).unwrap().split_whitespace().next().unwrap().parse().unwrap())
+        .collect();
+    let (clip_frames, _, _) = decode(&clip);
+    // 12.5 fps: a segment is full at its 63rd frame (5.04 s), so 377 frames make 6.
+    assert_eq!(written.len(), 6, "30.2 s in 5 s segments: {written:?}");
+    assert_eq!(written.iter().sum::<u64>(), clip_frames, "every frame is in a segment: {written:?}");
+    let mut files: Vec<_> = std::fs::read_dir(&out_dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    let names: Vec<String> = files.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    assert!(names.iter().all(|n| n.starts_with("lot-1-") && n.ends_with(".mp4")), "only finished files: {names:?}");
+    let sizes: Vec<u64> = files.iter().map(|p| std::fs::metadata(p).unwrap().len()).collect();
+    let (older, newest) = sizes.split_at(sizes.len() - 1);
+    assert!(older.iter().sum::<u64>() + newest[0] <= budget_mib << 20 || older.is_empty(), "{sizes:?}");
+    assert!(files.len() < written.len(), "1 MiB holds fewer than all six: {sizes:?}");
+    // Each file left decodes to the frames the log says it holds (the newest: the tail).
+    let (frames, _, picture) = decode(files.last().unwrap());
+    assert_eq!(frames, *written.last().unwrap());
+    assert_eq!(picture.dimensions(), (768, 432));
+}

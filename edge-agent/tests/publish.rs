@@ -240,7 +240,7 @@ fn the_agent_publishes_every_interval_it_reports() {
     let printed = Arc::new(Mutex::new(Vec::new()));
     {
         let printed = printed.clone();
-        edge_agent::agent::run(&config, None, Arc::new(AtomicBool::new(false)), move |i, _, _| {
+        edge_agent::agent::run(&config, None, None, Arc::new(AtomicBool::new(false)), move |i, _, _| {
             printed.lock().push(i.clone())
         })
         .unwrap();

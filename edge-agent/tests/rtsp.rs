@@ -62,7 +62,7 @@ fn the_agent_reconnects_after_the_server_is_killed() {
     let agent = {
         let (stop, seen) = (stop.clone(), seen.clone());
         std::thread::spawn(move || {
-            edge_agent::agent::run(&config, None, stop, |interval, health, _| {
+            edge_agent::agent::run(&config, None, None, stop, |interval, health, _| {
                 seen.lock().unwrap().push((interval.clone(), health.clone()));
             })
         })

@@ -8,7 +8,8 @@
 //!   no font files on the box);
 //! - `overlay` (what is drawn, from `pipeline::SceneView`);
 //! - `encode` (the GStreamer MP4 writer);
-//! - `snapshot` (the first N frames through the pipeline, the last one as a JPEG).
+//! - `snapshot` (the first N frames through the pipeline, the last one as a JPEG);
+//! - `recorder` (`run --annotate-dir`: segmented files within a byte budget).
 //!
 //! Off the hot path: counting without annotation builds no picture and draws nothing
 //! (`Preparer::with_pictures` is what makes the stage carry one).
@@ -17,12 +18,14 @@ pub mod draw;
 pub mod encode;
 pub mod font;
 pub mod overlay;
+pub mod recorder;
 pub mod snapshot;
 
 use std::path::{Path, PathBuf};
 
 pub use encode::VideoWriter;
 pub use overlay::render;
+pub use recorder::{RecordSettings, SegmentRecorder};
 pub use snapshot::{SnapshotInfo, snapshot};
 
 /// Writing an annotated output failed; names the file.

@@ -144,6 +144,11 @@ impl Preparer {
         self
     }
 
+    /// Whether every frame carries its picture (`with_pictures`).
+    pub fn carries_pictures(&self) -> bool {
+        self.pictures
+    }
+
     /// Also take a thumbnail every `every_ms` of stream time (the camera-moved check).
     pub fn with_thumbnails(mut self, every_ms: u64) -> Preparer {
         self.thumb_every_ns = Some(every_ms * 1_000_000);
