@@ -78,7 +78,7 @@ fi
 
 # 3. Assets ------------------------------------------------------------------------------
 assets="${TRAFFIC_ASSETS:-$root/../shared/assets}"
-[ -d "$assets" ] || fail "assets folder $assets not found (set TRAFFIC_ASSETS; see ../shared/assets/README.md for the sources)"
+[ -d "$assets" ] || fail "assets folder $assets not found: download the assets with 'bash scripts/fetch-assets.sh' (into \$TRAFFIC_ASSETS if set, else ../shared/assets; it says how to get groundtruth/), or set TRAFFIC_ASSETS to an existing assets folder"
 assets=$(cd "$assets" && pwd)
 stamp="$root/.setup/assets.ok"
 mkdir -p "$root/.setup"
