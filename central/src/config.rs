@@ -98,6 +98,10 @@ pub struct HttpSettings {
     /// dashboard says it did not answer.
     #[serde(default = "default_snapshot_timeout_s")]
     pub snapshot_timeout_s: u64,
+    /// Central is served to browsers through a TLS proxy (the deployment the README
+    /// describes): the session cookie gets `Secure` and every answer HSTS.
+    #[serde(default)]
+    pub behind_tls: bool,
 }
 
 fn default_snapshot_timeout_s() -> u64 {
@@ -115,6 +119,7 @@ impl Default for HttpSettings {
             public_per_minute: default_public_per_minute(),
             dashboard_dir: None,
             snapshot_timeout_s: default_snapshot_timeout_s(),
+            behind_tls: false,
         }
     }
 }

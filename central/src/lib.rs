@@ -17,10 +17,12 @@
 //! - `forecast`, `signals`: the forecasting and retiming workers with their pure cores.
 //! - `http`: router, route table, access, one file per resource.
 //! - `auth`: users, roles, password hashing, sessions (no HTTP).
+//! - `availability` (gaps and the interval in progress, truthfully).
 //! - `config`, `clock`, `metrics`, `broker` (embedded MQTT), `summary` (demo totals).
 
 pub mod alerts;
 pub mod auth;
+pub mod availability;
 pub mod broker;
 pub mod bus;
 pub mod clock;

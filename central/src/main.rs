@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "central", about = "Traffic analytics central: counts from every agent, stored and served")]
+#[command(name = "central", version, about = "Traffic analytics central: counts from every agent, stored and served")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -49,6 +49,8 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| "info,rumqttc=warn,rumqttd=warn,rumqttd::router::routing=off".into()),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, never into journald or a file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match run(Cli::parse()) {
         Ok(code) => code,

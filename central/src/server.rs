@@ -140,6 +140,7 @@ pub fn run(config: &CentralConfig, base: Option<&Path>, print: Option<OnStored>)
         configs,
         snapshots,
         snapshot_timeout: std::time::Duration::from_secs(config.http.snapshot_timeout_s.max(1)),
+        behind_tls: config.http.behind_tls,
     };
     tasks.spawn(cancel_on_signal(shutdown.clone()));
 

@@ -126,7 +126,17 @@ fn every_bad_message_is_rejected_by_reason_and_good_data_survives() {
         (Some("cam-r"), Some(77), Some(1))
     );
     assert_eq!(intervals[0]["lines"]["stop"]["forward"]["motorcycle"], 9);
-    assert_eq!(counts["gaps"].as_array().unwrap().len(), 2, "before and after the one interval: {body}");
+    // Before its first interval the camera did not exist, and the interval after it is
+    // being counted now: neither is an outage.
+    assert_eq!(counts["gaps"], serde_json::json!([]), "{body}");
+    assert_eq!(counts["since_ms"], intervals[0]["start_ms"], "{body}");
+    assert_eq!(counts["in_progress"]["start_ms"].as_i64(), Some(end), "{body}");
+    // An unknown camera is a 404 with a JSON error, in the API and in the export.
+    let (code, body) = central.get("/api/v1/cameras/nope/counts");
+    assert_eq!(code, 404, "{body}");
+    assert!(serde_json::from_str::<serde_json::Value>(&body).unwrap()["error"].as_str().unwrap().contains("nope"));
+    let (code, body) = central.get("/api/v1/export/counts?camera=nope");
+    assert_eq!(code, 404, "{body}");
 
     let (code, body) = central.get("/api/v1/cameras/cam-r/counts?from=yesterday");
     assert_eq!(code, 400);

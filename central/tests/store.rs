@@ -3,8 +3,9 @@
 
 mod common;
 
+use central::availability::gaps;
 use central::store::{
-    AckUpdate, AuditEntry, ConfigVersions, Inserted, NewConfig, StatusUpdate, Store, StoreSpec, StoredInterval, gaps,
+    AckUpdate, AuditEntry, ConfigVersions, Inserted, NewConfig, StatusUpdate, Store, StoreSpec, StoredInterval,
 };
 use protocol::camera_config::{ConfigAck, ConfigOutcome, Problem};
 use protocol::{DirectionCounts, IntervalCounts, VehicleClass};
@@ -51,6 +52,8 @@ fn contract(store: &mut dyn Store) {
     assert_eq!(gaps(&rows, 1_000_000, 1_090_000), vec![(1_050_000, 1_060_000), (1_080_000, 1_090_000)]);
     assert_eq!(store.counts("cam-a", 1_000_000, 1_080_000, 3).unwrap().len(), 3);
     assert!(store.counts("cam-b", 0, i64::MAX, 10).unwrap().is_empty());
+    assert_eq!(store.first_interval_ms("cam-a").unwrap(), Some(1_000_000), "where the camera's record begins");
+    assert_eq!(store.first_interval_ms("cam-b").unwrap(), None);
 
     store
         .record_status(&StatusUpdate {

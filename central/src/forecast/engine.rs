@@ -233,7 +233,12 @@ impl Engine {
             horizons.sort_by_key(|h| h.minutes);
         }
         let alert_level = self.settings.alert_level;
-        let alert = horizons.iter().any(|h| h.minutes <= 30 && h.level.is_some_and(|l| l >= alert_level));
+        let current_level = measured_level.or(current.and_then(level));
+        // "Congestion ahead" means worse ahead than now: a road already at F is not warned
+        // of F again (the current level says it), nor is a forecast that only repeats now.
+        let alert = horizons.iter().any(|h| {
+            h.minutes <= 30 && h.level.is_some_and(|l| l >= alert_level && current_level.is_none_or(|now| l > now))
+        });
         let approach = self.approaches.get_mut(key)?;
         let raised = alert && !approach.alert;
         approach.alert = alert;
@@ -248,7 +253,7 @@ impl Engine {
             area: s.area.clone().unwrap_or_else(|| s.camera.clone()),
             made_at_ms: grid.start_of(origin + 1) * 1000,
             current_pcu_per_hour: current,
-            current_level: measured_level.or(current.and_then(level)),
+            current_level,
             current_speed_kmh,
             capacity_pcu_per_hour: capacity,
             horizons,
@@ -446,7 +451,21 @@ pub(crate) mod tests {
             assert!(err < 0.1, "{} min: {} vs {}", h.minutes, h.pcu_per_hour, truth(h.minutes as i64 + 5));
         }
         assert_eq!(r.horizons[2].level, Some(CongestionLevel::F));
-        assert!(r.alert);
+        // Already F at 07:00: "congestion ahead" would tell nothing the level now does not.
+        assert_eq!(r.current_level, Some(CongestionLevel::F));
+        assert!(!r.alert, "nothing worse ahead than now");
+        // Two hours earlier the road is at C and reaches E within 30 minutes: that is news.
+        let early = now - 2 * 3_600_000;
+        let mut before = Engine::new(settings());
+        before.begin_retrain();
+        for k in (1..=10 * 288).rev() {
+            let start = early - k * 300_000;
+            before.record(&interval("c1", start, 1.0, daily_motorcycles(start), 20));
+        }
+        before.finish_retrain(early);
+        let rising = &before.on_interval(&interval("c1", early, 1.0, daily_motorcycles(early), 20))[0];
+        assert!(rising.current_level < rising.horizons[1].level, "{rising:?}");
+        assert!(rising.alert, "worse ahead than now, at or above the alert level: {rising:?}");
         // The camera goes down: the step is missing, not zero, and the forecast still stands.
         let down = engine.on_interval(&interval("c1", now + 300_000, 0.1, 0, 0));
         assert_eq!(down[0].current_pcu_per_hour, None);
@@ -463,6 +482,12 @@ pub(crate) mod tests {
                 .iter()
                 .all(|h| h.method == ForecastMethod::LastValue && (h.pcu_per_hour - 360.0).abs() < 1e-9)
         );
+        // Already congested now, and "the same as now" ahead: no "congestion ahead" alert
+        // (the level now says it; a warning must be about something worse to come).
+        let jammed = engine.on_interval(&interval("c1", now, 1.0, 5_000, 0));
+        assert_eq!(jammed[0].current_level, Some(CongestionLevel::F), "{:?}", jammed[0]);
+        assert!(jammed[0].horizons.iter().all(|h| h.level == Some(CongestionLevel::F)));
+        assert!(!jammed[0].alert, "F ahead of F now is not news");
         assert_eq!(r[0].horizons[0].level, None, "no capacity configured: no level");
         // One day of history: a profile, but nothing to fit the model on (each day's
         // features need a profile of the other days).

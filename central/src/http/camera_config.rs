@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ApiState;
 use super::access::{Operator, audit};
-use super::common::{json_body, with_store};
+use super::common::{json_body, known_camera, with_store};
 use super::error::{ApiError, error};
 use crate::auth::Principal;
 use crate::clock::now_ms;
@@ -52,23 +52,6 @@ pub struct RollbackRequest {
     /// The saved version whose geometry is pushed again, as a new version.
     #[schemars(range(min = 1))]
     version: u64,
-}
-
-/// 400 for an id that cannot be a topic segment, 404 for a camera central does not know.
-pub(super) async fn known_camera(state: &ApiState, id: &str) -> Result<(), ApiError> {
-    protocol::topics::check_id(id).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("camera id: {e}")))?;
-    if state.map.cameras.iter().any(|p| p.id == id) {
-        return Ok(());
-    }
-    let rows = with_store(state, |s| s.cameras()).await?;
-    if rows.iter().any(|r| r.camera_id == id) {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            format!("camera {id:?} is unknown (not on the map, and never heard from)"),
-        ))
-    }
 }
 
 /// `GET /api/v1/cameras/{id}/config`.

@@ -9,10 +9,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::ApiState;
-use super::common::{MAX_INTERVALS, TimeRange, rfc3339, time_range, with_store};
+use super::common::{MAX_INTERVALS, TimeRange, known_camera, rfc3339, time_range, with_store};
 use super::error::{ApiError, error};
+use crate::availability::availability;
 use crate::clock::now_ms;
-use crate::store::{CameraRow, ConfigVersions, StoredInterval, gaps};
+use crate::store::{CameraRow, ConfigVersions, StoredInterval};
 
 #[derive(Serialize)]
 struct CameraView {
@@ -113,7 +114,13 @@ struct CountsView {
     from_ms: i64,
     to_ms: i64,
     intervals: Vec<IntervalView>,
+    /// Start of the camera's first stored interval: nothing before it is a gap (`null`:
+    /// it has never reported one, so there is no record to have gaps in).
+    since_ms: Option<i64>,
+    /// Spans the camera should have covered and did not (down, or its link).
     gaps: Vec<Gap>,
+    /// The interval being counted now: reported at its end, not missing.
+    in_progress: Option<Gap>,
     truncated: bool,
 }
 
@@ -129,20 +136,27 @@ pub async fn counts(
     Path(id): Path<String>,
     Query(range): Query<TimeRange>,
 ) -> Result<Response, ApiError> {
-    if let Err(e) = protocol::topics::check_id(&id) {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("camera id: {e}")));
-    }
     let (from, to) = time_range(range.from.as_deref(), range.to.as_deref(), 3_600_000)?;
+    known_camera(&state, &id).await?;
     let camera = id.clone();
-    let rows = with_store(&state, move |s| s.counts(&camera, from, to, MAX_INTERVALS + 1)).await?;
+    let (rows, since) = with_store(&state, move |s| {
+        Ok((s.counts(&camera, from, to, MAX_INTERVALS + 1)?, s.first_interval_ms(&camera)?))
+    })
+    .await?;
     let truncated = rows.len() > MAX_INTERVALS;
     let rows: Vec<StoredInterval> = rows.into_iter().take(MAX_INTERVALS).collect();
-    let gaps = if truncated { Vec::new() } else { gaps(&rows, from, to) };
+    let mut seen = availability(&rows, from, to, since, now_ms(), state.silent_after_ms);
+    if truncated {
+        seen.gaps.clear();
+    }
+    let span = |(start_ms, end_ms)| Gap { start_ms, end_ms };
     Ok(Json(CountsView {
         camera_id: id,
         from_ms: from,
         to_ms: to,
-        gaps: gaps.into_iter().map(|(start_ms, end_ms)| Gap { start_ms, end_ms }).collect(),
+        since_ms: seen.since_ms,
+        gaps: seen.gaps.into_iter().map(span).collect(),
+        in_progress: seen.in_progress.map(span),
         intervals: rows
             .into_iter()
             .map(|r| IntervalView { start: rfc3339(r.interval.start_ms), end: rfc3339(r.interval.end_ms), stored: r })

@@ -65,3 +65,20 @@ pub fn parse_time(field: &str, s: &str) -> Result<i64, String> {
         .map(|t| t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0))
         .map_err(|e| format!("{field}: {s:?} is neither Unix milliseconds nor RFC 3339 ({e})"))
 }
+
+/// 400 for an id that cannot be a topic segment, 404 for a camera central does not know.
+pub async fn known_camera(state: &ApiState, id: &str) -> Result<(), ApiError> {
+    protocol::topics::check_id(id).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, format!("camera id: {e}")))?;
+    if state.map.cameras.iter().any(|p| p.id == id) {
+        return Ok(());
+    }
+    let rows = with_store(state, |s| s.cameras()).await?;
+    if rows.iter().any(|r| r.camera_id == id) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("camera {id:?} is unknown (not on the map, and never heard from)"),
+        ))
+    }
+}

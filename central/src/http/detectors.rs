@@ -18,7 +18,8 @@ use serde::Serialize;
 use super::ApiState;
 use super::common::{TimeRange, time_range, with_store};
 use super::error::error;
-use crate::store::gaps;
+use crate::availability::availability;
+use crate::clock::now_ms;
 
 #[derive(Serialize)]
 struct Period {
@@ -40,6 +41,10 @@ struct Detector {
     line: String,
     zone: Option<String>,
     periods: Vec<Period>,
+    /// Start of the camera's first stored interval (`null`: none yet, so no record and
+    /// no gaps: not a zero volume either).
+    since_ms: Option<i64>,
+    /// Spans the camera should have covered and did not.
     gaps: Vec<[i64; 2]>,
 }
 
@@ -66,17 +71,21 @@ pub async fn detectors(
     };
     let cameras: Vec<String> = wanted.iter().map(|(_, c)| c.camera.clone()).collect();
     let rows = match with_store(&state, move |s| {
-        cameras.iter().map(|c| s.counts(c, from, to, MAX_PER_CAMERA)).collect::<Result<Vec<_>, _>>()
+        cameras
+            .iter()
+            .map(|c| Ok((s.counts(c, from, to, MAX_PER_CAMERA)?, s.first_interval_ms(c)?)))
+            .collect::<Result<Vec<_>, _>>()
     })
     .await
     {
         Ok(r) => r,
         Err(r) => return r.into_response(),
     };
+    let now = now_ms();
     let detectors: Vec<Detector> = wanted
         .into_iter()
         .zip(rows)
-        .map(|((approach, cam), intervals)| {
+        .map(|((approach, cam), (intervals, since))| {
             let periods = intervals
                 .iter()
                 .map(|s| {
@@ -96,8 +105,9 @@ pub async fn detectors(
                     }
                 })
                 .collect();
-            let gaps = gaps(&intervals, from, to).into_iter().map(|(a, b)| [a, b]).collect();
-            Detector { approach, camera_id: cam.camera, line: cam.line, zone: cam.zone, periods, gaps }
+            let seen = availability(&intervals, from, to, since, now, state.silent_after_ms);
+            let gaps = seen.gaps.into_iter().map(|(a, b)| [a, b]).collect();
+            Detector { approach, camera_id: cam.camera, line: cam.line, zone: cam.zone, periods, since_ms: since, gaps }
         })
         .collect();
     Json(serde_json::json!({"junction_id": id, "from_ms": from, "to_ms": to, "detectors": detectors})).into_response()

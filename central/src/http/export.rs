@@ -2,8 +2,10 @@
 //!
 //! One row per interval × line × direction × class (the long format spreadsheets and
 //! pandas read directly), each carrying its interval's coverage, and one row per gap
-//! (`kind = gap`, no count) for every span no interval covers — so a camera that was
-//! down reads as missing data, never as zero traffic.
+//! (`kind = gap`, no count) for every span the camera should have covered and did not —
+//! so a camera that was down reads as missing data, never as zero traffic. Nothing before
+//! the camera's first interval and not the interval in progress is a gap
+//! (`availability`); an unknown camera is a 404.
 
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
@@ -12,9 +14,11 @@ use protocol::VehicleClass;
 use serde::{Deserialize, Serialize};
 
 use super::ApiState;
-use super::common::{rfc3339, time_range, with_store};
+use super::common::{known_camera, rfc3339, time_range, with_store};
 use super::error::error;
-use crate::store::{StoredInterval, gaps};
+use crate::availability::availability;
+use crate::clock::now_ms;
+use crate::store::StoredInterval;
 
 /// Most intervals one export covers (a week of 1-minute intervals).
 const MAX_INTERVALS: usize = 10_080;
@@ -45,8 +49,8 @@ pub struct Row {
     pub count: Option<u32>,
 }
 
-/// The rows for `intervals` (sorted by start) over `[from, to)`, gaps included, in time order.
-pub fn rows(camera: &str, intervals: &[StoredInterval], from: i64, to: i64) -> Vec<Row> {
+/// The rows for `intervals` (sorted by start) and the camera's `gaps`, in time order.
+pub fn rows(camera: &str, intervals: &[StoredInterval], gaps: &[(i64, i64)]) -> Vec<Row> {
     let mut out: Vec<(i64, Row)> = Vec::new();
     for s in intervals {
         let i = &s.interval;
@@ -71,7 +75,7 @@ pub fn rows(camera: &str, intervals: &[StoredInterval], from: i64, to: i64) -> V
             }
         }
     }
-    for (start, end) in gaps(intervals, from, to) {
+    for &(start, end) in gaps {
         out.push((
             start,
             Row {
@@ -104,8 +108,14 @@ pub async fn counts(State(state): State<ApiState>, Query(q): Query<ExportQuery>)
         Ok(r) => r,
         Err(r) => return r.into_response(),
     };
+    if let Err(e) = known_camera(&state, &q.camera).await {
+        return e.into_response();
+    }
     let camera = q.camera.clone();
-    let intervals = match with_store(&state, move |s| s.counts(&camera, from, to, MAX_INTERVALS + 1)).await {
+    let read = with_store(&state, move |s| {
+        Ok((s.counts(&camera, from, to, MAX_INTERVALS + 1)?, s.first_interval_ms(&camera)?))
+    });
+    let (intervals, since) = match read.await {
         Ok(r) => r,
         Err(r) => return r.into_response(),
     };
@@ -115,7 +125,10 @@ pub async fn counts(State(state): State<ApiState>, Query(q): Query<ExportQuery>)
             format!("more than {MAX_INTERVALS} intervals: ask for a shorter period"),
         );
     }
-    let rows = rows(&q.camera, &intervals, from, to);
+    // Gaps only where the camera should have reported: not before its first interval, not
+    // the interval being counted now.
+    let seen = availability(&intervals, from, to, since, now_ms(), state.silent_after_ms);
+    let rows = rows(&q.camera, &intervals, &seen.gaps);
     let name = format!("counts_{}_{}_{}", q.camera, from, to);
     if !csv {
         return ([(header::CONTENT_DISPOSITION, format!("inline; filename=\"{name}.json\""))], axum::Json(rows))
@@ -171,7 +184,7 @@ mod tests {
 
     #[test]
     fn every_class_and_direction_is_a_row_and_a_gap_is_no_count() {
-        let r = rows("c", &[interval(0, 7), interval(120_000, 3)], 0, 180_000);
+        let r = rows("c", &[interval(0, 7), interval(120_000, 3)], &[(60_000, 120_000)]);
         assert_eq!(r.len(), 2 * 10 + 1);
         let gap = r.iter().find(|x| x.kind == "gap").unwrap();
         assert_eq!(

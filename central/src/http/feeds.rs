@@ -79,7 +79,7 @@ pub async fn public_congestion(State(state): State<ApiState>, request: Request) 
             return (
                 StatusCode::TOO_MANY_REQUESTS,
                 [(header::RETRY_AFTER, wait.to_string())],
-                "rate limit: try again later\n",
+                axum::Json(serde_json::json!({ "error": "rate limit: try again later (see Retry-After)" })),
             )
                 .into_response();
         }

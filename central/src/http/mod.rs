@@ -8,7 +8,8 @@
 //! - `access`: sessions, roles, the override token, the per-route check, the `Viewer` and
 //!   `Operator` extractors, the audit log.
 //! - `error`: `ApiError`, the one refusal type (`{"error": ...}`); `common`: store access
-//!   on the blocking pool, time ranges, RFC 3339.
+//!   on the blocking pool, time ranges, RFC 3339; `hardening`: the security headers and
+//!   the JSON error shape on every answer, unknown routes included.
 //! - One file per resource: `cameras`, `camera_config` (versioned geometry push),
 //!   `snapshot` (a camera's picture on request),
 //!   `junctions`, `detectors`, `alerts`, `dashboard`
@@ -27,6 +28,7 @@ pub mod detectors;
 pub mod error;
 pub mod export;
 pub mod feeds;
+pub mod hardening;
 pub mod junctions;
 pub mod openapi;
 pub mod routes;
@@ -70,6 +72,8 @@ pub struct ApiState {
     pub snapshots: Arc<crate::snapshots::SnapshotDesk>,
     /// How long a snapshot request waits for the agent.
     pub snapshot_timeout: std::time::Duration,
+    /// `[http] behind_tls`: the session cookie is `Secure` and answers carry HSTS.
+    pub behind_tls: bool,
 }
 
 /// What the junction endpoints need (present when `[signals]` is configured). The
@@ -101,5 +105,6 @@ pub fn router(state: ApiState) -> Router {
         );
         router = router.route(&route.router_path(), route.handler.route_layer(gate));
     }
-    router.with_state(state)
+    let behind_tls = state.behind_tls;
+    hardening::harden(router.with_state(state), hardening::content_security_policy(None), behind_tls)
 }

@@ -138,6 +138,7 @@ fn responses(method: &str, path: &str, auth: Auth) -> Value {
     // Unknown ids and files, and the junction, police and login routes while `[signals]`,
     // `[police]` / `[auth]` are not configured.
     if path.contains('{')
+        || path == "/api/v1/export/counts"
         || path.starts_with("/api/v1/junctions")
         || path.starts_with("/api/v1/feeds/")
         || path == "/api/v1/auth/login"
@@ -151,13 +152,19 @@ fn responses(method: &str, path: &str, auth: Auth) -> Value {
                 "429".into(),
                 json!({
                     "description": "rate limit; see Retry-After",
-                    "content": {"text/plain": {"schema": {"type": "string"}}}
+                    "content": {"application/json": {"schema": {"type": "object"}}}
                 }),
             );
         }
         ("post", "/api/v1/junctions/{id}/override")
         | ("put", "/api/v1/cameras/{id}/config")
-        | ("post", "/api/v1/cameras/{id}/config/rollback") => add(&mut r, "422"),
+        | ("post", "/api/v1/cameras/{id}/config/rollback") => {
+            add(&mut r, "422");
+            // Another save of the same camera won the race (PostgreSQL): reload, then decide.
+            if path.contains("/config") {
+                add(&mut r, "409");
+            }
+        }
         ("post", "/api/v1/alerts/{id}/ack") => add(&mut r, "409"),
         // The camera refuses (its `allow_snapshots = false`), or does not answer in time.
         ("post", "/api/v1/cameras/{id}/snapshot") => {

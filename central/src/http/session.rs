@@ -75,14 +75,16 @@ pub async fn login(State(state): State<ApiState>, request: Request) -> Response 
         return r.into_response();
     }
     let max_age = sessions.ttl_ms() / 1000;
-    let cookie = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}");
+    let secure = if state.behind_tls { "; Secure" } else { "" };
+    let cookie = format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
     let body = serde_json::json!({"user": who.name, "role": who.role, "token": token, "expires_in_s": max_age});
     ([(header::SET_COOKIE, cookie)], Json(body)).into_response()
 }
 
 /// `POST /api/v1/auth/logout`.
 pub async fn logout(State(state): State<ApiState>, headers: HeaderMap) -> Response {
-    let clear = [(header::SET_COOKIE, format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"))];
+    let secure = if state.behind_tls { "; Secure" } else { "" };
+    let clear = [(header::SET_COOKIE, format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"))];
     let who = match (&state.auth, presented_token(&headers)) {
         (Some(sessions), Some(token)) => sessions.logout(&token),
         _ => None,

@@ -21,8 +21,7 @@ use serde::Deserialize;
 
 use super::ApiState;
 use super::access::{Operator, audit};
-use super::camera_config::known_camera;
-use super::common::{json_body, with_store};
+use super::common::{json_body, known_camera, with_store};
 use super::error::ApiError;
 use crate::clock::now_ms;
 use crate::snapshots::{Answer, SnapshotError};

@@ -109,6 +109,9 @@ pub trait Store: Send {
         to_ms: i64,
         limit: usize,
     ) -> Result<Vec<StoredInterval>, StoreError>;
+    /// The start of the camera's first stored interval: where its record begins (before
+    /// it, nothing was missed). `None`: it has never reported an interval.
+    fn first_interval_ms(&mut self, camera: &str) -> Result<Option<i64>, StoreError>;
     fn ping(&mut self) -> Result<(), StoreError>;
     /// Appends to the audit log, durably (an operator action is refused when this fails).
     fn append_audit(&mut self, entry: &AuditEntry) -> Result<(), StoreError>;
@@ -163,27 +166,6 @@ impl StoreSpec {
             StoreSpec::Postgres(url) => Box::new(PostgresStore::connect(url)?),
         })
     }
-}
-
-/// Spans of `[from_ms, to_ms)` that no stored interval covers: the camera (or its agent,
-/// or the link) was down. Input sorted by start.
-pub fn gaps(intervals: &[StoredInterval], from_ms: i64, to_ms: i64) -> Vec<(i64, i64)> {
-    let mut out = Vec::new();
-    let mut covered_to = from_ms;
-    for i in intervals {
-        if i.interval.start_ms > covered_to {
-            out.push((covered_to, i.interval.start_ms.min(to_ms)));
-        }
-        covered_to = covered_to.max(i.interval.end_ms);
-        if covered_to >= to_ms {
-            break;
-        }
-    }
-    if covered_to < to_ms {
-        out.push((covered_to, to_ms));
-    }
-    out.retain(|(a, b)| b > a);
-    out
 }
 
 /// The schema shared by both backends (types spelled so both accept them).
@@ -288,6 +270,9 @@ pub(crate) fn calibration_json(s: &StatusUpdate) -> Option<String> {
     s.calibration.map(|c| serde_json::to_string(&c).expect("serialisable"))
 }
 
+/// Served by the `(camera_id, start_ms)` index.
+pub(crate) const SELECT_FIRST_INTERVAL: &str = "SELECT MIN(start_ms) FROM intervals WHERE camera_id = $1";
+
 pub(crate) const SELECT_COUNTS: &str = "SELECT agent_id, epoch, seq, camera_id, start_ms, end_ms, coverage, fps, \
     frames, model_id, model_sha256, received_ms, counts
      FROM intervals WHERE camera_id = $1 AND end_ms > $2 AND start_ms < $3 ORDER BY start_ms, agent_id, epoch, seq \
@@ -348,30 +333,4 @@ pub(crate) fn interval_from_row(
             speeds: p.speeds,
         },
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn iv(start: i64, end: i64) -> StoredInterval {
-        StoredInterval {
-            agent_id: "a".into(),
-            epoch: 1,
-            seq: 0,
-            camera_id: "c".into(),
-            model_id: "m".into(),
-            model_sha256: String::new(),
-            received_ms: 0,
-            interval: IntervalCounts { start_ms: start, end_ms: end, ..Default::default() },
-        }
-    }
-
-    #[test]
-    fn gaps_are_the_uncovered_spans() {
-        assert_eq!(gaps(&[], 0, 100), vec![(0, 100)]);
-        assert_eq!(gaps(&[iv(0, 10), iv(10, 20), iv(40, 50)], 0, 60), vec![(20, 40), (50, 60)]);
-        assert_eq!(gaps(&[iv(-5, 10), iv(10, 70)], 0, 60), vec![]);
-        assert_eq!(gaps(&[iv(5, 10)], 0, 10), vec![(0, 5)]);
-    }
 }

@@ -9,8 +9,8 @@ use postgres::{Client, NoTls};
 use super::configs::{self, AckUpdate, ConfigVersion, ConfigVersions, NewConfig};
 use super::{
     AuditEntry, CAMERA_AFTER_INTERVAL, CAMERA_STATUS, CameraRow, INSERT_AUDIT, INSERT_INTERVAL, Inserted, SCHEMA,
-    SELECT_AUDIT, SELECT_CAMERAS, SELECT_COUNTS, StatusUpdate, Store, StoreError, StoredInterval, counts_json,
-    interval_from_row,
+    SELECT_AUDIT, SELECT_CAMERAS, SELECT_COUNTS, SELECT_FIRST_INTERVAL, StatusUpdate, Store, StoreError,
+    StoredInterval, counts_json, interval_from_row,
 };
 
 pub struct PostgresStore {
@@ -103,6 +103,10 @@ impl Store for PostgresStore {
                 calibration: super::calibration_from(r.get(12)),
             })
             .collect())
+    }
+
+    fn first_interval_ms(&mut self, camera: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self.client.query_one(SELECT_FIRST_INTERVAL, &[&camera])?.get(0))
     }
 
     fn counts(

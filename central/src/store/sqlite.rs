@@ -11,8 +11,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::configs::{self, AckUpdate, ConfigVersion, ConfigVersions, NewConfig};
 use super::{
     AuditEntry, CAMERA_AFTER_INTERVAL, CAMERA_STATUS, CameraRow, INSERT_AUDIT, INSERT_INTERVAL, Inserted, SCHEMA,
-    SELECT_AUDIT, SELECT_CAMERAS, SELECT_COUNTS, StatusUpdate, Store, StoreError, StoredInterval, counts_json,
-    interval_from_row,
+    SELECT_AUDIT, SELECT_CAMERAS, SELECT_COUNTS, SELECT_FIRST_INTERVAL, StatusUpdate, Store, StoreError,
+    StoredInterval, counts_json, interval_from_row,
 };
 
 pub struct SqliteStore {
@@ -107,6 +107,11 @@ impl Store for SqliteStore {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn first_interval_ms(&mut self, camera: &str) -> Result<Option<i64>, StoreError> {
+        let mut q = self.conn.prepare_cached(SELECT_FIRST_INTERVAL)?;
+        Ok(q.query_row(params![camera], |r| r.get::<_, Option<i64>>(0))?)
     }
 
     fn counts(

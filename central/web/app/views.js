@@ -10,7 +10,8 @@ const LEVEL_COLOURS = { A: "#1a9850", B: "#66bd63", C: "#d9ef8b", D: "#fdae61", 
 const STATUS_COLOURS = { online: "#1a9850", degraded: "#f0a30a", offline: "#d7191c", silent: "#d7191c", unknown: "#8c8c8c" };
 
 const status = (s) => h("span", { class: `status st-${s}`, "data-status": s }, t(`st.${s}`));
-const level = (l) => (l ? h("span", { class: "level", style: `background:${LEVEL_COLOURS[l]}` }, l) : t("none"));
+// Badge colours (text on background, WCAG AA) live in style.css as .lvl-A … .lvl-F.
+const level = (l) => (l ? h("span", { class: `level lvl-${l}` }, l) : t("none"));
 const pct = (x) => `${Math.round((x ?? 0) * 100)} %`;
 const secs = (ms) => (ms == null ? t("none") : `${(ms / 1000).toFixed(0)} ${t("seconds")}`);
 const table = (cols, rows, attrs = {}) =>
@@ -40,8 +41,9 @@ function overview(root) {
     }
     for (const j of o.junctions) {
       if (j.lat == null) continue;
-      const colour = j.rejected ? "#d7191c" : j.source === "central" ? "#2b83ba" : "#8c8c8c";
-      L.marker([j.lat, j.lon], { icon: L.divIcon({ className: "junction-icon", html: `<span style="background:${colour}"></span>`, iconSize: [18, 18] }) })
+      // A class, not an inline style: the CSP allows no style attributes.
+      const kind = j.rejected ? "jn-rejected" : j.source === "central" ? "jn-central" : "jn-local";
+      L.marker([j.lat, j.lon], { icon: L.divIcon({ className: `junction-icon ${kind}`, html: "<span></span>", iconSize: [18, 18] }) })
         .bindTooltip(j.junction_id, { direction: "top" })
         .on("click", () => (location.hash = `#/junction/${encodeURIComponent(j.junction_id)}`))
         .addTo(layer);
@@ -135,7 +137,14 @@ async function camera(root, id) {
   // A fixed two-hour window: one interval alone must not stretch the time axis.
   const plot = new uPlot({ width: width(), height: 260, scales: { x: { time: true, range: () => [from / 1000, Date.now() / 1000] } },
     series: [{}, ...CLASSES.map((k) => ({ label: t(k), stroke: CLASS_COLOURS[k], width: 2, points: { show: true, size: 6 } }))] }, countsData(), chartBox);
-  gapBox.replaceChildren(data.gaps.length ? h("p", { class: "muted" }, `${t("gaps")}: ${data.gaps.map((g) => `${formatTime(g.start_ms)} → ${formatTime(g.end_ms)}`).join("; ")}`) : "");
+  // Gaps only where the camera should have reported (none before its first interval); the
+  // interval being counted now is said to be in progress, not missing.
+  const availability = [];
+  if (data.since_ms == null) availability.push(h("p", { class: "muted", "data-testid": "no-record" }, t("no.record")));
+  else if (data.since_ms > from) availability.push(h("p", { class: "muted", "data-testid": "since" }, `${t("counting.since")} ${formatTime(data.since_ms)}`));
+  if (data.gaps.length) availability.push(h("p", { class: "muted", "data-testid": "gaps" }, `${t("gaps")}: ${data.gaps.map((g) => `${formatTime(g.start_ms)} → ${formatTime(g.end_ms)}`).join("; ")}`));
+  if (data.in_progress) availability.push(h("p", { class: "muted", "data-testid": "in-progress" }, `${t("in.progress")} ${formatTime(data.in_progress.start_ms)}`));
+  gapBox.replaceChildren(...availability);
   let fplot = null;
   async function loadForecast() {
     let f;

@@ -4,7 +4,7 @@
 // with no agent), PASSWORD_OPERATOR / PASSWORD_VIEWER, OUT (screenshots).
 // Each step saves a screenshot; any failed expectation exits non-zero.
 import { mkdirSync } from "node:fs";
-import { env, step, expect, failed, launch, finish } from "./harness.mjs";
+import { env, step, expect, failed, launch, finish, guardCsp } from "./harness.mjs";
 
 const BASE = env("BASE"), OUT = env("OUT"), CAMERA = env("CAMERA"), OFFLINE = env("OFFLINE");
 mkdirSync(OUT, { recursive: true });
@@ -12,6 +12,7 @@ mkdirSync(OUT, { recursive: true });
 const browser = await launch();
 async function session(user, password) {
   const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
+  await guardCsp(context);
   const page = await context.newPage();
   page.on("pageerror", (e) => { console.log(`page error: ${e}`); failed(); });
   await page.goto(BASE + "/", { waitUntil: "load" });

@@ -6,7 +6,7 @@
 // Each step saves a screenshot; any failed expectation exits non-zero.
 import { execFileSync } from "node:child_process";
 import { writeFileSync, mkdirSync } from "node:fs";
-import { env, step, expect, failed, launch, finish } from "./harness.mjs";
+import { env, step, expect, failed, launch, finish, guardCsp } from "./harness.mjs";
 
 const BASE = env("BASE"), OUT = env("OUT"), JUNCTION = env("JUNCTION");
 const CAMERAS = env("CAMERAS").split(",");
@@ -15,6 +15,7 @@ const metrics = {};
 
 const browser = await launch();
 const context = await browser.newContext({ viewport: { width: 1366, height: 820 } });
+await guardCsp(context);
 const page = await context.newPage();
 page.on("pageerror", (e) => { console.log(`page error: ${e}`); failed(); });
 const shot = (file) => page.screenshot({ path: `${OUT}/${file}`, fullPage: true });

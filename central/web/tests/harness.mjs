@@ -24,9 +24,28 @@ export function expect(cond, what) { if (!cond) throw new Error(`expected: ${wha
 /** Debian's Chromium, headless. */
 export const launch = () => chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu"] });
 
-/** Closes the browser and exits non-zero when any step failed. */
+// Every Content-Security-Policy violation any page reports: the dashboard must work under
+// central's strict policy (no inline script or style), so each one fails the run.
+const violations = [];
+
+/** Records the context's CSP violations (the DOM event, and Chromium's console report). */
+export async function guardCsp(context) {
+  await context.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));
+  });
+  context.on("console", (m) => {
+    const text = m.text();
+    if (text.includes("CSP violation") || text.includes("Content Security Policy")) violations.push(text);
+  });
+}
+
+/** Closes the browser and exits non-zero when any step failed or the CSP was violated. */
 export async function finish(browser) {
   await browser.close();
+  if (violations.length) {
+    failures++;
+    console.log(`FAIL the pages violated the Content-Security-Policy ${violations.length} time(s):\n  ${[...new Set(violations)].join("\n  ")}`);
+  } else console.log("ok   no Content-Security-Policy violation on any page");
   if (failures) console.log(`${failures} step(s) failed`);
   process.exit(failures ? 1 : 0);
 }

@@ -41,8 +41,9 @@ pub fn prefer_decoders(names: &[String]) -> Vec<String> {
                 factory.set_rank(gst::Rank::PRIMARY + 100 - i as i32);
                 found.push(name.clone());
             }
+            // Expected on any box but the profile's own hardware: not worth an INFO line.
             None => {
-                tracing::info!(decoder = %name, "hardware decoder not present; software decoding stays the fallback")
+                tracing::debug!(decoder = %name, "hardware decoder not present; software decoding stays the fallback")
             }
         }
     }
