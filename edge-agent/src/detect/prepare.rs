@@ -100,6 +100,10 @@ impl Preparer {
         out.views.clone_from(&self.views);
         if self.pictures || std::mem::take(&mut self.picture_once) {
             frame.to_rgb_into(out.picture.get_or_insert_with(Default::default));
+        } else {
+            // A recycled buffer keeps the picture of the frame it last carried (drawn on,
+            // perhaps): it must never reach a sink as this frame's.
+            out.picture = None;
         }
         out.repeat = self.repeats.as_mut().is_some_and(|r| r.is_repeat(frame));
         out.thumb = None;
@@ -192,4 +196,26 @@ fn thumbnail(frame: &Frame) -> crate::scene::Thumb {
         }
     }
     crate::scene::Thumb { at_ms: crate::ingest::health::unix_ms(frame.captured_at), luma }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recycled_buffer_never_carries_an_earlier_frames_picture() {
+        let mut preparer = Preparer::new(None, ViewPlan::default());
+        let frame = Frame::from_rgb(16, 8, vec![200; 16 * 8 * 3]).unwrap();
+        let mut buf = PreparedFrame::default();
+        preparer.picture_next();
+        preparer.prepare(&frame, &mut buf);
+        assert!(buf.picture.is_some(), "the snapshot's frame carries its picture");
+        // The same buffer back from the loop (drawn on by a sink), for the next frame.
+        preparer.prepare(&frame, &mut buf);
+        assert!(buf.picture.is_none(), "no stale picture on a frame nobody asked a picture of");
+        let mut always = Preparer::new(None, ViewPlan::default()).with_pictures();
+        always.prepare(&frame, &mut buf);
+        always.prepare(&frame, &mut buf);
+        assert!(buf.picture.is_some());
+    }
 }
