@@ -363,7 +363,12 @@ fn safe_by_construction_plans_are_accepted_and_a_conflict_is_named() {
     let mut short_yellow = ok.clone();
     short_yellow.stages[0].yellow_ms = 2_500;
     short_yellow.cycle_ms -= 500;
-    assert!(validate(&short_yellow, &rules).unwrap_err().iter().any(|v| v.to_string().contains("yellow_ms")));
+    // Said in words, stages counted from 1 as people count them, times in seconds.
+    let said: Vec<String> = validate(&short_yellow, &rules).unwrap_err().iter().map(|v| v.to_string()).collect();
+    assert!(
+        said.iter().any(|m| m.starts_with("stage 1: a yellow of 2.5 s is outside what this junction allows (")),
+        "{said:?}"
+    );
     let mut ped = ok.clone();
     ped.stages[1].pedestrian =
         Some(PedestrianTiming { crossings: vec!["X_N".into()], walk_ms: 5_000, clearance_ms: 8_000 });

@@ -33,10 +33,20 @@ pub async fn junction(State(state): State<ApiState>, Path(id): Path<String>) -> 
         Err(r) => return r.into_response(),
     };
     let views = s.views.borrow().clone();
-    match views.get(&id) {
-        Some(v) => Json(JunctionView::clone(v)).into_response(),
-        None => error(StatusCode::NOT_FOUND, format!("junction {id:?} is not configured")),
-    }
+    let (Some(v), Some(profile)) = (views.get(&id), s.profiles.get(&id)) else {
+        return error(StatusCode::NOT_FOUND, format!("junction {id:?} is not configured"));
+    };
+    // The view, plus the limits an override form must keep to (the same ones `validate`
+    // enforces): the form shows and enforces them instead of letting a person guess.
+    let mut body = serde_json::to_value(JunctionView::clone(v)).expect("serialisable");
+    let rules = profile.rules();
+    body["limits"] = serde_json::json!({
+        "min_green_ms": rules.min_green_ms,
+        "max_green_ms": rules.max_green_ms,
+        "max_cycle_ms": rules.max_cycle_ms,
+        "override_max_s": 28_800,
+    });
+    Json(body).into_response()
 }
 
 #[derive(serde::Deserialize, schemars::JsonSchema)]

@@ -60,10 +60,13 @@ function connectLive() {
 
 export async function refreshBadge() {
   try {
-    const active = await api("/api/v1/alerts?active=true");
+    // What still needs a person: active alerts nobody has acknowledged (an acknowledged
+    // congestion alert stays active until the road clears, but it is not news any more).
+    const waiting = (await api("/api/v1/alerts?active=true")).filter((a) => !a.acked_by);
     const badge = document.getElementById("alert-badge");
-    badge.textContent = active.length;
-    badge.hidden = active.length === 0;
+    badge.textContent = waiting.length;
+    badge.hidden = waiting.length === 0;
+    badge.title = t("badge.unacked");
   } catch { /* shown by the view */ }
 }
 

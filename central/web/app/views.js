@@ -185,8 +185,18 @@ async function junction(root, id) {
       [["source", s ? t(`src.${s.source}`) : t("none")], ["plan", s ? `${s.plan_id} v${s.version}` : t("none")], ["cycle", secs(s?.cycle_ms)],
        ["greens", s ? s.greens_ms.map((g) => (g / 1000).toFixed(0)).join(" / ") + ` ${t("seconds")}` : t("none")], ["offset", secs(s?.offset_ms)],
        ["stage", s ? s.stage + 1 : t("none")]].map(([k, v]) => h("div", { class: "card" }, h("span", {}, t(k)), h("strong", {}, v))));
-    const override = j.override_until_ms ? h("p", { class: "override-active", "data-testid": "override-active" }, `${t("override.active")} ${formatTime(j.override_until_ms)} ${t("by")} ${j.override_by}`) : "";
-    const stages = j.issued?.plan.stages.map((st) => st.green_ms) ?? s?.greens_ms ?? [];
+    // Accepted by central but not yet run by the junction: say so, not the old plan alone.
+    const pending = j.override_until_ms && s?.plan_id !== "operator-override";
+    const override = j.override_until_ms ? h("p", { class: "override-active", "data-testid": "override-active" }, `${t("override.active")} ${formatTime(j.override_until_ms)} ${t("by")} ${j.override_by}`,
+      pending ? h("strong", { "data-testid": "override-pending" }, ` — ${t("override.pending")}`) : "") : "";
+    // Each stage with its movements and the greens this junction allows for it (the
+    // profile's limits, which the server enforces too).
+    const lim = j.limits ?? { min_green_ms: 1000, max_green_ms: 300000 };
+    const stages = (j.issued?.plan.stages ?? (s?.greens_ms ?? []).map((g) => ({ green_ms: g, movements: [] }))).map((st) => ({
+      green_ms: st.green_ms, movements: st.movements ?? [],
+      min_s: Math.ceil(Math.max(st.min_green_ms ?? 0, lim.min_green_ms) / 1000),
+      max_s: Math.floor(Math.min(st.max_green_ms ?? Infinity, lim.max_green_ms) / 1000),
+    }));
     let form;
     if (roleAtLeast("operator")) {
       form = h("form", { class: "override", "data-testid": "override-form", onsubmit: async (e) => {
@@ -200,7 +210,9 @@ async function junction(root, id) {
           } catch (err) { message.textContent = err.message; }
         } },
         h("h3", {}, t("override")),
-        stages.map((g, i) => h("label", {}, `${t("override.stage")} ${i + 1} (${t("seconds")})`, h("input", { name: `g${i}`, type: "number", min: 1, max: 300, step: 1, value: Math.round(g / 1000), required: true }))),
+        stages.map((st, i) => h("label", { "data-testid": "override-stage" },
+          `${t("override.stage")} ${i + 1}${st.movements.length ? ` (${st.movements.join(", ")})` : ""}: ${t("override.allowed")} ${st.min_s}–${st.max_s} ${t("seconds")}`,
+          h("input", { name: `g${i}`, type: "number", min: st.min_s, max: st.max_s, step: 1, value: Math.round(st.green_ms / 1000), required: true }))),
         h("label", {}, t("override.minutes"), h("input", { name: "minutes", type: "number", min: 1, max: 480, value: 15, required: true })),
         h("button", { type: "submit" }, t("override.apply")),
         j.override_until_ms ? h("button", { type: "button", onclick: async () => {

@@ -88,12 +88,38 @@ await step("an operator override is accepted and shows in the junction view and 
   await shot("05-audit.png");
 });
 
+await step("the override form keeps to the junction's limits, and an unsafe override is refused in words with stages from 1", async () => {
+  await page.goto(`${BASE}/#/junction/${JUNCTION}`);
+  const stages = page.locator("[data-testid=override-stage]");
+  await stages.first().waitFor({ timeout: 10000 });
+  const n = await stages.count();
+  const label = await stages.first().textContent();
+  const [min, max] = [await stages.first().locator("input").getAttribute("min"), await stages.first().locator("input").getAttribute("max")];
+  expect(label.includes(`${min}–${max}`) && Number(min) > 1 && Number(max) < 300, `stage 1 shows and enforces the profile's greens: ${label} [${min}, ${max}]`);
+  const [status, body] = await page.evaluate(async ([j, n]) => {
+    const r = await fetch(`/api/v1/junctions/${j}/override`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ greens_ms: Array(n).fill(1000), duration_s: 60 }) });
+    return [r.status, await r.json()];
+  }, [JUNCTION, n]);
+  expect(status === 422, `refused: ${status}`);
+  expect(body.error.includes("stage 1: ") && !body.error.includes("stage 0") && !/OutOfRange|_ms/.test(body.error), `in words, from stage 1: ${body.error}`);
+  console.log(`unsafe override answered: ${body.error.slice(0, 160)}`);
+  await page.goto(`${BASE}/#/audit`);
+  await page.locator("[data-testid=audit-row][data-action=override]").filter({ hasText: "refused: " }).filter({ hasText: "stage 1: " }).first().waitFor({ timeout: 5000 });
+  await shot("05b-override-refused-in-words.png");
+});
+
 await step("an alert is acknowledged by the operator", async () => {
   await page.goto(`${BASE}/#/alerts`);
   const row = page.locator("[data-testid=alert-row][data-kind=camera_offline]").first();
   await row.waitFor({ timeout: 5000 });
+  // The badge counts alerts nobody has acknowledged yet (not every active one).
+  const unacked = () => page.evaluate(() => { const b = document.getElementById("alert-badge"); return b.hidden ? 0 : Number(b.textContent); });
+  await page.waitForFunction(() => !document.getElementById("alert-badge").hidden, null, { timeout: 5000 });
+  const before = await unacked();
   await row.locator("button").click();
   await page.locator("[data-testid=alert-row][data-kind=camera_offline]").first().filter({ hasText: "operator" }).waitFor({ timeout: 5000 });
+  await page.waitForFunction((n) => { const b = document.getElementById("alert-badge"); return (b.hidden ? 0 : Number(b.textContent)) === n - 1; }, before, { timeout: 5000 });
+  console.log(`badge: ${before} unacknowledged before, ${await unacked()} after one acknowledgement`);
   await shot("06-alerts-acked.png");
 });
 

@@ -28,30 +28,58 @@ pub enum Violation {
     EmptyValidity,
     #[error("a plan needs at least one stage")]
     NoStages,
-    #[error("stage {stage}: unknown movement {movement:?}")]
+    #[error("stage {}: movement {movement:?} is not one of this junction's", .stage + 1)]
     UnknownMovement { stage: usize, movement: String },
-    #[error("stage {stage}: unknown crossing {crossing:?}")]
+    #[error("stage {}: crossing {crossing:?} is not one of this junction's", .stage + 1)]
     UnknownCrossing { stage: usize, crossing: String },
-    #[error("stage {stage}: no movements")]
+    #[error("stage {}: no movement gets green", .stage + 1)]
     EmptyStage { stage: usize },
-    #[error("stage {stage}: {what} = {value} ms, allowed {min}..={max}")]
+    #[error("stage {}: {} of {} is outside what this junction allows ({})", .stage + 1, timing_name(what), seconds(*value as u64), allowed(*min as u64, *max as u64))]
     OutOfRange { stage: usize, what: &'static str, value: u32, min: u32, max: u32 },
-    #[error("stage {stage}: pedestrian walk + clearance = {need} ms does not fit the {green} ms green")]
+    #[error("stage {}: pedestrian walk and clearance ({}) do not fit in its {} green", .stage + 1, seconds(*need), seconds(*green as u64))]
     PedestrianDoesNotFit { stage: usize, need: u64, green: u32 },
-    #[error("cycle_ms = {declared} but the stages add up to {actual}")]
+    #[error("the cycle is declared as {} but its stages add up to {}", seconds(*declared as u64), seconds(*actual))]
     CycleMismatch { declared: u32, actual: u64 },
-    #[error("cycle {cycle} ms exceeds the junction's maximum {max} ms")]
+    #[error("a {} cycle is longer than this junction's maximum of {}", seconds(*cycle), seconds(*max as u64))]
     CycleTooLong { cycle: u64, max: u32 },
-    #[error("offset {offset} ms is not within the {cycle} ms cycle")]
+    #[error("the offset of {} is not within the {} cycle", seconds(*offset as u64), seconds(*cycle as u64))]
     OffsetOutOfCycle { offset: u32, cycle: u32 },
-    #[error("{a} and {b} conflict but may both move at {at_ms} ms into the cycle")]
+    #[error("{a} and {b} conflict but would both move {} into the cycle", seconds(*at_ms))]
     ConflictingMovements { a: String, b: String, at_ms: u64 },
-    #[error("{movement} may move across crossing {crossing} while pedestrians are on it, at {at_ms} ms")]
+    #[error("{movement} would move across crossing {crossing} while pedestrians are on it, {} into the cycle", seconds(*at_ms))]
     PedestrianConflict { movement: String, crossing: String, at_ms: u64 },
-    #[error("{head}: {signal:?} lasts {ms} ms, allowed {min}..={max}")]
+    #[error("{head}: {signal} would last {}, allowed {}", seconds(*ms), allowed(*min, *max))]
     RunOutOfRange { head: String, signal: &'static str, ms: u64, min: u64, max: u64 },
-    #[error("{to} turns green {gap_ms} ms after {from}'s yellow ends; the all-red clearance is {min_ms} ms")]
+    #[error("{to} would turn green {} after {from}'s yellow ends; the all-red clearance is {}", seconds(*gap_ms), seconds(*min_ms as u64))]
     ClearanceTooShort { from: String, to: String, gap_ms: u64, min_ms: u32 },
+}
+
+/// How a timing field is said to a person.
+fn timing_name(field: &str) -> &str {
+    match field {
+        "min_green_ms" => "the minimum green",
+        "max_green_ms" => "the maximum green",
+        "green_ms" => "a green",
+        "yellow_ms" => "a yellow",
+        "all_red_ms" => "an all-red",
+        "walk_ms" => "a pedestrian walk",
+        "clearance_ms" => "a pedestrian clearance",
+        other => other,
+    }
+}
+
+/// Milliseconds as seconds, the unit signal engineers use ("7 s", "3.5 s").
+fn seconds(ms: u64) -> String {
+    if ms % 1000 == 0 { format!("{} s", ms / 1000) } else { format!("{:.1} s", ms as f64 / 1000.0) }
+}
+
+/// An allowed range; an upper bound of `u32::MAX` or more means none.
+fn allowed(min: u64, max: u64) -> String {
+    if max >= u32::MAX as u64 {
+        format!("at least {}", seconds(min))
+    } else {
+        format!("{} to {}", seconds(min), seconds(max))
+    }
 }
 
 impl Violation {
