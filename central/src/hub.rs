@@ -44,6 +44,9 @@ pub enum HubEvent {
     Alert { alert: Alert },
     /// A junction's plan, ack or override changed; re-read `/api/v1/junctions/{id}`.
     Junction { junction_id: String },
+    /// A forecast was made for one of the camera's approaches; re-read
+    /// `/api/v1/cameras/{id}/forecast` (it comes a moment after the interval event).
+    Forecast { camera_id: String, line: String, made_at_ms: i64 },
 }
 
 pub struct Hub {
@@ -161,6 +164,11 @@ impl Hub {
             self.alerts().clear(AlertKind::Congestion, &subject, now)
         };
         self.alert_changed(changed);
+        self.send(HubEvent::Forecast {
+            camera_id: r.camera_id.clone(),
+            line: r.line.clone(),
+            made_at_ms: r.made_at_ms,
+        });
     }
 
     /// An incident an agent reported: an alert for the operators and an event for the

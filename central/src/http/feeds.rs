@@ -30,6 +30,7 @@ pub async fn live(State(state): State<ApiState>) -> Response {
                     HubEvent::Status { .. } => "status",
                     HubEvent::Alert { .. } => "alert",
                     HubEvent::Junction { .. } => "junction",
+                    HubEvent::Forecast { .. } => "forecast",
                 };
                 Event::default().event(kind).data(serde_json::to_string(&ev).unwrap_or_default())
             }

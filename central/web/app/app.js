@@ -1,6 +1,6 @@
 // The dashboard shell: who is logged in, the hash router, the live event stream.
 // Views live in views.js; every view reads the API and re-renders on live events.
-import { t, setLanguage, language } from "./i18n.js";
+import { t, setLanguage, language, setTimeZone, zoneLabel } from "./i18n.js";
 import { views } from "./views.js";
 
 export const session = { user: null, role: null, auth: true };
@@ -123,6 +123,9 @@ async function start() {
   document.getElementById("who").textContent = `${me.user} (${me.role})`;
   document.getElementById("logout").hidden = !me.auth;
   document.getElementById("nav-audit").hidden = !roleAtLeast("operator");
+  try { setTimeZone((await api("/api/v1/map")).timezone ?? "Asia/Ho_Chi_Minh"); } catch { /* the default zone */ }
+  const zone = document.getElementById("zone");
+  zone.textContent = `${t("times.in")} ${zoneLabel()}`;
   connectLive();
   refreshBadge();
   route();

@@ -11,8 +11,11 @@ const TEXT = {
     "config.running": "Config running", "config.file": "file",
     "st.online": "online", "st.degraded": "degraded", "st.offline": "offline", "st.silent": "silent", "st.unknown": "no data",
     "live.counts": "Live counts (latest interval)", "last.update": "Updated", "no.counts": "No interval received yet",
-    "chart.counts": "Vehicles per interval, by class (last 2 hours)", "chart.forecast": "Demand and forecast (PCU/h, 80 % band)",
+    "chart.counts": "Vehicles per interval, by class (last 2 hours)", "chart.forecast": "Demand and forecast (PCU/h)",
     "no.forecast": "No forecast yet", gaps: "Gaps (camera or link down)",
+    "times.in": "Times in", "forecast.method": "Method", "forecast.horizons": "horizons", "forecast.band": "shaded: 80 % band of the fitted model",
+    "forecast.noband": "no band yet (not enough history for a fitted model)", "capacity": "capacity", "capacity.none": "not configured (no level)",
+    "method.model": "fitted model", "method.profile": "time-of-day profile", "method.last_value": "same as now", "band.low": "80 % low", "band.high": "80 % high",
     "badge.unacked": "Alerts not yet acknowledged", "override.pending": "waiting for the junction to take it over", "override.allowed": "allowed", "no.record": "No interval stored yet: nothing to show, nothing missed", "counting.since": "Counting since", "in.progress": "Interval in progress since",
     car: "Car", motorcycle: "Motorbike", bus: "Bus", truck: "Truck", bicycle: "Bicycle", total: "Total",
     "running.plan": "Running plan", source: "Source", "src.central": "central", "src.local": "local (fallback)",
@@ -52,8 +55,11 @@ const TEXT = {
     "config.running": "Cấu hình đang chạy", "config.file": "tệp",
     "st.online": "hoạt động", "st.degraded": "suy giảm", "st.offline": "mất kết nối", "st.silent": "im lặng", "st.unknown": "chưa có dữ liệu",
     "live.counts": "Lưu lượng trực tiếp (chu kỳ gần nhất)", "last.update": "Cập nhật", "no.counts": "Chưa nhận được chu kỳ nào",
-    "chart.counts": "Số xe mỗi chu kỳ theo loại (2 giờ qua)", "chart.forecast": "Nhu cầu và dự báo (PCU/giờ, khoảng 80 %)",
+    "chart.counts": "Số xe mỗi chu kỳ theo loại (2 giờ qua)", "chart.forecast": "Nhu cầu và dự báo (PCU/giờ)",
     "no.forecast": "Chưa có dự báo", gaps: "Khoảng trống (camera hoặc đường truyền ngừng)",
+    "times.in": "Giờ theo", "forecast.method": "Phương pháp", "forecast.horizons": "tầm dự báo", "forecast.band": "vùng tô: khoảng 80 % của mô hình",
+    "forecast.noband": "chưa có khoảng tin cậy (chưa đủ lịch sử để khớp mô hình)", "capacity": "năng lực thông hành", "capacity.none": "chưa cấu hình (không có mức)",
+    "method.model": "mô hình đã khớp", "method.profile": "hồ sơ theo giờ trong ngày", "method.last_value": "giống hiện tại", "band.low": "cận dưới 80 %", "band.high": "cận trên 80 %",
     "badge.unacked": "Cảnh báo chưa được xác nhận", "override.pending": "đang chờ nút giao tiếp nhận", "override.allowed": "cho phép", "no.record": "Chưa lưu chu kỳ nào: chưa có gì để hiển thị, không thiếu dữ liệu", "counting.since": "Bắt đầu đếm từ", "in.progress": "Chu kỳ đang đếm từ",
     car: "Ô tô", motorcycle: "Xe máy", bus: "Xe buýt", truck: "Xe tải", bicycle: "Xe đạp", total: "Tổng",
     "running.plan": "Phương án đang chạy", source: "Nguồn", "src.central": "trung tâm", "src.local": "cục bộ (dự phòng)",
@@ -101,9 +107,31 @@ export function setLanguage(next) {
   for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
 }
 
+// One rule for every time on screen: the city's zone (central's `[map] timezone`, default
+// Asia/Ho_Chi_Minh), 24-hour clock, day-month-year, whatever the browser's own zone or
+// locale; the zone is shown in the header. The API keeps RFC 3339 / Unix ms.
+let zone = "Asia/Ho_Chi_Minh";
+export function setTimeZone(next) {
+  try { new Intl.DateTimeFormat("en-GB", { timeZone: next }); zone = next; } catch { /* unknown zone: keep the default */ }
+}
+export const timeZone = () => zone;
+const locale = () => (lang === "vi" ? "vi-VN" : "en-GB");
 export function formatTime(ms) {
   if (ms == null) return t("none");
-  return new Date(ms).toLocaleString(lang === "vi" ? "vi-VN" : "en-GB", { hour12: false });
+  return new Intl.DateTimeFormat(locale(), { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" }).format(new Date(ms));
+}
+/** Hours and minutes only (chart axes). */
+export function formatClock(ms) {
+  return new Intl.DateTimeFormat(locale(), { timeZone: zone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(new Date(ms));
+}
+/** "Asia/Ho_Chi_Minh (GMT+7)". */
+export function zoneLabel() {
+  const offset = new Intl.DateTimeFormat("en-GB", { timeZone: zone, timeZoneName: "shortOffset" }).formatToParts(new Date()).find((p) => p.type === "timeZoneName")?.value;
+  return offset ? `${zone} (${offset})` : zone;
+}
+/** uPlot options that draw a time axis in the city's zone, 24-hour. */
+export function timeAxis() {
+  return { tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), zone), axes: [{ values: (u, splits) => splits.map((s) => formatClock(s * 1000)) }, {}] };
 }
 
 export const KEYS = Object.keys(TEXT.en);

@@ -1,6 +1,6 @@
 // The dashboard's views. Each renders into `root`, subscribes to live events it cares
 // about, and returns a cleanup function.
-import { t, formatTime } from "./i18n.js";
+import { t, formatTime, timeAxis } from "./i18n.js";
 import { h, api, onLive, roleAtLeast, refreshBadge } from "./app.js";
 import { editor } from "./editor.js";
 
@@ -135,7 +135,7 @@ async function camera(root, id) {
   const width = () => Math.max(320, chartBox.clientWidth || 800);
   const countsData = () => [rows.map((r) => r.x), ...CLASSES.map((k) => rows.map((r) => r[k]))];
   // A fixed two-hour window: one interval alone must not stretch the time axis.
-  const plot = new uPlot({ width: width(), height: 260, scales: { x: { time: true, range: () => [from / 1000, Date.now() / 1000] } },
+  const plot = new uPlot({ ...timeAxis(), width: width(), height: 260, scales: { x: { time: true, range: () => [from / 1000, Date.now() / 1000] } },
     series: [{}, ...CLASSES.map((k) => ({ label: t(k), stroke: CLASS_COLOURS[k], width: 2, points: { show: true, size: 6 } }))] }, countsData(), chartBox);
   // Gaps only where the camera should have reported (none before its first interval); the
   // interval being counted now is said to be in progress, not missing.
@@ -153,22 +153,39 @@ async function camera(root, id) {
     if (!a || !a.horizons.length) { forecastBox.replaceChildren(h("p", {}, t("no.forecast"))); return; }
     const xs = [a.made_at_ms / 1000, ...a.horizons.map((hz) => a.made_at_ms / 1000 + hz.minutes * 60)];
     const mid = [a.current_pcu_per_hour, ...a.horizons.map((hz) => hz.pcu_per_hour)];
-    const low = [a.current_pcu_per_hour, ...a.horizons.map((hz) => hz.low)];
-    const high = [a.current_pcu_per_hour, ...a.horizons.map((hz) => hz.high)];
-    forecastBox.replaceChildren();
+    // A band only where the method has one (a fitted model's 80 % interval); the profile
+    // and "same as now" have none, and drawing low = high as a band would claim certainty.
+    const banded = (hz) => hz.method === "model" && hz.high > hz.low;
+    const low = [null, ...a.horizons.map((hz) => (banded(hz) ? hz.low : null))];
+    const high = [null, ...a.horizons.map((hz) => (banded(hz) ? hz.high : null))];
+    const capacity = a.capacity_pcu_per_hour;
+    const methods = [...new Set(a.horizons.map((hz) => hz.method))];
+    const about = h("p", { class: "muted", "data-testid": "forecast-method" },
+      `${t("forecast.method")}: ${methods.map((m) => t(`method.${m}`)).join(", ")} · ${t("forecast.horizons")} ${a.horizons.map((hz) => hz.minutes).join(" / ")} min · `,
+      a.horizons.some(banded) ? t("forecast.band") : h("strong", { "data-testid": "no-band" }, t("forecast.noband")),
+      ` · ${t("capacity")}: ${capacity ? `${Math.round(capacity)} PCU/h` : t("capacity.none")}`);
+    const chart = h("div");
+    forecastBox.replaceChildren(about, chart);
     const t0 = a.made_at_ms / 1000;
-    fplot = new uPlot({ width: width(), height: 220, scales: { x: { time: true, range: () => [t0 - 300, t0 + 3900] } }, bands: [{ series: [3, 2], fill: "rgba(43,131,186,0.2)" }],
-      series: [{}, { label: `${a.line} PCU/h`, stroke: "#2b83ba", width: 2, points: { show: true, size: 7 } }, { label: "80 % low", stroke: "#9ecae1" }, { label: "80 % high", stroke: "#9ecae1" }] },
-      [xs, mid, low, high], forecastBox);
+    const series = [{}, { label: `${a.line} PCU/h`, stroke: "#2b83ba", width: 2, points: { show: true, size: 7 } },
+      { label: t("band.low"), stroke: "#9ecae1" }, { label: t("band.high"), stroke: "#9ecae1" }];
+    const data = [xs, mid, low, high];
+    // Capacity drawn across the chart: why a level is what it is.
+    if (capacity) { series.push({ label: t("capacity"), stroke: "#a50026", dash: [6, 4], width: 1.5, points: { show: false } }); data.push(xs.map(() => capacity)); }
+    fplot = new uPlot({ ...timeAxis(), width: width(), height: 220, scales: { x: { time: true, range: () => [t0 - 300, t0 + 3900] } }, bands: [{ series: [3, 2], fill: "rgba(43,131,186,0.2)" }],
+      series }, data, chart);
   }
+
   await loadForecast();
   const off = onLive((type, ev) => {
     if (type === "interval" && ev.camera_id === id) {
       renderLive(ev);
       rows.push({ x: ev.end_ms / 1000, ...ev.totals });
       plot.setData(countsData());
-      loadForecast();
+      gapBox.querySelector("[data-testid=no-record]")?.remove();
     }
+    // The forecast is made a moment after the interval is stored: its own event says when.
+    if (type === "forecast" && ev.camera_id === id) loadForecast();
     if (type === "status" || type === "interval") api("/api/v1/cameras").then((cs) => renderHealth(cs.find((c) => c.camera_id === id))).catch(() => {});
   });
   return () => { off(); plot.destroy(); fplot?.destroy(); };

@@ -70,6 +70,16 @@ await step("a count published to the broker appears on the camera view within 5 
   await shot("03-camera-live.png");
 });
 
+await step("times are in the city's zone, 24-hour, with the zone shown", async () => {
+  // (The forecast's method line needs a whole 5-minute forecast step, which this test's
+  // one 1-minute interval does not make; the forecast view is not checked here.)
+  const zone = await page.locator("[data-testid=zone]").textContent();
+  expect(zone.includes("Asia/Ho_Chi_Minh") && zone.includes("GMT+7"), `the zone in the header: ${zone}`);
+  const shownTimes = await page.locator("[data-testid=live-counts] p.muted").first().textContent();
+  expect(!/AM|PM/.test(shownTimes) && /\d{2}:\d{2}:\d{2}/.test(shownTimes), `24-hour times: ${shownTimes}`);
+  await shot("03b-times.png");
+});
+
 await step("an operator override is accepted and shows in the junction view and the audit log", async () => {
   await page.goto(`${BASE}/#/junction/${JUNCTION}`);
   await page.locator("[data-testid=override-form]").waitFor({ timeout: 10000 });
