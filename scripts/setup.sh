@@ -75,6 +75,12 @@ if ! "$contract/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS
   python3 -m venv "$contract"
   "$contract/bin/pip" install -q "schemathesis==$SCHEMATHESIS_VERSION" || fail "pip install schemathesis failed"
 fi
+# The open-data export's validator (central/tests/export.rs runs `frictionless validate`).
+FRICTIONLESS_VERSION=5.21.0
+if ! "$venv/bin/frictionless" --version 2>/dev/null | grep -q "$FRICTIONLESS_VERSION"; then
+  say "installing frictionless==$FRICTIONLESS_VERSION into $venv"
+  "$venv/bin/pip" install -q "frictionless==$FRICTIONLESS_VERSION" || fail "pip install frictionless failed"
+fi
 
 # 3. Assets ------------------------------------------------------------------------------
 assets="${TRAFFIC_ASSETS:-$root/../shared/assets}"

@@ -1,5 +1,8 @@
 //! `central.toml`: broker connection (or the embedded broker), store, HTTP and ingest
-//! settings. Unknown keys are errors naming the key; `validate` lists every semantic
+//! settings, where cameras are (`[map]`: position, road, what each counting line's
+//! directions mean on the ground, the local time zone) and what the open-data export
+//! publishes (`[export]`: licence, publisher, whether anonymous callers get counts per
+//! class). Unknown keys are errors naming the key; `validate` lists every semantic
 //! problem with its field path (`central validate --config …`).
 
 use std::net::SocketAddr;
@@ -29,9 +32,12 @@ pub struct CentralConfig {
     /// Operator logins; absent = the operator API is open on its listen address.
     #[serde(default)]
     pub auth: Option<crate::auth::AuthSettings>,
-    /// Where cameras and junctions are, for the dashboard's overview.
+    /// Where cameras and junctions are, for the dashboard's overview and the export.
     #[serde(default)]
     pub map: MapSettings,
+    /// What the open-data export publishes, and under which licence.
+    #[serde(default)]
+    pub export: ExportSettings,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -244,6 +250,7 @@ impl CentralConfig {
             auth.validate(&mut bad);
         }
         self.map.validate(&mut bad);
+        self.export.validate(&mut bad);
         if let Some(police) = &self.police {
             police.validate(&mut bad);
         }
@@ -283,14 +290,29 @@ impl CentralConfig {
     }
 }
 
-/// `[map]`: where cameras and junctions are drawn on the dashboard.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+/// `[map]`: where cameras and junctions are drawn on the dashboard, and what the
+/// open-data export says about each camera.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct MapSettings {
     #[serde(default, rename = "camera")]
     pub cameras: Vec<Place>,
     #[serde(default, rename = "junction")]
     pub junctions: Vec<Place>,
+    /// The IANA time zone the cameras are in ("Asia/Ho_Chi_Minh"); times stay UTC in the
+    /// API and the export, this says how to read them locally.
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+}
+
+impl Default for MapSettings {
+    fn default() -> Self {
+        MapSettings { cameras: Vec::new(), junctions: Vec::new(), timezone: default_timezone() }
+    }
+}
+
+fn default_timezone() -> String {
+    "Asia/Ho_Chi_Minh".into()
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -303,10 +325,82 @@ pub struct Place {
     /// WGS 84 degrees.
     pub lat: f64,
     pub lon: f64,
+    /// Cameras only: the road the camera watches ("Điện Biên Phủ").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub road: Option<String>,
+    /// Cameras only: per counting line (by its name in the camera's geometry), what its
+    /// `forward` and `backward` directions mean on the ground.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub lines: std::collections::BTreeMap<String, LineLabels>,
+}
+
+impl Place {
+    /// The configured label of `direction` (`forward` or `backward`) on `line`, if any.
+    pub fn direction_label(&self, line: &str, direction: &str) -> Option<&str> {
+        let labels = self.lines.get(line)?;
+        match direction {
+            "forward" => labels.forward_label.as_deref(),
+            "backward" => labels.backward_label.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// `[map.camera.lines.<line>]`: the directions of one counting line in words a reader of
+/// the export understands ("northbound", "towards Bến Thành"); `forward`/`backward` are
+/// only the sides of the line as drawn on the camera's picture.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LineLabels {
+    #[serde(default)]
+    pub forward_label: Option<String>,
+    #[serde(default)]
+    pub backward_label: Option<String>,
+}
+
+/// Most characters in a road name, a direction label or the publisher.
+const MAX_LABEL_CHARS: usize = 200;
+
+/// A problem with a free-text value people read (a road, a label), if any.
+fn text_problem(value: &str) -> Option<String> {
+    if value.trim().is_empty() {
+        Some("must not be empty (leave the key out instead)".into())
+    } else if value.chars().count() > MAX_LABEL_CHARS {
+        Some(format!("longer than {MAX_LABEL_CHARS} characters"))
+    } else if value.chars().any(char::is_control) {
+        Some(format!("{value:?} holds a control character (a line break or a tab)"))
+    } else {
+        None
+    }
+}
+
+/// An IANA zone name's shape: `UTC`, or `Area/Location[/More]` with each part starting
+/// with a letter ("Asia/Ho_Chi_Minh", "America/Argentina/Buenos_Aires", "Etc/GMT+7").
+fn looks_like_timezone(name: &str) -> bool {
+    if name == "UTC" {
+        return true;
+    }
+    let parts: Vec<&str> = name.split('/').collect();
+    parts.len() >= 2
+        && parts.iter().all(|p| {
+            p.starts_with(|c: char| c.is_ascii_alphabetic())
+                && p.chars().all(|c| c.is_ascii_alphanumeric() || "_-+".contains(c))
+        })
 }
 
 impl MapSettings {
     pub fn validate(&self, bad: &mut Vec<(String, String)>) {
+        if self.timezone.trim().is_empty() {
+            bad.push(("map.timezone".into(), "must not be empty (an IANA name, e.g. \"Asia/Ho_Chi_Minh\")".into()));
+        } else if !looks_like_timezone(&self.timezone) {
+            bad.push((
+                "map.timezone".into(),
+                format!(
+                    "{:?} is not an IANA time zone name (Area/Location, e.g. \"Asia/Ho_Chi_Minh\", or \"UTC\")",
+                    self.timezone
+                ),
+            ));
+        }
         for (kind, places) in [("camera", &self.cameras), ("junction", &self.junctions)] {
             let mut seen = std::collections::HashSet::new();
             for (i, p) in places.iter().enumerate() {
@@ -325,7 +419,83 @@ impl MapSettings {
                 if !(-180.0..=180.0).contains(&p.lon) {
                     bad.push((format!("map.{kind}[{i}].lon"), format!("{} is not a longitude (-180..=180)", p.lon)));
                 }
+                if kind == "junction" {
+                    if p.road.is_some() {
+                        bad.push((format!("map.{kind}[{i}].road"), "only for cameras".into()));
+                    }
+                    if !p.lines.is_empty() {
+                        bad.push((format!("map.{kind}[{i}].lines"), "only for cameras".into()));
+                    }
+                    continue;
+                }
+                if let Some(problem) = p.road.as_deref().and_then(text_problem) {
+                    bad.push((format!("map.{kind}[{i}].road"), problem));
+                }
+                for (line, labels) in &p.lines {
+                    let path = format!("map.{kind}[{i}].lines.{line}");
+                    if line.trim().is_empty() || line.chars().any(char::is_control) {
+                        bad.push((path.clone(), format!("{line:?} is not a counting line's name")));
+                    }
+                    let (forward, backward) = (labels.forward_label.as_deref(), labels.backward_label.as_deref());
+                    if forward.is_none() && backward.is_none() {
+                        bad.push((path.clone(), "set forward_label, backward_label or both".into()));
+                    }
+                    for (key, value) in [("forward_label", forward), ("backward_label", backward)] {
+                        if let Some(problem) = value.and_then(text_problem) {
+                            bad.push((format!("{path}.{key}"), problem));
+                        }
+                    }
+                    if forward.is_some() && forward == backward {
+                        bad.push((format!("{path}.backward_label"), "is the same as forward_label".into()));
+                    }
+                }
             }
+        }
+    }
+}
+
+/// `[export]`: what `GET /api/v1/export/counts` and its data package publish.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExportSettings {
+    /// The data's licence, an Open Definition / SPDX identifier ("CC-BY-4.0", "ODbL-1.0").
+    #[serde(default = "default_licence")]
+    pub licence: String,
+    /// Who publishes the data (the agency's name), named in the data package; "" = unnamed.
+    #[serde(default)]
+    pub publisher: String,
+    /// Whether a caller without a session gets counts per vehicle class (true) or only
+    /// all-vehicle totals per line and direction (false, the default: what the public
+    /// congestion feed shows, nothing finer).
+    #[serde(default)]
+    pub public_classes: bool,
+}
+
+impl Default for ExportSettings {
+    fn default() -> Self {
+        ExportSettings { licence: default_licence(), publisher: String::new(), public_classes: false }
+    }
+}
+
+fn default_licence() -> String {
+    "CC-BY-4.0".into()
+}
+
+impl ExportSettings {
+    pub fn validate(&self, bad: &mut Vec<(String, String)>) {
+        let l = &self.licence;
+        if l.is_empty() {
+            bad.push(("export.licence".into(), "must not be empty (e.g. \"CC-BY-4.0\")".into()));
+        } else if l.len() > 64 || !l.chars().all(|c| c.is_ascii_alphanumeric() || ".-+".contains(c)) {
+            bad.push((
+                "export.licence".into(),
+                format!("{l:?} is not a licence identifier (letters, digits, '.', '-', '+', e.g. \"CC-BY-4.0\")"),
+            ));
+        }
+        if !self.publisher.is_empty()
+            && let Some(problem) = text_problem(&self.publisher)
+        {
+            bad.push(("export.publisher".into(), problem));
         }
     }
 }
@@ -380,5 +550,59 @@ mod tests {
         .unwrap();
         let fields: Vec<String> = c.validate().into_iter().map(|(f, _)| f).collect();
         assert_eq!(fields, ["signals.junctions", "signals.key_id", "signals.heartbeat_s", "signals.corridor[0]"]);
+    }
+
+    #[test]
+    fn map_labels_timezone_and_export_are_read_and_checked_with_their_paths() {
+        let base = "[broker]\n[store]\nkind = \"sqlite\"\npath = \"x.db\"\n";
+        let c = CentralConfig::parse(base).unwrap();
+        assert_eq!(c.map.timezone, "Asia/Ho_Chi_Minh");
+        assert_eq!(
+            c.export,
+            ExportSettings { licence: "CC-BY-4.0".into(), publisher: "".into(), public_classes: false }
+        );
+        let good = format!(
+            "{base}[map]\ntimezone = \"UTC\"\n[[map.camera]]\nid = \"cam-1\"\nname = \"n\"\nlat = 10.77\n\
+                lon = 106.70\nroad = \"Điện Biên Phủ\"\n[map.camera.lines.stopline]\nforward_label = \"northbound\"\n\
+                backward_label = \"towards Bến Thành\"\n[export]\nlicence = \"ODbL-1.0\"\npublisher = \"HCMC DOT\"\n\
+                public_classes = true\n"
+        );
+        let c = CentralConfig::parse(&good).unwrap();
+        assert!(c.validate().is_empty(), "{:?}", c.validate());
+        let cam = &c.map.cameras[0];
+        assert_eq!(cam.road.as_deref(), Some("Điện Biên Phủ"));
+        assert_eq!(cam.direction_label("stopline", "backward"), Some("towards Bến Thành"));
+        assert_eq!(cam.direction_label("other", "forward"), None);
+        assert!(c.export.public_classes);
+        let err = CentralConfig::parse(&format!("{base}[export]\nlicense = \"x\"\n")).unwrap_err();
+        assert!(err.starts_with("export"), "{err}");
+        let err = CentralConfig::parse(&format!(
+            "{base}[[map.camera]]\nid = \"a\"\nlat = 1\nlon = 1\n\
+            [map.camera.lines.main]\nforward = \"n\"\n"
+        ))
+        .unwrap_err();
+        assert!(err.contains("forward"), "{err}");
+        let bad = format!(
+            "{base}[map]\ntimezone = \"Saigon\"\n[[map.camera]]\nid = \"a\"\nlat = 1.0\nlon = 1.0\nroad = \" \"\n\
+                [map.camera.lines.main]\n[map.camera.lines.side]\nforward_label = \"up\"\nbackward_label = \"up\"\n\
+                [[map.junction]]\nid = \"j\"\nlat = 1.0\nlon = 1.0\nroad = \"r\"\n\
+                [export]\nlicence = \"CC BY\"\npublisher = \"a\\nb\"\n"
+        );
+        let c = CentralConfig::parse(&bad).unwrap();
+        let fields: Vec<String> = c.validate().into_iter().map(|(f, _)| f).collect();
+        assert_eq!(
+            fields,
+            [
+                "map.timezone",
+                "map.camera[0].road",
+                "map.camera[0].lines.main",
+                "map.camera[0].lines.side.backward_label",
+                "map.junction[0].road",
+                "export.licence",
+                "export.publisher"
+            ]
+        );
+        let c = CentralConfig::parse(&format!("{base}[map]\ntimezone = \"\"\n")).unwrap();
+        assert_eq!(c.validate()[0].0, "map.timezone");
     }
 }

@@ -136,6 +136,7 @@ pub fn run(config: &CentralConfig, base: Option<&Path>, print: Option<OnStored>)
         auth: config.auth.as_ref().map(crate::auth::Sessions::new),
         hub,
         map: Arc::new(config.map.clone()),
+        export: Arc::new(config.export.clone()),
         dashboard_dir: config.dashboard_dir(base),
         configs,
         snapshots,

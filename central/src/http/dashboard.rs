@@ -164,7 +164,15 @@ pub async fn overview(State(state): State<ApiState>) -> Response {
         .into_response()
 }
 
-/// `GET /api/v1/map`: where cameras and junctions are (`[map]`).
+/// `GET /api/v1/map`: where cameras and junctions are (`[map]`), each camera's road
+/// (null when not configured) and the time zone the cameras are in.
 pub async fn map(State(state): State<ApiState>) -> Response {
-    Json(serde_json::json!({"cameras": state.map.cameras, "junctions": state.map.junctions})).into_response()
+    let cameras: Vec<serde_json::Value> = state
+        .map
+        .cameras
+        .iter()
+        .map(|p| serde_json::json!({"id": p.id, "name": p.name, "lat": p.lat, "lon": p.lon, "road": p.road}))
+        .collect();
+    Json(serde_json::json!({"cameras": cameras, "junctions": state.map.junctions, "timezone": state.map.timezone}))
+        .into_response()
 }

@@ -40,11 +40,27 @@ pub async fn junction(State(state): State<ApiState>, Path(id): Path<String>) -> 
     // enforces): the form shows and enforces them instead of letting a person guess.
     let mut body = serde_json::to_value(JunctionView::clone(v)).expect("serialisable");
     let rules = profile.rules();
+    // Per stage of the template an override is built on: its movements and the greens it
+    // may have (a pedestrian phase's walk and clearance must fit in its green).
+    let stages: Vec<serde_json::Value> = profile
+        .local_plan(0)
+        .stages
+        .iter()
+        .map(|st| {
+            let walking = st.pedestrian.as_ref().map_or(0, |p| p.walk_ms + p.clearance_ms);
+            serde_json::json!({
+                "movements": st.movements,
+                "min_green_ms": st.min_green_ms.max(rules.min_green_ms).max(walking),
+                "max_green_ms": st.max_green_ms.min(rules.max_green_ms),
+            })
+        })
+        .collect();
     body["limits"] = serde_json::json!({
         "min_green_ms": rules.min_green_ms,
         "max_green_ms": rules.max_green_ms,
         "max_cycle_ms": rules.max_cycle_ms,
         "override_max_s": 28_800,
+        "stages": stages,
     });
     Json(body).into_response()
 }

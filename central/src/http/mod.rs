@@ -65,6 +65,8 @@ pub struct ApiState {
     /// Live events and the alert list.
     pub hub: Arc<crate::hub::Hub>,
     pub map: Arc<crate::config::MapSettings>,
+    /// `[export]`: the open data's licence, publisher and what anonymous callers get.
+    pub export: Arc<crate::config::ExportSettings>,
     pub dashboard_dir: std::path::PathBuf,
     /// Publishes saved camera config versions to their agents.
     pub configs: Arc<crate::config_push::ConfigPublisher>,

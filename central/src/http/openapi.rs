@@ -87,6 +87,13 @@ fn responses(method: &str, path: &str, auth: Auth) -> Value {
                 }
             }),
         ),
+        ("get", "/api/v1/export/datapackage.json") => (
+            "200",
+            json!({
+                "description": "a Frictionless tabular data package descriptor",
+                "content": {"application/json": {"schema": {"type": "object"}}}
+            }),
+        ),
         ("get", "/api/v1/feeds/police/stream" | "/api/v1/live") => (
             "200",
             json!({"description": "event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}}),
@@ -129,6 +136,7 @@ fn responses(method: &str, path: &str, auth: Auth) -> Value {
     };
     if path.contains("{id}")
         || path.contains("counts")
+        || path.starts_with("/api/v1/export/")
         || method == "post"
         || path == "/api/v1/alerts"
         || path == "/api/v1/audit"
@@ -138,7 +146,7 @@ fn responses(method: &str, path: &str, auth: Auth) -> Value {
     // Unknown ids and files, and the junction, police and login routes while `[signals]`,
     // `[police]` / `[auth]` are not configured.
     if path.contains('{')
-        || path == "/api/v1/export/counts"
+        || path.starts_with("/api/v1/export/")
         || path.starts_with("/api/v1/junctions")
         || path.starts_with("/api/v1/feeds/")
         || path == "/api/v1/auth/login"
@@ -201,7 +209,7 @@ fn responses(method: &str, path: &str, auth: Auth) -> Value {
         || path.starts_with("/api/v1/cameras")
         || path == "/api/v1/overview"
         || path.ends_with("/detectors")
-        || path == "/api/v1/export/counts"
+        || path.starts_with("/api/v1/export/")
         || path == "/api/v1/auth/login"
     {
         add(&mut r, "503");
@@ -297,6 +305,9 @@ mod tests {
         assert_eq!(named(&export, "format")["schema"]["enum"], json!(["csv", "json"]));
         assert_eq!(named(&export, "from")["schema"]["type"], "string", "an Option is absent, never null");
         assert!(named(&export, "from")["description"].as_str().unwrap().contains("a day before"));
+        let package = params("get", "/api/v1/export/datapackage.json");
+        assert_eq!(named(&package, "camera")["required"], true);
+        assert!(package.iter().all(|p| p["name"] != "format"), "the package's CSV is always CSV");
         for path in ["/api/v1/cameras/{id}/counts", "/api/v1/junctions/{id}/detectors"] {
             let names: Vec<String> =
                 params("get", path).iter().filter_map(|p| p["name"].as_str().map(String::from)).collect();

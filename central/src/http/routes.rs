@@ -271,12 +271,22 @@ pub fn table() -> Vec<Route> {
         Route::new(
             "get",
             "/api/v1/export/counts",
-            "Open data: counts per interval, line, direction and class (CSV or JSON), with coverage and gap \
-                rows",
+            "Open data: counts per interval, line and direction (CSV or JSON) with the camera's name, position \
+                and road, direction labels, interval length, unit, coverage and gap rows; per vehicle class with a \
+                session or [export] public_classes, else totals (class = all)",
             Auth::None,
             routing::get(export::counts),
         )
         .query::<export::ExportQuery>(),
+        Route::new(
+            "get",
+            "/api/v1/export/datapackage.json",
+            "Open data: the Frictionless data package describing a counts export (licence, publisher, the CSV's \
+                Table Schema)",
+            Auth::None,
+            routing::get(export::datapackage),
+        )
+        .query::<export::PackageQuery>(),
         Route::new(
             "get",
             "/api/v1/feeds/police/stream",

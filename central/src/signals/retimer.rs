@@ -377,6 +377,12 @@ fn coordinate(
     }
 }
 
+/// Every violation in words, one after another (the API, the dashboard and the audit log
+/// show these; the codes stay in the acks and the metrics).
+fn words(violations: &[Violation]) -> String {
+    violations.iter().map(|v| v.to_string()).collect::<Vec<_>>().join("; ")
+}
+
 #[cfg(test)]
 mod tests {
     use base64::Engine as _;
@@ -517,10 +523,4 @@ mod tests {
         let p = &out[0].as_ref().unwrap().plan;
         assert_eq!(p.stages[0].green_ms, 34_000, "a step of 6 s towards the lighter demand's shorter cycle");
     }
-}
-
-/// Every violation in words, one after another (the API, the dashboard and the audit log
-/// show these; the codes stay in the acks and the metrics).
-fn words(violations: &[Violation]) -> String {
-    violations.iter().map(|v| v.to_string()).collect::<Vec<_>>().join("; ")
 }

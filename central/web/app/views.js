@@ -191,6 +191,10 @@ async function camera(root, id) {
   return () => { off(); plot.destroy(); fplot?.destroy(); };
 }
 
+// Plan versions are the issue time in Unix ms: shown as that time, which people can read
+// and compare, not as a 13-digit number.
+const versionLabel = (v) => (v > 1e12 ? formatTime(v) : String(v));
+
 async function junction(root, id) {
   const body = h("div");
   root.append(h("h2", {}, `${t("junction")} ${id}`), body);
@@ -199,7 +203,7 @@ async function junction(root, id) {
     const j = await api(`/api/v1/junctions/${encodeURIComponent(id)}`);
     const s = j.status;
     const running = h("section", { class: "cards", "data-testid": "running-plan" },
-      [["source", s ? t(`src.${s.source}`) : t("none")], ["plan", s ? `${s.plan_id} v${s.version}` : t("none")], ["cycle", secs(s?.cycle_ms)],
+      [["source", s ? t(`src.${s.source}`) : t("none")], ["plan", s ? `${s.plan_id} (${versionLabel(s.version)})` : t("none")], ["cycle", secs(s?.cycle_ms)],
        ["greens", s ? s.greens_ms.map((g) => (g / 1000).toFixed(0)).join(" / ") + ` ${t("seconds")}` : t("none")], ["offset", secs(s?.offset_ms)],
        ["stage", s ? s.stage + 1 : t("none")]].map(([k, v]) => h("div", { class: "card" }, h("span", {}, t(k)), h("strong", {}, v))));
     // Accepted by central but not yet run by the junction: say so, not the old plan alone.
@@ -209,10 +213,13 @@ async function junction(root, id) {
     // Each stage with its movements and the greens this junction allows for it (the
     // profile's limits, which the server enforces too).
     const lim = j.limits ?? { min_green_ms: 1000, max_green_ms: 300000 };
-    const stages = (j.issued?.plan.stages ?? (s?.greens_ms ?? []).map((g) => ({ green_ms: g, movements: [] }))).map((st) => ({
-      green_ms: st.green_ms, movements: st.movements ?? [],
-      min_s: Math.ceil(Math.max(st.min_green_ms ?? 0, lim.min_green_ms) / 1000),
-      max_s: Math.floor(Math.min(st.max_green_ms ?? Infinity, lim.max_green_ms) / 1000),
+    // The greens now: the plan issued, else what the junction reports.
+    const now = j.issued?.plan.stages.map((st) => st.green_ms) ?? s?.greens_ms ?? [];
+    const stages = (lim.stages ?? now.map(() => ({ movements: [], min_green_ms: lim.min_green_ms, max_green_ms: lim.max_green_ms }))).map((st, i) => ({
+      movements: st.movements,
+      min_s: Math.ceil(st.min_green_ms / 1000),
+      max_s: Math.floor(st.max_green_ms / 1000),
+      green_ms: now[i] ?? st.min_green_ms,
     }));
     let form;
     if (roleAtLeast("operator")) {
@@ -239,11 +246,18 @@ async function junction(root, id) {
       form = h("p", { class: "muted", "data-testid": "override-denied" }, t("override.viewer"));
     }
     const history = table(["issued", "plan", "version", "cycle", "greens", "offset", "valid.until"], j.history.map((p) =>
-      h("tr", { "data-testid": "plan-row" }, h("td", {}, formatTime(p.issued_ms)), h("td", {}, p.plan_id), h("td", {}, p.version), h("td", {}, secs(p.cycle_ms)),
+      h("tr", { "data-testid": "plan-row" }, h("td", {}, formatTime(p.issued_ms)), h("td", {}, p.plan_id), h("td", {}, versionLabel(p.version)), h("td", {}, secs(p.cycle_ms)),
         h("td", {}, p.greens_ms.map((g) => (g / 1000).toFixed(0)).join(" / ")), h("td", {}, secs(p.offset_ms)), h("td", {}, formatTime(p.valid_until_ms)))));
     const acks = table(["plan", "version", "outcome", "reason"], j.acks.map((a) =>
-      h("tr", { class: a.outcome === "rejected" ? "rejected" : "", "data-testid": "ack-row" }, h("td", {}, a.plan_id), h("td", {}, a.version), h("td", {}, a.outcome), h("td", {}, [a.reason, a.detail].filter(Boolean).join(": ") || t("none")))));
-    body.replaceChildren(h("h3", {}, t("running.plan")), running, override, form, message, h("h3", {}, t("plan.history")), history, h("h3", {}, t("acks")), acks);
+      h("tr", { class: a.outcome === "rejected" ? "rejected" : "", "data-testid": "ack-row" }, h("td", {}, a.plan_id), h("td", {}, versionLabel(a.version)), h("td", {}, a.outcome), h("td", {}, [a.reason, a.detail].filter(Boolean).join(": ") || t("none")))));
+    // The lamps the junction reports now, one head per movement (G, Y, R).
+    const lamps = h("div", { class: "lamps", "data-testid": "lamps", "data-state": s ? Object.entries(s.lamps).map(([m, l]) => `${m}=${l}`).join(",") : "" },
+      s ? Object.entries(s.lamps).map(([m, l]) => h("span", { class: `lamp lamp-${l}`, title: t(`lamp.${l}`) }, h("i", {}), m)) : t("none"));
+    // Someone typing greens keeps the form they are typing in: a status every few seconds
+    // must not wipe it.
+    const editing = body.querySelector("form.override")?.contains(document.activeElement);
+    if (editing) form = body.querySelector("form.override");
+    body.replaceChildren(h("h3", {}, t("running.plan")), running, h("h3", {}, t("lamps.now")), lamps, override, form, message, h("h3", {}, t("plan.history")), history, h("h3", {}, t("acks")), acks);
   }
   await load();
   let pending = null;

@@ -86,12 +86,20 @@ await step("an operator override is accepted and shows in the junction view and 
   // The junction agent reports what it runs within a couple of seconds.
   await page.waitForFunction(() => !document.querySelector("[data-testid=running-plan]")?.textContent.includes("—"), null, { timeout: 20000 }).catch(() => {});
   await page.locator("[data-testid=override-form] input[name=minutes]").fill("20");
+  // The shortest greens the junction allows: its stages then turn every few seconds.
+  for (const input of await page.locator("[data-testid=override-stage] input").all()) await input.fill(await input.getAttribute("min"));
   await page.locator("[data-testid=override-form] button[type=submit]").click();
   await page.locator("[data-testid=override-active]").filter({ hasText: "operator" }).waitFor({ timeout: 5000 });
   await page.locator("[data-testid=plan-row]").filter({ hasText: "operator-override" }).first().waitFor({ timeout: 10000 });
   // The junction acknowledges the override plan.
   await page.locator("[data-testid=ack-row]").filter({ hasText: "operator-override" }).first().waitFor({ timeout: 15000 });
   await page.locator("[data-testid=running-plan]").filter({ hasText: "operator-override" }).waitFor({ timeout: 10000 });
+  // The lamps the real junction agent reports, changing as its stages turn.
+  const lamps = page.locator("[data-testid=lamps]");
+  const first = await lamps.getAttribute("data-state");
+  expect(/=G/.test(first ?? "") && (await lamps.locator(".lamp").count()) >= 4, `lamps per movement, one green: ${first}`);
+  await page.waitForFunction((was) => { const s = document.querySelector("[data-testid=lamps]")?.dataset.state; return s && s !== was; }, first, { timeout: 30000 });
+  console.log(`lamps: ${first} → ${await lamps.getAttribute("data-state")}`);
   await shot("04-junction-override.png");
   await page.goto(`${BASE}/#/audit`);
   await page.locator("[data-testid=audit-row][data-action=override]").filter({ hasText: "operator" }).filter({ hasText: JUNCTION }).waitFor({ timeout: 5000 });

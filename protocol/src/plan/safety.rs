@@ -70,7 +70,7 @@ fn timing_name(field: &str) -> &str {
 
 /// Milliseconds as seconds, the unit signal engineers use ("7 s", "3.5 s").
 fn seconds(ms: u64) -> String {
-    if ms % 1000 == 0 { format!("{} s", ms / 1000) } else { format!("{:.1} s", ms as f64 / 1000.0) }
+    if ms.is_multiple_of(1000) { format!("{} s", ms / 1000) } else { format!("{:.1} s", ms as f64 / 1000.0) }
 }
 
 /// An allowed range; an upper bound of `u32::MAX` or more means none.
