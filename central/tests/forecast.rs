@@ -127,8 +127,22 @@ fn central_forecasts_an_approach_from_stored_history_and_live_counts() {
         segment["level_15_min"].is_string() && segment["level_30_min"].is_string() && segment["trend"].is_string(),
         "{segment}"
     );
-    let allowed =
-        ["camera_id", "line", "area", "level", "trend", "level_15_min", "level_30_min", "forecast_made_at_ms"];
+    assert!(segment["level"].is_string() && segment["reason"].is_null(), "a level, so no reason: {segment}");
+    let allowed = [
+        "camera_id",
+        "line",
+        "area",
+        "name",
+        "road",
+        "lat",
+        "lon",
+        "level",
+        "trend",
+        "level_15_min",
+        "level_30_min",
+        "forecast_made_at_ms",
+        "reason",
+    ];
     assert!(
         segment.as_object().unwrap().keys().all(|k| allowed.contains(&k.as_str())),
         "only aggregate fields: {segment}"

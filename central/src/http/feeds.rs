@@ -87,7 +87,11 @@ pub async fn public_congestion(State(state): State<ApiState>, request: Request) 
     }
     let segments: Vec<crate::public::Segment> = {
         let latest = state.forecasts.lock();
-        latest.values().flat_map(|lines| lines.values()).map(crate::public::segment).collect()
+        let place = |camera: &str| state.map.cameras.iter().find(|p| p.id == camera);
+        let forecast =
+            latest.values().flat_map(|lines| lines.values()).map(|r| crate::public::segment(r, place(&r.camera_id)));
+        let waiting = state.map.cameras.iter().filter(|p| !latest.contains_key(&p.id)).map(crate::public::waiting);
+        forecast.chain(waiting).collect()
     };
     let body = match serde_json::to_vec(&serde_json::json!({ "segments": segments })) {
         Ok(b) => b,

@@ -34,9 +34,20 @@ pub enum Violation {
     UnknownCrossing { stage: usize, crossing: String },
     #[error("stage {}: no movement gets green", .stage + 1)]
     EmptyStage { stage: usize },
-    #[error("stage {}: {} of {} is outside what this junction allows ({})", .stage + 1, timing_name(what), seconds(*value as u64), allowed(*min as u64, *max as u64))]
+    #[error(
+        "stage {}: {} of {} is outside what this junction allows ({})",
+        .stage + 1,
+        timing_name(what),
+        seconds(*value as u64),
+        allowed(*min as u64, *max as u64)
+    )]
     OutOfRange { stage: usize, what: &'static str, value: u32, min: u32, max: u32 },
-    #[error("stage {}: pedestrian walk and clearance ({}) do not fit in its {} green", .stage + 1, seconds(*need), seconds(*green as u64))]
+    #[error(
+        "stage {}: pedestrian walk and clearance ({}) do not fit in its {} green",
+        .stage + 1,
+        seconds(*need),
+        seconds(*green as u64)
+    )]
     PedestrianDoesNotFit { stage: usize, need: u64, green: u32 },
     #[error("the cycle is declared as {} but its stages add up to {}", seconds(*declared as u64), seconds(*actual))]
     CycleMismatch { declared: u32, actual: u64 },
@@ -46,11 +57,18 @@ pub enum Violation {
     OffsetOutOfCycle { offset: u32, cycle: u32 },
     #[error("{a} and {b} conflict but would both move {} into the cycle", seconds(*at_ms))]
     ConflictingMovements { a: String, b: String, at_ms: u64 },
-    #[error("{movement} would move across crossing {crossing} while pedestrians are on it, {} into the cycle", seconds(*at_ms))]
+    #[error(
+        "{movement} would move across crossing {crossing} while pedestrians are on it, {} into the cycle",
+        seconds(*at_ms)
+    )]
     PedestrianConflict { movement: String, crossing: String, at_ms: u64 },
     #[error("{head}: {signal} would last {}, allowed {}", seconds(*ms), allowed(*min, *max))]
     RunOutOfRange { head: String, signal: &'static str, ms: u64, min: u64, max: u64 },
-    #[error("{to} would turn green {} after {from}'s yellow ends; the all-red clearance is {}", seconds(*gap_ms), seconds(*min_ms as u64))]
+    #[error(
+        "{to} would turn green {} after {from}'s yellow ends; the all-red clearance is {}",
+        seconds(*gap_ms),
+        seconds(*min_ms as u64)
+    )]
     ClearanceTooShort { from: String, to: String, gap_ms: u64, min_ms: u32 },
 }
 
